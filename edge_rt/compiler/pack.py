@@ -1,0 +1,77 @@
+"""The host pipeline: .tflite -> IR -> passes -> prepare -> plan -> .ert bytes."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..errors import BudgetError, UnsupportedModelError
+from .boards import Board, load_board
+from .importers.tflite import import_tflite
+from .ir import Graph
+from .passes import run_passes
+from .planner import Plan, plan as make_plan
+from .prepare import PREPARE, OpProblem
+from .writer import write
+
+
+@dataclass
+class PackResult:
+    binary: bytes
+    graph: Graph
+    plan: Plan
+    board: Board
+    pass_report: list = field(default_factory=list)
+
+    @property
+    def constant_bytes(self) -> int:
+        from ..reader import parse
+        return parse(self.binary, check_crc=False).constant_bytes
+
+
+def supported_ops() -> list[str]:
+    return sorted(PREPARE)
+
+
+def prepare_all(g: Graph, ks: str) -> list[str]:
+    problems = []
+    for op in g.ops:
+        fn = PREPARE.get(op.type)
+        if fn is None:
+            problems.append(f"{op.where()}: op not supported")
+            continue
+        try:
+            fn(g, op, ks)
+        except OpProblem as e:
+            problems.append(f"{op.where()}: {e}")
+        except (IndexError, ValueError, TypeError, KeyError, ZeroDivisionError) as e:
+            # malformed op (missing inputs, empty shapes): report it, never a traceback
+            problems.append(f"{op.where()}: malformed op ({type(e).__name__}: {e})")
+    return problems
+
+
+def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
+         kernels: str | None = None, disable: tuple = (), check_budget: bool = True) -> PackResult:
+    b = load_board(board)
+    ks = kernels or b.kernels
+    g, problems = import_tflite(data, name)
+    if g is None:
+        raise UnsupportedModelError([f"{name}: {p}" for p in problems])
+    report = []
+    if not problems:
+        g, report = run_passes(g, disable)
+    problems += prepare_all(g, ks)
+    if problems:
+        raise UnsupportedModelError([f"{name}: {p}" for p in problems], supported_ops())
+    p = make_plan(g)
+    meta = dict(g.meta, board=b.name, kernel_set=ks, lower_bound=p.lower_bound,
+                source_name=os.path.basename(name))
+    binary = write(g, p, meta)
+    if check_budget:
+        base = os.path.basename(name)
+        if p.arena_bytes > b.arena_budget:
+            raise BudgetError(f"{base} needs {p.arena_bytes:,} B of arena; board {b.name} allows "
+                              f"{b.arena_budget:,} B")
+        if len(binary) > b.flash_budget:
+            raise BudgetError(f"{base} needs {len(binary):,} B of model storage; board {b.name} allows "
+                              f"{b.flash_budget:,} B")
+    return PackResult(binary, g, p, b, report)

@@ -1,0 +1,30 @@
+"""Per-op prepare ("lowering") functions: validate an op against what the bit-exact
+kernels support and compute its device parameters and constants at pack time.
+One file per op, same names as the kernel files; explicit table below."""
+from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max_pool_2d, add, sub, mul, reshape, squeeze, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish, pad, concatenation, mean, quantize, dequantize)
+from .common import OpProblem  # noqa: F401
+
+PREPARE = {
+    "CONV_2D": conv_2d.prepare,
+    "DEPTHWISE_CONV_2D": depthwise_conv_2d.prepare,
+    "FULLY_CONNECTED": fully_connected.prepare,
+    "AVERAGE_POOL_2D": average_pool_2d.prepare,
+    "MAX_POOL_2D": max_pool_2d.prepare,
+    "ADD": add.prepare,
+    "SUB": sub.prepare,
+    "MUL": mul.prepare,
+    "RESHAPE": reshape.prepare,
+    "SQUEEZE": squeeze.prepare,
+    "SOFTMAX": softmax.prepare,
+    "LOGISTIC": logistic.prepare,
+    "TANH": tanh.prepare,
+    "RELU": relu.prepare,
+    "RELU6": relu6.prepare,
+    "LEAKY_RELU": leaky_relu.prepare,
+    "HARD_SWISH": hard_swish.prepare,
+    "PAD": pad.prepare,
+    "CONCATENATION": concatenation.prepare,
+    "MEAN": mean.prepare,
+    "QUANTIZE": quantize.prepare,
+    "DEQUANTIZE": dequantize.prepare,
+}

@@ -1,0 +1,81 @@
+"""Shared helpers for the per-op prepare functions (host side)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Graph, Op, Tensor
+from ..quant import activation_range, quantize_multipliers
+
+
+class OpProblem(Exception):
+    """Raised by a prepare function: the op cannot run bit-exactly; message says why."""
+
+
+def need(cond: bool, msg: str) -> None:
+    if not cond:
+        raise OpProblem(msg)
+
+
+def tensor(g: Graph, tid: int) -> Tensor:
+    return g.tensors[tid]
+
+
+def need_dtype(g: Graph, tid: int, role: str, *dtypes: str) -> Tensor:
+    t = g.tensors[tid]
+    need(t.dtype in dtypes, f"{role} tensor {tid} ({t.name}) is {t.dtype}; supported: {', '.join(dtypes)}")
+    return t
+
+
+def need_quant(t: Tensor, role: str, per_channel_ok: bool = False) -> None:
+    need(t.scale is not None and len(t.scale) > 0, f"{role} tensor ({t.name}) has no quantization")
+    if not per_channel_ok:
+        need(len(t.scale) == 1, f"{role} tensor ({t.name}) is per-channel quantized; "
+                                "only per-tensor is supported here")
+
+
+def need_const(g: Graph, tid: int, role: str) -> np.ndarray:
+    need(tid >= 0 and g.tensors[tid].is_const, f"{role} must be a constant tensor")
+    return g.tensors[tid].data
+
+
+def act_range(op: Op, out: Tensor) -> tuple[int, int]:
+    s, z = out.qparams()
+    try:
+        return activation_range(op.options.get("activation", "NONE"), s, z)
+    except ValueError as e:
+        raise OpProblem(str(e)) from None
+
+
+def add_const(g: Graph, op: Op, suffix: str, data: np.ndarray) -> int:
+    """Store a prepared constant (multipliers, folded bias, table) and return its id."""
+    base = g.tensors[op.outputs[0]].name
+    return g.add_const(f"{base}/{suffix}", np.ascontiguousarray(data))
+
+
+def wrap_int32(a: np.ndarray) -> np.ndarray:
+    return a.astype(np.int64).astype(np.uint32).astype(np.int64).astype(np.int32)
+
+
+def channel_requant(g: Graph, op: Op, in_scale: float, w: Tensor, out_scale: float, n: int):
+    """Per-output-channel (multiplier, shift) constants: in_scale * w_scale[c] / out_scale in
+    double precision from the float32 scales, as PopulateConvolutionQuantizationParams."""
+    ws = w.scale.astype(np.float64)
+    if len(ws) == 1:
+        ws = np.repeat(ws, n)
+    need(len(ws) == n, f"filter ({w.name}) has {len(ws)} scales for {n} output channels")
+    reals = [float(np.float64(np.float32(in_scale)) * s / np.float64(np.float32(out_scale))) for s in ws]
+    mult, shift = quantize_multipliers(reals)
+    return add_const(g, op, "multiplier", mult), add_const(g, op, "shift", shift)
+
+
+def same_or_valid(padding: str, in_size: int, filt: int, stride: int, dilation: int) -> tuple[int, int]:
+    """(output size, leading pad) as TFLite computes them; the trailing pad is implicit."""
+    eff = (filt - 1) * dilation + 1
+    if padding == "SAME":
+        out = (in_size + stride - 1) // stride
+    elif padding == "VALID":
+        out = (in_size - eff + stride) // stride
+    else:
+        raise OpProblem(f"padding {padding} not supported; supported: SAME, VALID")
+    total = max(0, (out - 1) * stride + eff - in_size)
+    return out, total // 2

@@ -1,0 +1,6 @@
+"""CONCATENATION: placeholder until its bit-exact implementation lands."""
+from .common import OpProblem
+
+
+def prepare(g, op, ks):
+    raise OpProblem("CONCATENATION is not implemented yet")

@@ -1,0 +1,53 @@
+"""CONV_2D (int8, per-channel or per-tensor weights). Kernel inputs:
+[input, filter(OC,KH,KW,IC), folded_bias(OC), multiplier(OC), shift(OC)];
+params: [stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
+         input_zero_point, output_offset, act_min, act_max]."""
+import numpy as np
+
+from ..ir import Graph, Op
+from .common import (act_range, add_const, channel_requant, need, need_const, need_dtype,
+                     need_quant, same_or_valid, wrap_int32)
+
+
+def conv_geometry(op: Op, xshape, kh: int, kw: int):
+    o = op.options
+    need(len(xshape) == 4, f"input must be 4-D NHWC, got shape {xshape}")
+    sh, sw = o.get("stride_h", 1), o.get("stride_w", 1)
+    dh, dw = o.get("dilation_h", 1), o.get("dilation_w", 1)
+    need(min(sh, sw, dh, dw) >= 1, f"strides ({sh},{sw}) and dilations ({dh},{dw}) must be >= 1")
+    oh, pt = same_or_valid(o.get("padding", "VALID"), xshape[1], kh, sh, dh)
+    ow, pl = same_or_valid(o.get("padding", "VALID"), xshape[2], kw, sw, dw)
+    return sh, sw, dh, dw, oh, ow, pt, pl
+
+
+def prepare(g: Graph, op: Op, ks: str) -> None:
+    x = need_dtype(g, op.inputs[0], "input", "int8")
+    w = need_dtype(g, op.inputs[1], "filter", "int8")
+    y = need_dtype(g, op.outputs[0], "output", "int8")
+    wd = need_const(g, op.inputs[1], "filter")
+    need_quant(x, "input"); need_quant(y, "output"); need_quant(w, "filter", per_channel_ok=True)
+    need(wd.ndim == 4, f"filter must be 4-D OHWI, got shape {wd.shape}")
+    oc, kh, kw, ic = wd.shape
+    need(x.shape[3] == ic, f"input has {x.shape[3]} channels, filter expects {ic} "
+                           "(grouped convolution not supported)")
+    need(not np.any(w.zero_point), "filter zero point must be 0 (symmetric int8)")
+    sh, sw, dh, dw, oh, ow, pt, pl = conv_geometry(op, x.shape, kh, kw)
+    need(tuple(y.shape) == (x.shape[0], oh, ow, oc),
+         f"output shape {tuple(y.shape)} != computed {(x.shape[0], oh, ow, oc)}")
+    bias = np.zeros(oc, np.int64)
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        need_dtype(g, op.inputs[2], "bias", "int32")
+        bias = need_const(g, op.inputs[2], "bias").astype(np.int64).reshape(-1)
+    in_scale, in_zp = x.qparams()
+    out_scale, out_zp = y.qparams()
+    # Padded taps hold the input zero point, so (x + in_off) is 0 there exactly as the
+    # reference's skipped taps; the in_off * sum(filter) term then folds into the bias.
+    folded = bias + (-in_zp) * wd.astype(np.int64).reshape(oc, -1).sum(axis=1)
+    mult, shift = channel_requant(g, op, in_scale, w, out_scale, oc)
+    lo, hi = act_range(op, y)
+    op.kernel_inputs = [op.inputs[0], op.inputs[1], add_const(g, op, "folded_bias", wrap_int32(folded)),
+                        mult, shift]
+    op.params = [sh, sw, dh, dw, pt, pl, in_zp, out_zp, lo, hi]
+    if ks == "np":
+        from ...kernels.np.conv_2d import scratch_bytes
+        op.scratch_bytes = scratch_bytes(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl)

@@ -1,0 +1,6 @@
+"""LOGISTIC: placeholder until its bit-exact implementation lands."""
+from .common import OpProblem
+
+
+def prepare(g, op, ks):
+    raise OpProblem("LOGISTIC is not implemented yet")

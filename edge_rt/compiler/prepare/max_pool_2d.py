@@ -1,0 +1,6 @@
+"""MAX_POOL_2D: placeholder until its bit-exact implementation lands."""
+from .common import OpProblem
+
+
+def prepare(g, op, ks):
+    raise OpProblem("MAX_POOL_2D is not implemented yet")

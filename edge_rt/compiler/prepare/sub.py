@@ -1,0 +1,6 @@
+"""SUB: placeholder until its bit-exact implementation lands."""
+from .common import OpProblem
+
+
+def prepare(g, op, ks):
+    raise OpProblem("SUB is not implemented yet")

@@ -1,0 +1,6 @@
+# AVERAGE_POOL_2D: placeholder until its bit-exact implementation lands.
+from ...errors import ModelFormatError
+
+
+def bind(op, m, v, arena):
+    raise ModelFormatError("no kernel for AVERAGE_POOL_2D yet")

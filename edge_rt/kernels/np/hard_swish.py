@@ -1,0 +1,6 @@
+# HARD_SWISH: placeholder until its bit-exact implementation lands.
+from ...errors import ModelFormatError
+
+
+def bind(op, m, v, arena):
+    raise ModelFormatError("no kernel for HARD_SWISH yet")

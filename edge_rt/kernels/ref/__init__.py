@@ -1,0 +1,30 @@
+# Pure-Python kernel set: the readable specification of every op; runs on MicroPython.
+# Views are flat typed sequences (memoryview / array) indexed in row-major order.
+from ... import format as F
+from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max_pool_2d, add, sub, mul, reshape, squeeze, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish, pad, concatenation, mean, quantize, dequantize)
+
+NAME = "ref"
+KERNELS = {
+    F.OP_CONV_2D: conv_2d.bind,
+    F.OP_DEPTHWISE_CONV_2D: depthwise_conv_2d.bind,
+    F.OP_FULLY_CONNECTED: fully_connected.bind,
+    F.OP_AVERAGE_POOL_2D: average_pool_2d.bind,
+    F.OP_MAX_POOL_2D: max_pool_2d.bind,
+    F.OP_ADD: add.bind,
+    F.OP_SUB: sub.bind,
+    F.OP_MUL: mul.bind,
+    F.OP_RESHAPE: reshape.bind,
+    F.OP_SQUEEZE: squeeze.bind,
+    F.OP_SOFTMAX: softmax.bind,
+    F.OP_LOGISTIC: logistic.bind,
+    F.OP_TANH: tanh.bind,
+    F.OP_RELU: relu.bind,
+    F.OP_RELU6: relu6.bind,
+    F.OP_LEAKY_RELU: leaky_relu.bind,
+    F.OP_HARD_SWISH: hard_swish.bind,
+    F.OP_PAD: pad.bind,
+    F.OP_CONCATENATION: concatenation.bind,
+    F.OP_MEAN: mean.bind,
+    F.OP_QUANTIZE: quantize.bind,
+    F.OP_DEQUANTIZE: dequantize.bind,
+}

@@ -1,0 +1,34 @@
+# DEPTHWISE_CONV_2D, pure Python: output channel c = ic * depth_multiplier + q reads input
+# channel ic. Padded taps are treated as in conv_2d.py (they cancel the folded bias term).
+from ..quant import mbqm
+
+
+def bind(op, m, v, arena):
+    i_x, i_w, i_b, i_m, i_s = op.inputs
+    x, w, bias, mult, shift = v[i_x], v[i_w], v[i_b], v[i_m], v[i_s]
+    y = v[op.outputs[0]]
+    sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi, dm = op.params
+    nb, h, wd, ic = m.tensors[i_x].shape
+    _, kh, kw, oc = m.tensors[i_w].shape
+    _, oh, ow, _ = m.tensors[op.outputs[0]].shape
+
+    def run():
+        for b in range(nb):
+            for oy in range(oh):
+                for ox in range(ow):
+                    yo = ((b * oh + oy) * ow + ox) * oc
+                    for c in range(oc):
+                        src = c // dm
+                        acc = bias[c]
+                        for ky in range(kh):
+                            iy = oy * sh - pt + ky * dh
+                            for kx in range(kw):
+                                ix = ox * sw - pl + kx * dw
+                                wv = w[(ky * kw + kx) * oc + c]
+                                if 0 <= iy < h and 0 <= ix < wd:
+                                    acc += x[((b * h + iy) * wd + ix) * ic + src] * wv
+                                else:
+                                    acc += in_zp * wv
+                        r = mbqm(acc, mult[c], shift[c]) + out_off
+                        y[yo + c] = lo if r < lo else (hi if r > hi else r)
+    return run

@@ -1,0 +1,6 @@
+# LEAKY_RELU: placeholder until its bit-exact implementation lands.
+from ...errors import ModelFormatError
+
+
+def bind(op, m, v, arena):
+    raise ModelFormatError("no kernel for LEAKY_RELU yet")

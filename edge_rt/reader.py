@@ -1,0 +1,199 @@
+# Device-side reader of the .ert format: validates the whole file once and exposes the
+# tables as plain objects. Constants are not copied: Model.consts is a memoryview into
+# the caller's buffer (an mmap on CPython). Every inconsistency raises ModelFormatError
+# naming the field; nothing here may raise IndexError/struct.error/KeyError to a user.
+import struct
+import binascii
+
+from . import format as F
+from .errors import ModelFormatError
+
+
+class TensorInfo:
+    def __init__(self, index, rec, name):
+        dtype, ndim, kind, flags = rec[0], rec[1], rec[2], rec[3]
+        self.index = index
+        self.dtype = dtype
+        self.shape = tuple(rec[4:4 + ndim])
+        self.kind = kind
+        self.flags = flags
+        self.offset = rec[10]
+        self.nbytes = rec[11]
+        self.scale = rec[12]
+        self.zero_point = rec[13]
+        self.name = name
+
+    def size(self):
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+class OpInfo:
+    def __init__(self, index, opcode, inputs, outputs, params, scratch_offset, scratch_bytes):
+        self.index = index
+        self.opcode = opcode
+        self.name = F.OP_NAMES.get(opcode, "OP_%d" % opcode)
+        self.inputs = inputs
+        self.outputs = outputs
+        self.params = params
+        self.scratch_offset = scratch_offset
+        self.scratch_bytes = scratch_bytes
+
+
+class Model:
+    """A parsed, validated .ert file."""
+
+    def __init__(self):
+        self.version = 0
+        self.total_length = 0
+        self.crc32 = 0
+        self.sections = {}
+        self.meta = {}
+        self.tensors = []
+        self.ops = []
+        self.inputs = []
+        self.outputs = []
+        self.arena_bytes = 0
+        self.lower_bound = 0
+        self.plan = []
+        self.consts = None
+        self.constant_bytes = 0
+
+
+def _fail(msg):
+    raise ModelFormatError(msg)
+
+
+def _unpack(fmt, buf, off, end, what):
+    if off < 0 or off + struct.calcsize(fmt) > end:
+        _fail("%s at byte %d runs past the end of its section (byte %d)" % (what, off, end))
+    return struct.unpack_from(fmt, buf, off)
+
+
+def parse(buf, check_crc=True):
+    """Parse and validate an .ert image held in any buffer (bytes, bytearray, mmap)."""
+    mv = memoryview(buf)
+    n = len(mv)
+    if n < F.HEADER_SIZE:
+        _fail("file is %d bytes, shorter than the %d-byte header (truncated?)" % (n, F.HEADER_SIZE))
+    magic, version, hsize, total, crc, nsec, flags = struct.unpack_from(F.HEADER_FMT, mv, 0)
+    if magic != F.MAGIC:
+        _fail("bad magic %r at byte 0: not an edge_rt .ert file (expected %r)" % (bytes(magic), F.MAGIC))
+    if version != F.VERSION:
+        _fail("format version %d is not supported by this runtime (supports %d); repack the model"
+              % (version, F.VERSION))
+    if hsize != F.HEADER_SIZE:
+        _fail("header size field is %d, expected %d" % (hsize, F.HEADER_SIZE))
+    if total != n:
+        if total > n:
+            _fail("file is truncated: header says %d bytes, have %d" % (total, n))
+        _fail("file has %d bytes but header says %d (trailing data or corrupted length)" % (n, total))
+    if check_crc:
+        actual = binascii.crc32(mv[F.CRC_START:]) & 0xFFFFFFFF
+        if actual != crc:
+            _fail("CRC32 mismatch: header 0x%08x, payload 0x%08x (file corrupted)" % (crc, actual))
+    m = Model()
+    m.version = version
+    m.total_length = total
+    m.crc32 = crc
+    dir_end = F.HEADER_SIZE + nsec * F.SECTION_SIZE
+    if nsec > 64 or dir_end > n:
+        _fail("section directory (%d sections) runs past the end of the file" % nsec)
+    for i in range(nsec):
+        sid, off, length = struct.unpack_from(F.SECTION_FMT, mv, F.HEADER_SIZE + i * F.SECTION_SIZE)
+        name = F.SECTION_NAMES.get(sid, "id %d" % sid)
+        if off < dir_end or off + length > n:
+            _fail("section %s [%d, %d) lies outside the file's %d bytes" % (name, off, off + length, n))
+        if off % F.ALIGN:
+            _fail("section %s at byte %d is not %d-byte aligned" % (name, off, F.ALIGN))
+        m.sections[sid] = (off, length)
+    for sid in F.REQUIRED_SECTIONS:
+        if sid not in m.sections:
+            _fail("required section %s is missing" % F.SECTION_NAMES[sid])
+
+    off, length = m.sections[F.SEC_META]
+    try:
+        import json
+        m.meta = json.loads(bytes(mv[off:off + length]).decode())
+    except Exception:
+        _fail("META section is not valid UTF-8 JSON")
+
+    s_off, s_len = m.sections[F.SEC_STRINGS]
+    c_off, c_len = m.sections[F.SEC_CONSTS]
+    m.consts = mv[c_off:c_off + c_len]
+
+    p_off, p_len = m.sections[F.SEC_PLAN]
+    arena, lower, nplan, _ = _unpack(F.PLAN_FMT, mv, p_off, p_off + p_len, "PLAN header")
+    m.arena_bytes = arena
+    m.lower_bound = lower
+    for i in range(nplan):
+        m.plan.append(_unpack(F.PLAN_ENTRY_FMT, mv, p_off + F.PLAN_SIZE + i * F.PLAN_ENTRY_SIZE,
+                              p_off + p_len, "PLAN entry %d" % i))
+
+    t_off, t_len = m.sections[F.SEC_TENSORS]
+    if t_len % F.TENSOR_SIZE:
+        _fail("TENSORS section length %d is not a multiple of %d" % (t_len, F.TENSOR_SIZE))
+    for i in range(t_len // F.TENSOR_SIZE):
+        rec = struct.unpack_from(F.TENSOR_FMT, mv, t_off + i * F.TENSOR_SIZE)
+        name_off, name_len = rec[14], rec[15]
+        if name_off + name_len > s_len:
+            _fail("tensor %d: name [%d, %d) lies outside STRINGS" % (i, name_off, name_off + name_len))
+        name = bytes(mv[s_off + name_off:s_off + name_off + name_len]).decode()
+        t = TensorInfo(i, rec, name)
+        where = "tensor %d (%s)" % (i, name)
+        if t.dtype not in F.DTYPE_SIZES:
+            _fail("%s: unknown dtype code %d" % (where, t.dtype))
+        if rec[1] > F.MAX_DIMS:
+            _fail("%s: %d dimensions, at most %d" % (where, rec[1], F.MAX_DIMS))
+        for d in t.shape:
+            if d < 0:
+                _fail("%s: negative dimension in shape %s" % (where, t.shape))
+        if t.nbytes != t.size() * F.DTYPE_SIZES[t.dtype]:
+            _fail("%s: %d bytes does not match shape %s of %s" % (
+                where, t.nbytes, t.shape, F.DTYPE_NAMES[t.dtype]))
+        if t.kind == F.KIND_CONST:
+            limit, region = c_len, "CONSTS"
+            if t.offset % F.ALIGN:
+                _fail("%s: constant at %d is not %d-byte aligned" % (where, t.offset, F.ALIGN))
+            m.constant_bytes += t.nbytes
+        elif t.kind == F.KIND_ARENA:
+            limit, region = arena, "the arena"
+        else:
+            _fail("%s: unknown kind %d" % (where, t.kind))
+        if t.offset + t.nbytes > limit:
+            _fail("%s: bytes [%d, %d) lie outside %s (%d bytes)" % (
+                where, t.offset, t.offset + t.nbytes, region, limit))
+        m.tensors.append(t)
+    nt = len(m.tensors)
+
+    o_off, o_len = m.sections[F.SEC_OPS]
+    end = o_off + o_len
+    pos = o_off
+    while pos < end:
+        i = len(m.ops)
+        opcode, nin, nout, npar, _, sc_off, sc_bytes = _unpack(F.OP_FMT, mv, pos, end, "op %d" % i)
+        pos += F.OP_SIZE
+        cnt = nin + nout + npar
+        vals = _unpack("<%di" % cnt, mv, pos, end, "op %d operands" % i)
+        pos += 4 * cnt
+        name = F.OP_NAMES.get(opcode, "opcode %d" % opcode)
+        for tid in vals[:nin + nout]:
+            if tid < -1 or tid >= nt:
+                _fail("op %d (%s): tensor id %d out of range (model has %d tensors)" % (i, name, tid, nt))
+        if sc_off + sc_bytes > arena:
+            _fail("op %d (%s): scratch [%d, %d) lies outside the %d-byte arena" % (
+                i, name, sc_off, sc_off + sc_bytes, arena))
+        m.ops.append(OpInfo(i, opcode, vals[:nin], vals[nin:nin + nout], vals[nin + nout:],
+                            sc_off, sc_bytes))
+
+    io_off, io_len = m.sections[F.SEC_IO]
+    nin, nout = _unpack("<II", mv, io_off, io_off + io_len, "IO header")
+    ids = _unpack("<%di" % (nin + nout), mv, io_off + 8, io_off + io_len, "IO tensor ids")
+    for tid in ids:
+        if tid < 0 or tid >= nt:
+            _fail("IO: tensor id %d out of range (model has %d tensors)" % (tid, nt))
+    m.inputs = list(ids[:nin])
+    m.outputs = list(ids[nin:])
+    return m

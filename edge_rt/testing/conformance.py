@@ -1,0 +1,45 @@
+"""Bit-exactness checks shared by the test suite and tools: pack a .tflite model, run it on
+each kernel set and compare with TFLite Micro (the oracle), requiring 0 LSB difference."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..compiler.pack import pack
+from ..interpreter import Interpreter
+from .reference import TFLM, random_input
+
+
+def run_edge(it: Interpreter, inputs):
+    for i, x in enumerate(inputs):
+        it.set_input(i, x)
+    it.invoke()
+    return [it.get_output(i) for i in range(len(it.output_details()))]
+
+
+def check_bit_exact(data: bytes, trials: int = 5, kernel_sets=("np", "ref"), seed: int = 0,
+                    inputs=None, board: str | None = None, **pack_kw) -> dict:
+    """Raise AssertionError naming the kernel set, trial and max LSB difference on any
+    mismatch; return a small report otherwise. `inputs`: optional list of input tuples."""
+    res = pack(data, "conformance.tflite", board=board, kernels="np", **pack_kw)
+    ref = TFLM(data)
+    its = {ks: Interpreter(res.binary, kernels=ks) for ks in kernel_sets}
+    details = its[kernel_sets[0]].input_details()
+    rng = np.random.default_rng(seed)
+    if inputs is None:
+        inputs = [tuple(random_input(d["shape"], d["dtype"], rng) for d in details) for _ in range(trials)]
+    for t, xs in enumerate(inputs):
+        want = ref(*xs)
+        for ks, it in its.items():
+            got = run_edge(it, xs)
+            assert len(got) == len(want), f"{ks}: {len(got)} outputs, reference has {len(want)}"
+            for k, (g, w) in enumerate(zip(got, want)):
+                assert g.shape == w.shape, f"{ks} output {k}: shape {g.shape} vs reference {w.shape}"
+                assert g.dtype == w.dtype, f"{ks} output {k}: dtype {g.dtype} vs reference {w.dtype}"
+                if g.dtype.kind == "f":
+                    diff = float(np.max(np.abs(g - w))) if g.size else 0.0
+                    ok = np.array_equal(g, w)
+                else:
+                    diff = int(np.max(np.abs(g.astype(np.int64) - w.astype(np.int64)))) if g.size else 0
+                    ok = diff == 0
+                assert ok, f"{ks} output {k} trial {t}: max difference {diff} LSB vs TFLite Micro"
+    return {"trials": len(inputs), "arena_bytes": res.plan.arena_bytes, "kernel_sets": list(kernel_sets)}
