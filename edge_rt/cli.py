@@ -1,0 +1,256 @@
+"""The `edge-rt` command: pack, run, inspect, boards (and more as they land)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from . import format as F
+from .errors import EdgeRTError, UnsupportedModelError
+
+EXAMPLES = """examples:
+  edge-rt pack models/kws_dscnn_int8.tflite -o kws.ert          # default board
+  edge-rt pack model.tflite -o model.ert --board pico           # fails if it does not fit
+  edge-rt run kws.ert --repeat 100                              # random input, median latency
+  edge-rt run kws.ert --input x.npy --output y.npy
+  edge-rt inspect kws.ert --json
+"""
+
+
+def _fail(msg: str) -> int:
+    for line in str(msg).splitlines() or [""]:
+        print(f"edge-rt: error: {line}", file=sys.stderr)
+    return 1
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise EdgeRTError(f"cannot read {path}: {e.strerror}") from None
+
+
+# -- pack -------------------------------------------------------------------------------
+def cmd_pack(a) -> int:
+    from .compiler.pack import pack
+    from .compiler.passes import PIPELINE
+    if a.list_passes:
+        for p in PIPELINE:
+            doc = (p.__doc__ or "").strip().splitlines()
+            print(f"{p.__name__:28s} {doc[0] if doc else ''}")
+        if not PIPELINE:
+            print("(no passes registered)")
+        return 0
+    if not a.model:
+        return _fail("pack: a .tflite model is required")
+    data = _read(a.model)
+    out = a.output or os.path.splitext(os.path.basename(a.model))[0] + ".ert"
+    r = pack(data, a.model, board=a.board, kernels=a.kernels, disable=tuple(a.disable or ()),
+             check_budget=not a.no_budget_check)
+    tmp = out + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(r.binary)
+    os.replace(tmp, out)  # a failed write never leaves a half-written model behind
+    src_ops = r.graph.meta.get("source_ops", len(r.graph.ops))
+    print(f"packed {a.model} -> {out} for board {r.board.name} ({r.board.title}), "
+          f"kernels {a.kernels or r.board.kernels}")
+    print(f"  ops:            {len(r.graph.ops)} (source model: {src_ops})")
+    print(f"  constant bytes: {r.constant_bytes:,}")
+    print(f"  arena bytes:    {r.plan.arena_bytes:,} (lower bound {r.plan.lower_bound:,}; "
+          f"strategy {r.plan.strategy}; budget {r.board.arena_budget:,})")
+    print(f"  file bytes:     {len(r.binary):,} (budget {r.board.flash_budget:,})")
+    for name, note in r.pass_report:
+        if note:
+            print(f"  pass {name}: {note}")
+    return 0
+
+
+# -- run --------------------------------------------------------------------------------
+def _fmt_array(x) -> str:
+    import numpy as np
+    with np.printoptions(threshold=64, edgeitems=8, linewidth=100):
+        return np.array2string(x)
+
+
+def cmd_run(a) -> int:
+    import numpy as np
+
+    from .interpreter import Interpreter
+    from .testing.reference import random_input
+    it = Interpreter(a.model, kernels=a.kernels)
+    details = it.input_details()
+    inputs = a.input or []
+    if inputs and len(inputs) != len(details):
+        return _fail(f"model has {len(details)} inputs, {len(inputs)} --input given")
+    rng = np.random.default_rng(a.seed)
+    xs = []
+    for i, d in enumerate(details):
+        if inputs:
+            try:
+                x = np.load(inputs[i], allow_pickle=False)
+            except (OSError, ValueError) as e:
+                return _fail(f"cannot load {inputs[i]}: {e}")
+        else:
+            x = random_input(d["shape"], d["dtype"], rng)
+            print(f"input {i} ({d['name']}): random {np.dtype(d['dtype']).name} {tuple(d['shape'])}")
+        xs.append(x)
+    times = []
+    for _ in range(max(1, a.repeat)):
+        # the plan reuses an input's bytes once it is consumed: inputs are set per invoke
+        for i, x in enumerate(xs):
+            it.set_input(i, x)
+        t0 = time.perf_counter()
+        it.invoke()
+        times.append(time.perf_counter() - t0)
+    outs = [it.get_output(i) for i in range(len(it.output_details()))]
+    for i, (d, y) in enumerate(zip(it.output_details(), outs)):
+        print(f"output {i} ({d['name']}) {y.dtype.name} {tuple(y.shape)}:")
+        print(_fmt_array(y))
+    if a.output:
+        if len(outs) == 1:
+            np.save(a.output, outs[0])
+        else:
+            np.savez(a.output, *outs)
+        print(f"wrote {a.output}")
+    times.sort()
+    med = times[len(times) // 2]
+    print(f"latency: median {med * 1e6:,.1f} us over {len(times)} invoke(s) "
+          f"(kernels {it.kernel_set}, arena {it.arena_bytes:,} B)")
+    return 0
+
+
+# -- inspect ----------------------------------------------------------------------------
+def describe(path: str) -> dict:
+    from .reader import parse
+    m = parse(_read(path))
+
+    def tdesc(tid):
+        t = m.tensors[tid]
+        return {"id": tid, "name": t.name, "shape": list(t.shape), "dtype": F.DTYPE_NAMES[t.dtype],
+                "scale": t.scale, "zero_point": t.zero_point, "bytes": t.nbytes,
+                "kind": "const" if t.kind == F.KIND_CONST else "arena", "offset": t.offset}
+    return {
+        "format_version": m.version, "total_bytes": m.total_length, "crc32": f"0x{m.crc32:08x}",
+        "meta": m.meta, "arena_bytes": m.arena_bytes, "lower_bound": m.lower_bound,
+        "constant_bytes": m.constant_bytes,
+        "inputs": [tdesc(t) for t in m.inputs], "outputs": [tdesc(t) for t in m.outputs],
+        "tensors": [tdesc(i) for i in range(len(m.tensors))],
+        "ops": [{"index": op.index, "type": op.name, "inputs": list(op.inputs), "outputs": list(op.outputs),
+                 "params": list(op.params), "scratch_offset": op.scratch_offset,
+                 "scratch_bytes": op.scratch_bytes} for op in m.ops],
+        "plan": [{"tensor": e[0], "offset": e[1], "bytes": e[2], "first_op": e[3], "last_op": e[4]}
+                 for e in m.plan],
+    }
+
+
+def cmd_inspect(a) -> int:
+    d = describe(a.model)
+    if a.json:
+        print(json.dumps(d, indent=2))
+        return 0
+    if a.memory or a.memory_png:
+        from .compiler.memviz import render_ascii, render_png
+        if a.memory:
+            print(render_ascii(d))
+        if a.memory_png:
+            render_png(d, a.memory_png)
+            print(f"wrote {a.memory_png}")
+        return 0
+    meta = d["meta"]
+    print(f"{a.model}: edge_rt format v{d['format_version']}, {d['total_bytes']:,} bytes, CRC32 {d['crc32']}")
+    print(f"  source {meta.get('source_name')} sha256 {meta.get('source_sha256', '')[:16]}..., "
+          f"tool {meta.get('tool_version')}, board {meta.get('board')}, kernels {meta.get('kernel_set')}")
+    print(f"  arena {d['arena_bytes']:,} B (lower bound {d['lower_bound']:,} B), constants "
+          f"{d['constant_bytes']:,} B, {len(d['tensors'])} tensors, {len(d['ops'])} ops")
+    for io in ("inputs", "outputs"):
+        for t in d[io]:
+            print(f"  {io[:-1]:6s} {t['name']}: {t['dtype']} {tuple(t['shape'])} "
+                  f"scale {t['scale']:.6g} zero_point {t['zero_point']}")
+    print("  ops:")
+    for op in d["ops"]:
+        outs = [d["tensors"][t] for t in op["outputs"]]
+        shp = ", ".join(str(tuple(t["shape"])) for t in outs)
+        sc = f" scratch {op['scratch_bytes']:,} B" if op["scratch_bytes"] else ""
+        print(f"    {op['index']:3d} {op['type']:20s} -> {shp}{sc}")
+    return 0
+
+
+# -- boards -----------------------------------------------------------------------------
+def cmd_boards(a) -> int:
+    from .compiler.boards import DEFAULT_BOARD, board_names, load_board
+    print(f"{'board':12s} {'arena budget':>14s} {'flash budget':>14s} kernels  name")
+    for n in board_names():
+        b = load_board(n)
+        star = " (default)" if n == DEFAULT_BOARD else ""
+        print(f"{n:12s} {b.arena_budget:>12,} B {b.flash_budget:>12,} B {b.kernels:8s} {b.title}{star}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="edge-rt", description="Pack int8 .tflite models into a flat "
+                                "binary with a static memory plan and run them bit-exact.",
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+
+    s = sub.add_parser("pack", help="compile a .tflite model into an .ert binary",
+                       description="Import an int8 .tflite model, run the graph passes, plan the arena "
+                       "and write a flat .ert binary. Fails (exit 1) listing every unsupported op, or "
+                       "when the model does not fit the board.")
+    s.add_argument("model", nargs="?", metavar="IN.tflite")
+    s.add_argument("-o", "--output", metavar="OUT.ert", help="output path (default: IN with .ert)")
+    s.add_argument("--board", help="target board (see `edge-rt boards`; default rpi4)")
+    s.add_argument("--kernels", choices=["np", "ref"], help="kernel set to plan scratch for "
+                   "(default: the board's)")
+    s.add_argument("--disable", action="append", metavar="PASS", help="switch a pass off (repeatable)")
+    s.add_argument("--list-passes", action="store_true", help="list the graph passes and exit")
+    s.add_argument("--no-budget-check", action="store_true", help="write the file even if it does "
+                   "not fit the board")
+    s.set_defaults(fn=cmd_pack)
+
+    s = sub.add_parser("run", help="run a packed model and time it",
+                       description="Load an .ert model, feed inputs (random when none given), invoke, "
+                       "print outputs and the median latency.")
+    s.add_argument("model", metavar="MODEL.ert")
+    s.add_argument("--input", action="append", metavar="x.npy", help="input array (repeat per input)")
+    s.add_argument("--output", metavar="y.npy", help="save the output(s) (.npy, or .npz for several)")
+    s.add_argument("--repeat", type=int, default=1, metavar="N", help="invocations to time (default 1)")
+    s.add_argument("--kernels", choices=["np", "ref"], help="kernel set (default: numpy if present)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
+    s.set_defaults(fn=cmd_run)
+
+    s = sub.add_parser("inspect", help="show header, tensors, ops and memory plan of an .ert",
+                       description="Print what an .ert file holds. --json gives a machine-readable "
+                       "description (format_version, ops, arena_bytes, constant_bytes, inputs, outputs...).")
+    s.add_argument("model", metavar="MODEL.ert")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.add_argument("--memory", action="store_true", help="draw the memory plan as an ASCII timeline")
+    s.add_argument("--memory-png", metavar="FILE", help="draw the memory plan into a PNG (needs matplotlib)")
+    s.set_defaults(fn=cmd_inspect)
+
+    s = sub.add_parser("boards", help="list the known boards and their budgets",
+                       description="List boards/*.toml with their arena and flash budgets.")
+    s.set_defaults(fn=cmd_boards)
+    return p
+
+
+def main(argv=None) -> int:
+    p = build_parser()
+    a = p.parse_args(argv)
+    if not getattr(a, "fn", None):
+        p.print_help()
+        return 2
+    try:
+        return a.fn(a)
+    except UnsupportedModelError as e:
+        return _fail(str(e))
+    except EdgeRTError as e:
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

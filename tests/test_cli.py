@@ -1,0 +1,53 @@
+"""The edge-rt command on the shipped model."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from edge_rt.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HELLO = os.path.join(ROOT, "models", "hello_world_int8.tflite")
+
+
+def test_pack_run_inspect(tmp_path, capsys):
+    out = tmp_path / "hw.ert"
+    assert main(["pack", HELLO, "-o", str(out)]) == 0
+    s = capsys.readouterr().out
+    assert "ops:" in s and "constant bytes:" in s and "arena bytes:" in s
+    import numpy as np
+    x = tmp_path / "x.npy"
+    np.save(x, np.array([[7]], np.int8))
+    y = tmp_path / "y.npy"
+    assert main(["run", str(out), "--input", str(x), "--output", str(y), "--repeat", "5"]) == 0
+    s = capsys.readouterr().out
+    assert "median" in s
+    from edge_rt.testing.reference import TFLM
+    with open(HELLO, "rb") as f:
+        want = TFLM(f.read())(np.array([[7]], np.int8))[0]
+    assert np.array_equal(np.load(y), want)
+    assert main(["inspect", str(out), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    for k in ("format_version", "ops", "arena_bytes", "constant_bytes", "inputs", "outputs"):
+        assert k in d
+    assert isinstance(d["ops"], list) and len(d["ops"]) == 3
+    assert main(["inspect", str(out)]) == 0
+    assert "FULLY_CONNECTED" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("sub", [[], ["pack"], ["run"], ["inspect"], ["boards"]])
+def test_help(sub):
+    r = subprocess.run([sys.executable, "-m", "edge_rt.cli", *sub, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "usage: edge-rt" in r.stdout
+
+
+def test_errors_are_one_line_no_traceback(tmp_path):
+    bad = tmp_path / "bad.ert"
+    bad.write_bytes(b"garbage" * 10)
+    for args in (["run", str(bad)], ["inspect", str(bad)], ["pack", str(bad)],
+                 ["run", str(tmp_path / "missing.ert")], ["pack", HELLO, "--board", "nosuch"]):
+        r = subprocess.run([sys.executable, "-m", "edge_rt.cli", *args], capture_output=True, text=True)
+        assert r.returncode == 1, args
+        assert "Traceback" not in r.stderr and r.stderr.startswith("edge-rt: error: "), (args, r.stderr)
