@@ -10,7 +10,7 @@ from .importers.tflite import import_tflite
 from .ir import Graph
 from .passes import run_passes
 from .planner import Plan, plan as make_plan
-from .prepare import PREPARE, OpProblem
+from .prepare import FUSED_OPS, PREPARE, OpProblem
 from .writer import write
 
 
@@ -29,7 +29,7 @@ class PackResult:
 
 
 def supported_ops() -> list[str]:
-    return sorted(PREPARE)
+    return sorted(t for t in PREPARE if t not in FUSED_OPS)
 
 
 def prepare_all(g: Graph, ks: str) -> list[str]:

@@ -1,33 +1,60 @@
 """Static memory planner: every activation and every op's scratch gets an arena offset.
 
 1. Lifetimes: a buffer lives from the op that writes it (graph inputs: step 0) to the last
-   op that reads it (graph outputs: the last step). Op scratch lives at its op only.
-   Tensors aliasing another tensor (RESHAPE/SQUEEZE eliminated by a pass) share its buffer,
-   whose lifetime is extended over theirs.
-2. Placement strategies are plain functions (buffers) -> offsets; each is tried.
-3. Each result is checked by `verify` (no two buffers overlap in both time and address,
-   every offset aligned); the smallest verified arena wins.
-4. The lower bound is the largest sum of live buffer sizes at any step; no placement of
-   these lifetimes can use less."""
+   op that reads it (graph outputs: the last step), both ends inclusive, because an op reads
+   its inputs while it writes its outputs. Op scratch lives at its op only. Tensors aliasing
+   another tensor (RESHAPE/SQUEEZE removed by a pass) share its buffer, whose lifetime covers
+   theirs.
+2. In place: an op listed in INPLACE may write its output over one input that dies at that
+   op (same dtype and element count, an activation, not a graph input or output). The output
+   buffer then `shares` the input's bytes: both get one offset, and the two are planned as one
+   unit whose lifetime is the union of theirs.
+3. Placement strategies are plain functions (units) -> offsets (or None: not applicable);
+   every one is tried, with and without in-place sharing.
+4. Each result is checked by `verify` against the original buffers (no two buffers share a
+   byte while both live, except an in-place pair at its hand-over step; every offset aligned);
+   the smallest verified arena wins.
+5. The lower bound is the largest sum of live unit sizes at any step (in-place pairs counted
+   once): no placement of these lifetimes can use less."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import random
+import sys
+from dataclasses import dataclass, replace
 
 from .ir import Graph
 
 ALIGN = 16
 
+# Op type -> positions in op.inputs whose buffer the output may take over. Safe because every
+# output element depends only on the input element(s) of the same index, and the kernels read
+# those before writing that output element (docs/memory.md). Broadcast inputs never qualify
+# (their element count differs from the output's); QUANTIZE qualifies only when the dtype does
+# not change (int8 -> int8 requantization), which the same-dtype rule enforces.
+INPLACE = {
+    "ADD": (0, 1), "SUB": (0, 1), "MUL": (0, 1),
+    "RELU": (0,), "RELU6": (0,), "LEAKY_RELU": (0,), "LOGISTIC": (0,), "TANH": (0,),
+    "HARD_SWISH": (0,), "QUANTIZE": (0,),
+}
+
+EXACT_MAX_UNITS = 14        # exact search above this many units would take too long
+EXACT_NODE_LIMIT = 20_000   # search nodes before the best plan found so far is kept
+RANDOM_ORDERS = 48          # seeded random orders tried by best_of_orders
+
 
 def _round(n: int) -> int:
-    return (n + ALIGN - 1) // ALIGN * ALIGN
+    # a zero-byte tensor still gets one aligned slot, so every buffer has a top to rest on
+    return max(ALIGN, (n + ALIGN - 1) // ALIGN * ALIGN)
 
 
 @dataclass
 class Buffer:
-    key: tuple          # ("t", tensor id) or ("scratch", op index)
+    key: tuple          # ("t", root tensor id) or ("scratch", op index)
     size: int           # bytes, rounded up to ALIGN
     first: int
     last: int
+    shares: tuple | None = None   # key of the buffer this one overwrites in place at `first`
 
     def overlaps_in_time(self, other: "Buffer") -> bool:
         return self.first <= other.last and other.first <= self.last
@@ -41,6 +68,7 @@ class Plan:
     lower_bound: int
     strategy: str
     tried: dict         # strategy -> arena bytes
+    inplace: int = 0    # in-place pairs used by the chosen plan
 
 
 def root(g: Graph, tid: int) -> int:
@@ -49,7 +77,8 @@ def root(g: Graph, tid: int) -> int:
     return tid
 
 
-def lifetimes(g: Graph) -> list[Buffer]:
+# -- lifetimes ---------------------------------------------------------------------------
+def lifetimes(g: Graph, inplace: bool = True) -> list[Buffer]:
     last_step = max(len(g.ops) - 1, 0)
     spans: dict[int, list[int]] = {}
 
@@ -69,39 +98,98 @@ def lifetimes(g: Graph) -> list[Buffer]:
             touch(tid, i)
     for tid in g.outputs:
         touch(tid, last_step)
+    roots = {t: root(g, t) for t in range(len(g.tensors))}
     bufs = []
     for r, (a, b) in spans.items():
-        members = [t for t in range(len(g.tensors)) if root(g, t) == r]
-        size = max(g.tensors[t].nbytes for t in members)
+        size = max(g.tensors[t].nbytes for t, rt in roots.items() if rt == r)
         bufs.append(Buffer(("t", r), _round(size), a, b))
     for i, op in enumerate(g.ops):
         if op.scratch_bytes:
             bufs.append(Buffer(("scratch", i), _round(op.scratch_bytes), i, i))
+    if inplace:
+        _mark_inplace(g, bufs, roots)
     return bufs
 
 
+def _mark_inplace(g: Graph, bufs: list[Buffer], roots: dict) -> None:
+    by_key = {b.key: b for b in bufs}
+    io_roots = {roots[t] for t in list(g.inputs) + list(g.outputs)}
+    taken = set()
+    for i, op in enumerate(g.ops):
+        if op.type not in INPLACE or len(op.outputs) != 1:
+            continue
+        out = g.tensors[op.outputs[0]]
+        ob = by_key[("t", roots[op.outputs[0]])]
+        for k in INPLACE[op.type]:
+            tid = op.inputs[k] if k < len(op.inputs) else -1
+            if tid < 0 or g.tensors[tid].is_const:
+                continue
+            t, r = g.tensors[tid], roots[tid]
+            ib = by_key.get(("t", r))
+            # the user may read a graph input again, and a graph output must survive the run
+            if ib is None or r in io_roots or r in taken:
+                continue
+            if t.dtype != out.dtype or t.size != out.size or ib.size != ob.size:
+                continue
+            if ib.last == i and ob.first == i and ib is not ob:
+                ob.shares = ib.key
+                taken.add(r)
+                break
+
+
+def units(bufs: list[Buffer]) -> tuple[list[Buffer], dict]:
+    """Merge in-place chains into single placement units: (units, buffer key -> unit key)."""
+    head = {b.key: b.shares for b in bufs}
+    unit_of = {}
+    for b in bufs:
+        k = b.key
+        while head.get(k) is not None:
+            k = head[k]
+        unit_of[b.key] = k
+    merged: dict = {}
+    for b in bufs:
+        u = merged.get(unit_of[b.key])
+        if u is None:
+            merged[unit_of[b.key]] = Buffer(unit_of[b.key], b.size, b.first, b.last)
+        else:
+            u.size, u.first, u.last = max(u.size, b.size), min(u.first, b.first), max(u.last, b.last)
+    return list(merged.values()), unit_of
+
+
+def _live_per_step(bufs: list[Buffer]) -> list[int]:
+    steps = max((b.last for b in bufs), default=-1) + 1
+    live = [0] * steps
+    for b in bufs:
+        for s in range(b.first, b.last + 1):
+            live[s] += b.size
+    return live
+
+
 def lower_bound(bufs: list[Buffer]) -> int:
-    if not bufs:
-        return 0
-    steps = max(b.last for b in bufs) + 1
-    return max(sum(b.size for b in bufs if b.first <= s <= b.last) for s in range(steps))
+    """Largest sum of live bytes at any step, an in-place pair counted once."""
+    return max(_live_per_step(units(bufs)[0]), default=0)
 
 
-def _place_in_order(bufs: list[Buffer], order: list[int]) -> dict:
+# -- placement strategies ------------------------------------------------------------------
+def _place_in_order(bufs: list[Buffer], order) -> dict:
     """Place buffers in the given order, each at the lowest offset free over its lifetime."""
-    placed: list[tuple[int, int, Buffer]] = []
+    placed: list[tuple[int, Buffer]] = []
     offsets = {}
     for i in order:
         b = bufs[i]
-        busy = sorted((o, o + p.size) for o, _, p in placed if p.overlaps_in_time(b))
+        busy = sorted((o, o + p.size) for o, p in placed if p.overlaps_in_time(b))
         off = 0
         for lo, hi in busy:
             if off + b.size <= lo:
                 break
             off = max(off, hi)
-        placed.append((off, i, b))
+        placed.append((off, b))
         offsets[b.key] = off
     return offsets
+
+
+def _conflict_bytes(bufs):
+    return [sum(o.size for o in bufs if o is not b and o.overlaps_in_time(b)) for b in bufs]
 
 
 def greedy_by_size(bufs):
@@ -116,27 +204,135 @@ def first_fit_in_order(bufs):
 
 def greedy_by_conflicts(bufs):
     """Buffers that overlap the most bytes of other lifetimes first."""
-    def weight(i):
-        return sum(o.size for o in bufs if o is not bufs[i] and o.overlaps_in_time(bufs[i]))
-    return _place_in_order(bufs, sorted(range(len(bufs)), key=lambda i: (-weight(i), -bufs[i].size)))
+    w = _conflict_bytes(bufs)
+    return _place_in_order(bufs, sorted(range(len(bufs)), key=lambda i: (-w[i], -bufs[i].size)))
 
 
-STRATEGIES = [greedy_by_size, first_fit_in_order, greedy_by_conflicts]
+def _orders(bufs):
+    n = len(bufs)
+    live = _live_per_step(bufs)
+    breadth = [max(live[b.first:b.last + 1]) for b in bufs]
+    w = _conflict_bytes(bufs)
+    keys = [
+        lambda i: (-breadth[i], -bufs[i].size, bufs[i].first),   # busiest step first
+        lambda i: (-(bufs[i].last - bufs[i].first), -bufs[i].size),  # longest lifetime first
+        lambda i: (-bufs[i].size * (bufs[i].last - bufs[i].first + 1), bufs[i].first),
+        lambda i: (-bufs[i].last, -bufs[i].size),                 # schedule order, backwards
+        lambda i: (-bufs[i].size, -w[i]),
+    ]
+    for k in keys:
+        yield sorted(range(n), key=k)
+    rng = random.Random(n)  # seeded: the same graph always gets the same plan
+    base = list(range(n))
+    for _ in range(RANDOM_ORDERS if n > 1 else 0):
+        rng.shuffle(base)
+        yield list(base)
 
 
+def best_of_orders(bufs):
+    """Lowest-free-offset placement in several orders (busiest step, longest life, size x
+    life, reverse schedule, seeded shuffles); keeps the smallest."""
+    best = None
+    for order in _orders(bufs):
+        offs = _place_in_order(bufs, order)
+        size = arena_size(bufs, offs)
+        if best is None or size < best[0]:
+            best = (size, offs)
+    return best[1] if best else {}
+
+
+def exact_search(bufs, node_limit: int = EXACT_NODE_LIMIT):
+    """Branch and bound over compacted placements, for graphs of up to EXACT_MAX_UNITS units.
+
+    1. Any plan can be pushed down until every buffer sits at 0 or on top of a buffer that
+       overlaps it in time, without growing; listing such a plan by (offset, index) gives a
+       sequence where each offset is 0 or the top of an earlier, time-overlapping buffer.
+    2. The search builds exactly those sequences: the next buffer goes at such a candidate
+       offset, no lower than the previous one (ties in index order), so it is complete.
+    3. Bound: with the next buffer b at offset o, every buffer still to place sits at or above
+       o, so at each step s the arena needs o + size(b if live at s) + the bytes of the rest
+       live at s. Branches that cannot beat the best plan so far are cut.
+    4. The best of the heuristic plans is the first incumbent; the search stops at the lower
+       bound or after node_limit nodes, keeping the best plan found."""
+    n = len(bufs)
+    if n == 0 or n > EXACT_MAX_UNITS:
+        return None
+    incumbent = min((s(bufs) for s in (greedy_by_size, first_fit_in_order, greedy_by_conflicts)),
+                    key=lambda o: arena_size(bufs, o))
+    best = [arena_size(bufs, incumbent), incumbent]
+    lb = max(_live_per_step(bufs))
+    rest = _live_per_step(bufs)
+    steps = len(rest)
+    placed: list[tuple[int, int]] = []  # (offset, index)
+    remaining = set(range(n))
+    nodes = [0]
+
+    def go(prev_off: int, prev_idx: int, peak: int) -> None:
+        if not remaining:
+            if peak < best[0]:
+                best[0] = peak
+                best[1] = {bufs[i].key: o for o, i in placed}
+            return
+        for i in sorted(remaining, key=lambda j: -bufs[j].size):
+            b = bufs[i]
+            near = [(o, o + bufs[j].size) for o, j in placed if bufs[j].overlaps_in_time(b)]
+            cands = sorted({0} | {hi for _, hi in near})
+            for o in cands:
+                if o < prev_off or (o == prev_off and i < prev_idx):
+                    continue
+                if any(o < hi and lo < o + b.size for lo, hi in near):
+                    continue
+                for s in range(b.first, b.last + 1):
+                    rest[s] -= b.size
+                bound = max(peak, o + b.size,
+                            max(o + rest[s] + (b.size if b.first <= s <= b.last else 0)
+                                for s in range(steps)))
+                if bound < best[0]:
+                    nodes[0] += 1
+                    remaining.discard(i)
+                    placed.append((o, i))
+                    go(o, i, max(peak, o + b.size))
+                    placed.pop()
+                    remaining.add(i)
+                for s in range(b.first, b.last + 1):
+                    rest[s] += b.size
+                if best[0] <= lb or nodes[0] >= node_limit:
+                    return
+
+    go(0, -1, 0)
+    return best[1]
+
+
+STRATEGIES = [greedy_by_size, first_fit_in_order, greedy_by_conflicts, best_of_orders, exact_search]
+
+
+# -- verification ------------------------------------------------------------------------
 def arena_size(bufs, offsets) -> int:
     return max((offsets[b.key] + b.size for b in bufs), default=0)
 
 
+def _inplace_ok(a: Buffer, b: Buffer, oa: int, ob: int) -> bool:
+    """a and b may share bytes: one overwrites the other in place, at the same offset and
+    size, and they are both live only at the hand-over step."""
+    if b.shares == a.key:
+        a, b = a, b
+    elif a.shares == b.key:
+        a, b = b, a
+    else:
+        return False
+    return oa == ob and a.size == b.size and a.last == b.first
+
+
 def verify(bufs: list[Buffer], offsets: dict) -> list[str]:
-    """Problems with a plan: unplaced or misaligned buffers, or two buffers sharing bytes
-    while both are live. An empty list means the plan is valid."""
+    """Problems with a plan: unplaced, negative or misaligned buffers, or two buffers sharing
+    bytes while both are live (an in-place pair at its hand-over step excepted). An empty list
+    means the plan is valid. Written independently of the strategies: a plain pairwise check."""
     errs = []
     for b in bufs:
         if b.key not in offsets:
             errs.append(f"{b.key} has no offset")
-        elif offsets[b.key] % ALIGN:
-            errs.append(f"{b.key} at {offsets[b.key]} is not {ALIGN}-byte aligned")
+        elif offsets[b.key] < 0 or offsets[b.key] % ALIGN or b.size % ALIGN:
+            errs.append(f"{b.key} at {offsets[b.key]} ({b.size} B) is not {ALIGN}-byte aligned")
     if errs:
         return errs
     for i, a in enumerate(bufs):
@@ -144,23 +340,45 @@ def verify(bufs: list[Buffer], offsets: dict) -> list[str]:
         for b in bufs[i + 1:]:
             ob = offsets[b.key]
             if a.overlaps_in_time(b) and oa < ob + b.size and ob < oa + a.size:
+                if _inplace_ok(a, b, oa, ob):
+                    continue
                 errs.append(f"{a.key} [{oa},{oa + a.size}) steps {a.first}-{a.last} overlaps "
                             f"{b.key} [{ob},{ob + b.size}) steps {b.first}-{b.last}")
     return errs
 
 
-def plan(g: Graph, strategies=None) -> Plan:
-    bufs = lifetimes(g)
-    best = None
-    tried = {}
-    for strat in strategies or STRATEGIES:
-        offs = strat(bufs)
-        if verify(bufs, offs):
-            continue  # a strategy bug never reaches a binary
-        size = arena_size(bufs, offs)
-        tried[strat.__name__] = size
-        if best is None or size < best[0]:
-            best = (size, strat.__name__, offs)
+# -- driver ------------------------------------------------------------------------------
+def plan(g: Graph, strategies=None, inplace: bool | None = None) -> Plan:
+    """Smallest verified plan over every strategy, with and without in-place sharing.
+    inplace=None reads EDGE_RT_NO_INPLACE (set to 1 to switch in-place off)."""
+    if inplace is None:
+        inplace = not os.environ.get("EDGE_RT_NO_INPLACE")
+    shared = lifetimes(g, inplace=inplace)
+    configs = [shared]
+    if any(b.shares for b in shared):
+        configs.append([replace(b, shares=None) for b in shared])
+    best, tried = None, {}
+    for bufs in configs:
+        us, unit_of = units(bufs)
+        suffix = "+inplace" if any(b.shares for b in bufs) else ""
+        for strat in strategies or STRATEGIES:
+            uoffs = strat(us)
+            if uoffs is None:
+                continue  # not applicable to this graph (e.g. too big for exact search)
+            offs = {b.key: uoffs.get(unit_of[b.key], -1) for b in bufs}
+            if verify(bufs, offs):
+                continue  # a strategy bug never reaches a binary
+            size = arena_size(bufs, offs)
+            name = strat.__name__ + suffix
+            tried[name] = size
+            if best is None or size < best[0]:
+                best = (size, name, offs, bufs)
     if best is None:
         raise RuntimeError("no placement strategy produced a valid plan")
-    return Plan(best[2], bufs, best[0], lower_bound(bufs), best[1], tried)
+    size, name, offs, bufs = best
+    p = Plan(offs, bufs, size, lower_bound(shared), name, tried, sum(1 for b in bufs if b.shares))
+    if os.environ.get("EDGE_RT_DEBUG"):
+        print(f"edge_rt plan: {len(bufs)} buffers, {sum(b.size for b in bufs):,} B without reuse, "
+              f"arena {size:,} B (lower bound {p.lower_bound:,} B) by {name}, {p.inplace} in place; "
+              f"tried {tried}", file=sys.stderr)
+    return p

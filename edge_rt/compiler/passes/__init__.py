@@ -3,7 +3,14 @@
 human summary of what it changed ("" when nothing)."""
 from __future__ import annotations
 
-PIPELINE: list = []
+from .eliminate_reshape import eliminate_reshape
+from .fold_activation import fold_activation
+from .fold_pad import fold_pad
+from .fuse import fuse_depthwise_separable, fuse_residual
+from .remove_dead import remove_dead, remove_identity_requantize
+
+PIPELINE: list = [eliminate_reshape, remove_identity_requantize, fold_pad, fold_activation,
+                  fuse_depthwise_separable, fuse_residual, remove_dead]
 
 
 def pass_names() -> list[str]:

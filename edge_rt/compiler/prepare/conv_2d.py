@@ -15,6 +15,11 @@ def conv_geometry(op: Op, xshape, kh: int, kw: int):
     sh, sw = o.get("stride_h", 1), o.get("stride_w", 1)
     dh, dw = o.get("dilation_h", 1), o.get("dilation_w", 1)
     need(min(sh, sw, dh, dw) >= 1, f"strides ({sh},{sw}) and dilations ({dh},{dw}) must be >= 1")
+    if o.get("padding") == "EXPLICIT":  # set by the fold_pad pass: (top, bottom, left, right)
+        pt, pb, pl, pr = o["pad"]
+        oh = (xshape[1] + pt + pb - ((kh - 1) * dh + 1)) // sh + 1
+        ow = (xshape[2] + pl + pr - ((kw - 1) * dw + 1)) // sw + 1
+        return sh, sw, dh, dw, oh, ow, pt, pl
     oh, pt = same_or_valid(o.get("padding", "VALID"), xshape[1], kh, sh, dh)
     ow, pl = same_or_valid(o.get("padding", "VALID"), xshape[2], kw, sw, dw)
     return sh, sw, dh, dw, oh, ow, pt, pl

@@ -1,6 +1,8 @@
-"""MAX_POOL_2D: placeholder until its bit-exact implementation lands."""
-from .common import OpProblem
+"""MAX_POOL_2D (int8). Kernel inputs: [input]; params as AVERAGE_POOL_2D:
+[stride_h, stride_w, filter_h, filter_w, pad_top, pad_left, act_min, act_max]."""
+from ..ir import Graph, Op
+from .average_pool_2d import pool_prepare
 
 
-def prepare(g, op, ks):
-    raise OpProblem("MAX_POOL_2D is not implemented yet")
+def prepare(g: Graph, op: Op, ks: str) -> None:
+    pool_prepare(g, op, ks, average=False)

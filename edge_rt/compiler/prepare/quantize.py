@@ -1,6 +1,42 @@
-"""QUANTIZE: placeholder until its bit-exact implementation lands."""
-from .common import OpProblem
+"""QUANTIZE, two forms (TFLite Micro's reference QUANTIZE):
+  float32 -> int8: y = clamp(int32(round(x / s_out)) + z_out), the division in float32;
+  int8 -> int8:    y = clamp(mbqm(x - z_in, multiplier, shift) + z_out), s_in / s_out in double.
+Kernel inputs: [input]; params: [MODE_FLOAT, output_zero_point] (the scale is read from the
+output tensor record, which stores the float32 scale exactly) or
+[MODE_REQUANT, input_zero_point, output_zero_point, multiplier, shift]."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Graph, Op
+from ..quant import quantize_multiplier
+from .common import need, need_dtype, need_quant
+
+MODE_FLOAT = 0
+MODE_REQUANT = 1
 
 
-def prepare(g, op, ks):
-    raise OpProblem("QUANTIZE is not implemented yet")
+def _int8_quant(t, role: str):
+    need_quant(t, role)
+    s, z = t.qparams()
+    need(s > 0 and np.isfinite(s), f"{role} scale must be positive and finite, got {s}")
+    need(-128 <= z <= 127, f"{role} zero point {z} outside int8 range [-128, 127]")
+    return s, z
+
+
+def prepare(g: Graph, op: Op, ks: str) -> None:
+    need(len(op.inputs) == 1 and len(op.outputs) == 1,
+         f"expected 1 input and 1 output, got {len(op.inputs)} and {len(op.outputs)}")
+    x = need_dtype(g, op.inputs[0], "input", "float32", "int8")
+    y = need_dtype(g, op.outputs[0], "output", "int8")
+    need(x.size == y.size, f"input shape {x.shape} and output shape {y.shape} differ in size")
+    so, zo = _int8_quant(y, "output")
+    op.kernel_inputs = [op.inputs[0]]
+    op.scratch_bytes = 0
+    if x.dtype == "float32":
+        op.params = [MODE_FLOAT, zo]
+        return
+    si, zi = _int8_quant(x, "input")
+    mult, shift = quantize_multiplier(si / so)
+    need(shift <= 30, f"rescale factor {si / so:.6g} too large (output scale {so:.6g} too small)")
+    op.params = [MODE_REQUANT, zi, zo, mult, shift]

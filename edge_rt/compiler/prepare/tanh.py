@@ -1,6 +1,40 @@
-"""TANH: placeholder until its bit-exact implementation lands."""
-from .common import OpProblem
+"""TANH (int8): a 256-entry table built at pack time from TFLite Micro's integer algorithm
+(see logistic.py). Kernel inputs: [input, table(int8, 256) indexed by x + 128]."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..fixedpoint import mbqm, q4_input_params, rdbpot, tanh
+from ..ir import Graph, Op
+from .common import need
+from .logistic import prepare_table_op
 
 
-def prepare(g, op, ks):
-    raise OpProblem("TANH is not implemented yet")
+def tanh_table(in_scale: float, in_zp: int) -> np.ndarray:
+    """Output for every int8 input -128..127 (reference_integer_ops::Tanh)."""
+    mult, shift, radius = q4_input_params(in_scale)
+    out = np.empty(256, np.int8)
+    for i in range(256):
+        x = i - 128 - in_zp
+        if x <= -radius:
+            v = -128
+        elif x >= radius:
+            v = 127
+        else:
+            # Q0.31 in [-1, 1) -> Q0.7 (output scale 1/128, zero point 0)
+            v = min(127, max(-128, rdbpot(tanh(mbqm(x, mult, shift), 4), 24)))
+        out[i] = v
+    return out
+
+
+def _build(in_scale, in_zp, out_scale, out_zp):
+    # TFLite Micro does not check the output quantization; it always writes Q0.7.
+    need(out_zp == 0 and out_scale == 1.0 / 128,
+         f"output quantization must be scale 1/128, zero point 0 (TFLite Micro's fixed "
+         f"output format); got scale {out_scale:g}, zero point {out_zp}")
+    need(q4_input_params(in_scale)[1] >= 0, f"input scale {in_scale:g} is too small; supported: >= 2^-28")
+    return tanh_table(in_scale, in_zp)
+
+
+def prepare(g: Graph, op: Op, ks: str) -> None:
+    prepare_table_op(g, op, _build)

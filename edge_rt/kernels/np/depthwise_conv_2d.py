@@ -21,8 +21,9 @@ def bind(op, m, v, arena):
     taps = [(i, j) for i in range(kh) for j in range(kw)]
     wk = w.reshape(kh, kw, ic, dm).astype(np.int32)
     b = bias.astype(np.int64)
-    rq = Requant(mult, shift, out_off, lo, hi)
+    rq = Requant(np.reshape(mult, (ic, dm)), np.reshape(shift, (ic, dm)), out_off, lo, hi)
     acc = np.zeros((n, oh, ow, ic, dm), np.int32)
+    b2 = b.reshape(ic, dm)
     y5 = y.reshape(n, oh, ow, ic, dm)
 
     def run():
@@ -30,6 +31,6 @@ def bind(op, m, v, arena):
             copy_in()
         acc[...] = 0
         for i, j in taps:
-            acc += win[:, :, :, i, j, :, None] * wk[i, j]
-        rq(acc.astype(np.int64) + b.reshape(ic, dm), y5)
+            np.add(acc, win[:, :, :, i, j, :, None] * wk[i, j], out=acc)
+        rq(acc.astype(np.int64) + b2, y5)
     return run

@@ -1,6 +1,38 @@
-# AVERAGE_POOL_2D: placeholder until its bit-exact implementation lands.
-from ...errors import ModelFormatError
+# AVERAGE_POOL_2D, pure Python: the readable specification.
+# For each output (b, oy, ox, c): the window's taps are clipped to the input, the valid
+# values are summed and divided by their count rounding half away from zero
+# (C truncating division of acc +- count/2), then clamped to the fused activation.
 
 
 def bind(op, m, v, arena):
-    raise ModelFormatError("no kernel for AVERAGE_POOL_2D yet")
+    x = v[op.inputs[0]]
+    y = v[op.outputs[0]]
+    sh, sw, fh, fw, pt, pl, lo, hi = op.params
+    nb, h, w, c = m.tensors[op.inputs[0]].shape
+    _, oh, ow, _ = m.tensors[op.outputs[0]].shape
+
+    def run():
+        for b in range(nb):
+            for oy in range(oh):
+                iy0 = oy * sh - pt
+                ky0 = max(0, -iy0)
+                ky1 = min(fh, h - iy0)
+                for ox in range(ow):
+                    ix0 = ox * sw - pl
+                    kx0 = max(0, -ix0)
+                    kx1 = min(fw, w - ix0)
+                    count = (ky1 - ky0) * (kx1 - kx0)
+                    half = count // 2
+                    yo = ((b * oh + oy) * ow + ox) * c
+                    for ch in range(c):
+                        acc = 0
+                        for ky in range(ky0, ky1):
+                            row = (b * h + iy0 + ky) * w
+                            for kx in range(kx0, kx1):
+                                acc += x[(row + ix0 + kx) * c + ch]
+                        if acc > 0:
+                            q = (acc + half) // count
+                        else:
+                            q = -((half - acc) // count)  # C division truncates toward zero
+                        y[yo + ch] = lo if q < lo else (hi if q > hi else q)
+    return run

@@ -1,6 +1,55 @@
-# QUANTIZE: placeholder until its bit-exact implementation lands.
-from ...errors import ModelFormatError
+# QUANTIZE, pure Python: the readable specification. Params: see compiler/prepare/quantize.py.
+#
+# float32 -> int8, per element, reproducing the reference's float32 steps exactly:
+#   1. q = x / scale in float32. We divide in the host float (double on CPython) and store
+#      the quotient in a one-element float32 array, which rounds it to nearest float32. A
+#      double quotient rounded to float32 equals the float32 quotient (53 >= 2*24 + 2 bits,
+#      so the double rounding is innocuous for division); on a single-precision MicroPython
+#      port the division is already float32 and the store is exact.
+#   2. r = round(q), halves away from zero, via trunc + exact fraction (no q + 0.5, which
+#      would itself round in single precision).
+#   3. int32(r): the reference's C cast. Outside [-2**31, 2**31) and for NaN, x86-64's
+#      conversion yields INT32_MIN; the tflite_micro oracle is built for x86-64, so we do the same.
+#   4. y = clamp(int32 wrap of (r + zero_point), -128, 127) (the reference adds in int32).
+# int8 -> int8: y = clamp(mbqm(x - input_zero_point, multiplier, shift) + output_zero_point).
+from array import array
+
+from ..quant import INT32_MIN, mbqm, wrap32
+
+MODE_FLOAT = 0
+
+
+def round_to_int32(q):
+    """Steps 2-3 above: round half away from zero, then C's float -> int32 cast on x86-64."""
+    if q != q:
+        return INT32_MIN
+    a = -q if q < 0 else q
+    t = int(a)
+    if a - t >= 0.5:
+        t += 1
+    r = -t if q < 0 else t
+    return r if INT32_MIN <= r <= -INT32_MIN - 1 else INT32_MIN
 
 
 def bind(op, m, v, arena):
-    raise ModelFormatError("no kernel for QUANTIZE yet")
+    x, y = v[op.inputs[0]], v[op.outputs[0]]
+    n = len(y)
+    if op.params[0] == MODE_FLOAT:
+        zo = op.params[1]
+        scale = m.tensors[op.outputs[0]].scale
+        cell = array("f", [0.0])
+
+        def run():
+            for i in range(n):
+                cell[0] = x[i] / scale
+                r = wrap32(round_to_int32(cell[0]) + zo)
+                y[i] = -128 if r < -128 else (127 if r > 127 else r)
+        return run
+
+    _, zi, zo, mult, shift = op.params
+
+    def run():
+        for i in range(n):
+            r = mbqm(x[i] - zi, mult, shift) + zo
+            y[i] = -128 if r < -128 else (127 if r > 127 else r)
+    return run

@@ -1,6 +1,12 @@
-# RELU6: placeholder until its bit-exact implementation lands.
-from ...errors import ModelFormatError
-
-
+# RELU6, pure Python: the readable specification. Params: see compiler/prepare/relu6.py.
+#   y = six if x > six else (zero if x < zero else x)      (int8 values, no requantization)
 def bind(op, m, v, arena):
-    raise ModelFormatError("no kernel for RELU6 yet")
+    zero, six = op.params
+    x, y = v[op.inputs[0]], v[op.outputs[0]]
+    n = len(y)
+
+    def run():
+        for i in range(n):
+            r = x[i]
+            y[i] = six if r > six else (zero if r < zero else r)
+    return run

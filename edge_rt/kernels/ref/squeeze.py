@@ -1,6 +1,2 @@
-# SQUEEZE: placeholder until its bit-exact implementation lands.
-from ...errors import ModelFormatError
-
-
-def bind(op, m, v, arena):
-    raise ModelFormatError("no kernel for SQUEEZE yet")
+# SQUEEZE, pure Python: the same flat copy as RESHAPE.
+from .reshape import bind  # noqa: F401

@@ -1,6 +1,6 @@
-# SUB: placeholder until its bit-exact implementation lands.
-from ...errors import ModelFormatError
+# SUB, pure Python: ADD's specification with the second input negated (see add.py).
+from .add import bind_add_sub
 
 
 def bind(op, m, v, arena):
-    raise ModelFormatError("no kernel for SUB yet")
+    return bind_add_sub(op, m, v, -1)

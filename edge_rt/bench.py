@@ -1,0 +1,453 @@
+"""Latency benchmark: edge_rt (numpy kernels) against TFLite Micro and LiteRT (reference
+kernels and the default XNNPACK path), host side.
+
+How one model is measured:
+1. The parent packs the model for the numpy kernels (packing is host work, so it is not
+   part of our load time or memory), draws one random input (seed 0) and saves it.
+2. One child process per runtime is started, one after the other (so load times do not
+   compete for the cores). Each child reads the file bytes, times loading (bytes to
+   ready-to-invoke, median of a few loads), runs once to fingerprint the outputs, warms up,
+   and reports ready. Children run this very file by path with only the stdlib imported
+   at start, so a peer's RSS carries nothing of edge_rt.
+3. The parent then interleaves: in each round every child runs a chunk of timed invokes,
+   the order rotating per round, so machine noise falls on all runtimes alike.
+4. Each child finally reports its peak RSS (ru_maxrss). A baseline child that only imports
+   numpy gives the floor; both raw and raw - baseline are reported.
+Inputs are set before every invoke (untimed) for every runtime; only invoke() is timed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+RUNTIMES = ("edge_rt", "tflm", "litert_ref", "litert_xnnpack")
+LABELS = {"edge_rt": "edge_rt", "tflm": "TFLM", "litert_ref": "TFLite-ref",
+          "litert_xnnpack": "TFLite-XNNPACK"}
+# Old OpenBLAS builds on this machine want these; a current numpy's OpenBLAS runs slower with them.
+BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+LOAD_REPEAT = 5
+
+
+def _median(xs):
+    s = sorted(xs)
+    n = len(s)
+    if not n:
+        return None
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+# ------------------------------------------------------------------------- child side
+def _blas_info() -> dict:
+    """Which BLAS numpy uses, its runtime core type and thread count (child side)."""
+    import numpy as np
+    info = {"numpy": np.__version__}
+    try:
+        cfg = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        info.update(blas=cfg.get("name"), blas_version=cfg.get("version"))
+    except Exception:  # older numpy without mode="dicts": the rest still says enough
+        pass
+    try:
+        import threadpoolctl
+        for d in threadpoolctl.threadpool_info():
+            if d.get("user_api") == "blas":
+                info.update(blas_lib=d.get("filepath"), core=d.get("architecture"),
+                            blas_threads=d.get("num_threads"), source="threadpoolctl")
+                return info
+    except ImportError:
+        pass
+    # No threadpoolctl: ask the OpenBLAS that numpy loaded, found in our own memory map.
+    try:
+        import ctypes
+        with open("/proc/self/maps") as f:
+            libs = sorted({ln.split()[-1] for ln in f if "openblas" in ln.lower() and "/" in ln})
+        if libs:
+            lib = ctypes.CDLL(libs[0])
+            info["blas_lib"] = libs[0]
+            for prefix in ("scipy_openblas_", "openblas_"):
+                for suffix in ("64_", ""):
+                    fn = getattr(lib, prefix + "get_corename" + suffix, None)
+                    if fn is None:
+                        continue
+                    fn.restype = ctypes.c_char_p
+                    info["core"] = fn().decode()
+                    nt = getattr(lib, prefix + "get_num_threads" + suffix, None)
+                    if nt is not None:
+                        info["blas_threads"] = int(nt())
+                    info["source"] = "ctypes"
+                    return info
+    except (OSError, AttributeError, ValueError):
+        pass
+    return info
+
+
+def _make_runner(spec, data):
+    """(set_inputs(xs), invoke(), outputs()) for the runtime named in spec."""
+    rt = spec["runtime"]
+    if rt == "edge_rt":
+        from edge_rt import Interpreter
+        it = Interpreter(data, kernels="np")
+        n_out = len(it.output_details())
+
+        def set_inputs(xs):
+            for i, x in enumerate(xs):
+                it.set_input(i, x)
+        return set_inputs, it.invoke, lambda: [it.get_output(i) for i in range(n_out)]
+    if rt == "tflm":
+        from tflite_micro.python.tflite_micro import runtime
+        it = runtime.Interpreter.from_bytes(data, arena_size=max(len(data) * 10, 1 << 21))
+
+        def set_inputs(xs):
+            for i, x in enumerate(xs):
+                it.set_input(x, i)
+        return set_inputs, it.invoke, lambda: [it.get_output(i) for i in range(spec["n_outputs"])]
+    try:
+        from ai_edge_litert import interpreter as mod
+    except ImportError:
+        from tflite_runtime import interpreter as mod
+    kw = {"model_content": data, "num_threads": spec["threads"]}
+    if rt == "litert_ref":
+        kw["experimental_op_resolver_type"] = mod.OpResolverType.BUILTIN_REF
+    it = mod.Interpreter(**kw)
+    it.allocate_tensors()
+    ins = [d["index"] for d in it.get_input_details()]
+    outs = [d["index"] for d in it.get_output_details()]
+
+    def set_inputs(xs):
+        for i, x in zip(ins, xs):
+            it.set_tensor(i, x)
+    return set_inputs, it.invoke, lambda: [it.get_tensor(o) for o in outs]
+
+
+def _child_main(spec: dict) -> None:
+    # The protocol owns the real stdout; anything a runtime prints goes to stderr.
+    proto = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+
+    def send(obj):
+        proto.write(json.dumps(obj) + "\n")
+        proto.flush()
+
+    def rss_kb():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+
+    try:
+        import gc
+        import hashlib
+        import numpy as np
+        if spec["runtime"] == "baseline":
+            send({"ready": True, "rss_kb": rss_kb(), "blas": _blas_info()})
+            return
+        if spec["runtime"] == "edge_rt":
+            try:
+                from threadpoolctl import threadpool_limits
+                threadpool_limits(spec["threads"])
+            except ImportError:  # the parent set the *_NUM_THREADS env vars before numpy loaded
+                pass
+        with np.load(spec["inputs"]) as z:
+            xs = [z[f"arr_{i}"] for i in range(len(z.files))]
+        with open(spec["path"], "rb") as f:
+            data = f.read()
+        loads = []
+        runner = None
+        for _ in range(spec.get("load_repeat", LOAD_REPEAT)):
+            runner = None  # free the previous instance first: peak RSS stays one instance
+            t0 = time.perf_counter()
+            runner = _make_runner(spec, data)
+            loads.append(time.perf_counter() - t0)
+        set_inputs, invoke, outputs = runner
+        set_inputs(xs)
+        invoke()
+        h = hashlib.sha1()
+        for y in outputs():
+            h.update(np.ascontiguousarray(y).tobytes())
+        for _ in range(spec["warmup"]):
+            set_inputs(xs)
+            invoke()
+        send({"ready": True, "load_s": loads, "out_sha1": h.hexdigest()[:16],
+              "blas": _blas_info() if spec["runtime"] == "edge_rt" else None})
+        clock = time.perf_counter
+        for line in sys.stdin:
+            cmd = line.split()
+            if not cmd or cmd[0] == "quit":
+                break
+            times = []
+            gc.disable()  # as timeit does: a collection inside one runtime's chunk is noise
+            for _ in range(int(cmd[1])):
+                set_inputs(xs)
+                t0 = clock()
+                invoke()
+                times.append(clock() - t0)
+            gc.enable()
+            send({"t": times})
+        send({"rss_kb": rss_kb()})
+    except Exception as e:  # reported as this runtime's status; the others carry on
+        first = (str(e).strip().splitlines() or [""])[0]
+        send({"error": f"{type(e).__name__}: {first}"})
+
+
+# ------------------------------------------------------------------------ parent side
+def repo_root() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def child_env(threads: int, keep_blas_env: bool) -> tuple[dict, dict]:
+    """Environment for the children and the BLAS variables removed from it (never os.environ)."""
+    env = dict(os.environ)
+    unset = {}
+    if not keep_blas_env:
+        for k in BLAS_ENV:
+            if k in env:
+                unset[k] = env.pop(k)
+    for k in THREAD_ENV:
+        env[k] = str(threads)
+    env["PYTHONPATH"] = repo_root() + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env, unset
+
+
+def missing_note(rt: str) -> str | None:
+    """Why runtime rt cannot run here, or None."""
+    from importlib.util import find_spec
+    if rt == "tflm" and find_spec("tflite_micro") is None:
+        return "skipped: tflite_micro not installed"
+    if rt.startswith("litert") and find_spec("ai_edge_litert") is None and find_spec("tflite_runtime") is None:
+        return "skipped: neither ai_edge_litert nor tflite_runtime installed"
+    return None
+
+
+class _Child:
+    def __init__(self, spec: dict, env: dict, errlog: str):
+        self.err_path = errlog
+        self._err = open(errlog, "w")
+        self.p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
+                                  env=env, text=True, bufsize=1)
+
+    def recv(self) -> dict:
+        line = self.p.stdout.readline()
+        if not line:
+            self.p.wait()
+            with open(self.err_path) as f:
+                tail = [ln.strip() for ln in f if ln.strip()]
+            return {"error": f"child exited with {self.p.returncode}"
+                    + (f": {tail[-1]}" if tail else "")}
+        return json.loads(line)
+
+    def ask(self, cmd: str) -> dict:
+        try:
+            self.p.stdin.write(cmd + "\n")
+            self.p.stdin.flush()
+        except BrokenPipeError:
+            pass
+        return self.recv()
+
+    def close(self) -> None:
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self._err.close()
+
+
+def tflite_io(data: bytes):
+    """(input (shape, dtype) list, number of outputs, has int8 tensors) from the flatbuffer."""
+    import numpy as np
+    import tflite as S
+    types = {S.TensorType.INT8: np.int8, S.TensorType.UINT8: np.uint8, S.TensorType.INT16: np.int16,
+             S.TensorType.INT32: np.int32, S.TensorType.FLOAT32: np.float32, S.TensorType.INT64: np.int64}
+    m = S.Model.GetRootAsModel(data, 0)
+    sg = m.Subgraphs(0)
+    ins = []
+    for i in range(sg.InputsLength()):
+        t = sg.Tensors(sg.Inputs(i))
+        ins.append((tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else (), types[t.Type()]))
+    # an int8 model computes in int8: some activation (a tensor without data) is int8;
+    # hybrid float models only hold int8 weights
+    int8 = any(sg.Tensors(i).Type() == S.TensorType.INT8
+               and m.Buffers(sg.Tensors(i).Buffer()).DataLength() == 0 for i in range(sg.TensorsLength()))
+    return ins, sg.OutputsLength(), int8
+
+
+def default_models() -> list[str]:
+    """Every int8 .tflite in ../shared/models and models/, each distinct file once."""
+    import hashlib
+    root = repo_root()
+    seen, out = set(), []
+    for d in (os.path.join(root, "..", "shared", "models"), os.path.join(root, "models")):
+        if not os.path.isdir(d):
+            continue
+        for name in sorted(os.listdir(d)):
+            if not name.endswith(".tflite"):
+                continue
+            path = os.path.normpath(os.path.join(d, name))
+            with open(path, "rb") as f:
+                data = f.read()
+            digest = hashlib.sha256(data).hexdigest()
+            try:
+                is_int8 = tflite_io(data)[2]
+            except Exception:
+                continue
+            if is_int8 and digest not in seen:
+                seen.add(digest)
+                out.append(path)
+    return out
+
+
+def _first_line(e: Exception) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
+def prepare_model(path: str, tmp: str, seed: int = 0) -> dict:
+    """Pack for edge_rt, count MACs, write the shared random input. Returns the model entry."""
+    import numpy as np
+    from .compiler.importers.tflite import import_tflite
+    from .compiler.pack import pack
+    from .errors import EdgeRTError, UnsupportedModelError
+    from .profile_ops import graph_macs
+    from .testing.reference import random_input
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise EdgeRTError(f"cannot read {path}: {e.strerror}") from None
+    base = os.path.splitext(os.path.basename(path))[0]
+    entry = {"model": base, "path": path, "file_bytes": len(data), "macs": None}
+    try:
+        ins, n_out, _ = tflite_io(data)
+    except Exception as e:
+        raise EdgeRTError(f"{path}: not a readable .tflite model ({_first_line(e)})") from None
+    g, _problems = import_tflite(data, path)
+    if g is not None:
+        entry["macs"] = graph_macs(g)
+    rng = np.random.default_rng(seed)
+    inputs = os.path.join(tmp, base + ".inputs.npz")
+    np.savez(inputs, *[random_input(shape, dt, rng) for shape, dt in ins])
+    entry.update(_inputs=inputs, _n_outputs=n_out, _tflite=path, _ert=None, _ert_note=None)
+    try:
+        r = pack(data, os.path.basename(path), kernels="np", check_budget=False)
+        entry["_ert"] = os.path.join(tmp, base + ".ert")
+        with open(entry["_ert"], "wb") as f:
+            f.write(r.binary)
+        entry["ert_bytes"] = len(r.binary)
+        entry["arena_bytes"] = r.plan.arena_bytes
+    except UnsupportedModelError as e:
+        entry["_ert_note"] = "unsupported: " + (e.problems[0] if e.problems else _first_line(e))
+    except EdgeRTError as e:
+        entry["_ert_note"] = "error: " + _first_line(e)
+    return entry
+
+
+def bench_model(entry: dict, opts: dict, env: dict, tmp: str, log=None) -> dict:
+    """Measure every runtime on one prepared model, interleaved; fills entry['runtimes']."""
+    res, kids = {}, {}
+    for rt in opts["runtimes"]:
+        note = entry["_ert_note"] if rt == "edge_rt" else missing_note(rt)
+        if note:
+            res[rt] = {"status": note.split(":")[0], "note": note}
+            continue
+        spec = {"runtime": rt, "path": entry["_ert"] if rt == "edge_rt" else entry["_tflite"],
+                "inputs": entry["_inputs"], "n_outputs": entry["_n_outputs"], "threads": opts["threads"],
+                "warmup": opts["warmup"], "load_repeat": opts.get("load_repeat", LOAD_REPEAT)}
+        kid = _Child(spec, env, os.path.join(tmp, f"{entry['model']}.{rt}.stderr"))
+        msg = kid.recv()
+        if "error" in msg:
+            kid.close()
+            res[rt] = {"status": "error", "note": "error: " + msg["error"]}
+            continue
+        kids[rt] = kid
+        res[rt] = {"status": "ok", "load_ms": _median(msg["load_s"]) * 1e3, "out_sha1": msg["out_sha1"],
+                   "_t": []}
+        if msg.get("blas"):
+            entry["_blas"] = msg["blas"]
+    repeat = max(1, opts["repeat"])
+    rounds = min(repeat, opts.get("rounds", 10))
+    order = list(kids)
+    for r in range(rounds if order else 0):
+        k = repeat // rounds + (1 if r < repeat % rounds else 0)
+        for rt in order[r % len(order):] + order[:r % len(order)]:  # rotate who goes first
+            if res[rt]["status"] != "ok":
+                continue
+            msg = kids[rt].ask(f"run {k}")
+            if "error" in msg:
+                res[rt] = {"status": "error", "note": "error: " + msg["error"]}
+            else:
+                res[rt]["_t"] += msg["t"]
+    for rt, kid in kids.items():
+        msg = kid.ask("quit") if res[rt]["status"] == "ok" else {}
+        kid.close()
+        if res[rt]["status"] != "ok":
+            continue
+        t = res[rt].pop("_t")
+        res[rt].update(median_us=_median(t) * 1e6, min_us=min(t) * 1e6, n=len(t),
+                       rss_kb=msg.get("rss_kb"))
+        if opts.get("baseline_rss_kb") and msg.get("rss_kb"):
+            res[rt]["rss_over_baseline_kb"] = msg["rss_kb"] - opts["baseline_rss_kb"]
+    ours = res.get("edge_rt", {}).get("median_us")
+    ratios = {rt: ours / v["median_us"] for rt, v in res.items()
+              if rt != "edge_rt" and ours and v.get("median_us")}
+    ref = res.get("tflm", {}).get("out_sha1")
+    for v in res.values():
+        if v.get("out_sha1") and ref:
+            v["output_matches_tflm"] = v["out_sha1"] == ref
+    entry["runtimes"] = res
+    entry["ratios"] = ratios
+    if log:
+        log(f"  {entry['model']}: " + ", ".join(
+            f"{rt} {v['median_us']:,.1f} us" if v.get("median_us") else f"{rt} {v['note']}"
+            for rt, v in res.items()))
+    return entry
+
+
+def run_bench(paths, repeat=100, warmup=10, threads=1, keep_blas_env=False,
+              runtimes=RUNTIMES, log=None, load_repeat=LOAD_REPEAT) -> dict:
+    """Benchmark every model in paths; returns the report dict that --json prints."""
+    import platform
+    import tempfile
+    env, unset = child_env(threads, keep_blas_env)
+    opts = {"repeat": repeat, "warmup": warmup, "threads": threads, "runtimes": tuple(runtimes),
+            "load_repeat": load_repeat}
+    with tempfile.TemporaryDirectory(prefix="edge_rt_bench_") as tmp:
+        base = _Child({"runtime": "baseline"}, env, os.path.join(tmp, "baseline.stderr"))
+        bmsg = base.recv()
+        base.ask("quit")
+        base.close()
+        opts["baseline_rss_kb"] = bmsg.get("rss_kb")
+        models = []
+        for p in paths:
+            entry = prepare_model(p, tmp)
+            models.append(bench_model(entry, opts, env, tmp, log))
+    blas = next((m["_blas"] for m in models if m.get("_blas")), None) or bmsg.get("blas") or {}
+    for m in models:
+        for k in [k for k in m if k.startswith("_")]:
+            del m[k]
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {
+        "settings": {"repeat": repeat, "warmup": warmup, "threads": threads, "load_repeat": load_repeat,
+                     "runtimes": list(runtimes)},
+        "env": {"python": platform.python_version(), "cpu": cpu, "cores": os.cpu_count(),
+                "blas": blas, "baseline_rss_kb": opts["baseline_rss_kb"],
+                "blas_env_unset": unset, "keep_blas_env": keep_blas_env,
+                "blas_env_kept": {k: os.environ[k] for k in BLAS_ENV if k in os.environ} if keep_blas_env else {}},
+        "models": models,
+    }
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--child":
+    # Run by path: drop this file's directory from sys.path (its module names would shadow
+    # top-level ones) and find edge_rt through PYTHONPATH, set by the parent.
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+    _child_main(json.loads(sys.argv[2]))

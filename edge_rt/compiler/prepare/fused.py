@@ -1,0 +1,52 @@
+"""Fused ops made by compiler passes. Each is prepared by preparing its parts with the
+ordinary per-op prepare functions (so the arithmetic is the reference's by construction) and
+concatenating their kernel inputs and params.
+
+CONV_2D_ADD   kernel inputs: CONV_2D's 5 + [skip]; params: CONV_2D's 10 + [conv_position]
+              + ADD's params (conv_position: 1 if the convolution feeds ADD's first input, else 2).
+DS_CONV_2D    kernel inputs: DEPTHWISE_CONV_2D's 5 + 1x1 CONV_2D's 4 (filter, bias, mult, shift);
+              params: DEPTHWISE_CONV_2D's 11 + CONV_2D's 10."""
+from __future__ import annotations
+
+from ..ir import Graph, Op
+from . import conv_2d, depthwise_conv_2d
+from .add import prepare_add_sub
+from .common import need
+
+
+def _part(g: Graph, op: Op, key: str) -> Op:
+    t, ins, outs, options = op.options[key]
+    return Op(t, list(ins), list(outs), dict(options), source=op.source)
+
+
+def prepare_conv_add(g: Graph, op: Op, ks: str) -> None:
+    conv, add = _part(g, op, "conv"), _part(g, op, "add")
+    conv_2d.prepare(g, conv, ks)
+    prepare_add_sub(g, add)
+    mid = conv.outputs[0]
+    pos = 1 if add.inputs[0] == mid else 2
+    skip = add.inputs[1] if pos == 1 else add.inputs[0]
+    need(g.tensors[skip].shape == g.tensors[op.outputs[0]].shape == g.tensors[mid].shape,
+         "residual fusion needs equal conv, skip and output shapes")
+    op.kernel_inputs = conv.kernel_inputs + [skip]
+    op.params = conv.params + [pos] + add.params
+    if ks == "np":  # the numpy kernel materializes the conv output in scratch, then adds
+        op.scratch_bytes = (g.tensors[mid].nbytes + 15) // 16 * 16 + conv.scratch_bytes
+
+
+def prepare_ds_conv(g: Graph, op: Op, ks: str) -> None:
+    dw, pw = _part(g, op, "depthwise"), _part(g, op, "pointwise")
+    depthwise_conv_2d.prepare(g, dw, ks)
+    conv_2d.prepare(g, pw, ks)
+    mid = g.tensors[dw.outputs[0]]
+    need(pw.params[:6] == [1, 1, 1, 1, 0, 0], "the pointwise part must be a 1x1 stride-1 convolution")
+    op.kernel_inputs = dw.kernel_inputs + pw.kernel_inputs[1:]
+    op.params = dw.params + pw.params
+    n, oh, ow, c = mid.shape
+    if ks == "np":  # depthwise into scratch, then the pointwise GEMM
+        op.scratch_bytes = ((mid.nbytes + 15) // 16 * 16 + (dw.scratch_bytes + 15) // 16 * 16
+                            + pw.scratch_bytes)
+    else:  # one depthwise output row, plus the input rows an in-place write would clobber
+        x = g.tensors[op.inputs[0]]
+        rows = max(dw.params[4], 1)  # pad_top rows may be re-read after an in-place write
+        op.scratch_bytes = (rows * x.shape[2] * x.shape[3] + 15) // 16 * 16 + ow * c

@@ -1,0 +1,67 @@
+# DS_CONV_2D (depthwise-separable fusion), pure Python, streamed row by row:
+# 1. the depthwise output row oy is computed into a one-row band (int8, as DEPTHWISE_CONV_2D
+#    would store it);
+# 2. the 1x1 pointwise convolution turns that band into output row oy.
+# The depthwise output never exists in full. When the output is planned over the input (same
+# shape, stride 1), writing output row oy destroys input row oy, which later rows still read
+# (up to pad_top rows back): before it is overwritten, input row oy is saved in a ring of
+# max(pad_top, 1) rows in scratch, and reads of rows already overwritten go to the ring.
+# Scratch: [ring: R * W * C, padded to 16][band: OW * C].
+from ..quant import mbqm
+
+
+def bind(op, m, v, arena):
+    i_x, i_dw, i_db, i_dm, i_ds, i_pw, i_pb, i_pm, i_ps = op.inputs
+    x, dww, db, dm_, ds = v[i_x], v[i_dw], v[i_db], v[i_dm], v[i_ds]
+    pww, pb, pm, ps = v[i_pw], v[i_pb], v[i_pm], v[i_ps]
+    y = v[op.outputs[0]]
+    sh, sw, dh, dw, pt, pl, in_zp, d_off, d_lo, d_hi, mult = op.params[:11]
+    p_zp, p_off, p_lo, p_hi = op.params[17], op.params[18], op.params[19], op.params[20]
+    tx, ty = m.tensors[i_x], m.tensors[op.outputs[0]]
+    nb, h, wd, ic = tx.shape
+    _, kh, kw, c = m.tensors[i_dw].shape
+    _, oh, ow, oc = ty.shape
+    inplace = tx.kind == ty.kind and tx.offset == ty.offset
+    rows = pt if pt > 0 else 1
+    ring_bytes = (rows * wd * ic + 15) // 16 * 16
+    ring = memoryview(arena)[op.scratch_offset:op.scratch_offset + rows * wd * ic].cast("b")
+    band = memoryview(arena)[op.scratch_offset + ring_bytes:op.scratch_offset + ring_bytes + ow * c].cast("b")
+    row = wd * ic
+
+    def run():
+        for b in range(nb):
+            for oy in range(oh):
+                for ox in range(ow):
+                    for ch in range(c):
+                        src = ch // mult
+                        acc = db[ch]
+                        for ky in range(kh):
+                            iy = oy * sh - pt + ky * dh
+                            for kx in range(kw):
+                                ix = ox * sw - pl + kx * dw
+                                wv = dww[(ky * kw + kx) * c + ch]
+                                if 0 <= iy < h and 0 <= ix < wd:
+                                    if inplace and iy < oy:
+                                        acc += ring[(iy % rows) * row + ix * ic + src] * wv
+                                    else:
+                                        acc += x[((b * h + iy) * wd + ix) * ic + src] * wv
+                                else:
+                                    acc += in_zp * wv
+                        r = mbqm(acc, dm_[ch], ds[ch]) + d_off
+                        band[ox * c + ch] = d_lo if r < d_lo else (d_hi if r > d_hi else r)
+                if inplace:
+                    base = (b * h + oy) * row
+                    ro = (oy % rows) * row
+                    for j in range(row):
+                        ring[ro + j] = x[base + j]
+                for ox in range(ow):
+                    yo = ((b * oh + oy) * ow + ox) * oc
+                    for o in range(oc):
+                        acc = pb[o]
+                        wo = o * c
+                        bo = ox * c
+                        for j in range(c):
+                            acc += band[bo + j] * pww[wo + j]
+                        r = mbqm(acc, pm[o], ps[o]) + p_off
+                        y[yo + o] = p_lo if r < p_lo else (p_hi if r > p_hi else r)
+    return run
