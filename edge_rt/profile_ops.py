@@ -137,8 +137,8 @@ def _median(xs):
 def _rate(x: float) -> str:
     for unit, f in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if x >= f:
-            return f"{x / f:.2f} {unit}"
-    return f"{x:.0f} "
+            return f"{x / f:.2f}{unit}"
+    return f"{x:.0f}"
 
 
 def format_profile(p: dict) -> str:
@@ -151,5 +151,5 @@ def format_profile(p: dict) -> str:
     gemm_rate = p["macs"] / (p["sum_us"] * 1e-6) if p["sum_us"] > 0 else 0.0
     lines.append(f"total: {p['sum_us']:,.1f} us (sum of per-op medians over {p['repeat']} passes); "
                  f"invoke() median {p['invoke_us']:,.1f} us; conv/dw/fc MACs {p['macs']:,} "
-                 f"({_rate(gemm_rate)}MAC/s overall)")
+                 f"({_rate(gemm_rate)} MAC/s overall)")
     return "\n".join(lines)

@@ -36,10 +36,15 @@ INPLACE = {
     "ADD": (0, 1), "SUB": (0, 1), "MUL": (0, 1),
     "RELU": (0,), "RELU6": (0,), "LEAKY_RELU": (0,), "LOGISTIC": (0,), "TANH": (0,),
     "HARD_SWISH": (0,), "QUANTIZE": (0,),
+    # fused ops (compiler/passes/fuse.py): the residual sum may overwrite the skip tensor (its
+    # last input); the depthwise-separable op streams rows and keeps a ring of the input rows
+    # it still needs, which is only correct when output row r lies exactly over input row r.
+    "CONV_2D_ADD": (-1,), "DS_CONV_2D": (0,),
 }
+SAME_SHAPE_ONLY = ("DS_CONV_2D",)
 
 EXACT_MAX_UNITS = 14        # exact search above this many units would take too long
-EXACT_NODE_LIMIT = 20_000   # search nodes before the best plan found so far is kept
+EXACT_NODE_LIMIT = 30_000   # candidates tried before the best plan found so far is kept
 RANDOM_ORDERS = 48          # seeded random orders tried by best_of_orders
 
 
@@ -130,6 +135,8 @@ def _mark_inplace(g: Graph, bufs: list[Buffer], roots: dict) -> None:
             if ib is None or r in io_roots or r in taken:
                 continue
             if t.dtype != out.dtype or t.size != out.size or ib.size != ob.size:
+                continue
+            if op.type in SAME_SHAPE_ONLY and tuple(t.shape) != tuple(out.shape):
                 continue
             if ib.last == i and ob.first == i and ib is not ob:
                 ob.shares = ib.key
@@ -282,13 +289,13 @@ def exact_search(bufs, node_limit: int = EXACT_NODE_LIMIT):
                     continue
                 if any(o < hi and lo < o + b.size for lo, hi in near):
                     continue
+                nodes[0] += 1  # every evaluated candidate counts, pruned or not
                 for s in range(b.first, b.last + 1):
                     rest[s] -= b.size
                 bound = max(peak, o + b.size,
                             max(o + rest[s] + (b.size if b.first <= s <= b.last else 0)
                                 for s in range(steps)))
                 if bound < best[0]:
-                    nodes[0] += 1
                     remaining.discard(i)
                     placed.append((o, i))
                     go(o, i, max(peak, o + b.size))

@@ -229,7 +229,7 @@ class Device:
         """Store `data` as NAME.ert on the device; returns the CRC32. Chunks carry their offset,
         so a chunk re-sent after a garbled reply is recognised and not written twice."""
         crc = binascii.crc32(data) & 0xFFFFFFFF
-        self.link.send(f"ert-upload {len(data)} {crc:08x} {name}", retry=False)
+        self.link.send(f"ert-upload {len(data)} {crc:08x} {name}")  # restarts cleanly: safe to retry
         try:
             for off in range(0, len(data), chunk):
                 piece = data[off:off + chunk]

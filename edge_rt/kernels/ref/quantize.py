@@ -21,14 +21,14 @@ MODE_FLOAT = 0
 
 def round_to_int32(q):
     """Steps 2-3 above: round half away from zero, then C's float -> int32 cast on x86-64."""
-    if q != q:
-        return INT32_MIN
     a = -q if q < 0 else q
+    if not a < 2147483648.0:  # NaN, infinities, and beyond int32 (-2**31 itself maps there too)
+        return INT32_MIN
     t = int(a)
     if a - t >= 0.5:
         t += 1
-    r = -t if q < 0 else t
-    return r if INT32_MIN <= r <= -INT32_MIN - 1 else INT32_MIN
+    # a float32 at or above 2**23 is an integer, so t + 1 cannot reach 2**31 here
+    return -t if q < 0 else t
 
 
 def bind(op, m, v, arena):
