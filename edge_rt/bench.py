@@ -11,8 +11,8 @@ How one model is measured:
    at start, so a peer's RSS carries nothing of edge_rt.
 3. The parent then interleaves: in each round every child runs a chunk of timed invokes,
    the order rotating per round, so machine noise falls on all runtimes alike.
-4. Each child finally reports its peak RSS (ru_maxrss). A baseline child that only imports
-   numpy gives the floor; both raw and raw - baseline are reported.
+4. Each child finally reports its peak RSS (VmHWM; ru_maxrss where /proc is missing). A
+   baseline child that only imports numpy gives the floor; raw and raw - baseline are reported.
 Inputs are set before every invoke (untimed) for every runtime; only invoke() is timed.
 """
 from __future__ import annotations
@@ -133,7 +133,16 @@ def _child_main(spec: dict) -> None:
         proto.flush()
 
     def rss_kb():
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+        # Linux keeps ru_maxrss across execve, so a child's ru_maxrss is at least the parent's
+        # RSS at fork; VmHWM is the peak of this process image alone. Both in KiB.
+        try:
+            with open("/proc/self/status") as f:
+                for ln in f:
+                    if ln.startswith("VmHWM:"):
+                        return int(ln.split()[1])
+        except OSError:
+            pass
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     try:
         import gc
@@ -176,6 +185,9 @@ def _child_main(spec: dict) -> None:
             if not cmd or cmd[0] == "quit":
                 break
             times = []
+            if spec["warmup"]:  # one untimed invoke re-warms caches after the other runtimes' turn
+                set_inputs(xs)
+                invoke()
             gc.disable()  # as timeit does: a collection inside one runtime's chunk is noise
             for _ in range(int(cmd[1])):
                 set_inputs(xs)
@@ -364,8 +376,8 @@ def bench_model(entry: dict, opts: dict, env: dict, tmp: str, log=None) -> dict:
             res[rt] = {"status": "error", "note": "error: " + msg["error"]}
             continue
         kids[rt] = kid
-        res[rt] = {"status": "ok", "load_ms": _median(msg["load_s"]) * 1e3, "out_sha1": msg["out_sha1"],
-                   "_t": []}
+        res[rt] = {"status": "ok", "load_ms": _median(msg["load_s"]) * 1e3,
+                   "first_load_ms": msg["load_s"][0] * 1e3, "out_sha1": msg["out_sha1"], "_t": []}
         if msg.get("blas"):
             entry["_blas"] = msg["blas"]
     repeat = max(1, opts["repeat"])

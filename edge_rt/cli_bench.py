@@ -104,26 +104,32 @@ def format_report(r: dict) -> str:
             row += "".join(f" {m['ratios'][rt]:>18.2f}x" if rt in m["ratios"] else f" {'-':>19s}"
                            for rt in peers)
         lines.append(row)
-    lines += ["", "load time (ms) / peak RSS (MB, raw and over the numpy-only baseline "
-              f"{(r['env']['baseline_rss_kb'] or 0) / 1024:.1f} MB)",
-              f"{'model':{w}s} " + " ".join(f"{LABELS[rt]:>22s}" for rt in rts)]
+    lines += ["", "load time (ms): median of the loads (first load, with lazy imports, in brackets)",
+              f"{'model':{w}s} " + " ".join(f"{LABELS[rt]:>18s}" for rt in rts)]
+    for m in r["models"]:
+        cells = [(f"{v['load_ms']:.2f} ({v['first_load_ms']:.1f})" if v.get("load_ms") is not None else "-")
+                 for v in (m["runtimes"].get(rt, {}) for rt in rts)]
+        lines.append(f"{m['model']:{w}s} " + " ".join(f"{c:>18s}" for c in cells))
+    base = (r["env"]["baseline_rss_kb"] or 0) / 1024
+    lines += ["", f"peak RSS (MB): raw (over the numpy-only baseline of {base:.1f} MB in brackets)",
+              f"{'model':{w}s} " + " ".join(f"{LABELS[rt]:>18s}" for rt in rts)]
     for m in r["models"]:
         cells = []
-        for rt in rts:
-            v = m["runtimes"].get(rt, {})
-            if v.get("load_ms") is None or v.get("rss_kb") is None:
-                cells.append(f"{'-':>22s}")
+        for v in (m["runtimes"].get(rt, {}) for rt in rts):
+            if v.get("rss_kb") is None:
+                cells.append("-")
                 continue
             over = v.get("rss_over_baseline_kb")
-            cells.append(f"{v['load_ms']:>7.2f} {v['rss_kb'] / 1024:>6.1f}"
-                         + (f" (+{over / 1024:4.1f})" if over is not None else ""))
-        lines.append(f"{m['model']:{w}s} " + " ".join(f"{c:>22s}" for c in cells))
+            cells.append(f"{v['rss_kb'] / 1024:.1f}" + (f" (+{over / 1024:.1f})" if over is not None else ""))
+        lines.append(f"{m['model']:{w}s} " + " ".join(f"{c:>18s}" for c in cells))
     bad = [f"  {m['model']} / {LABELS[rt]}: output differs from TFLM"
+           + (" (NOT BIT-EXACT)" if rt == "edge_rt" else "")
            for m in r["models"] for rt, v in m["runtimes"].items() if v.get("output_matches_tflm") is False]
     if notes:
         lines += ["", "notes:"] + notes
     if bad:
-        lines += ["", "outputs (same random input) that differ from TFLite Micro:"] + bad
+        lines += ["", "outputs that differ from TFLite Micro's on the same random input (expected for "
+                  "XNNPACK; see DESIGN.md for LiteRT's reference FC):"] + bad
     return "\n".join(lines)
 
 

@@ -311,7 +311,7 @@ def add_commands(sub) -> None:
     s = sub.add_parser("remote", help="run or benchmark the model on a board (run, bench)",
                        description="Talk to a board running `edge-rt agent`.")
     rs = s.add_subparsers(dest="remote_cmd", metavar="SUBCOMMAND")
-    s.set_defaults(fn=lambda a: (s.print_help(), 2)[1])
+    s.set_defaults(fn=lambda a, remote=s: (remote.print_help(), 2)[1])
     r = rs.add_parser("run", help="send an input, run, print the outputs",
                       description="Load an input (x.npy, or random) through the MLPerf `db` commands, run "
                       "`infer N 0` and print the raw outputs and the latency from the device's clock.")

@@ -8,6 +8,7 @@ from edge_rt.compiler.pack import pack
 from edge_rt.compiler.prepare.add import add_sub_reals
 from edge_rt.compiler.quant import quantize_multiplier
 from edge_rt.errors import UnsupportedModelError
+from edge_rt.kernels import broadcast
 from edge_rt.testing.conformance import check_bit_exact
 from edge_rt.testing.tflite_builder import ModelBuilder
 
@@ -54,12 +55,22 @@ BROADCASTS = [
     ((7, 1), (1, 9), (7, 9)),                         # outer product
     ((2, 1, 3, 1, 2), (1, 3, 1, 4, 1), (2, 3, 3, 4, 2)),           # 5-D
     ((1, 2, 1, 3, 1, 2), (2, 1, 3, 1, 4, 1), (2, 2, 3, 3, 4, 2)),  # 6-D
+    ((1, 1), (1,), (1, 1)),                           # a single element
+    ((), (3, 4), (3, 4)),                             # a 0-d scalar
 ]
+
+
+def test_broadcast_plan_merges_axes():
+    assert broadcast.plan((2, 3, 4), (2, 3, 4), (2, 3, 4)) == ([24], [1], [1])
+    assert broadcast.plan((1, 8, 8, 3), (3,), (1, 8, 8, 3)) == ([64, 3], [3, 1], [0, 1])
+    assert broadcast.plan((7, 1), (1, 9), (7, 9)) == ([7, 9], [1, 0], [0, 1])
+    with pytest.raises(ValueError):
+        broadcast.plan((2, 3), (4, 3), (4, 3))
 
 
 @pytest.mark.parametrize("op", ["ADD", "SUB", "MUL"])
 @pytest.mark.parametrize("shapes", BROADCASTS, ids=lambda s: "x".join(map(str, s[0])) + "_" +
-                         "x".join(map(str, s[1])))
+                         "x".join(map(str, s[1])) + "_")
 def test_binary_broadcasting(op, shapes):
     qo = (0.03, -9) if op == "MUL" else (0.11, 4)
     check_bit_exact(binary_model(op, *shapes, (0.05, 3), (0.07, -20), qo), trials=3, kernel_sets=KS)
