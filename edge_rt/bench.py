@@ -289,31 +289,6 @@ def tflite_io(data: bytes):
     return ins, sg.OutputsLength(), int8
 
 
-def default_models() -> list[str]:
-    """Every int8 .tflite in ../shared/models and models/, each distinct file once."""
-    import hashlib
-    root = repo_root()
-    seen, out = set(), []
-    for d in (os.path.join(root, "..", "shared", "models"), os.path.join(root, "models")):
-        if not os.path.isdir(d):
-            continue
-        for name in sorted(os.listdir(d)):
-            if not name.endswith(".tflite"):
-                continue
-            path = os.path.normpath(os.path.join(d, name))
-            with open(path, "rb") as f:
-                data = f.read()
-            digest = hashlib.sha256(data).hexdigest()
-            try:
-                is_int8 = tflite_io(data)[2]
-            except Exception:
-                continue
-            if is_int8 and digest not in seen:
-                seen.add(digest)
-                out.append(path)
-    return out
-
-
 def _first_line(e: Exception) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
@@ -337,24 +312,27 @@ def prepare_model(path: str, tmp: str, seed: int = 0) -> dict:
         ins, n_out, _ = tflite_io(data)
     except Exception as e:
         raise EdgeRTError(f"{path}: not a readable .tflite model ({_first_line(e)})") from None
-    g, _problems = import_tflite(data, path)
-    if g is not None:
-        entry["macs"] = graph_macs(g)
+    try:
+        g, _problems = import_tflite(data, path)
+        entry["macs"] = graph_macs(g) if g is not None else None
+    except Exception:  # the importer's own failure shows up as edge_rt's status below
+        pass
     rng = np.random.default_rng(seed)
-    inputs = os.path.join(tmp, base + ".inputs.npz")
+    tag = f"{len(os.listdir(tmp))}_{base}"  # two models may share a base name
+    inputs = os.path.join(tmp, tag + ".inputs.npz")
     np.savez(inputs, *[random_input(shape, dt, rng) for shape, dt in ins])
     entry.update(_inputs=inputs, _n_outputs=n_out, _tflite=path, _ert=None, _ert_note=None)
     try:
         r = pack(data, os.path.basename(path), kernels="np", check_budget=False)
-        entry["_ert"] = os.path.join(tmp, base + ".ert")
+        entry["_ert"] = os.path.join(tmp, tag + ".ert")
         with open(entry["_ert"], "wb") as f:
             f.write(r.binary)
         entry["ert_bytes"] = len(r.binary)
         entry["arena_bytes"] = r.plan.arena_bytes
     except UnsupportedModelError as e:
         entry["_ert_note"] = "unsupported: " + (e.problems[0] if e.problems else _first_line(e))
-    except EdgeRTError as e:
-        entry["_ert_note"] = "error: " + _first_line(e)
+    except Exception as e:  # a packer bug must not stop the peers' measurements
+        entry["_ert_note"] = f"error: {type(e).__name__}: {_first_line(e)}"
     return entry
 
 
@@ -369,7 +347,7 @@ def bench_model(entry: dict, opts: dict, env: dict, tmp: str, log=None) -> dict:
         spec = {"runtime": rt, "path": entry["_ert"] if rt == "edge_rt" else entry["_tflite"],
                 "inputs": entry["_inputs"], "n_outputs": entry["_n_outputs"], "threads": opts["threads"],
                 "warmup": opts["warmup"], "load_repeat": opts.get("load_repeat", LOAD_REPEAT)}
-        kid = _Child(spec, env, os.path.join(tmp, f"{entry['model']}.{rt}.stderr"))
+        kid = _Child(spec, env, os.path.join(tmp, f"{len(os.listdir(tmp))}.{rt}.stderr"))
         msg = kid.recv()
         if "error" in msg:
             kid.close()

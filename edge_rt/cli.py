@@ -97,6 +97,10 @@ def cmd_run(a) -> int:
             x = random_input(d["shape"], d["dtype"], rng)
             print(f"input {i} ({d['name']}): random {np.dtype(d['dtype']).name} {tuple(d['shape'])}")
         xs.append(x)
+    if a.profile:
+        from .cli_bench import run_profile
+        run_profile(it, a, xs)
+        return 0
     times = []
     for _ in range(max(1, a.repeat)):
         # the plan reuses an input's bytes once it is consumed: inputs are set per invoke
@@ -219,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--repeat", type=int, default=1, metavar="N", help="invocations to time (default 1)")
     s.add_argument("--kernels", choices=["np", "ref"], help="kernel set (default: numpy if present)")
     s.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
+    from .cli_bench import add_commands as add_bench, add_profile_args
+    add_profile_args(s)
     s.set_defaults(fn=cmd_run)
 
     s = sub.add_parser("inspect", help="show header, tensors, ops and memory plan of an .ert",
@@ -233,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("boards", help="list the known boards and their budgets",
                        description="List boards/*.toml with their arena and flash budgets.")
     s.set_defaults(fn=cmd_boards)
+    add_bench(sub)
     return p
 
 

@@ -16,7 +16,7 @@ import os
 import sys
 import tempfile
 
-from .bench import BLAS_ENV, LABELS, RUNTIMES, default_models, run_bench
+from .bench import BLAS_ENV, LABELS, RUNTIMES, repo_root, run_bench, tflite_io
 from .errors import EdgeRTError
 
 BENCH_DESC = ("Median invoke latency of edge_rt (numpy kernels) against TFLite Micro, TFLite reference "
@@ -26,6 +26,31 @@ BENCH_DESC = ("Median invoke latency of edge_rt (numpy kernels) against TFLite M
 
 
 # -- edge-rt bench ------------------------------------------------------------------------
+def default_models() -> list[str]:
+    """Every int8 .tflite in ../shared/models and models/, each distinct file once."""
+    import hashlib
+    root = repo_root()
+    seen, out = set(), []
+    for d in (os.path.join(root, "..", "shared", "models"), os.path.join(root, "models")):
+        if not os.path.isdir(d):
+            continue
+        for name in sorted(os.listdir(d)):
+            if not name.endswith(".tflite"):
+                continue
+            path = os.path.normpath(os.path.join(d, name))
+            with open(path, "rb") as f:
+                data = f.read()
+            digest = hashlib.sha256(data).hexdigest()
+            try:
+                is_int8 = tflite_io(data)[2]
+            except Exception:
+                continue
+            if is_int8 and digest not in seen:
+                seen.add(digest)
+                out.append(path)
+    return out
+
+
 def add_bench_args(s: argparse.ArgumentParser) -> None:
     s.add_argument("models", nargs="*", metavar="MODEL.tflite",
                    help="models to measure (default: every int8 model in ../shared/models and models/)")

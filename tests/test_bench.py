@@ -167,3 +167,21 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
     for args in (["--runtimes", "nosuch", HELLO], [str(tmp_path / "missing.tflite")]):
         r = subprocess.run([sys.executable, "-m", "edge_rt.cli_bench", *args], capture_output=True, text=True)
         assert r.returncode == 1 and r.stderr.startswith("edge-rt: error: ") and "Traceback" not in r.stderr
+
+
+def test_profile_macs_of_a_real_model_match_the_ir_count(capsys):
+    from edge_rt.compiler.importers.tflite import import_tflite
+    from edge_rt.errors import UnsupportedModelError
+    from edge_rt.profile_ops import graph_macs
+    path = os.path.join(ROOT, "models", "kws_dscnn_int8.tflite")
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        it = Interpreter(pack(data, "kws.tflite", kernels="np", check_budget=False).binary)
+    except UnsupportedModelError as e:
+        pytest.skip(f"kws does not pack yet: {e.problems[0]}")
+    p = run_profile(it, argparse.Namespace(profile_repeat=1, seed=0))
+    want = graph_macs(import_tflite(data, path)[0])
+    # fused ops (DS_CONV_2D, CONV_2D_ADD) must count exactly the MACs of the ops they replace
+    assert p["macs"] == want and round(want / 1e6, 2) == 2.66  # MLPerf Tiny quotes 2.66 M MACs
+    assert len(p["ops"]) == len(it.model.ops)

@@ -93,6 +93,9 @@ class Link:
                     if not line:
                         continue
                     if line == READY:
+                        if "m-init-done" in lines:   # a boot banner (board reset on open): skip
+                            lines, times = [], []
+                            continue
                         self.line_times = times
                         return lines
                     lines.append(line)

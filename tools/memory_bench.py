@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Activation memory of edge_rt's static plans against TFLite Micro, model by model.
+
+For every int8 .tflite in ../shared/models (relative to the repo root) and any given on the
+command line it reports:
+  ref arena   our arena for the pure-Python kernel set (the MCU target: kernels use no scratch)
+  np arena    our arena for the numpy kernel set (its scratch included)
+  lower bound the largest sum of live buffers at any op for the ref plan (16-byte aligned,
+              in-place pairs counted once): no static plan of this schedule can use less
+  TFLM head   TFLite Micro's non-persistent bytes ("Arena allocation head" of
+              print_allocations(), i.e. its greedy planner's activation area)
+  TFLM arena  the smallest arena_size TFLite Micro accepts (bisection): head plus tail
+              (tensor structs, op data, its planner's bookkeeping)
+and checks the targets for the ref plan: <= TFLM head on every model, == lower bound on every
+chain model (each op reads only the previous op's output), < TFLM's whole arena.
+
+A model that does not pack is reported as "unsupported: <first reason>"; a model TFLite Micro
+cannot load shows "-" in its columns.
+
+    python tools/memory_bench.py                 # table
+    python tools/memory_bench.py --json          # machine-readable
+    python tools/memory_bench.py extra.tflite --no-tflm
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+DEFAULT_DIR = os.path.join(ROOT, "..", "shared", "models")
+
+# Run in a child process: TFLite Micro prints allocation records and failures from C++ to the
+# process's own stdout/stderr, which only a parent can capture reliably.
+_TFLM_PROBE = r"""
+import json, sys
+from tflite_micro.python.tflite_micro import runtime
+data = open(sys.argv[1], "rb").read()
+def ok(n):
+    try:
+        runtime.Interpreter.from_bytes(data, arena_size=n)
+        return True
+    except Exception:
+        return False
+hi = 1024
+while not ok(hi):
+    hi *= 2
+    if hi > 1 << 28:
+        print("EDGE_RT_PROBE " + json.dumps({"error": "does not load with 256 MiB"}))
+        sys.exit(0)
+lo = hi // 2 if hi > 1024 else 0     # lo fails (or is 0), hi works
+while hi - lo > 1:
+    mid = (lo + hi) // 2
+    lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+it = runtime.Interpreter.from_bytes(data, arena_size=hi)
+it.invoke()                          # the smallest arena must also run
+sys.stdout.flush()
+it.print_allocations()
+print("EDGE_RT_PROBE " + json.dumps({"min_arena": hi}), flush=True)
+"""
+
+
+def tflm_memory(path: str, timeout: float = 300) -> dict:
+    """{'head', 'total', 'min_arena'} from TFLite Micro, or {'error': ...}."""
+    try:
+        r = subprocess.run([sys.executable, "-c", _TFLM_PROBE, path], capture_output=True, text=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"TFLite Micro probe timed out after {timeout:g} s"}
+    out = r.stdout + r.stderr
+    m = re.search(r"EDGE_RT_PROBE (\{.*\})", out)
+    if not m:
+        last = (r.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"TFLite Micro probe failed: {last}"}
+    res = json.loads(m.group(1))
+    for key, pat in (("head", r"Arena allocation head (\d+) bytes"),
+                     ("tail", r"Arena allocation tail (\d+) bytes"),
+                     ("total", r"Arena allocation total (\d+) bytes")):
+        mm = re.search(pat, out)
+        if mm:
+            res[key] = int(mm.group(1))
+    return res
+
+
+def is_int8_model(data: bytes) -> bool:
+    import tflite as S
+    sg = S.Model.GetRootAsModel(data, 0).Subgraphs(0)
+    types = [sg.Tensors(sg.Inputs(i)).Type() for i in range(sg.InputsLength())]
+    return bool(types) and all(t in (S.TensorType.INT8, S.TensorType.INT16) for t in types)
+
+
+def is_chain(g) -> bool:
+    """Each op reads only activations written by the op just before it (op 0: graph inputs)."""
+    from edge_rt.compiler.planner import root
+    prev = {root(g, t) for t in g.inputs}
+    for op in g.ops:
+        acts = {root(g, t) for t in (op.kernel_inputs or op.inputs) if t >= 0 and not g.tensors[t].is_const}
+        if not acts <= prev:
+            return False
+        prev = {root(g, t) for t in op.outputs}
+    return True
+
+
+def ours(data: bytes, name: str, ks: str) -> dict:
+    from edge_rt.compiler.pack import pack
+    from edge_rt.errors import EdgeRTError, UnsupportedModelError
+    try:
+        r = pack(data, name, kernels=ks, check_budget=False)
+    except UnsupportedModelError as e:
+        return {"unsupported": (e.problems or [str(e)])[0]}
+    except EdgeRTError as e:
+        return {"unsupported": str(e).splitlines()[0]}
+    return {"arena": r.plan.arena_bytes, "lower_bound": r.plan.lower_bound, "strategy": r.plan.strategy,
+            "ops": len(r.graph.ops), "chain": is_chain(r.graph), "inplace": r.plan.inplace}
+
+
+def measure(path: str, tflm: bool = True) -> dict:
+    with open(path, "rb") as f:
+        data = f.read()
+    name = os.path.basename(path)
+    row = {"model": os.path.splitext(name)[0], "path": path}
+    row["ref"] = ours(data, name, "ref")
+    row["np"] = ours(data, name, "np")
+    row["tflm"] = tflm_memory(path) if tflm else {"error": "skipped (--no-tflm)"}
+    ref, t = row["ref"], row["tflm"]
+    if "arena" in ref:
+        checks = {}
+        if "head" in t:
+            checks["<= TFLM head"] = ref["arena"] <= t["head"]
+        if ref["chain"]:
+            checks["== lower bound"] = ref["arena"] == ref["lower_bound"]
+        if "min_arena" in t:
+            checks["< TFLM arena"] = ref["arena"] < t["min_arena"]
+        row["targets"] = checks
+    return row
+
+
+def _n(v) -> str:
+    return f"{v:,}" if isinstance(v, int) else "-"
+
+
+def _ratio(a, b) -> str:
+    return f"{a / b:.3f}" if isinstance(a, int) and isinstance(b, int) and b else "-"
+
+
+def table(rows: list) -> str:
+    hdr = ("model", "ref arena", "np arena", "lower bnd", "TFLM head", "TFLM arena", "ref/head",
+           "ref/lb", "ref/TFLM", "targets")
+    lines = [hdr]
+    notes = []
+    for r in rows:
+        ref, np_, t = r["ref"], r["np"], r["tflm"]
+        if "unsupported" in ref:
+            notes.append(f"{r['model']}: unsupported: {ref['unsupported']}")
+        if "error" in t:
+            notes.append(f"{r['model']}: TFLite Micro: {t['error']}")
+        tg = r.get("targets", {})
+        verdict = ("ok" if all(tg.values()) else "MISS " + ", ".join(k for k, v in tg.items() if not v)) if tg else "-"
+        lines.append((r["model"], _n(ref.get("arena")) if "arena" in ref else "unsupported",
+                      _n(np_.get("arena")) if "arena" in np_ else "unsupported",
+                      _n(ref.get("lower_bound")), _n(t.get("head")), _n(t.get("min_arena")),
+                      _ratio(ref.get("arena"), t.get("head")), _ratio(ref.get("arena"), ref.get("lower_bound")),
+                      _ratio(ref.get("arena"), t.get("min_arena")), verdict))
+    w = [max(len(str(l[i])) for l in lines) for i in range(len(hdr))]
+    out = ["  ".join(str(c).ljust(w[i]) if i in (0, len(hdr) - 1) else str(c).rjust(w[i])
+                     for i, c in enumerate(l)).rstrip() for l in lines]
+    out.insert(1, "  ".join("-" * x for x in w))
+    out.append("")
+    out.append("bytes; ref = pure-Python kernels (no scratch), np = numpy kernels (with scratch); lower bound "
+               "and ratios are for the ref plan; TFLM arena = smallest arena_size TFLite Micro runs with")
+    return "\n".join(out + notes)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                epilog="Figures are bytes of activation memory.")
+    p.add_argument("models", nargs="*", metavar="MODEL.tflite", help="extra models to measure")
+    p.add_argument("--dir", default=DEFAULT_DIR, help="folder of int8 .tflite models (default: ../shared/models)")
+    p.add_argument("--only", action="append", metavar="NAME", help="measure only models whose file name "
+                   "contains NAME (repeatable)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--no-tflm", action="store_true", help="skip the TFLite Micro measurements")
+    a = p.parse_args(argv)
+    paths = sorted(glob.glob(os.path.join(a.dir, "*.tflite"))) if os.path.isdir(a.dir) else []
+    found = []
+    for path in paths:
+        with open(path, "rb") as f:
+            if is_int8_model(f.read()):
+                found.append(path)
+    found += [m for m in a.models if m not in found]
+    if a.only:
+        found = [m for m in found if any(s in os.path.basename(m) for s in a.only)]
+    if not found:
+        print(f"memory_bench: no int8 .tflite models in {a.dir} and none given", file=sys.stderr)
+        return 1
+    rows = []
+    for path in found:
+        if not os.path.exists(path):
+            print(f"memory_bench: {path}: no such file", file=sys.stderr)
+            return 1
+        rows.append(measure(path, tflm=not a.no_tflm))
+    print(json.dumps(rows, indent=2) if a.json else table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
