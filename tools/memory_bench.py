@@ -34,7 +34,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-DEFAULT_DIR = os.path.join(ROOT, "..", "shared", "models")
+DEFAULT_DIR = os.path.normpath(os.path.join(ROOT, "..", "shared", "models"))
 
 # Run in a child process: TFLite Micro prints allocation records and failures from C++ to the
 # process's own stdout/stderr, which only a parent can capture reliably.

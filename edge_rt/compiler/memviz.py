@@ -17,13 +17,14 @@ def _entries(d: dict) -> list[dict]:
         else:
             op = d["ops"][e["first_op"]] if e["first_op"] < len(d["ops"]) else {"type": "?"}
             name = f"scratch of op {e['first_op']} ({op['type']})"
-        out.append(dict(e, name=name, sym=SYMBOLS[k % len(SYMBOLS)], note=""))
+        out.append(dict(e, name=name, sym=SYMBOLS[k % len(SYMBOLS)], note="", over=None, taken=False))
     # an in-place pair: same bytes, the later one starts at the step where the earlier dies
     for a in out:
         for b in out:
             if (a is not b and a["offset"] == b["offset"] and a["bytes"] == b["bytes"]
                     and a["last_op"] == b["first_op"]):
                 b["note"] = f"  (in place over {a['sym']})"
+                b["over"], a["taken"] = a["sym"], True
     return out
 
 
@@ -88,12 +89,14 @@ def render_png(d: dict, path: str) -> None:
     cmap = plt.get_cmap("tab20")
     for k, e in enumerate(entries):
         scratch = e["tensor"] < 0
-        ax.add_patch(plt.Rectangle((e["first_op"] - 0.45, e["offset"]),
-                                   e["last_op"] - e["first_op"] + 0.9, e["bytes"],
+        # an in-place pair splits its hand-over step: the input is read, then overwritten
+        x0 = e["first_op"] - (0.0 if e["over"] else 0.45)
+        x1 = e["last_op"] + (0.0 if e["taken"] else 0.45)
+        ax.add_patch(plt.Rectangle((x0, e["offset"]), x1 - x0, e["bytes"],
                                    facecolor="lightgrey" if scratch else cmap(k % 20),
                                    edgecolor="black", linewidth=0.6, hatch="//" if scratch else None))
         if e["bytes"] >= d["arena_bytes"] * 0.04:
-            ax.text((e["first_op"] + e["last_op"]) / 2, e["offset"] + e["bytes"] / 2, e["sym"],
+            ax.text((x0 + x1) / 2, e["offset"] + e["bytes"] / 2, e["sym"],
                     ha="center", va="center", fontsize=8)
     ax.axhline(d["lower_bound"], color="red", linestyle="--", linewidth=1,
                label=f"lower bound {d['lower_bound']:,} B")

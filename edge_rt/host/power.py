@@ -185,7 +185,7 @@ class Sampler:
 
 _UNITS = {"w": 1.0, "mw": 1e-3, "uw": 1e-6, "µw": 1e-6, "v": 1.0, "mv": 1e-3, "a": 1.0, "ma": 1e-3,
           "ua": 1e-6, "µa": 1e-6}
-_NUM = re.compile(r"([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(mw|uw|µw|w|mv|v|ma|ua|µa|a)?\b", re.I)
+_NUM = re.compile(r"(?<![\w.])([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(mw|uw|µw|w|mv|v|ma|ua|µa|a)?\b", re.I)
 
 
 def parse_reading(line: str):
@@ -224,6 +224,7 @@ class SerialMeter:
         self.ser, self.clock = port, clock
         self.trace = Trace()
         self.bad_lines = 0
+        self.error = None
         self._buf = b""
         self._stop = threading.Event()
         self._thread = None
@@ -246,8 +247,11 @@ class SerialMeter:
         return added
 
     def _loop(self):
-        while not self._stop.is_set():
-            self.read_available()
+        try:
+            while not self._stop.is_set():
+                self.read_available()
+        except Exception as e:   # port closed or unplugged: keep what was read
+            self.error = e
 
     def start(self):
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -258,6 +262,8 @@ class SerialMeter:
         self._stop.set()
         if self._thread:
             self._thread.join(2.0)
+        if self.error is not None and not len(self.trace):
+            raise EdgeRTError(f"power meter {self.name}: {self.error}")
         return self.trace
 
     def describe(self):
