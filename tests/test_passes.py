@@ -263,3 +263,46 @@ def test_passes_shrink_real_models(name):
     off = pack(data, name, kernels="ref", disable=tuple(pass_names()))
     assert len(on.graph.ops) < len(off.graph.ops)
     assert on.plan.arena_bytes < off.plan.lower_bound  # below the unfused sequential bound
+
+
+def fc_residual_model(fc_first):
+    b = ModelBuilder()
+    x = q8(b, "x", (2, 12), 0.05, -3)
+    s = q8(b, "s", (2, 12), 0.04, 2)
+    c = q8(b, "c", (2, 12), 0.07, -1)
+    y = q8(b, "y", (2, 12), 0.09, -10)
+    b.op("RELU", [x], [s])
+    b.tensors[s].update(scale=[0.05], zero_point=[-3])
+    w = b.const("w", RNG.integers(-127, 128, (12, 12), dtype=np.int8), scale=0.01)
+    b.op("FULLY_CONNECTED", [x, w, bias(b, "b", 12)], [c], "FullyConnectedOptions")
+    b.op("ADD", [c, s] if fc_first else [s, c], [y], "AddOptions", FusedActivationFunction="RELU")
+    return b.build([x], [y])
+
+
+@pytest.mark.parametrize("fc_first", [True, False])
+def test_fc_add_bit_exact(fc_first):
+    data = fc_residual_model(fc_first)
+    g, note = fuse_residual(graph_of(data))
+    assert [op.type for op in g.ops] == ["RELU", "FULLY_CONNECTED_ADD"]
+    assert check_bit_exact(data, trials=4)["ops"] == 2
+
+
+def test_dedupe_constants():
+    from edge_rt.compiler.passes.dedupe_constants import dedupe_constants
+    b = ModelBuilder()
+    x = q8(b, "x", (1, 8), 0.05, 0)
+    h = q8(b, "h", (1, 8), 0.05, 0)
+    y = q8(b, "y", (1, 8), 0.05, 0)
+    wd = RNG.integers(-127, 128, (8, 8), dtype=np.int8)
+    w1 = b.const("w1", wd, scale=0.01)
+    w2 = b.const("w2", wd.copy(), scale=0.01)
+    w3 = b.const("w3", wd.copy(), scale=0.02)  # same bytes, other scale: kept
+    b.op("FULLY_CONNECTED", [x, w1, -1], [h], "FullyConnectedOptions")
+    h2 = q8(b, "h2", (1, 8), 0.05, 0)
+    b.op("FULLY_CONNECTED", [h, w2, -1], [h2], "FullyConnectedOptions")
+    b.op("FULLY_CONNECTED", [h2, w3, -1], [y], "FullyConnectedOptions")
+    data = b.build([x], [y])
+    g, note = dedupe_constants(graph_of(data))
+    assert g.ops[1].inputs[1] == w1 and "merged 1" in note and "64 B" in note
+    assert g.ops[2].inputs[1] == w3
+    check_bit_exact(data, trials=2)

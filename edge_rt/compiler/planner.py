@@ -39,7 +39,7 @@ INPLACE = {
     # fused ops (compiler/passes/fuse.py): the residual sum may overwrite the skip tensor (its
     # last input); the depthwise-separable op streams rows and keeps a ring of the input rows
     # it still needs, which is only correct when output row r lies exactly over input row r.
-    "CONV_2D_ADD": (-1,), "DS_CONV_2D": (0,),
+    "CONV_2D_ADD": (-1,), "FULLY_CONNECTED_ADD": (-1,), "DS_CONV_2D": (0,),
 }
 SAME_SHAPE_ONLY = ("DS_CONV_2D",)
 

@@ -7,10 +7,11 @@ from .eliminate_reshape import eliminate_reshape
 from .fold_activation import fold_activation
 from .fold_pad import fold_pad
 from .fuse import fuse_depthwise_separable, fuse_residual
+from .dedupe_constants import dedupe_constants
 from .remove_dead import remove_dead, remove_identity_requantize
 
 PIPELINE: list = [eliminate_reshape, remove_identity_requantize, fold_pad, fold_activation,
-                  fuse_depthwise_separable, fuse_residual, remove_dead]
+                  fuse_depthwise_separable, fuse_residual, remove_dead, dedupe_constants]
 
 
 def pass_names() -> list[str]:
@@ -22,11 +23,18 @@ def run_passes(g, disable=()):
     if unknown:
         from ...errors import EdgeRTError
         raise EdgeRTError(f"unknown pass {', '.join(sorted(unknown))}; passes: {', '.join(pass_names()) or 'none'}")
+    from ..planner import lifetimes, lower_bound
     report = []
+    bound = lower_bound(lifetimes(g))
     for p in PIPELINE:
         if p.__name__ in disable:
             report.append((p.__name__, "disabled"))
             continue
         g, note = p(g)
+        if note:
+            after = lower_bound(lifetimes(g))
+            if after != bound:  # activation bytes only: kernel scratch is decided later
+                note += f"; activation lower bound {bound:,} -> {after:,} B"
+            bound = after
         report.append((p.__name__, note))
     return g, report

@@ -5,6 +5,8 @@ from ..ir import Graph, Op
 from ..planner import lifetimes, lower_bound
 from .util import single_consumer
 
+FUSED_NAME = {"CONV_2D": "CONV_2D_ADD", "FULLY_CONNECTED": "FULLY_CONNECTED_ADD"}
+
 
 def _activation_bound(g: Graph) -> int:
     return lower_bound(lifetimes(g))
@@ -46,7 +48,7 @@ def fuse_depthwise_separable(g: Graph):
 
 
 def fuse_residual(g: Graph):
-    """CONV_2D -> ADD(skip)  =>  CONV_2D_ADD (ADD in the conv epilogue, output over skip)"""
+    """CONV_2D / FULLY_CONNECTED -> ADD(skip)  =>  *_ADD (ADD in the epilogue, output over skip)"""
     n = 0
     i = 0
     while i < len(g.ops):
@@ -57,7 +59,7 @@ def fuse_residual(g: Graph):
         producers = g.producers()
         consumers = g.consumers()
         cands = [(producers[t], t) for t in add.inputs
-                 if t in producers and g.ops[producers[t]].type == "CONV_2D"
+                 if t in producers and g.ops[producers[t]].type in FUSED_NAME
                  and single_consumer(g, t, consumers) == i]
         done = False
         # the latest producer: the skip input is then already computed where the ADD stands
@@ -68,7 +70,7 @@ def fuse_residual(g: Graph):
             conv = g.ops[p]
             if skip in conv.inputs:
                 continue
-            fused = Op("CONV_2D_ADD", conv.inputs + [skip], list(add.outputs),
+            fused = Op(FUSED_NAME[conv.type], conv.inputs + [skip], list(add.outputs),
                        {"conv": (conv.type, conv.inputs, conv.outputs, conv.options),
                         "add": (add.type, add.inputs, add.outputs, add.options)},
                        source=sorted(conv.source + add.source))
@@ -78,4 +80,4 @@ def fuse_residual(g: Graph):
                 break
         if not done:
             i += 1
-    return g, (f"fused {n} CONV_2D + ADD residual(s)" if n else "")
+    return g, (f"fused {n} CONV_2D/FULLY_CONNECTED + ADD residual(s)" if n else "")

@@ -5,7 +5,7 @@ from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max
 from .common import OpProblem  # noqa: F401
 from .fused import prepare_conv_add, prepare_ds_conv
 
-FUSED_OPS = ("CONV_2D_ADD", "DS_CONV_2D")
+FUSED_OPS = ("CONV_2D_ADD", "DS_CONV_2D", "FULLY_CONNECTED_ADD")
 
 PREPARE = {
     "CONV_2D": conv_2d.prepare,
@@ -33,4 +33,5 @@ PREPARE = {
     # fused ops made by compiler/passes
     "CONV_2D_ADD": prepare_conv_add,
     "DS_CONV_2D": prepare_ds_conv,
+    "FULLY_CONNECTED_ADD": prepare_conv_add,
 }

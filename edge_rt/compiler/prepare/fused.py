@@ -4,12 +4,13 @@ concatenating their kernel inputs and params.
 
 CONV_2D_ADD   kernel inputs: CONV_2D's 5 + [skip]; params: CONV_2D's 10 + [conv_position]
               + ADD's params (conv_position: 1 if the convolution feeds ADD's first input, else 2).
+FULLY_CONNECTED_ADD  likewise with FULLY_CONNECTED's 5 inputs and 3 params.
 DS_CONV_2D    kernel inputs: DEPTHWISE_CONV_2D's 5 + 1x1 CONV_2D's 4 (filter, bias, mult, shift);
               params: DEPTHWISE_CONV_2D's 11 + CONV_2D's 10."""
 from __future__ import annotations
 
 from ..ir import Graph, Op
-from . import conv_2d, depthwise_conv_2d
+from . import conv_2d, depthwise_conv_2d, fully_connected
 from .add import prepare_add_sub
 from .common import need
 
@@ -21,7 +22,7 @@ def _part(g: Graph, op: Op, key: str) -> Op:
 
 def prepare_conv_add(g: Graph, op: Op, ks: str) -> None:
     conv, add = _part(g, op, "conv"), _part(g, op, "add")
-    conv_2d.prepare(g, conv, ks)
+    {"CONV_2D": conv_2d, "FULLY_CONNECTED": fully_connected}[conv.type].prepare(g, conv, ks)
     prepare_add_sub(g, add)
     mid = conv.outputs[0]
     pos = 1 if add.inputs[0] == mid else 2
