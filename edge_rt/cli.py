@@ -240,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="List boards/*.toml with their arena and flash budgets.")
     s.set_defaults(fn=cmd_boards)
     add_bench(sub)
+    from .cli_remote import add_commands as add_remote
+    add_remote(sub)
     return p
 
 

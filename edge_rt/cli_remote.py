@@ -226,10 +226,11 @@ def cmd_profile(a) -> int:
             if src is not None:
                 from .host.power import measure
                 data = data or P.random_input_bytes(desc)
+                n = max(a.runs, int(a.power_seconds / max(r["stats"]["p50"] * 1e-6, 1e-6)))
 
                 def work():
                     dev.load_input(data)
-                    x = dev.infer(a.runs, 0)
+                    x = dev.infer(n, 0)
                     return x.t_start, x.t_end, x.n
                 e = measure(src, work, a.idle)
     else:
@@ -350,6 +351,6 @@ def add_commands(sub) -> None:
     s.add_argument("--plot", metavar="PREFIX", help="write PREFIX_latency.png and PREFIX_ops.png")
     s.add_argument("--json", metavar="FILE", help="write the numbers as JSON")
     s.add_argument("--power-seconds", type=float, default=2.0, metavar="S",
-                   help="local runs with --power last at least this long (default 2)")
+                   help="the window measured with --power lasts at least this long (default 2)")
     _power_args(s)
     s.set_defaults(fn=cmd_profile)

@@ -37,7 +37,8 @@ def test_pack_run_inspect(tmp_path, capsys):
     assert "FULLY_CONNECTED" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("sub", [[], ["pack"], ["run"], ["inspect"], ["boards"], ["bench"]])
+@pytest.mark.parametrize("sub", [[], ["pack"], ["run"], ["inspect"], ["boards"], ["bench"],
+                                 ["agent"], ["deploy"], ["remote"], ["profile"]])
 def test_help(sub):
     r = subprocess.run([sys.executable, "-m", "edge_rt.cli", *sub, "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "usage: edge-rt" in r.stdout

@@ -186,8 +186,8 @@ class InferResult:
     start_us: int
     end_us: int
     results: list
-    t_start: float   # host perf_counter() when the start timestamp arrived
-    t_end: float     # ... and the end timestamp
+    t_start: float   # host perf_counter() at the window's start (t_end - device elapsed time)
+    t_end: float     # host perf_counter() when the end timestamp arrived
 
     @property
     def elapsed_us(self) -> int:
@@ -280,7 +280,11 @@ class Device:
         if len(laps) < 2 or not res:
             raise EdgeRTError(f"{self.link.port}: incomplete reply to 'infer {n} {warmup}': {lines}")
         vals = [float(x) for x in res[-1][len("m-results-["):-1].split(",") if x.strip()]
-        return InferResult(n, warmup, laps[-2][0], laps[-1][0], vals, laps[-2][1], laps[-1][1])
+        # The window on the host clock ends when the end stamp arrived and lasts what the device
+        # measured: the start stamp may sit in a device or USB buffer while the board computes.
+        t_end = laps[-1][1]
+        t_start = t_end - max(0, laps[-1][0] - laps[-2][0]) / 1e6
+        return InferResult(n, warmup, laps[-2][0], laps[-1][0], vals, t_start, t_end)
 
     def outputs(self, desc: ModelDesc) -> list:
         import numpy as np

@@ -329,7 +329,7 @@ def format_energy(r: dict) -> str:
         s = (f"energy per inference: {r['energy_uj']:,.2f} uJ  [{r['label']}: {r['macs']:,} MACs x "
              f"{r['pj_per_mac']:g} pJ + {r['bytes']:,} B x {r['pj_per_byte']:g} pJ, board {r['board']}]")
         return s + (f"\n  note: {r['note']}" if r["note"] else "")
-    s = (f"energy per inference: {r['energy_uj']:,.2f} uJ measured ({r['source']}): average "
+    s = (f"energy per inference: {round(r['energy_uj'], 2) + 0.0:,.2f} uJ measured ({r['source']}): average "
          f"{r['avg_power_w'] * 1e3:,.1f} mW over {r['window_s']:.3f} s, idle {r['idle_power_w'] * 1e3:,.1f} mW, "
          f"{r['inferences']} inferences, {r['samples_in_window']} samples in the window")
     return s + (f"\n  warning: {r['warning']}" if r.get("warning") else "")
