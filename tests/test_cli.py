@@ -52,3 +52,29 @@ def test_errors_are_one_line_no_traceback(tmp_path):
         r = subprocess.run([sys.executable, "-m", "edge_rt.cli", *args], capture_output=True, text=True)
         assert r.returncode == 1, args
         assert "Traceback" not in r.stderr and r.stderr.startswith("edge-rt: error: "), (args, r.stderr)
+
+
+def test_board_budget_errors(tmp_path):
+    boards = tmp_path / "boards"
+    boards.mkdir()
+    (boards / "rpi4.toml").write_text((open(os.path.join(ROOT, "boards", "rpi4.toml")).read()))
+    (boards / "tiny.toml").write_text('name = "tiny"\n[memory]\narena_budget = 1000\nflash_budget = 100000\n'
+                                      '[runtime]\nkernels = "ref"\n')
+    (boards / "noflash.toml").write_text('name = "noflash"\n[memory]\narena_budget = 100000\n'
+                                         'flash_budget = 2000\n[runtime]\nkernels = "ref"\n')
+    kws = os.path.join(ROOT, "models", "kws_dscnn_int8.tflite")
+    env = dict(os.environ, EDGE_RT_BOARDS=str(boards))
+    out = tmp_path / "k.ert"
+    r = subprocess.run([sys.executable, "-m", "edge_rt.cli", "pack", kws, "-o", str(out), "--board", "tiny"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and not out.exists()
+    from edge_rt.compiler.pack import pack
+    with open(kws, "rb") as f:
+        need = pack(f.read(), kws, kernels="ref", check_budget=False).plan.arena_bytes
+    assert r.stderr.strip().splitlines() == [
+        f"edge-rt: error: kws_dscnn_int8.tflite needs {need:,} B of arena; board tiny allows 1,000 B"]
+    r = subprocess.run([sys.executable, "-m", "edge_rt.cli", "pack", kws, "-o", str(out), "--board", "noflash"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and "B of model storage; board noflash allows 2,000 B" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "edge_rt.cli", "boards"], capture_output=True, text=True, env=env)
+    assert "tiny" in r.stdout and "1,000 B" in r.stdout
