@@ -10,21 +10,21 @@
 # 1. The plan may reuse an input's bytes once it is consumed, so the input is copied into
 #    the arena before every invoke (also inside the timed `infer` window, like a real
 #    pre-processing step; a memcpy of the input).
-# 2. An upload is written to NAME.ert.tmp, checked (length, CRC32, the model loads) and only
-#    then renamed over NAME.ert: a broken or corrupt transfer never touches the stored model.
+# 2. Model storage (ert-upload ... ert-list) lives in agent_store.py; an upload never
+#    touches the stored model until it is checked (see there).
 import binascii
 import struct
 import sys
 import time
 
 from . import format as F
+from .agent_store import ModelStore, clean as _clean, parse_int as _int
 from .errors import EdgeRTError
 from .version import __version__
 
 AGENT_VERSION = "1.0"
 FW_VERSION = "ULPMark for tinyML Firmware V0.0.1"   # what the reference firmware reports
 MAX_CMD = 4096          # bytes per command (reference firmware: 80; ert-chunk needs more)
-MAX_CHUNK = 1024        # payload bytes per ert-chunk
 MAX_DB = 1 << 20        # largest `db load` buffer
 MLPERF_MODELS = (("kws", "kws01"), ("vww", "vww01"), ("ad", "ad01"), ("ic", "ic01"),
                  ("resnet", "ic01"), ("person", "vww01"), ("anomaly", "ad01"))
@@ -61,10 +61,6 @@ def fmt_us(ns):
     return "%d.%03d" % (ns // 1000, ns % 1000)
 
 
-def _clean(s):
-    return str(s).replace("[", "(").replace("]", ")").replace("\r", " ").replace("\n", " ")
-
-
 def guess_mlperf_model(name):
     low = name.lower()
     for key, mid in MLPERF_MODELS:
@@ -73,22 +69,13 @@ def guess_mlperf_model(name):
     return low.split(".")[0] or "model"
 
 
-def _valid_name(name):
-    if not name or len(name) > 64:
-        return False
-    for c in name:
-        if not (c.isalpha() or c.isdigit() or c in "_-."):
-            return False
-    return name[0] != "."
-
-
 class Agent:
     """Protocol state machine. feed(bytes) consumes input; replies go to write(bytes)."""
 
     def __init__(self, write, model=None, store="", vendor="edge_rt", mlperf_model=None,
                  kernels=None):
         self._write = write
-        self.store = store.rstrip("/") if store else ""
+        self.models = ModelStore(store, self)   # uses say, load, model_path, model_name
         self.vendor = vendor
         self.kernels = kernels
         self._mlperf_model = mlperf_model
@@ -101,16 +88,13 @@ class Agent:
         self.db_size = 0
         self.db_pos = 0
         self._results = None
-        self._up = None          # [name, size, crc_expected, received, crc_running, file]
-        self._committed = None   # (name, crc): makes a retried ert-commit idempotent
         self._handlers = {
             "name": self._name, "timestamp": self._timestamp, "profile": self._profile,
             "help": self._help, "db": self._db, "infer": self._infer, "results": self._results_cmd,
             "ert-version": self._version, "ert-info": self._info, "ert-output": self._output,
-            "ert-ops": self._ops, "ert-upload": self._upload, "ert-chunk": self._chunk,
-            "ert-commit": self._commit, "ert-abort": self._abort, "ert-select": self._select,
-            "ert-list": self._list,
+            "ert-ops": self._ops,
         }
+        self._handlers.update(self.models.commands())
         if model:
             self.load(model)
 
@@ -167,10 +151,8 @@ class Agent:
         self.say("m-ready")
 
     # -- model --------------------------------------------------------------------------
-    def _path(self, name):
-        return (self.store + "/" if self.store else "") + name + ".ert"
-
     def load(self, path, name=None):
+        # ModelStore relies on this: if loading fails, it raises with self.it None.
         from .interpreter import Interpreter
         self.it = None
         try:
@@ -407,131 +389,6 @@ class Agent:
             self.say("m-ert-op-[%d]-[%s]-[%s]" % (j, it.model.ops[j].name, fmt_us(med)))
         self.say("m-ert-ops-total-[%s]-[%d]" % (fmt_us(total), k))
         self._results = True
-
-    def _upload(self, args):
-        if len(args) < 2:
-            raise EdgeRTError("usage: ert-upload NBYTES CRC32HEX [NAME]")
-        size, crc = _int(args[0]), _int(args[1], 16)
-        name = args[2] if len(args) > 2 else (self.model_name or "model")
-        if size is None or size <= 0 or crc is None:
-            raise EdgeRTError("ert-upload: bad size or CRC32 (hex) in %s" % _clean(" ".join(args)))
-        if not _valid_name(name):
-            raise EdgeRTError("ert-upload: bad model name %s (letters, digits, _ - . only)" % _clean(name))
-        self._abort(None)
-        f = open(self._path(name) + ".tmp", "wb")
-        self._up = [name, size, crc, 0, 0, f]
-        self._committed = None
-        self.say("m-ert-upload-[%s]-[%d]" % (name, size))
-
-    def _chunk(self, args):
-        up = self._up
-        if up is None:
-            raise EdgeRTError("ert-chunk without ert-upload")
-        if len(args) != 2:
-            raise EdgeRTError("usage: ert-chunk OFFSET HEX")
-        off = _int(args[0])
-        if off is None:
-            raise EdgeRTError("ert-chunk: bad offset %s" % _clean(args[0][:12]))
-        try:
-            data = binascii.unhexlify(args[1])
-        except Exception:
-            raise EdgeRTError("ert-chunk: invalid hex")
-        if len(data) > MAX_CHUNK:
-            raise EdgeRTError("ert-chunk: %d bytes, at most %d" % (len(data), MAX_CHUNK))
-        if off < up[3] and off + len(data) <= up[3]:
-            self.say("m-ert-chunk-[%d]" % up[3])   # a resent chunk (host retry): already have it
-            return
-        if off != up[3]:
-            raise EdgeRTError("ert-chunk at offset %d, expected %d" % (off, up[3]))
-        if up[3] + len(data) > up[1]:
-            raise EdgeRTError("ert-chunk: data past the announced %d bytes" % up[1])
-        up[5].write(data)
-        up[3] += len(data)
-        up[4] = binascii.crc32(data, up[4])
-        self.say("m-ert-chunk-[%d]" % up[3])
-
-    def _commit(self, args):
-        up, self._up = self._up, None
-        if up is None:
-            if self._committed is not None:   # retry of a commit whose reply was lost
-                self.say("m-ert-stored-[%s]-[%08x]" % self._committed)
-                return
-            raise EdgeRTError("ert-commit without ert-upload")
-        name, size, crc, got, run_crc, f = up
-        f.close()
-        tmp = self._path(name) + ".tmp"
-        try:
-            if got != size:
-                raise EdgeRTError("Upload incomplete: %d of %d bytes; stored model unchanged" % (got, size))
-            if (run_crc & 0xFFFFFFFF) != crc:
-                raise EdgeRTError("CRC32 mismatch: got %08x, expected %08x; stored model unchanged" % (
-                    run_crc & 0xFFFFFFFF, crc))
-            old, old_name = self.model_path, self.model_name
-            try:
-                self.load(tmp, name)
-            except Exception as e:
-                self.it = None
-                if old:
-                    self.load(old, old_name)
-                raise EdgeRTError("Uploaded model does not load (%s); stored model unchanged" % _clean(e))
-        except Exception:
-            _remove(tmp)
-            raise
-        dst = self._path(name)
-        import os
-        try:
-            os.rename(tmp, dst)
-        except OSError:     # some filesystems (FAT) do not rename over an existing file
-            _remove(dst)
-            os.rename(tmp, dst)
-        self.model_path = dst
-        self._committed = (name, crc)
-        self.say("m-ert-stored-[%s]-[%08x]" % (name, crc))
-
-    def _abort(self, args):
-        up, self._up = self._up, None
-        if up is not None:
-            try:
-                up[5].close()
-            except Exception:
-                pass
-            _remove(self._path(up[0]) + ".tmp")
-        if args is not None:
-            self.say("m-ert-aborted")
-
-    def _select(self, args):
-        if not args or not _valid_name(args[0]):
-            raise EdgeRTError("usage: ert-select NAME (a model stored by ert-upload)")
-        path = self._path(args[0])
-        old = self.model_path
-        try:
-            self.load(path, args[0])
-        except EdgeRTError as e:
-            if old and old != path:
-                self.load(old)
-            raise EdgeRTError("cannot select %s: %s" % (args[0], e))
-        self.say("m-ert-selected-[%s]" % args[0])
-
-    def _list(self, args):
-        import os
-        for f in sorted(os.listdir(self.store or ".")):
-            if f.endswith(".ert"):
-                self.say("m-ert-stored-model-[%s]%s" % (f[:-4], "-[selected]" if f[:-4] == self.model_name else ""))
-
-
-def _int(s, base=10):
-    try:
-        return int(s, base)
-    except (ValueError, TypeError):
-        return None
-
-
-def _remove(path):
-    import os
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def _quantize(db, t):

@@ -7,8 +7,8 @@ How one model is measured:
 2. One child process per runtime is started, one after the other (so load times do not
    compete for the cores). Each child reads the file bytes, times loading (bytes to
    ready-to-invoke, median of a few loads), runs once to fingerprint the outputs, warms up,
-   and reports ready. Children run this very file by path with only the stdlib imported
-   at start, so a peer's RSS carries nothing of edge_rt.
+   and reports ready. Children run bench_child.py (the child side and its line protocol)
+   by path with only the stdlib imported at start, so a peer's RSS carries nothing of edge_rt.
 3. The parent then interleaves: in each round every child runs a chunk of timed invokes,
    the order rotating per round, so machine noise falls on all runtimes alike.
 4. Each child finally reports its peak RSS (VmHWM; ru_maxrss where /proc is missing). A
@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
-import time
+
+from .bench_child import LOAD_REPEAT
 
 RUNTIMES = ("edge_rt", "tflm", "litert_ref", "litert_xnnpack")
 LABELS = {"edge_rt": "edge_rt", "tflm": "TFLM", "litert_ref": "TFLite-ref",
@@ -30,7 +30,7 @@ LABELS = {"edge_rt": "edge_rt", "tflm": "TFLM", "litert_ref": "TFLite-ref",
 # Old OpenBLAS builds on this machine want these; a current numpy's OpenBLAS runs slower with them.
 BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-LOAD_REPEAT = 5
+CHILD_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_child.py")
 
 
 def _median(xs):
@@ -41,168 +41,6 @@ def _median(xs):
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
-# ------------------------------------------------------------------------- child side
-def _blas_info() -> dict:
-    """Which BLAS numpy uses, its runtime core type and thread count (child side)."""
-    import numpy as np
-    info = {"numpy": np.__version__}
-    try:
-        cfg = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        info.update(blas=cfg.get("name"), blas_version=cfg.get("version"))
-    except Exception:  # older numpy without mode="dicts": the rest still says enough
-        pass
-    try:
-        import threadpoolctl
-        for d in threadpoolctl.threadpool_info():
-            if d.get("user_api") == "blas":
-                info.update(blas_lib=d.get("filepath"), core=d.get("architecture"),
-                            blas_threads=d.get("num_threads"), source="threadpoolctl")
-                return info
-    except ImportError:
-        pass
-    # No threadpoolctl: ask the OpenBLAS that numpy loaded, found in our own memory map.
-    try:
-        import ctypes
-        with open("/proc/self/maps") as f:
-            libs = sorted({ln.split()[-1] for ln in f if "openblas" in ln.lower() and "/" in ln})
-        if libs:
-            lib = ctypes.CDLL(libs[0])
-            info["blas_lib"] = libs[0]
-            for prefix in ("scipy_openblas_", "openblas_"):
-                for suffix in ("64_", ""):
-                    fn = getattr(lib, prefix + "get_corename" + suffix, None)
-                    if fn is None:
-                        continue
-                    fn.restype = ctypes.c_char_p
-                    info["core"] = fn().decode()
-                    nt = getattr(lib, prefix + "get_num_threads" + suffix, None)
-                    if nt is not None:
-                        info["blas_threads"] = int(nt())
-                    info["source"] = "ctypes"
-                    return info
-    except (OSError, AttributeError, ValueError):
-        pass
-    return info
-
-
-def _make_runner(spec, data):
-    """(set_inputs(xs), invoke(), outputs()) for the runtime named in spec."""
-    rt = spec["runtime"]
-    if rt == "edge_rt":
-        from edge_rt import Interpreter
-        it = Interpreter(data, kernels="np")
-        n_out = len(it.output_details())
-
-        def set_inputs(xs):
-            for i, x in enumerate(xs):
-                it.set_input(i, x)
-        return set_inputs, it.invoke, lambda: [it.get_output(i) for i in range(n_out)]
-    if rt == "tflm":
-        from tflite_micro.python.tflite_micro import runtime
-        it = runtime.Interpreter.from_bytes(data, arena_size=max(len(data) * 10, 1 << 21))
-
-        def set_inputs(xs):
-            for i, x in enumerate(xs):
-                it.set_input(x, i)
-        return set_inputs, it.invoke, lambda: [it.get_output(i) for i in range(spec["n_outputs"])]
-    try:
-        from ai_edge_litert import interpreter as mod
-    except ImportError:
-        from tflite_runtime import interpreter as mod
-    kw = {"model_content": data, "num_threads": spec["threads"]}
-    if rt == "litert_ref":
-        kw["experimental_op_resolver_type"] = mod.OpResolverType.BUILTIN_REF
-    it = mod.Interpreter(**kw)
-    it.allocate_tensors()
-    ins = [d["index"] for d in it.get_input_details()]
-    outs = [d["index"] for d in it.get_output_details()]
-
-    def set_inputs(xs):
-        for i, x in zip(ins, xs):
-            it.set_tensor(i, x)
-    return set_inputs, it.invoke, lambda: [it.get_tensor(o) for o in outs]
-
-
-def _child_main(spec: dict) -> None:
-    # The protocol owns the real stdout; anything a runtime prints goes to stderr.
-    proto = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)
-
-    def send(obj):
-        proto.write(json.dumps(obj) + "\n")
-        proto.flush()
-
-    def rss_kb():
-        # Linux keeps ru_maxrss across execve, so a child's ru_maxrss is at least the parent's
-        # RSS at fork; VmHWM is the peak of this process image alone. Both in KiB.
-        try:
-            with open("/proc/self/status") as f:
-                for ln in f:
-                    if ln.startswith("VmHWM:"):
-                        return int(ln.split()[1])
-        except OSError:
-            pass
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-    try:
-        import gc
-        import hashlib
-        import numpy as np
-        if spec["runtime"] == "baseline":
-            send({"ready": True, "rss_kb": rss_kb(), "blas": _blas_info()})
-            return
-        if spec["runtime"] == "edge_rt":
-            try:
-                from threadpoolctl import threadpool_limits
-                threadpool_limits(spec["threads"])
-            except ImportError:  # the parent set the *_NUM_THREADS env vars before numpy loaded
-                pass
-        with np.load(spec["inputs"]) as z:
-            xs = [z[f"arr_{i}"] for i in range(len(z.files))]
-        with open(spec["path"], "rb") as f:
-            data = f.read()
-        loads = []
-        runner = None
-        for _ in range(spec.get("load_repeat", LOAD_REPEAT)):
-            runner = None  # free the previous instance first: peak RSS stays one instance
-            t0 = time.perf_counter()
-            runner = _make_runner(spec, data)
-            loads.append(time.perf_counter() - t0)
-        set_inputs, invoke, outputs = runner
-        set_inputs(xs)
-        invoke()
-        h = hashlib.sha1()
-        for y in outputs():
-            h.update(np.ascontiguousarray(y).tobytes())
-        for _ in range(spec["warmup"]):
-            set_inputs(xs)
-            invoke()
-        send({"ready": True, "load_s": loads, "out_sha1": h.hexdigest()[:16],
-              "blas": _blas_info() if spec["runtime"] == "edge_rt" else None})
-        clock = time.perf_counter
-        for line in sys.stdin:
-            cmd = line.split()
-            if not cmd or cmd[0] == "quit":
-                break
-            times = []
-            if spec["warmup"]:  # one untimed invoke re-warms caches after the other runtimes' turn
-                set_inputs(xs)
-                invoke()
-            gc.disable()  # as timeit does: a collection inside one runtime's chunk is noise
-            for _ in range(int(cmd[1])):
-                set_inputs(xs)
-                t0 = clock()
-                invoke()
-                times.append(clock() - t0)
-            gc.enable()
-            send({"t": times})
-        send({"rss_kb": rss_kb()})
-    except Exception as e:  # reported as this runtime's status; the others carry on
-        first = (str(e).strip().splitlines() or [""])[0]
-        send({"error": f"{type(e).__name__}: {first}"})
-
-
-# ------------------------------------------------------------------------ parent side
 def repo_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -235,7 +73,7 @@ class _Child:
     def __init__(self, spec: dict, env: dict, errlog: str):
         self.err_path = errlog
         self._err = open(errlog, "w")
-        self.p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
+        self.p = subprocess.Popen([sys.executable, CHILD_SCRIPT, "--child", json.dumps(spec)],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
                                   env=env, text=True, bufsize=1)
 
@@ -435,9 +273,3 @@ def run_bench(paths, repeat=100, warmup=10, threads=1, keep_blas_env=False,
         "models": models,
     }
 
-
-if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--child":
-    # Run by path: drop this file's directory from sys.path (its module names would shadow
-    # top-level ones) and find edge_rt through PYTHONPATH, set by the parent.
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
-    _child_main(json.loads(sys.argv[2]))

@@ -1,4 +1,10 @@
 # Tiny shim so device modules run on CPython and MicroPython alike.
+# The one place that knows how each interpreter makes typed views over raw memory:
+#   CPython:     memoryview(buf)[a:b].cast(code) (any buffer, any dtype).
+#   MicroPython: no memoryview.cast. Buffers made by new_buffer() are array('b'), so an
+#                int8 view is a plain memoryview slice of it (typed, with len/slicing);
+#                every other case is a uctypes array over the buffer's address (indexing
+#                only, no len or slices). Neither allocates when indexed with small ints.
 try:
     from micropython import const  # noqa: F401
     MICROPYTHON = True
@@ -13,3 +19,44 @@ try:
     HAVE_NUMPY = True
 except ImportError:
     HAVE_NUMPY = False
+
+if MICROPYTHON:
+    import uctypes
+    from array import array
+
+    _UCTYPES = {"b": uctypes.INT8, "B": uctypes.UINT8, "h": uctypes.INT16, "H": uctypes.UINT16,
+                "i": uctypes.INT32, "I": uctypes.UINT32, "f": uctypes.FLOAT32}
+    _SIZES = {"b": 1, "B": 1, "h": 2, "H": 2, "i": 4, "I": 4, "f": 4}
+
+    def new_buffer(n):
+        """A zeroed n-byte buffer for an arena or weight buffer: array('b') here, grown
+        in chunks so that no temporary of n bytes is needed next to it."""
+        a = array("b")
+        chunk = bytes(min(n, 1024))
+        while len(a) < n:
+            k = n - len(a)
+            a.extend(chunk if k >= len(chunk) else chunk[:k])
+        return a
+
+    def typed_view(buf, offset, nbytes, code):
+        """A flat view of nbytes at byte offset of buf whose items are of struct code."""
+        if code == "b" and isinstance(buf, array):  # only new_buffer() makes arrays here
+            return memoryview(buf)[offset:offset + nbytes]
+        count = nbytes // _SIZES[code]
+        return uctypes.struct(uctypes.addressof(buf) + offset,
+                              (uctypes.ARRAY | 0, _UCTYPES[code] | count), uctypes.NATIVE)
+
+    def retype(view, nbytes, code):
+        """The same nbytes as a view made by typed_view, with items of another struct code
+        (e.g. an int32 multiplier tensor read as uint16 halves; native = little-endian)."""
+        return uctypes.struct(uctypes.addressof(view),
+                              (uctypes.ARRAY | 0, _UCTYPES[code] | (nbytes // _SIZES[code])), uctypes.NATIVE)
+else:
+    def new_buffer(n):
+        return bytearray(n)
+
+    def typed_view(buf, offset, nbytes, code):
+        return memoryview(buf)[offset:offset + nbytes].cast(code)
+
+    def retype(view, nbytes, code):
+        return memoryview(view).cast("B")[:nbytes].cast(code)

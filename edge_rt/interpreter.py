@@ -1,9 +1,17 @@
 # Device runtime: map the .ert file, allocate one arena, bind every op to its kernel once,
 # then invoke() is a loop over prebound callables. Device-safe (MicroPython): no typing,
 # dataclasses or f-string conversions; numpy is optional.
+#
+# Streamed constants (stream=True; the default for a path on MicroPython, where a model's
+# weights may be larger than the heap): the file stays open and only its tables are read
+# (reader.parse_file). One weight buffer, sized by reader.weight_plan to the largest op's
+# constants, holds one op's constants at a time, each at a fixed slot. Each op's kernel is
+# bound to views of its slots, and just before the op runs its constants are read into them
+# with f.seek() + f.readinto() on preallocated memoryviews: nothing is allocated, so
+# invoke() runs with the heap locked (micropython.heap_lock()).
 from . import format as F
 from . import reader
-from .compat import HAVE_NUMPY
+from .compat import HAVE_NUMPY, MICROPYTHON, new_buffer, typed_view
 from .errors import EdgeRTError, InputError, ModelFormatError
 
 if HAVE_NUMPY:
@@ -49,31 +57,71 @@ def kernel_set(name=None):
     return ks
 
 
-def _view(ks_name, t, arena, consts):
-    buf = consts if t.kind == F.KIND_CONST else arena
+def _view(ks_name, t, buf, offset):
+    """Tensor t's view at byte offset of buf: a shaped numpy array for 'np', else a flat
+    typed view (compat.typed_view)."""
     if ks_name == "np":
-        return np.frombuffer(buf, _NP_DTYPES[t.dtype], t.size(), t.offset).reshape(t.shape)
-    return memoryview(buf)[t.offset:t.offset + t.nbytes].cast(F.DTYPE_CODES[t.dtype])
+        return np.frombuffer(buf, _NP_DTYPES[t.dtype], t.size(), offset).reshape(t.shape)
+    return typed_view(buf, offset, t.nbytes, F.DTYPE_CODES[t.dtype])
+
+
+def _read_consts(f, loads):
+    for pos, dst in loads:
+        f.seek(pos)
+        f.readinto(dst)
+
+
+def _streamed(f, loads, run):
+    """The op's step: read its constants into their weight-buffer slots, then run it."""
+    seek = f.seek
+    readinto = f.readinto
+
+    def step():
+        for pos, dst in loads:
+            seek(pos)
+            readinto(dst)
+        run()
+    return step
 
 
 class Interpreter:
     """Run a packed .ert model.
 
-    Interpreter(path_or_bytes, kernels=None): kernels is 'np', 'ref' or None (numpy if present).
+    Interpreter(path_or_bytes, kernels=None, stream=None): kernels is 'np', 'ref' or None
+    (numpy if present). stream=True keeps the constants in the file and streams each op's
+    constants into a weight buffer before it runs (needs a path); None means True on
+    MicroPython for a path, else False. Memory: arena_bytes (activations and scratch) and
+    weight_buffer_bytes (0 unless streamed).
     """
 
-    def __init__(self, model, kernels=None):
-        buf, self._keep = _load(model)
-        self.model = m = reader.parse(buf)
+    def __init__(self, model, kernels=None, stream=None):
+        if stream is None:
+            stream = MICROPYTHON and isinstance(model, str)
+        self._file = None
+        if stream:
+            if not isinstance(model, str):
+                raise EdgeRTError("stream=True needs the model's path, got %s" % type(model).__name__)
+            try:
+                self._file = open(model, "rb")
+            except OSError as e:
+                raise EdgeRTError("cannot open model %s: %s" % (model, e))
+            self._keep = self._file
+            try:
+                m = reader.parse_file(self._file)
+            except Exception:
+                self._file.close()
+                raise
+        else:
+            buf, self._keep = _load(model)
+            m = reader.parse(buf)
+        self.model = m
+        self.streamed = bool(stream)
         ks = kernel_set(kernels)
         self.kernel_set = ks.NAME
         packed_for = m.meta.get("kernel_set", "np")
         if ks.NAME == "np" and packed_for != "np":
             raise EdgeRTError("model was packed for kernel set %r, which plans no scratch for the numpy "
                               "kernels; repack with --kernels np or run with kernels='ref'" % packed_for)
-        self.arena_bytes = m.arena_bytes
-        self._arena = bytearray(m.arena_bytes)
-        self._views = [_view(ks.NAME, t, self._arena, m.consts) for t in m.tensors]
         missing = []
         for op in m.ops:
             if op.opcode not in ks.KERNELS:
@@ -82,7 +130,41 @@ class Interpreter:
             have = sorted(F.OP_NAMES.get(c, str(c)) for c in ks.KERNELS)
             raise ModelFormatError("no %s kernel for %s; kernels available: %s" % (
                 ks.NAME, ", ".join(missing), ", ".join(have)))
-        self._run = [ks.KERNELS[op.opcode](op, m, self._views, self._arena) for op in m.ops]
+        self.arena_bytes = m.arena_bytes
+        self._arena = arena = new_buffer(m.arena_bytes)
+        views = []
+        for t in m.tensors:
+            if t.kind == F.KIND_CONST:
+                views.append(None if stream else _view(ks.NAME, t, m.consts, t.offset))
+            else:
+                views.append(_view(ks.NAME, t, arena, t.offset))
+        self._views = views
+        self.weight_buffer_bytes = 0
+        self._weights = None
+        if not stream:
+            self._run = [ks.KERNELS[op.opcode](op, m, views, arena) for op in m.ops]
+            return
+        plan, self.weight_buffer_bytes = reader.weight_plan(m)
+        self._weights = wbuf = new_buffer(self.weight_buffer_bytes)
+        wmv = memoryview(wbuf)
+        self._run = []
+        for op, slots in zip(m.ops, plan):
+            v = list(views)  # this op's own table: its constants' views point at its slots
+            loads = []
+            for tid, at in slots:
+                t = m.tensors[tid]
+                v[tid] = _view(ks.NAME, t, wbuf, at)
+                loads.append((m.consts_offset + t.offset, wmv[at:at + t.nbytes]))
+            loads = tuple(loads)
+            _read_consts(self._file, loads)  # bind may read its constants
+            self._run.append(_streamed(self._file, loads, ks.KERNELS[op.opcode](op, m, v, arena)))
+
+    def close(self):
+        """Release the model file (streamed mode) or mapping."""
+        keep, self._keep = self._keep, None
+        for obj in (keep if isinstance(keep, tuple) else (keep,)):
+            if obj is not None and hasattr(obj, "close"):
+                obj.close()
 
     # -- I/O ---------------------------------------------------------------------------
     def _details(self, ids):
@@ -124,16 +206,20 @@ class Interpreter:
         except TypeError:
             raise InputError("%s: expected a numpy array or bytes-like object, got %s" % (
                 where, type(data).__name__))
-        n = mv.nbytes if hasattr(mv, "nbytes") else len(mv)
+        if hasattr(mv, "nbytes"):
+            src = mv.cast("B")
+        else:  # MicroPython: no nbytes/cast; bytes() gives the raw data of any buffer
+            src = data if isinstance(data, (bytes, bytearray)) else bytes(data)
+        n = len(src)
         if n != t.nbytes:
             raise InputError("%s: %d bytes given, expected %d (%s %s)" % (
                 where, n, t.nbytes, F.DTYPE_NAMES[t.dtype], t.shape))
-        memoryview(self._arena)[t.offset:t.offset + t.nbytes] = mv.cast("B") if hasattr(mv, "cast") else mv
+        memoryview(self._arena)[t.offset:t.offset + t.nbytes] = src
 
     def get_output(self, i):
         """A copy of output i: a numpy array on CPython with numpy, else a bytearray."""
         t = self._io(self.model.outputs, i, "output")
-        raw = self._arena[t.offset:t.offset + t.nbytes]
+        raw = bytearray(memoryview(self._arena)[t.offset:t.offset + t.nbytes])
         if HAVE_NUMPY:
             return np.frombuffer(raw, _NP_DTYPES[t.dtype]).reshape(t.shape).copy()
         return raw

@@ -1,6 +1,7 @@
 # Device-side reader of the .ert format: validates the whole file once and exposes the
 # tables as plain objects. Constants are not copied: Model.consts is a memoryview into
-# the caller's buffer (an mmap on CPython). Every inconsistency raises ModelFormatError
+# the caller's buffer (an mmap on CPython), or, with parse_file(), they stay in the file
+# and the interpreter streams each op's constants in just before it runs (weight_plan). Every inconsistency raises ModelFormatError
 # naming the field; nothing here may raise IndexError/struct.error/KeyError to a user.
 import struct
 import binascii
@@ -58,7 +59,8 @@ class Model:
         self.arena_bytes = 0
         self.lower_bound = 0
         self.plan = []
-        self.consts = None
+        self.consts = None          # memoryview of CONSTS; None when streamed (parse_file)
+        self.consts_offset = 0      # file offset of CONSTS (streamed constants)
         self.constant_bytes = 0
 
 
@@ -72,13 +74,11 @@ def _unpack(fmt, buf, off, end, what):
     return struct.unpack_from(fmt, buf, off)
 
 
-def parse(buf, check_crc=True):
-    """Parse and validate an .ert image held in any buffer (bytes, bytearray, mmap)."""
-    mv = memoryview(buf)
-    n = len(mv)
+def _header(hdr, n):
+    """Check the 32-byte header against a file of n bytes; (version, total, crc, nsec)."""
     if n < F.HEADER_SIZE:
         _fail("file is %d bytes, shorter than the %d-byte header (truncated?)" % (n, F.HEADER_SIZE))
-    magic, version, hsize, total, crc, nsec, flags = struct.unpack_from(F.HEADER_FMT, mv, 0)
+    magic, version, hsize, total, crc, nsec, flags = struct.unpack_from(F.HEADER_FMT, hdr, 0)
     if magic != F.MAGIC:
         _fail("bad magic %r at byte 0: not an edge_rt .ert file (expected %r)" % (bytes(magic), F.MAGIC))
     if version != F.VERSION:
@@ -90,19 +90,20 @@ def parse(buf, check_crc=True):
         if total > n:
             _fail("file is truncated: header says %d bytes, have %d" % (total, n))
         _fail("file has %d bytes but header says %d (trailing data or corrupted length)" % (n, total))
-    if check_crc:
-        actual = binascii.crc32(mv[F.CRC_START:]) & 0xFFFFFFFF
-        if actual != crc:
-            _fail("CRC32 mismatch: header 0x%08x, payload 0x%08x (file corrupted)" % (crc, actual))
-    m = Model()
-    m.version = version
-    m.total_length = total
-    m.crc32 = crc
+    return version, total, crc, nsec
+
+
+def _check_crc(crc, actual):
+    if actual & 0xFFFFFFFF != crc:
+        _fail("CRC32 mismatch: header 0x%08x, payload 0x%08x (file corrupted)" % (crc, actual & 0xFFFFFFFF))
+
+
+def _directory(m, dirbuf, nsec, n):
     dir_end = F.HEADER_SIZE + nsec * F.SECTION_SIZE
     if nsec > 64 or dir_end > n:
         _fail("section directory (%d sections) runs past the end of the file" % nsec)
     for i in range(nsec):
-        sid, off, length = struct.unpack_from(F.SECTION_FMT, mv, F.HEADER_SIZE + i * F.SECTION_SIZE)
+        sid, off, length = struct.unpack_from(F.SECTION_FMT, dirbuf, F.HEADER_SIZE + i * F.SECTION_SIZE)
         name = F.SECTION_NAMES.get(sid, "id %d" % sid)
         if off < dir_end or off + length > n:
             _fail("section %s [%d, %d) lies outside the file's %d bytes" % (name, off, off + length, n))
@@ -113,34 +114,110 @@ def parse(buf, check_crc=True):
         if sid not in m.sections:
             _fail("required section %s is missing" % F.SECTION_NAMES[sid])
 
-    off, length = m.sections[F.SEC_META]
+
+def parse(buf, check_crc=True):
+    """Parse and validate an .ert image held in any buffer (bytes, bytearray, mmap)."""
+    mv = memoryview(buf)
+    n = len(mv)
+    m = Model()
+    m.version, m.total_length, m.crc32, nsec = _header(mv, n)
+    if check_crc:
+        _check_crc(m.crc32, binascii.crc32(mv[F.CRC_START:]))
+    _directory(m, mv, nsec, n)
+    c_off, c_len = m.sections[F.SEC_CONSTS]
+    m.consts = mv[c_off:c_off + c_len]
+    _tables(m, lambda sid: mv[m.sections[sid][0]:m.sections[sid][0] + m.sections[sid][1]])
+    return m
+
+
+def parse_file(f, check_crc=True, chunk=512):
+    """Parse an .ert file open for binary reading without loading CONSTS (streamed
+    constants): only the tables are read; Model.consts is None and Model.consts_offset is
+    the file offset of CONSTS. The CRC is computed over `chunk`-byte reads."""
+    n = f.seek(0, 2)
+    f.seek(0)
+    head = f.read(F.HEADER_SIZE)
+    m = Model()
+    m.version, m.total_length, m.crc32, nsec = _header(head, n)
+    if check_crc:
+        buf = bytearray(chunk)
+        mvb = memoryview(buf)
+        f.seek(F.CRC_START)
+        crc = 0
+        while True:
+            k = f.readinto(buf)
+            if not k:
+                break
+            crc = binascii.crc32(mvb[:k] if k < chunk else buf, crc)
+        _check_crc(m.crc32, crc)
+    dir_end = F.HEADER_SIZE + nsec * F.SECTION_SIZE
+    f.seek(0)
+    _directory(m, f.read(min(dir_end, n)) if nsec <= 64 else b"", nsec, n)
+    m.consts_offset = m.sections[F.SEC_CONSTS][0]
+
+    def section(sid):
+        off, length = m.sections[sid]
+        f.seek(off)
+        return f.read(length)
+    _tables(m, section)
+    return m
+
+
+def weight_plan(m):
+    """Streamed constants: per op, [(tensor id, offset in the weight buffer)] for each
+    constant input, packed in input order, each 16-byte aligned; plus the buffer's size
+    (the largest op's total). Deterministic, so the host reports the same figure."""
+    per_op = []
+    size = 0
+    for op in m.ops:
+        pos = 0
+        slots = []
+        for tid in op.inputs:
+            if tid < 0:
+                continue
+            t = m.tensors[tid]
+            if t.kind != F.KIND_CONST or t.nbytes == 0:
+                continue
+            slots.append((tid, pos))
+            pos += F.align(t.nbytes)
+        per_op.append(slots)
+        if pos > size:
+            size = pos
+    return per_op, size
+
+
+def _tables(m, section):
+    """Parse every table section; section(sid) returns that section's bytes."""
     try:
         import json
-        m.meta = json.loads(bytes(mv[off:off + length]).decode())
+        m.meta = json.loads(bytes(section(F.SEC_META)).decode())
     except Exception:
         _fail("META section is not valid UTF-8 JSON")
 
-    s_off, s_len = m.sections[F.SEC_STRINGS]
-    c_off, c_len = m.sections[F.SEC_CONSTS]
-    m.consts = mv[c_off:c_off + c_len]
+    strings = section(F.SEC_STRINGS)
+    s_len = len(strings)
+    c_len = m.sections[F.SEC_CONSTS][1]
 
-    p_off, p_len = m.sections[F.SEC_PLAN]
-    arena, lower, nplan, _ = _unpack(F.PLAN_FMT, mv, p_off, p_off + p_len, "PLAN header")
+    plan = section(F.SEC_PLAN)
+    p_len = len(plan)
+    arena, lower, nplan, _ = _unpack(F.PLAN_FMT, plan, 0, p_len, "PLAN header")
     m.arena_bytes = arena
     m.lower_bound = lower
     for i in range(nplan):
-        m.plan.append(_unpack(F.PLAN_ENTRY_FMT, mv, p_off + F.PLAN_SIZE + i * F.PLAN_ENTRY_SIZE,
-                              p_off + p_len, "PLAN entry %d" % i))
+        m.plan.append(_unpack(F.PLAN_ENTRY_FMT, plan, F.PLAN_SIZE + i * F.PLAN_ENTRY_SIZE,
+                              p_len, "PLAN entry %d" % i))
+    plan = None
 
-    t_off, t_len = m.sections[F.SEC_TENSORS]
+    tens = section(F.SEC_TENSORS)
+    t_len = len(tens)
     if t_len % F.TENSOR_SIZE:
         _fail("TENSORS section length %d is not a multiple of %d" % (t_len, F.TENSOR_SIZE))
     for i in range(t_len // F.TENSOR_SIZE):
-        rec = struct.unpack_from(F.TENSOR_FMT, mv, t_off + i * F.TENSOR_SIZE)
+        rec = struct.unpack_from(F.TENSOR_FMT, tens, i * F.TENSOR_SIZE)
         name_off, name_len = rec[14], rec[15]
         if name_off + name_len > s_len:
             _fail("tensor %d: name [%d, %d) lies outside STRINGS" % (i, name_off, name_off + name_len))
-        name = bytes(mv[s_off + name_off:s_off + name_off + name_len]).decode()
+        name = bytes(strings[name_off:name_off + name_len]).decode()
         t = TensorInfo(i, rec, name)
         where = "tensor %d (%s)" % (i, name)
         if t.dtype not in F.DTYPE_SIZES:
@@ -166,17 +243,18 @@ def parse(buf, check_crc=True):
             _fail("%s: bytes [%d, %d) lie outside %s (%d bytes)" % (
                 where, t.offset, t.offset + t.nbytes, region, limit))
         m.tensors.append(t)
+    tens = strings = None
     nt = len(m.tensors)
 
-    o_off, o_len = m.sections[F.SEC_OPS]
-    end = o_off + o_len
-    pos = o_off
+    ops = section(F.SEC_OPS)
+    end = len(ops)
+    pos = 0
     while pos < end:
         i = len(m.ops)
-        opcode, nin, nout, npar, _, sc_off, sc_bytes = _unpack(F.OP_FMT, mv, pos, end, "op %d" % i)
+        opcode, nin, nout, npar, _, sc_off, sc_bytes = _unpack(F.OP_FMT, ops, pos, end, "op %d" % i)
         pos += F.OP_SIZE
         cnt = nin + nout + npar
-        vals = _unpack("<%di" % cnt, mv, pos, end, "op %d operands" % i)
+        vals = _unpack("<%di" % cnt, ops, pos, end, "op %d operands" % i)
         pos += 4 * cnt
         name = F.OP_NAMES.get(opcode, "opcode %d" % opcode)
         for tid in vals[:nin + nout]:
@@ -187,13 +265,14 @@ def parse(buf, check_crc=True):
                 i, name, sc_off, sc_off + sc_bytes, arena))
         m.ops.append(OpInfo(i, opcode, vals[:nin], vals[nin:nin + nout], vals[nin + nout:],
                             sc_off, sc_bytes))
+    ops = None
 
-    io_off, io_len = m.sections[F.SEC_IO]
-    nin, nout = _unpack("<II", mv, io_off, io_off + io_len, "IO header")
-    ids = _unpack("<%di" % (nin + nout), mv, io_off + 8, io_off + io_len, "IO tensor ids")
+    io = section(F.SEC_IO)
+    io_len = len(io)
+    nin, nout = _unpack("<II", io, 0, io_len, "IO header")
+    ids = _unpack("<%di" % (nin + nout), io, 8, io_len, "IO tensor ids")
     for tid in ids:
         if tid < 0 or tid >= nt:
             _fail("IO: tensor id %d out of range (model has %d tensors)" % (tid, nt))
     m.inputs = list(ids[:nin])
     m.outputs = list(ids[nin:])
-    return m

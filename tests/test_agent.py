@@ -386,10 +386,11 @@ def test_cli_help_texts():
 
 
 # -- device safety -----------------------------------------------------------------------
-def test_agent_is_micropython_safe():
-    src = open(os.path.join(ROOT, "edge_rt", "agent.py")).read()
+@pytest.mark.parametrize("module", ["agent.py", "agent_store.py"])
+def test_agent_is_micropython_safe(module):
+    src = open(os.path.join(ROOT, "edge_rt", module)).read()
     tree = ast.parse(src)
-    compile(src, "agent.py", "exec")
+    compile(src, module, "exec")
     allowed = {"binascii", "struct", "sys", "time", "os", "gc", "micropython"}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -397,7 +398,8 @@ def test_agent_is_micropython_safe():
                 assert n.name in allowed, n.name
         elif isinstance(node, ast.ImportFrom):
             mods = [node.module] if node.module else [n.name for n in node.names]
-            assert node.level == 1 and set(mods) <= {"format", "errors", "version", "interpreter"}, mods
+            assert node.level == 1 and set(mods) <= {"format", "errors", "version", "interpreter",
+                                                     "agent_store"}, mods
         assert not isinstance(node, (ast.JoinedStr, ast.NamedExpr, ast.AnnAssign)), ast.dump(node)[:80]
         if isinstance(node, ast.FunctionDef):
             assert node.returns is None and all(x.annotation is None for x in node.args.args)

@@ -70,3 +70,6 @@ def prepare_add_sub(g: Graph, op: Op) -> None:
 
 def prepare(g: Graph, op: Op, ks: str) -> None:
     prepare_add_sub(g, op)
+    if ks == "np":
+        from ...kernels.np.broadcast import scratch_bytes
+        op.scratch_bytes = scratch_bytes(op.params, 12)

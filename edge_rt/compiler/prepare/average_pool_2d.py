@@ -43,9 +43,9 @@ def pool_prepare(g: Graph, op: Op, ks: str, average: bool) -> None:
     lo, hi = act_range(op, y)
     op.kernel_inputs = [op.inputs[0]]
     op.params = [sh, sw, fh, fw, pt, pl, lo, hi]
-    if average and ks == "np":
-        from ...kernels.np.average_pool_2d import scratch_bytes
-        op.scratch_bytes = scratch_bytes(y.shape)
+    if ks == "np":
+        from ...kernels.np._pool import scratch_bytes
+        op.scratch_bytes = scratch_bytes(x.shape, y.shape, op.params, average)
 
 
 def prepare(g: Graph, op: Op, ks: str) -> None:

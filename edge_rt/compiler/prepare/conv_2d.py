@@ -55,4 +55,5 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     op.params = [sh, sw, dh, dw, pt, pl, in_zp, out_zp, lo, hi]
     if ks == "np":
         from ...kernels.np.conv_2d import scratch_bytes
-        op.scratch_bytes = scratch_bytes(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl)
+        op.scratch_bytes = scratch_bytes(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl,
+                                         wd.reshape(oc, -1), wrap_int32(folded))

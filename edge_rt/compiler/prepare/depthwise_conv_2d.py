@@ -40,4 +40,5 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     op.params = [sh, sw, dh, dw, pt, pl, in_zp, out_zp, lo, hi, dm]
     if ks == "np":
         from ...kernels.np.depthwise_conv_2d import scratch_bytes
-        op.scratch_bytes = scratch_bytes(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl)
+        op.scratch_bytes = scratch_bytes(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl,
+                                         wd.reshape(-1, oc).T, wrap_int32(folded))

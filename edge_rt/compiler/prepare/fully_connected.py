@@ -36,4 +36,4 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     op.params = [out_zp, lo, hi]
     if ks == "np":
         from ...kernels.np.fully_connected import scratch_bytes
-        op.scratch_bytes = scratch_bytes(x.size // k, n, k)
+        op.scratch_bytes = scratch_bytes(x.size // k, n, k, wd, wrap_int32(folded))

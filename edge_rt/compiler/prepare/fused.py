@@ -31,8 +31,10 @@ def prepare_conv_add(g: Graph, op: Op, ks: str) -> None:
          "residual fusion needs equal conv, skip and output shapes")
     op.kernel_inputs = conv.kernel_inputs + [skip]
     op.params = conv.params + [pos] + add.params
-    if ks == "np":  # the numpy kernel materializes the conv output in scratch, then adds
-        op.scratch_bytes = (g.tensors[mid].nbytes + 15) // 16 * 16 + conv.scratch_bytes
+    if ks == "np":  # conv output in scratch, then the ADD (its index scratch reuses the conv's)
+        from ...kernels.np.broadcast import scratch_bytes as add_scratch
+        op.scratch_bytes = (g.tensors[mid].nbytes + 15) // 16 * 16 + max(conv.scratch_bytes,
+                                                                         add_scratch(add.params, 12))
 
 
 def prepare_ds_conv(g: Graph, op: Op, ks: str) -> None:
@@ -45,8 +47,7 @@ def prepare_ds_conv(g: Graph, op: Op, ks: str) -> None:
     op.params = dw.params + pw.params
     n, oh, ow, c = mid.shape
     if ks == "np":  # depthwise into scratch, then the pointwise GEMM
-        op.scratch_bytes = ((mid.nbytes + 15) // 16 * 16 + (dw.scratch_bytes + 15) // 16 * 16
-                            + pw.scratch_bytes)
+        op.scratch_bytes = (mid.nbytes + 15) // 16 * 16 + max(dw.scratch_bytes, pw.scratch_bytes)
     else:  # one depthwise output row, plus the input rows an in-place write would clobber
         x = g.tensors[op.inputs[0]]
         rows = max(dw.params[4], 1)  # pad_top rows may be re-read after an in-place write

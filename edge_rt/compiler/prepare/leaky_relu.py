@@ -31,3 +31,6 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     op.kernel_inputs = [op.inputs[0]]
     op.params = [zi, zo, mi, s_id, abs(ma), sa, -1 if ma < 0 else 1]
     op.scratch_bytes = 0
+    if ks == "np":
+        from ...kernels.np._table import scratch_bytes
+        op.scratch_bytes = scratch_bytes(y.size)

@@ -73,4 +73,4 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     op.params = [mult, shift, out_zp, -in_zp * num, len(dims)] + dims + flags
     if ks == "np":
         from ...kernels.np.mean import scratch_bytes
-        op.scratch_bytes = scratch_bytes(y.size)
+        op.scratch_bytes = scratch_bytes(x.size, y.size, num, -in_zp * num)

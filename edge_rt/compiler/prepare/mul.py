@@ -20,3 +20,6 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     op.kernel_inputs = [op.inputs[0], op.inputs[1]]
     op.params = [-z1, -z2, zo, mult, shift, lo, hi] + bparams
     op.scratch_bytes = 0
+    if ks == "np":
+        from ...kernels.np.broadcast import scratch_bytes
+        op.scratch_bytes = scratch_bytes(op.params, 7)

@@ -35,8 +35,14 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     op.scratch_bytes = 0
     if x.dtype == "float32":
         op.params = [MODE_FLOAT, zo]
+        if ks == "np":
+            from ...kernels.np.quantize import scratch_bytes
+            op.scratch_bytes = scratch_bytes(y.size, MODE_FLOAT)
         return
     si, zi = _int8_quant(x, "input")
     mult, shift = quantize_multiplier(si / so)
     need(shift <= 30, f"rescale factor {si / so:.6g} too large (output scale {so:.6g} too small)")
     op.params = [MODE_REQUANT, zi, zo, mult, shift]
+    if ks == "np":
+        from ...kernels.np.quantize import scratch_bytes
+        op.scratch_bytes = scratch_bytes(y.size, MODE_REQUANT)

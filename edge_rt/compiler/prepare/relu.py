@@ -43,3 +43,6 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     # act_min = z_out + round(0 / s_out); act_max is +inf in real terms, i.e. the int8 top
     op.params = [zi, zo, mult, shift, max(-128, zo), 127]
     op.scratch_bytes = 0
+    if ks == "np":
+        from ...kernels.np._table import scratch_bytes
+        op.scratch_bytes = scratch_bytes(y.size)

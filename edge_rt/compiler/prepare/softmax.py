@@ -56,3 +56,6 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     q31, q12 = exp_tables(beta, x.qparams()[0])
     op.kernel_inputs = [op.inputs[0], add_const(g, op, "exp_q31", q31), add_const(g, op, "exp_q12", q12)]
     op.params = []
+    if ks == "np":
+        from ...kernels.np.softmax import scratch_bytes
+        op.scratch_bytes = scratch_bytes(x.shape[-1])

@@ -1,24 +1,21 @@
-# ADD / SUB, numpy. Each input's scaled value depends on one int8 value only, so it is
-# tabulated once at bind time (256 entries per input, same integer steps as the ref kernel);
-# a run is two lookups, a broadcast add/subtract and one vectorized requantization.
+# ADD / SUB, numpy: the op tabulated over all int8 input pairs (see broadcast.py) with the
+# reference's integer steps: each input offset, shifted left by 20 and rescaled, the sum
+# rescaled to the output (TFLite's double rounding throughout), offset and clamped.
 import numpy as np
 
-from .broadcast import int8_table, operand_views
-from .requant import Requant
+from .broadcast import bind_pair_table, pair_table
+from .requant import exact_mbqm
 
 
 def bind_add_sub(op, m, v, sign):
     off1, off2, left_shift, m1, s1, m2, s2, out_off, mo, so, lo, hi = op.params[:12]
-    a, b, y = operand_views(v[op.inputs[0]], v[op.inputs[1]], v[op.outputs[0]], op.params, 12)
-    t1 = int8_table(lambda x: Requant(m1, s1, 0, 0, 0).mbqm((x + off1) << left_shift))
-    t2 = int8_table(lambda x: sign * Requant(m2, s2, 0, 0, 0).mbqm((x + off2) << left_shift))
-    rq = Requant(mo, so, out_off, lo, hi)
-    ua, ub = a.view(np.uint8), b.view(np.uint8)
 
-    def run():
-        rq(t1[ua] + t2[ub], y)
-    return run
+    def fn(a, b):
+        t1 = exact_mbqm((a + off1) << left_shift, m1, s1)
+        t2 = sign * exact_mbqm((b + off2) << left_shift, m2, s2)
+        return np.clip(exact_mbqm(t1 + t2, mo, so) + out_off, lo, hi)
+    return fn
 
 
 def bind(op, m, v, arena):
-    return bind_add_sub(op, m, v, 1)
+    return bind_pair_table(op, v, arena, 12, pair_table(bind_add_sub(op, m, v, 1)))

@@ -1,38 +1,29 @@
-# AVERAGE_POOL_2D, numpy: int32 window sums over valid taps (one vectorized add per tap)
-# in arena scratch, then the reference's rounding division by the valid-tap count:
+# AVERAGE_POOL_2D, numpy: window sums over the zero-padded input (one reduction, see
+# _pool.py), then the reference's rounding division by the valid-tap count cnt:
 #   q = (acc + cnt/2) / cnt for acc > 0, (acc - cnt/2) / cnt otherwise, C truncation,
-# i.e. sign(acc) * ((|acc| + cnt // 2) // cnt). |acc| <= 128 * KH * KW fits int32.
+# i.e. sign(acc) * floor((|acc| + cnt // 2) / cnt), computed in float64 where floor_divide
+# of integer values is exact. Count and half-count are constants of the output's shape.
 import numpy as np
 
-from ._pool import tap_views
-
-
-def scratch_bytes(yshape):
-    n, oh, ow, c = yshape
-    return n * oh * ow * c * 4
+from ._conv_common import r16
+from ._pool import staged_windows, valid_counts
+from .requant import run_steps
 
 
 def bind(op, m, v, arena):
     x = v[op.inputs[0]]
     y = v[op.outputs[0]]
-    lo, hi = op.params[6], op.params[7]
-    acc = np.frombuffer(arena, np.int32, y.size, op.scratch_offset).reshape(y.shape)
-    pairs = tap_views(x, acc, op.params)
-    # valid-tap count per output position; it depends on (oy, ox) only
-    cnt = np.zeros((1,) + y.shape[1:3] + (1,), np.int32)
-    for dst, _ in tap_views(x, cnt, op.params):
-        dst += 1
-    half = cnt // 2
-
-    def run():
-        acc.fill(0)
-        for dst, src in pairs:
-            np.add(dst, src, out=dst)
-        np.sign(acc, out=y, casting="unsafe")  # y holds the sign until the final store
-        np.abs(acc, out=acc)
-        np.add(acc, half, out=acc)
-        np.floor_divide(acc, cnt, out=acc)
-        np.multiply(acc, y, out=acc)
-        np.clip(acc, lo, hi, out=acc)
-        np.copyto(y, acc, casting="unsafe")
-    return run
+    lo, hi = np.float64(op.params[6]), np.float64(op.params[7])
+    steps, win, used = staged_windows(x, y, op.params, arena, op.scratch_offset, np.float32, np.float32(0), True)
+    o = op.scratch_offset + used
+    acc = np.frombuffer(arena, np.float32, y.size, o).reshape(y.shape)
+    a = np.frombuffer(arena, np.float64, y.size, o + r16(y.size * 4)).reshape(y.shape)
+    u = np.frombuffer(arena, np.float64, y.size, o + r16(y.size * 4) + r16(y.size * 8)).reshape(y.shape)
+    cnt = valid_counts(x.shape, y.shape, op.params).astype(np.float64)[None, :, :, None]
+    cnt = np.ascontiguousarray(np.broadcast_to(cnt, y.shape))
+    half = np.floor(cnt / 2)
+    steps += [(np.add.reduce, (win, (3, 4), None, acc)), (np.copyto, (a, acc, "unsafe")),
+              (np.absolute, (a, u)), (np.add, (u, half, u)), (np.floor_divide, (u, cnt, u)),
+              (np.copysign, (u, a, u)), (np.maximum, (u, lo, u)), (np.minimum, (u, hi, u)),
+              (np.copyto, (y, u, "unsafe"))]
+    return run_steps(steps)

@@ -1,7 +1,8 @@
 # CONV_2D_ADD (residual fusion), numpy: the convolution writes its int8 output into
-# scratch, then the ADD combines it with the skip tensor into the output. The output may
-# share the skip tensor's bytes (planned in place): every output element reads only the
-# same-index skip element, before writing it.
+# scratch, then the ADD combines it with the skip tensor into the output. The ADD's index
+# scratch reuses the convolution's (which is dead by then). The output may share the skip
+# tensor's bytes (planned in place): every output element reads only the same-index skip
+# element, before writing it.
 from ... import format as F
 from . import add, conv_2d
 from ._compose import SubOp, scratch_tensor
@@ -17,10 +18,10 @@ def bind(op, m, v, arena):
     mid_view, used = scratch_tensor(arena, op.scratch_offset, v[skip].shape)
     mid = len(vv)
     vv.append(mid_view)
-    conv = conv_2d.bind(SubOp(F.OP_CONV_2D, [x, w, b, mu, sh], [mid], conv_params,
-                              op.scratch_offset + used), m, vv, arena)
+    rest = op.scratch_offset + used
+    conv = conv_2d.bind(SubOp(F.OP_CONV_2D, [x, w, b, mu, sh], [mid], conv_params, rest), m, vv, arena)
     pair = [mid, skip] if pos == 1 else [skip, mid]
-    adder = add.bind(SubOp(F.OP_ADD, pair, [y], add_params, 0), m, vv, arena)
+    adder = add.bind(SubOp(F.OP_ADD, pair, [y], add_params, rest), m, vv, arena)
 
     def run():
         conv()

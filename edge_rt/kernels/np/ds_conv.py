@@ -1,10 +1,10 @@
 # DS_CONV_2D (depthwise-separable fusion), numpy: the depthwise part writes its int8 output
-# into scratch, then the 1x1 pointwise part writes the output. The output may share the
-# input's bytes (planned in place): the depthwise part has read all of the input before the
-# pointwise part writes anything.
+# into scratch, then the 1x1 pointwise part writes the output; the pointwise scratch reuses
+# the depthwise's (dead by then). The output may share the input's bytes (planned in place):
+# the depthwise part has read all of the input before the pointwise part writes anything.
 from ... import format as F
 from . import conv_2d, depthwise_conv_2d
-from ._compose import SubOp, round16, scratch_tensor
+from ._compose import SubOp, scratch_tensor
 
 
 def bind(op, m, v, arena):
@@ -18,13 +18,10 @@ def bind(op, m, v, arena):
     mid_view, used = scratch_tensor(arena, op.scratch_offset, (n, oh, ow, c))
     mid = len(vv)
     vv.append(mid_view)
-    dws = depthwise_conv_2d.scratch_bytes(v[x].shape, (n, oh, ow, c), v[dw_w].shape[1], v[dw_w].shape[2],
-                                          dw_params[2], dw_params[3], dw_params[0], dw_params[1],
-                                          dw_params[4], dw_params[5])
+    rest = op.scratch_offset + used
     dw = depthwise_conv_2d.bind(SubOp(F.OP_DEPTHWISE_CONV_2D, [x, dw_w, dw_b, dw_m, dw_s], [mid], dw_params,
-                                      op.scratch_offset + used), m, vv, arena)
-    pw = conv_2d.bind(SubOp(F.OP_CONV_2D, [mid, pw_w, pw_b, pw_m, pw_s], [y], pw_params,
-                            op.scratch_offset + used + round16(dws)), m, vv, arena)
+                                      rest), m, vv, arena)
+    pw = conv_2d.bind(SubOp(F.OP_CONV_2D, [mid, pw_w, pw_b, pw_m, pw_s], [y], pw_params, rest), m, vv, arena)
 
     def run():
         dw()

@@ -1,20 +1,15 @@
-# MAX_POOL_2D, numpy: running maximum in the output itself, one vectorized step per tap.
-# The output starts at -128 as the reference's accumulator does, so a window with no valid
-# tap yields act_min clamp of -128, the same as the reference.
+# MAX_POOL_2D, numpy: one maximum-reduction over the windows of the -128-padded input (see
+# _pool.py), straight into the output, then the activation clamp.
 import numpy as np
 
-from ._pool import tap_views
+from ._pool import staged_windows
+from .requant import run_steps
 
 
 def bind(op, m, v, arena):
     x = v[op.inputs[0]]
     y = v[op.outputs[0]]
-    lo, hi = op.params[6], op.params[7]
-    pairs = tap_views(x, y, op.params)
-
-    def run():
-        y.fill(-128)
-        for dst, src in pairs:
-            np.maximum(dst, src, out=dst)
-        np.clip(y, lo, hi, out=y)
-    return run
+    lo, hi = np.int8(op.params[6]), np.int8(op.params[7])
+    steps, win, _ = staged_windows(x, y, op.params, arena, op.scratch_offset, np.int8, np.int8(-128), False)
+    steps += [(np.maximum.reduce, (win, (3, 4), None, y)), (np.maximum, (y, lo, y)), (np.minimum, (y, hi, y))]
+    return run_steps(steps)

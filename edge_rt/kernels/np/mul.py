@@ -1,15 +1,14 @@
-# MUL, numpy: offset both inputs (int64), broadcast multiply, one vectorized requantization.
+# MUL, numpy: the op tabulated over all int8 input pairs (see broadcast.py):
+# y = clamp(mbqm((a + off1) * (b + off2)) + out_off, lo, hi), as the reference.
 import numpy as np
 
-from .broadcast import operand_views
-from .requant import Requant
+from .broadcast import bind_pair_table, pair_table
+from .requant import exact_mbqm
 
 
 def bind(op, m, v, arena):
     off1, off2, out_off, mult, shift, lo, hi = op.params[:7]
-    a, b, y = operand_views(v[op.inputs[0]], v[op.inputs[1]], v[op.outputs[0]], op.params, 7)
-    rq = Requant(mult, shift, out_off, lo, hi)
 
-    def run():
-        rq((a.astype(np.int64) + off1) * (b.astype(np.int64) + off2), y)
-    return run
+    def fn(a, b):
+        return np.clip(exact_mbqm((a + off1) * (b + off2), mult, shift) + out_off, lo, hi)
+    return bind_pair_table(op, v, arena, 7, pair_table(fn))

@@ -1,37 +1,82 @@
-# QUANTIZE, numpy. float32 -> int8 follows the steps documented in ref/quantize.py:
-# float32 division (numpy's float32 divide is IEEE), rounding half away from zero in float64
-# (exact: q has 24 significant bits, so |q| + 0.5 is exact below 2**52 and larger values are
-# out of int32 range anyway), x86-64's INT32_MIN for out-of-range/NaN, int32 wrap of
-# + zero_point, clamp. int8 -> int8 is one vectorized requantization.
+# QUANTIZE, numpy. int8 -> int8 depends on one int8 value: tabulated at bind time, one table
+# lookup per element (see _table.py). float32 -> int8 follows ref/quantize.py step by step,
+# in bands over arena scratch: float32 division (numpy's is IEEE), rounding half away from
+# zero in float64 (exact: q has 24 significant bits, so |q| + 0.5 is exact below 2**52 and
+# larger values are out of int32 range anyway), x86-64's INT32_MIN for out-of-range/NaN,
+# the int32 wrap of + zero_point, clamp.
 import numpy as np
 
-from .requant import Requant
+from ._table import bind_table
+from .broadcast import int8_table
+from .requant import exact_mbqm
 
 MODE_FLOAT = 0
-_I32_MIN = -(1 << 31)
+BAND = 1024
+_BYTES_PER = 4 + 8 + 8 + 8  # float32 quotient, float64 value, float64/int64 work, bool mask
+
+
+def _r16(n):
+    return (n + 15) // 16 * 16
+
+
+def scratch_bytes(n, mode):
+    if mode != MODE_FLOAT:
+        from ._table import scratch_bytes as table_bytes
+        return table_bytes(n)
+    b = min(n, BAND)
+    return _r16(4 * b) + _r16(8 * b) + _r16(8 * b) + _r16(b)
 
 
 def bind(op, m, v, arena):
     x = v[op.inputs[0]]
-    y = v[op.outputs[0]].reshape(x.shape)
-    if op.params[0] == MODE_FLOAT:
-        zo = op.params[1]
-        scale = np.float32(m.tensors[op.outputs[0]].scale)
-
-        def run():
-            with np.errstate(all="ignore"):
-                q = (x / scale).astype(np.float64)
-                r = np.copysign(np.floor(np.abs(q) + 0.5), q)
-                ok = (r >= _I32_MIN) & (r < -_I32_MIN)      # False for NaN
-                n = np.where(ok, r, _I32_MIN).astype(np.int64) + zo
-            n = (n - _I32_MIN) % (1 << 32) + _I32_MIN      # int32 wrap, as the reference's add
-            np.clip(n, -128, 127, out=n)
-            y[...] = n
-        return run
-
-    _, zi, zo, mult, shift = op.params
-    rq = Requant(mult, shift, zo, -128, 127)
+    y = v[op.outputs[0]]
+    if op.params[0] != MODE_FLOAT:
+        _, zi, zo, mult, shift = op.params
+        table = int8_table(lambda q: np.clip(exact_mbqm(q - zi, mult, shift) + zo, -128, 127))
+        return bind_table(x, y, table, arena, op.scratch_offset)
+    zo = op.params[1]
+    scale = np.float32(m.tensors[op.outputs[0]].scale)
+    xf, yf = x.reshape(-1), y.reshape(-1)
+    n = xf.size
+    b = min(n, BAND)
+    o = op.scratch_offset
+    qf = np.frombuffer(arena, np.float32, b, o)
+    o += _r16(4 * b)
+    r = np.frombuffer(arena, np.float64, b, o)
+    o += _r16(8 * b)
+    a = np.frombuffer(arena, np.float64, b, o)
+    t = np.frombuffer(arena, np.int64, b, o)  # same bytes as a, used once a is consumed
+    ok = np.frombuffer(arena, np.bool_, b, o + _r16(8 * b))
+    half, lim, imin = np.float64(0.5), np.float64(2.0 ** 31), np.float64(-2.0 ** 31)
+    i64 = np.int64
+    wrap_add, mask32, base = i64(zo + (1 << 31)), i64(0xFFFFFFFF), i64(-(1 << 31))
+    lo, hi = i64(-128), i64(127)
+    divide, absolute, less, add, floor, copysign = np.divide, np.absolute, np.less, np.add, np.floor, np.copysign
+    logical_not, bitwise_and, maximum, minimum, errstate = (np.logical_not, np.bitwise_and, np.maximum,
+                                                            np.minimum, np.errstate)
+    bands = []
+    for i in range(0, n, b):
+        k = min(b, n - i)
+        bands.append((xf[i:i + k], qf[:k], r[:k], a[:k], t[:k], ok[:k], yf[i:i + k]))
+    c = np.copyto
 
     def run():
-        rq(x.astype(np.int64) - zi, y)
+        with errstate(all="ignore"):
+            for xs, q, rr, aa, tt, kk, ys in bands:
+                divide(xs, scale, q)
+                c(rr, q)
+                absolute(rr, aa)
+                less(aa, lim, kk)         # False for NaN and beyond int32
+                add(aa, half, aa)
+                floor(aa, aa)
+                copysign(aa, rr, rr)
+                logical_not(kk, kk)
+                c(rr, imin, where=kk)
+                c(tt, rr, "unsafe")
+                add(tt, wrap_add, tt)     # int32 wrap of r + zero_point
+                bitwise_and(tt, mask32, tt)
+                add(tt, base, tt)
+                maximum(tt, lo, tt)
+                minimum(tt, hi, tt)
+                c(ys, tt, "unsafe")
     return run

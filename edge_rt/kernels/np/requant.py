@@ -1,41 +1,199 @@
-# Vectorized TFLite requantization (double rounding), bit-identical to kernels/quant.py.
+# Vectorized TFLite requantization (double rounding), bit-identical to kernels/quant.py mbqm,
+# built as a list of allocation-free numpy steps over planned buffers.
+#
+# For a channel with multiplier M > 0 and right shift e >= 0 (shift = -e), TFLite computes
+#   q = SaturatingRoundingDoublingHighMul(x, M) = floor((x*M + 2**30) / 2**31)
+#   r = RoundingDivideByPOT(q, e)               = floor((q + 2**(e-1) - [q < 0]) / 2**e)
+# (the nudge-and-truncate of SRDHM equals this floor for every int64 product, and M > 0
+# makes the saturating case unreachable). Nested floors by powers of two merge, and
+# [q < 0] may be replaced by [x < 0] (they differ only when q == 0, where the e-rounding
+# of 0 and of -1 + 2**(e-1) both give 0). So, with S = 31 + e and e >= 1,
+#   r + off = (x*M + K - 2**31*[x < 0]) >> S,  K = 2**30 + 2**(30+e) + off * 2**S,
+# and for e == 0 the sign term vanishes. For x in int32 range, x & -2**31 is exactly
+# -2**31*[x < 0], so the whole requantization is: and, multiply, add, add, shift.
+# Clamping: for right shifts (multiplier below 1) r moves in unit steps as x grows, so
+# clamp(r, lo, hi) == r(clamp(x, xlo, xhi)) with xlo/xhi the first/last x mapping inside
+# [lo, hi] (found by bisection on the scalar reference at bind time); the clamp then runs
+# on the float accumulator (cheap) and bounds x*M, which is checked against int64 overflow.
+# Left shifts (multiplier >= 1) take the general path: int32 wrap when it could matter,
+# clamp after the shift.
+#
+# numpy only avoids allocating when every operand has the result's exact shape and is
+# contiguous (or is a 0-d scalar): broadcasting a per-channel vector makes the ufunc buffer
+# it. Per-channel constants are therefore tiled to the band shape once at bind time
+# (constants, so kept outside the arena); channel-uniform constants become 0-d scalars.
 import numpy as np
 
-_NUDGE_POS = np.int64(1 << 30)
-_NUDGE_NEG = np.int64(1 - (1 << 30))
-_LOW31 = np.int64((1 << 31) - 1)
+from ..quant import mbqm
+
+_I32_MIN = -(1 << 31)
+_F32_EXACT = 1 << 24   # integers up to 2**24 are exact in float32
+_F64_EXACT = 1 << 53
 
 
-class Requant:
-    """Precomputed per-channel constants for out = clamp(mbqm(acc) + offset, lo, hi).
+def _first(lo, hi, pred):
+    """Smallest x in [lo, hi] with pred(x) (pred monotone False..True), or None."""
+    if not pred(hi):
+        return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if pred(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
-    acc is int64 holding int32 values; mult/shift broadcast along the last axis."""
 
-    def __init__(self, mult, shift, offset, lo, hi):
-        shift = np.asarray(shift, np.int64)
-        self.mult = np.asarray(mult, np.int64)
-        self.left = np.maximum(shift, 0)
-        self.any_left = bool(np.any(self.left))
-        self.right = np.maximum(-shift, 0)
-        self.mask = (np.int64(1) << self.right) - 1
-        self.half = self.mask >> 1
-        self.offset = int(offset)
-        self.lo = int(lo)
-        self.hi = int(hi)
+def exact_mbqm(x, mult, shift):
+    """Reference mbqm on an int64 array (bind time only: allocates). Used to build tables."""
+    x = np.asarray(x, np.int64)
+    mult = np.asarray(mult, np.int64)
+    shift = np.asarray(shift, np.int64)
+    left = np.maximum(shift, 0)
+    right = np.maximum(-shift, 0)
+    x = ((x << left) - _I32_MIN) % (1 << 32) + _I32_MIN
+    ab = x * mult
+    t = ab + np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    q = (t >> 31) + ((t < 0) & ((t & ((1 << 31) - 1)) != 0))
+    q = np.where((x == _I32_MIN) & (mult == _I32_MIN), (1 << 31) - 1, q)
+    mask = (np.int64(1) << right) - 1
+    return (q >> right) + ((q & mask) > (mask >> 1) + (q < 0))
 
-    def mbqm(self, acc):
-        x = acc
-        if self.any_left:
-            x = ((x << self.left) + (1 << 31)) % (1 << 32) - (1 << 31)  # int32 wrap, as C
-        ab = x * self.mult
-        t = ab + np.where(ab >= 0, _NUDGE_POS, _NUDGE_NEG)
-        # C division by 2**31 truncates toward zero: floor, then +1 for inexact negatives
-        q = (t >> 31) + ((t < 0) & ((t & _LOW31) != 0))
-        rem = q & self.mask
-        return (q >> self.right) + (rem > self.half + (q < 0))
 
-    def __call__(self, acc, out):
-        r = self.mbqm(acc)
-        r += self.offset
-        np.clip(r, self.lo, self.hi, out=r)
-        out[...] = r
+class Plan:
+    """Constants for y = clamp(mbqm(x) + offset, lo, hi) per channel (the last axis).
+
+    mult/shift: per channel (length n) or one value; xmax: per-channel bound on |x| (the
+    int32 value being requantized) or None for 'any int32'; acc: the accumulator dtype the
+    steps start from (np.float32 / np.float64 holding exact integers, or np.int64);
+    rows: the largest band (rows, n) the steps will be built for."""
+
+    def __init__(self, mult, shift, offset, lo, hi, n, xmax=None, acc=np.float32, rows=1):
+        mult = [int(v) for v in np.asarray(mult).reshape(-1)]
+        shift = [int(v) for v in np.asarray(shift).reshape(-1)]
+        if len(mult) == 1:
+            mult, shift = mult * n, shift * n
+        if xmax is None:
+            xmax = [(1 << 31) - 1] * n
+        xmax = [int(v) for v in xmax]
+        self.n, self.rows, self.acc = n, rows, np.dtype(acc)
+        self.lo, self.hi, self.offset = int(lo), int(hi), int(offset)
+        exact = _F32_EXACT if self.acc == np.float32 else _F64_EXACT
+        self.fast = self.acc.kind == "f" and all(s <= 0 and m >= 0 for m, s in zip(mult, shift))
+        if self.fast:
+            self.fast = self._plan_fast(mult, shift, xmax, exact)
+        if not self.fast:
+            self._plan_general(mult, shift, xmax)
+
+    # -- constant shaping --------------------------------------------------------------
+    def _const(self, vals, dtype):
+        """A 0-d scalar when all channels agree, else a (rows, n) contiguous tile."""
+        if all(v == vals[0] for v in vals):
+            return np.dtype(dtype).type(vals[0])
+        return np.ascontiguousarray(np.broadcast_to(np.array(vals, dtype), (self.rows, self.n)))
+
+    def _plan_fast(self, mult, shift, xmax, exact):
+        xlo, xhi, masks, ks, ss = [], [], [], [], []
+        for m, s, xm in zip(mult, shift, xmax):
+            e = -s
+            off = self.offset
+
+            def r(x, m=m, s=s, off=off):
+                return mbqm(x, m, s) + off
+            a = _first(_I32_MIN, (1 << 31) - 1, lambda x: r(x) >= self.lo)
+            b = _first(_I32_MIN, (1 << 31) - 1, lambda x: r(x) > self.hi)
+            b = (1 << 31) - 1 if b is None else b - 1
+            if a is None or a > b:
+                return False
+            bound = min(xm, exact)
+            a, b = max(a, -bound), min(b, bound)
+            if a > b:  # no reachable x maps inside [lo, hi]: let the general path clamp
+                return False
+            big_s = 31 + e
+            k = (1 << 30) + ((1 << (30 + e)) if e > 0 else 0) + off * (1 << big_s)
+            if max(abs(a), abs(b)) * m + abs(k) + (1 << 31) >= 1 << 62:
+                return False
+            xlo.append(a)
+            xhi.append(b)
+            masks.append(_I32_MIN if e > 0 else 0)
+            ks.append(k)
+            ss.append(big_s)
+        ft = self.acc.type
+        self.xlo, self.xhi = self._const(xlo, ft), self._const(xhi, ft)
+        self.mask = self._const(masks, np.int64)
+        self.has_mask = any(masks)
+        self.mult = self._const(mult, np.int64)
+        self.k = self._const(ks, np.int64)
+        self.s = self._const(ss, np.int64)
+        return True
+
+    def _plan_general(self, mult, shift, xmax):
+        wrap = False
+        mults, masks, ks, ss, lefts = [], [], [], [], []
+        for m, s, xm in zip(mult, shift, xmax):
+            left, e = max(s, 0), max(-s, 0)
+            if m < 0 or (left and (xm << left) >= 1 << 31):
+                wrap = True
+            mults.append(m)
+            lefts.append(left)
+            masks.append(_I32_MIN if e > 0 else 0)
+            ks.append((1 << 30) + ((1 << (30 + e)) if e > 0 else 0))
+            ss.append(31 + e)
+        if any(m < 0 for m in mult):
+            raise ValueError("negative requantization multiplier")
+        self.wrap = wrap and any(lefts)
+        if not self.wrap:  # x << left stays in int32: fold it into the multiplier
+            mults = [m << left for m, left in zip(mults, lefts)]
+        self.left = self._const(lefts, np.int64)
+        self.mult = self._const(mults, np.int64)
+        self.mask = self._const(masks, np.int64)
+        self.has_mask = any(masks)
+        self.k = self._const(ks, np.int64)
+        self.s = self._const(ss, np.int64)
+
+    # -- steps ---------------------------------------------------------------------------
+    def steps(self, f, t, s, y, bias=None):
+        """[(fn, args)] computing y = clamp(mbqm(f [+ bias]) + offset, lo, hi), all in place.
+
+        f: accumulator (r, n) of dtype acc, r <= rows (overwritten); t, s: int64 (r, n)
+        scratch (for an int64 accumulator, t may be f); y: int8 (r, n) output view; bias:
+        a Plan.tile() of the accumulator dtype added first, or None."""
+        r = f.shape[0]
+
+        def cut(c):
+            return c if c.ndim == 0 else c[:r]
+        out = []
+        if bias is not None:
+            out.append((np.add, (f, cut(bias), f)))
+        if self.fast:
+            out.append((np.maximum, (f, cut(self.xlo), f)))
+            out.append((np.minimum, (f, cut(self.xhi), f)))
+        if f is not t:
+            out.append((np.copyto, (t, f, "unsafe")))
+        if not self.fast and self.wrap:
+            out += [(np.left_shift, (t, cut(self.left), t)), (np.subtract, (t, np.int64(_I32_MIN), t)),
+                    (np.bitwise_and, (t, np.int64(0xFFFFFFFF), t)), (np.add, (t, np.int64(_I32_MIN), t))]
+        if self.has_mask:
+            out.append((np.bitwise_and, (t, cut(self.mask), s)))
+        out.append((np.multiply, (t, cut(self.mult), t)))
+        out.append((np.add, (t, cut(self.k), t)))
+        if self.has_mask:
+            out.append((np.add, (t, s, t)))
+        out.append((np.right_shift, (t, cut(self.s), t)))
+        if not self.fast:
+            out += [(np.add, (t, np.int64(self.offset), t)), (np.maximum, (t, np.int64(self.lo), t)),
+                    (np.minimum, (t, np.int64(self.hi), t))]
+        out.append((np.copyto, (y, t, "unsafe")))
+        return out
+
+    def tile(self, vals, dtype):
+        """vals (length n) tiled to (rows, n), or a 0-d scalar when uniform."""
+        return self._const([v for v in np.asarray(vals).reshape(-1).tolist()], dtype)
+
+
+def run_steps(steps):
+    """One closure running a step list (for callers that want a single callable)."""
+    def run():
+        for fn, args in steps:
+            fn(*args)
+    return run

@@ -1,48 +1,20 @@
-# SOFTMAX (int8, last axis), numpy: the steps of kernels/ref/softmax.py vectorized over all
-# rows at once (no Python loop over rows or elements). Values are int32 held in int64.
+# SOFTMAX (int8, last axis), numpy: the steps of kernels/ref/softmax.py, allocation-free.
+# Per row: d = max - x in [0, 255] (intp, in scratch), the two exp tables gathered with
+# np.take, the row sum and its fixed-point reciprocal as Python ints (one per row, the
+# scalar reference helper), then the rescale of every element. Both factors of that rescale
+# are non-negative (exp values and a Q0.31 reciprocal), so SaturatingRoundingDoublingHighMul
+# is floor((a*b + 2**30) / 2**31) and RoundingDivideByPOT is floor((q + 2**(e-1)) / 2**e):
+# one multiply, add, shift, add, shift. Softmax rows are few in practice (a classifier head),
+# so rows run in a Python loop; elements are vectorized.
 import numpy as np
 
-_MIN = -(1 << 31)
-_MAX = (1 << 31) - 1
-_LOW31 = (1 << 31) - 1
+from ..fixedpoint import reciprocal
+from ..quant import wrap32
+from ._conv_common import r16
 
 
-def _srdhm(a, b):
-    """SaturatingRoundingDoublingHighMul, elementwise (see kernels/quant.py)."""
-    ab = a * b
-    t = ab + np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
-    q = (t >> 31) + ((t < 0) & ((t & _LOW31) != 0))  # C division truncates toward zero
-    return np.where((a == _MIN) & (b == _MIN), _MAX, q)
-
-
-def _rdbpot(x, exponent):
-    mask = (np.int64(1) << exponent) - 1
-    return (x >> exponent) + ((x & mask) > (mask >> 1) + (x < 0))
-
-
-def _wrap32(x):
-    return ((x - _MIN) & 0xFFFFFFFF) + _MIN
-
-
-def _sat_shl(x, exponent):
-    limit = (1 << (31 - exponent)) - 1
-    return np.where(x > limit, _MAX, np.where(x < -limit, _MIN, x << exponent))
-
-
-def _reciprocal(total):
-    """kernels/fixedpoint.reciprocal(total, 12) per element: (scale Q0.31, bits_over_unit)."""
-    u = total & 0xFFFFFFFF
-    # leading zeros of a uint32: its bit length is frexp's exponent (exact in float64)
-    headroom_plus_one = 32 - np.frexp(u.astype(np.float64))[1].astype(np.int64)
-    a = ((u << headroom_plus_one) & 0xFFFFFFFF) - (1 << 31)
-    s = a + _MAX
-    s += np.where(s >= 0, 1, -1)
-    d = (s >> 1) + ((s < 0) & ((s & 1) != 0))  # rounding half sum: C division by 2
-    x = _wrap32(1515870810 + _srdhm(d, np.int64(-1010580540)))
-    for _ in range(3):
-        err = _wrap32((1 << 29) - _srdhm(d, x))
-        x = _wrap32(x + _sat_shl(_srdhm(x, err), 2))
-    return _sat_shl(x, 1), 12 - headroom_plus_one
+def scratch_bytes(depth):
+    return 3 * r16(depth * 8)
 
 
 def bind(op, m, v, arena):
@@ -51,14 +23,39 @@ def bind(op, m, v, arena):
     rows = t.size() // depth if depth else 0
     x = v[op.inputs[0]].reshape(rows, depth)
     y = v[op.outputs[0]].reshape(rows, depth)
-    exp_q31 = v[op.inputs[1]].astype(np.int64)
-    exp_q12 = v[op.inputs[2]].astype(np.int64)
+    # the pack-time int32 tables widened once to int64 (constants, so outside the arena)
+    exp_q31 = np.asarray(v[op.inputs[1]], np.int64)
+    exp_q12 = np.asarray(v[op.inputs[2]], np.int64)
+    o = op.scratch_offset
+    d = np.frombuffer(arena, np.intp, depth, o)
+    e12 = np.frombuffer(arena, np.int64, depth, o + r16(depth * 8))
+    q = np.frombuffer(arena, np.int64, depth, o + 2 * r16(depth * 8))
+    copyto, take, subtract, multiply, add = np.copyto, np.take, np.subtract, np.multiply, np.add
+    right_shift, maximum, minimum, amax = np.right_shift, np.maximum, np.minimum, np.maximum.reduce
+    i64, intp = np.int64, np.intp
+    nudge, s31, s63, lo, hi = i64(1 << 30), i64(31), i64(63), i64(-128), i64(127)
+    row_views = [(x[r], y[r]) for r in range(rows)]
 
     def run():
-        d = x.max(axis=1, keepdims=True).astype(np.intp) - x  # in [0, 255]
-        total = _wrap32(np.take(exp_q12, d).sum(axis=1, keepdims=True))
-        scale, bits_over_unit = _reciprocal(total)
-        q = _rdbpot(_srdhm(scale, np.take(exp_q31, d)), bits_over_unit + 23) - 128
-        np.clip(q, -128, 127, out=q)
-        y[...] = q
+        for xr, yr in row_views:
+            copyto(d, xr, "unsafe")
+            subtract(intp(amax(xr)), d, d)
+            take(exp_q12, d, out=e12, mode="clip")
+            scale, bits_over_unit = reciprocal(wrap32(int(e12.sum())), 12)
+            e = bits_over_unit + 23
+            take(exp_q31, d, out=q, mode="clip")
+            multiply(q, i64(scale), q)
+            add(q, nudge, q)
+            right_shift(q, s31, q)
+            if scale < 0:  # only once a row's sum wraps int32: the rounding needs [q < 0]
+                right_shift(q, s63, e12)
+                add(q, e12, q)
+            if e > 0:
+                add(q, i64((1 << (e - 1)) - 128 * (1 << e)), q)  # rounding half, and the -128 offset
+                right_shift(q, i64(e), q)
+            else:
+                add(q, i64(-128), q)
+            maximum(q, lo, q)
+            minimum(q, hi, q)
+            copyto(yr, q, "unsafe")
     return run

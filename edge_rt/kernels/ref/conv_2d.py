@@ -3,12 +3,16 @@
 # (x + in_off) * w; the reference skips padded taps. Pack time folded in_off * sum(w) over
 # *all* taps into the bias, so the loop adds x * w for a valid tap and in_zp * w
 # (= -in_off * w) for a padded one, which cancels that tap's share of the folded term.
-from ..quant import mbqm
+from ...compat import retype
+from ..quant import mbqm_halves
 
 
 def bind(op, m, v, arena):
     i_x, i_w, i_b, i_m, i_s = op.inputs
-    x, w, bias, mult, shift = v[i_x], v[i_w], v[i_b], v[i_m], v[i_s]
+    x, w, bias, shift = v[i_x], v[i_w], v[i_b], v[i_s]
+    # the int32 multipliers (>= 2**30, big ints on 32-bit MicroPython) read as uint16
+    # halves, so requantization stays allocation-free: see quant.mbqm_halves
+    mh = retype(v[i_m], m.tensors[i_m].nbytes, "H")
     y = v[op.outputs[0]]
     sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi = op.params
     nb, h, wd, ic = m.tensors[i_x].shape
@@ -34,6 +38,6 @@ def bind(op, m, v, arena):
                                 else:
                                     for j in range(ic):
                                         acc += in_zp * w[wo + j]
-                        r = mbqm(acc, mult[c], shift[c]) + out_off
+                        r = mbqm_halves(acc, mh[2 * c], mh[2 * c + 1], shift[c]) + out_off
                         y[yo + c] = lo if r < lo else (hi if r > hi else r)
     return run

@@ -1,11 +1,15 @@
 # DEPTHWISE_CONV_2D, pure Python: output channel c = ic * depth_multiplier + q reads input
 # channel ic. Padded taps are treated as in conv_2d.py (they cancel the folded bias term).
-from ..quant import mbqm
+from ...compat import retype
+from ..quant import mbqm_halves
 
 
 def bind(op, m, v, arena):
     i_x, i_w, i_b, i_m, i_s = op.inputs
-    x, w, bias, mult, shift = v[i_x], v[i_w], v[i_b], v[i_m], v[i_s]
+    x, w, bias, shift = v[i_x], v[i_w], v[i_b], v[i_s]
+    # the int32 multipliers (>= 2**30, big ints on 32-bit MicroPython) read as uint16
+    # halves, so requantization stays allocation-free: see quant.mbqm_halves
+    mh = retype(v[i_m], m.tensors[i_m].nbytes, "H")
     y = v[op.outputs[0]]
     sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi, dm = op.params
     nb, h, wd, ic = m.tensors[i_x].shape
@@ -29,6 +33,6 @@ def bind(op, m, v, arena):
                                     acc += x[((b * h + iy) * wd + ix) * ic + src] * wv
                                 else:
                                     acc += in_zp * wv
-                        r = mbqm(acc, mult[c], shift[c]) + out_off
+                        r = mbqm_halves(acc, mh[2 * c], mh[2 * c + 1], shift[c]) + out_off
                         y[yo + c] = lo if r < lo else (hi if r > hi else r)
     return run

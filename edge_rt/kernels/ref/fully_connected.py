@@ -1,12 +1,16 @@
 # FULLY_CONNECTED, pure Python: the readable specification.
 # y[b, n] = clamp(mbqm(sum_k x[b, k] * w[n, k] + folded_bias[n], mult[n], shift[n]) + out_off)
 # folded_bias = bias + in_off * sum_k w[n, k] (pack time), so the loop needs no offsets.
-from ..quant import mbqm
+from ...compat import retype
+from ..quant import mbqm_halves
 
 
 def bind(op, m, v, arena):
     i_x, i_w, i_b, i_m, i_s = op.inputs
-    x, w, bias, mult, shift = v[i_x], v[i_w], v[i_b], v[i_m], v[i_s]
+    x, w, bias, shift = v[i_x], v[i_w], v[i_b], v[i_s]
+    # the int32 multipliers (>= 2**30, big ints on 32-bit MicroPython) read as uint16
+    # halves, so requantization stays allocation-free: see quant.mbqm_halves
+    mh = retype(v[i_m], m.tensors[i_m].nbytes, "H")
     y = v[op.outputs[0]]
     out_off, lo, hi = op.params
     n, k = m.tensors[i_w].shape
@@ -20,6 +24,6 @@ def bind(op, m, v, arena):
                 acc = bias[o]
                 for j in range(k):
                     acc += x[xo + j] * w[wo + j]
-                r = mbqm(acc, mult[o], shift[o]) + out_off
+                r = mbqm_halves(acc, mh[2 * o], mh[2 * o + 1], shift[o]) + out_off
                 y[b * n + o] = lo if r < lo else (hi if r > hi else r)
     return run
