@@ -80,6 +80,9 @@ def cmd_run(a) -> int:
 
     from .interpreter import Interpreter
     from .testing.reference import random_input
+    if a.kernels != "ref":
+        from .blas import set_threads
+        set_threads(a.threads)
     it = Interpreter(a.model, kernels=a.kernels)
     details = it.input_details()
     inputs = a.input or []
@@ -223,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--repeat", type=int, default=1, metavar="N", help="invocations to time (default 1)")
     s.add_argument("--kernels", choices=["np", "ref"], help="kernel set (default: numpy if present)")
     s.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
+    s.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="BLAS threads for the numpy kernels (default 1)")
     from .cli_bench import add_commands as add_bench, add_profile_args
     add_profile_args(s)
     s.set_defaults(fn=cmd_run)
