@@ -61,6 +61,11 @@ def cmd_pack(a) -> int:
     print(f"  constant bytes: {r.constant_bytes:,}")
     print(f"  arena bytes:    {r.plan.arena_bytes:,} (lower bound {r.plan.lower_bound:,}; "
           f"strategy {r.plan.strategy}; budget {r.board.arena_budget:,})")
+    if (a.kernels or r.board.kernels) == "ref":
+        from .reader import parse, weight_plan
+        wbuf = weight_plan(parse(r.binary, check_crc=False))[1]
+        print(f"  weight buffer:  {wbuf:,} B (MicroPython streams constants from the file through it; "
+              f"arena + buffer {r.plan.arena_bytes + wbuf:,} of {r.board.arena_budget:,})")
     print(f"  file bytes:     {len(r.binary):,} (budget {r.board.flash_budget:,})")
     for name, note in r.pass_report:
         if note:
@@ -80,10 +85,7 @@ def cmd_run(a) -> int:
 
     from .interpreter import Interpreter
     from .testing.reference import random_input
-    if a.kernels != "ref":
-        from .blas import set_threads
-        set_threads(a.threads)
-    it = Interpreter(a.model, kernels=a.kernels)
+    it = Interpreter(a.model, kernels=a.kernels, threads=a.threads)
     details = it.input_details()
     inputs = a.input or []
     if inputs and len(inputs) != len(details):
@@ -196,6 +198,14 @@ def cmd_boards(a) -> int:
     return 0
 
 
+# -- bundle -----------------------------------------------------------------------------
+def cmd_bundle(a) -> int:
+    from .compiler.bundle import write_bundle
+    rep = write_bundle(a.model, a.board, a.output, mpy=a.mpy)
+    print(rep.summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="edge-rt", description="Pack int8 .tflite models into a flat "
                                 "binary with a static memory plan and run them bit-exact.",
@@ -244,6 +254,16 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("boards", help="list the known boards and their budgets",
                        description="List boards/*.toml with their arena and flash budgets.")
     s.set_defaults(fn=cmd_boards)
+
+    s = sub.add_parser("bundle", help="write the files to copy onto a MicroPython board",
+                       description="Write exactly the files a MicroPython board needs for MODEL.ert: "
+                       "the device modules (optionally compiled to .mpy with mpy-cross), the model and an "
+                       "example main.py; checks them against the board's flash and RAM budgets.")
+    s.add_argument("model", metavar="MODEL.ert")
+    s.add_argument("--board", default="pico", help="target board (default pico)")
+    s.add_argument("-o", "--output", required=True, metavar="DIR", help="output directory")
+    s.add_argument("--mpy", action="store_true", help="compile modules to .mpy (needs mpy-cross)")
+    s.set_defaults(fn=cmd_bundle)
     add_bench(sub)
     from .cli_remote import add_commands as add_remote
     add_remote(sub)

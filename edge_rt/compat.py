@@ -1,10 +1,12 @@
 # Tiny shim so device modules run on CPython and MicroPython alike.
 # The one place that knows how each interpreter makes typed views over raw memory:
 #   CPython:     memoryview(buf)[a:b].cast(code) (any buffer, any dtype).
-#   MicroPython: no memoryview.cast. Buffers made by new_buffer() are array('b'), so an
-#                int8 view is a plain memoryview slice of it (typed, with len/slicing);
-#                every other case is a uctypes array over the buffer's address (indexing
-#                only, no len or slices). Neither allocates when indexed with small ints.
+#   MicroPython: no memoryview.cast. An arena made by new_arena() is an array('b'), so an
+#                int8 view into it is a plain memoryview slice (typed, with len/slicing);
+#                every other case (other dtypes; bytearray/bytes buffers such as the
+#                weight buffer or a model read into RAM) is a uctypes array over the
+#                buffer's address: indexing only, no len or slices. Neither allocates when
+#                indexed, as long as the values are small ints.
 try:
     from micropython import const  # noqa: F401
     MICROPYTHON = True
@@ -28,9 +30,9 @@ if MICROPYTHON:
                 "i": uctypes.INT32, "I": uctypes.UINT32, "f": uctypes.FLOAT32}
     _SIZES = {"b": 1, "B": 1, "h": 2, "H": 2, "i": 4, "I": 4, "f": 4}
 
-    def new_buffer(n):
-        """A zeroed n-byte buffer for an arena or weight buffer: array('b') here, grown
-        in chunks so that no temporary of n bytes is needed next to it."""
+    def new_arena(n):
+        """A zeroed n-byte arena: array('b') here, grown in chunks so that no temporary of
+        n bytes is needed next to it (MicroPython cannot make a zeroed array in one go)."""
         a = array("b")
         chunk = bytes(min(n, 1024))
         while len(a) < n:
@@ -40,7 +42,7 @@ if MICROPYTHON:
 
     def typed_view(buf, offset, nbytes, code):
         """A flat view of nbytes at byte offset of buf whose items are of struct code."""
-        if code == "b" and isinstance(buf, array):  # only new_buffer() makes arrays here
+        if code == "b" and isinstance(buf, array):  # only new_arena() makes arrays here
             return memoryview(buf)[offset:offset + nbytes]
         count = nbytes // _SIZES[code]
         return uctypes.struct(uctypes.addressof(buf) + offset,
@@ -52,7 +54,7 @@ if MICROPYTHON:
         return uctypes.struct(uctypes.addressof(view),
                               (uctypes.ARRAY | 0, _UCTYPES[code] | (nbytes // _SIZES[code])), uctypes.NATIVE)
 else:
-    def new_buffer(n):
+    def new_arena(n):
         return bytearray(n)
 
     def typed_view(buf, offset, nbytes, code):

@@ -11,7 +11,7 @@
 # invoke() runs with the heap locked (micropython.heap_lock()).
 from . import format as F
 from . import reader
-from .compat import HAVE_NUMPY, MICROPYTHON, new_buffer, typed_view
+from .compat import HAVE_NUMPY, MICROPYTHON, new_arena, typed_view
 from .errors import EdgeRTError, InputError, ModelFormatError
 
 if HAVE_NUMPY:
@@ -84,6 +84,18 @@ def _streamed(f, loads, run):
     return step
 
 
+def _bind(ks, op, m, v, arena):
+    """Bind one op; a kernel that cannot bind (scratch too small, operands of the wrong shape:
+    a file from another edge_rt version, or a damaged one) is reported, never a traceback."""
+    try:
+        return ks.KERNELS[op.opcode](op, m, v, arena)
+    except (ValueError, IndexError, TypeError, KeyError) as e:
+        raise ModelFormatError("op %d (%s): the %s kernel cannot bind it (%s: %s); the file may "
+                               "come from another edge_rt version (packed by %s), repack it" % (
+                                   op.index, op.name, ks.NAME, type(e).__name__, e,
+                                   m.meta.get("tool_version", "?")))
+
+
 class Interpreter:
     """Run a packed .ert model.
 
@@ -94,7 +106,7 @@ class Interpreter:
     weight_buffer_bytes (0 unless streamed).
     """
 
-    def __init__(self, model, kernels=None, stream=None):
+    def __init__(self, model, kernels=None, stream=None, threads=1):
         if stream is None:
             stream = MICROPYTHON and isinstance(model, str)
         self._file = None
@@ -118,6 +130,9 @@ class Interpreter:
         self.streamed = bool(stream)
         ks = kernel_set(kernels)
         self.kernel_set = ks.NAME
+        if ks.NAME == "np" and threads:
+            from .blas import set_threads
+            set_threads(threads)
         packed_for = m.meta.get("kernel_set", "np")
         if ks.NAME == "np" and packed_for != "np":
             raise EdgeRTError("model was packed for kernel set %r, which plans no scratch for the numpy "
@@ -131,7 +146,7 @@ class Interpreter:
             raise ModelFormatError("no %s kernel for %s; kernels available: %s" % (
                 ks.NAME, ", ".join(missing), ", ".join(have)))
         self.arena_bytes = m.arena_bytes
-        self._arena = arena = new_buffer(m.arena_bytes)
+        self._arena = arena = new_arena(m.arena_bytes)
         views = []
         for t in m.tensors:
             if t.kind == F.KIND_CONST:
@@ -142,10 +157,10 @@ class Interpreter:
         self.weight_buffer_bytes = 0
         self._weights = None
         if not stream:
-            self._run = [ks.KERNELS[op.opcode](op, m, views, arena) for op in m.ops]
+            self._run = [_bind(ks, op, m, views, arena) for op in m.ops]
             return
         plan, self.weight_buffer_bytes = reader.weight_plan(m)
-        self._weights = wbuf = new_buffer(self.weight_buffer_bytes)
+        self._weights = wbuf = bytearray(self.weight_buffer_bytes)
         wmv = memoryview(wbuf)
         self._run = []
         for op, slots in zip(m.ops, plan):
@@ -157,7 +172,7 @@ class Interpreter:
                 loads.append((m.consts_offset + t.offset, wmv[at:at + t.nbytes]))
             loads = tuple(loads)
             _read_consts(self._file, loads)  # bind may read its constants
-            self._run.append(_streamed(self._file, loads, ks.KERNELS[op.opcode](op, m, v, arena)))
+            self._run.append(_streamed(self._file, loads, _bind(ks, op, m, v, arena)))
 
     def close(self):
         """Release the model file (streamed mode) or mapping."""

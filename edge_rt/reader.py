@@ -165,19 +165,21 @@ def parse_file(f, check_crc=True, chunk=512):
 
 def weight_plan(m):
     """Streamed constants: per op, [(tensor id, offset in the weight buffer)] for each
-    constant input, packed in input order, each 16-byte aligned; plus the buffer's size
+    distinct constant input, packed in input order, each 16-byte aligned; plus the buffer's size
     (the largest op's total). Deterministic, so the host reports the same figure."""
     per_op = []
     size = 0
     for op in m.ops:
         pos = 0
         slots = []
+        seen = []
         for tid in op.inputs:
             if tid < 0:
                 continue
             t = m.tensors[tid]
-            if t.kind != F.KIND_CONST or t.nbytes == 0:
+            if t.kind != F.KIND_CONST or t.nbytes == 0 or tid in seen:
                 continue
+            seen.append(tid)
             slots.append((tid, pos))
             pos += F.align(t.nbytes)
         per_op.append(slots)

@@ -38,7 +38,7 @@ def test_pack_run_inspect(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("sub", [[], ["pack"], ["run"], ["inspect"], ["boards"], ["bench"],
-                                 ["agent"], ["deploy"], ["remote"], ["profile"]])
+                                 ["agent"], ["deploy"], ["remote"], ["profile"], ["bundle"]])
 def test_help(sub):
     r = subprocess.run([sys.executable, "-m", "edge_rt.cli", *sub, "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "usage: edge-rt" in r.stdout

@@ -71,6 +71,12 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
         if p.arena_bytes > b.arena_budget:
             raise BudgetError(f"{base} needs {p.arena_bytes:,} B of arena; board {b.name} allows "
                               f"{b.arena_budget:,} B")
+        if ks == "ref":  # MicroPython boards stream constants through a weight buffer in RAM
+            from ..reader import parse, weight_plan
+            wbuf = weight_plan(parse(binary, check_crc=False))[1]
+            if p.arena_bytes + wbuf > b.arena_budget:
+                raise BudgetError(f"{base} needs {p.arena_bytes:,} B of arena + {wbuf:,} B of weight "
+                                  f"buffer; board {b.name} allows {b.arena_budget:,} B")
         if len(binary) > b.flash_budget:
             raise BudgetError(f"{base} needs {len(binary):,} B of model storage; board {b.name} allows "
                               f"{b.flash_budget:,} B")

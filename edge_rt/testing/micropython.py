@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -92,7 +93,55 @@ def unavailable() -> str | None:
 
 
 class MicroPythonError(AssertionError):
-    """The MicroPython run failed: timeout, an exception, or an allocation under heap_lock."""
+    """The MicroPython run failed: timeout, an exception, or an allocation under heap_lock.
+    `kernel` names the kernel file (kernels/ref/NAME.py) or op the failure points at, if any."""
+
+    def __init__(self, msg, kernel=None):
+        AssertionError.__init__(self, msg)
+        self.kernel = kernel
+
+
+def _kernel_in(text):
+    found = re.findall(r"kernels/ref/(\w+)\.py", text)
+    return found[-1] if found else None
+
+
+def run_steps(steps: list, files: list = (), heap: int = HEAP_BYTES, timeout: float = 120.0,
+              fixed_heap: bool = True) -> dict:
+    """Run each Python source in `steps` as one top-level call on MicroPython, after copying
+    `files` ([(path on MicroPython, host path)]) into its filesystem; the runner's JSON."""
+    why = unavailable()
+    if why:
+        raise MicroPythonError(why)
+    with tempfile.TemporaryDirectory(prefix="edge_rt_mpy_") as tmp:
+        job = os.path.join(tmp, "job.json")
+        with open(job, "w") as f:
+            json.dump({"heapsize": heap, "fixed_heap": fixed_heap, "files": [list(x) for x in files],
+                       "steps": list(steps)}, f)
+        try:
+            p = subprocess.run(["node", RUNNER, job], capture_output=True, text=True, timeout=timeout,
+                               cwd=ROOT)
+        except subprocess.TimeoutExpired:
+            raise MicroPythonError(f"MicroPython run exceeded {timeout:.0f} s") from None
+    try:
+        res = json.loads(p.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise MicroPythonError(f"runner failed (exit {p.returncode}): {p.stderr.strip()[-2000:]}") from None
+    grown = [t for t in res["heap_totals"] if t > heap]
+    if grown:
+        raise MicroPythonError(f"MicroPython heap grew to {max(grown):,} B beyond its fixed {heap:,} B")
+    return res
+
+
+def device_files(tmp: str) -> list:
+    """[(path on MicroPython, host path)] of the runtime under /lib/edge_rt (as a bundle has it)."""
+    from ..compiler.bundle import DEVICE_INIT, device_sources
+    files = [("/lib/edge_rt/" + rel, src) for rel, src in device_sources()]
+    init = os.path.join(tmp, "__init__.py")
+    with open(init, "w") as f:
+        f.write(DEVICE_INIT)
+    files.append(("/lib/edge_rt/__init__.py", init))
+    return files
 
 
 @dataclass
@@ -110,57 +159,46 @@ def run_model(ert: bytes, inputs: list, heap: int = HEAP_BYTES, timeout: float =
               stream: bool = True, fixed_heap: bool = True) -> MpyResult:
     """Run `ert` once per entry of `inputs` (each a list of raw input buffers) on MicroPython;
     raise MicroPythonError on any failure, including an allocation during invoke()."""
-    why = unavailable()
-    if why:
-        raise MicroPythonError(why)
-    from ..compiler.bundle import DEVICE_INIT, device_sources
     from ..reader import parse
     m = parse(ert)
     n_in, n_out = len(m.inputs), len(m.outputs)
     with tempfile.TemporaryDirectory(prefix="edge_rt_mpy_") as tmp:
-        files = [["/lib/edge_rt/" + rel, src] for rel, src in device_sources()]
-        init = os.path.join(tmp, "__init__.py")
-        with open(init, "w") as f:
-            f.write(DEVICE_INIT)
-        files.append(["/lib/edge_rt/__init__.py", init])
+        files = device_files(tmp)
         model = os.path.join(tmp, "model.ert")
         with open(model, "wb") as f:
             f.write(ert)
-        files.append(["/model.ert", model])
+        files.append(("/model.ert", model))
         for k, xs in enumerate(inputs):
             if len(xs) != n_in:
                 raise ValueError(f"inference {k}: {len(xs)} inputs given, model has {n_in}")
             for i, x in enumerate(xs):
                 p = os.path.join(tmp, f"in_{k}_{i}.bin")
                 with open(p, "wb") as f:
-                    f.write(bytes(memoryview(x).cast("B")) if not isinstance(x, bytes) else x)
-                files.append([f"/in_{k}_{i}.bin", p])
+                    f.write(bytes(memoryview(x).cast("B")))
+                files.append((f"/in_{k}_{i}.bin", p))
         steps = [_SETUP, _IMPORT, _IMPORT_KERNELS, _LOAD % {"stream": stream}, _REPORT]
         steps += [f"_infer({k}, {n_in}, {n_out})\n" for k in range(len(inputs))]
         steps.append("micropython.mem_info()\n")
-        job = os.path.join(tmp, "job.json")
-        with open(job, "w") as f:
-            json.dump({"heapsize": heap, "fixed_heap": fixed_heap, "files": files, "steps": steps}, f)
-        try:
-            p = subprocess.run(["node", RUNNER, job], capture_output=True, text=True, timeout=timeout,
-                               cwd=ROOT)
-        except subprocess.TimeoutExpired:
-            raise MicroPythonError(f"MicroPython run exceeded {timeout:.0f} s") from None
-    return _parse(p, steps, heap)
+        res = run_steps(steps, files, heap=heap, timeout=timeout, fixed_heap=fixed_heap)
+    return _parse(res, m)
 
 
-def _parse(p, steps, heap) -> MpyResult:
-    try:
-        res = json.loads(p.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        raise MicroPythonError(f"runner failed (exit {p.returncode}): {p.stderr.strip()[-2000:]}") from None
+def _kernel_of(m, j):
+    from ..kernels.ref import KERNELS
+    fn = KERNELS.get(m.ops[j].opcode) if 0 <= j < len(m.ops) else None
+    return fn.__module__.rsplit(".", 1)[-1] if fn else None
+
+
+def _parse(res: dict, m) -> MpyResult:
     r = MpyResult(stdout=res["stdout"], heap_totals=res["heap_totals"])
     if not res["ok"]:
         step = res["failed_step"]
         what = ["setup", "import edge_rt", "import the ref kernels", "load the model", "report"]
         where = what[step] if step < len(what) else f"inference {step - len(what)}"
-        raise MicroPythonError(f"MicroPython failed in step {step} ({where}): {res['error']}\n"
-                               f"output:\n{res['stdout'][-3000:]}")
+        err = (res["error"] or "").strip()
+        last = err.splitlines()[-1] if err else "?"
+        raise MicroPythonError(f"MicroPython failed in step {step} ({where}): {last}\n{err}\n"
+                               f"output:\n{res['stdout'][-3000:]}", kernel=_kernel_in(err))
     outs: dict = {}
     for line in r.stdout.splitlines():
         parts = line.split(" ", 6)
@@ -171,10 +209,8 @@ def _parse(p, steps, heap) -> MpyResult:
         elif parts[0] == "@@out":
             outs.setdefault(int(parts[1]), {})[int(parts[2])] = bytes.fromhex(parts[3])
         elif parts[0] == "@@err":
-            raise MicroPythonError(f"inference {parts[1]}: invoke() raised {parts[4]} ({parts[5:]}) with the "
-                                   f"heap locked; first op that fails alone: op {parts[2]} ({parts[3]})")
+            raise MicroPythonError(f"inference {parts[1]}: invoke() raised {' '.join(parts[4:])} with the "
+                                   f"heap locked; first op that fails alone: op {parts[2]} ({parts[3]})",
+                                   kernel=_kernel_of(m, int(parts[2])))
     r.outputs = [[outs[k][j] for j in sorted(outs[k])] for k in sorted(outs)]
-    grown = [t for t in r.heap_totals if t > heap]
-    if grown:
-        raise MicroPythonError(f"MicroPython heap grew to {max(grown):,} B beyond its fixed {heap:,} B")
     return r

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ._conv_common import padded_size, r16
+from .requant import setitem
 
 
 def _geometry(xshape, yshape, params):
@@ -44,7 +45,7 @@ def staged_windows(x, y, params, arena, offset, dtype, pad_value, always):
         if pad:  # the arena is shared over time: the border is rewritten every run
             steps.append((np.ndarray.fill, (src, pad_value)))
         rows, cols = min(h, hb - pt), min(w, wb - pl)
-        steps.append((np.copyto, (src[:, pt:pt + rows, pl:pl + cols, :], x[:, :rows, :cols, :], "unsafe")))
+        steps.append((setitem, (src[:, pt:pt + rows, pl:pl + cols, :], Ellipsis, x[:, :rows, :cols, :])))
     s = src.strides
     win = as_strided(src, shape=(n, oh, ow, fh, fw, c),
                      strides=(s[0], s[1] * sh, s[2] * sw, s[1], s[2], s[3]), writeable=False)

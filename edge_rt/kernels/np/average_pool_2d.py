@@ -7,7 +7,7 @@ import numpy as np
 
 from ._conv_common import r16
 from ._pool import staged_windows, valid_counts
-from .requant import run_steps
+from .requant import run_steps, setitem
 
 
 def bind(op, m, v, arena):
@@ -22,8 +22,8 @@ def bind(op, m, v, arena):
     cnt = valid_counts(x.shape, y.shape, op.params).astype(np.float64)[None, :, :, None]
     cnt = np.ascontiguousarray(np.broadcast_to(cnt, y.shape))
     half = np.floor(cnt / 2)
-    steps += [(np.add.reduce, (win, (3, 4), None, acc)), (np.copyto, (a, acc, "unsafe")),
+    steps += [(np.add.reduce, (win, (3, 4), None, acc)), (setitem, (a, Ellipsis, acc)),
               (np.absolute, (a, u)), (np.add, (u, half, u)), (np.floor_divide, (u, cnt, u)),
-              (np.copysign, (u, a, u)), (np.maximum, (u, lo, u)), (np.minimum, (u, hi, u)),
-              (np.copyto, (y, u, "unsafe"))]
+              (np.copysign, (u, a, u)), (np.fmax, (u, lo, u)), (np.fmin, (u, hi, u)),
+              (setitem, (y, Ellipsis, u))]
     return run_steps(steps)

@@ -8,6 +8,7 @@
 import numpy as np
 
 from ..broadcast import unpack_params
+from .requant import setitem
 
 BAND = 4096  # output elements per band: the index scratch is BAND * 8 bytes
 
@@ -68,12 +69,12 @@ def bind_pair_table(op, v, arena, start, table):
         by = ib.view(np.uint8).reshape((r1 - r0,) + dims[1:] + (8,))
         steps.append((ib, by[..., 1], a[r0:r1].view(np.uint8), by[..., 0], b[r0:r1].view(np.uint8),
                       y[r0:r1].reshape(n)))
-    fill, copyto, take = np.ndarray.fill, np.copyto, np.take
+    fill, take = np.ndarray.fill, table.take
 
     def run():
         for ib, hi, ua, lo, ub, out in steps:
             fill(ib, 0)
-            copyto(hi, ua)
-            copyto(lo, ub)
-            take(table, ib, out=out, mode="clip")
+            setitem(hi, Ellipsis, ua)
+            setitem(lo, Ellipsis, ub)
+            take(ib, out=out, mode="clip")
     return run

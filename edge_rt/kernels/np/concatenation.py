@@ -14,7 +14,9 @@ def bind(op, m, v, arena):
         pairs.append((y2[:, start:start + chunk], v[tid].reshape(outer, chunk)))
         start += chunk
 
+    copyto = np.copyto
+
     def run():
         for dst, src in pairs:
-            np.copyto(dst, src)
+            copyto(dst, src)
     return run

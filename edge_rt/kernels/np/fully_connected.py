@@ -1,21 +1,22 @@
-# FULLY_CONNECTED, numpy: one GEMM on integer-valued floats (the exactness bound is the
-# convolution's, see _conv_common.py) and the vectorized requantization, in planned scratch:
-# widen x, GEMM, then requant.Plan's steps (bias, clamp, double rounding).
+# FULLY_CONNECTED, numpy: one BLAS product on integer-valued floats (the exactness bound is
+# the convolution's, see _conv_common.py) and the vectorized requantization, in planned
+# scratch: widen x, product, then requant.Plan's steps (clamp, double rounding). The bias
+# rides in the product: x gets a constant 1 appended (rewritten every run, the arena being
+# shared) and the weights a bias row, which keeps the bound (it already counts |bias|).
 import numpy as np
 
 from ._conv_common import gemm_dtype, r16
-from .requant import Plan, run_steps
+from .requant import Plan, run_steps, setitem
 
 
 def _layout(batches, n, k, isz):
-    acc_at = r16(batches * k * isz)
-    t_at = acc_at + r16(batches * n * isz)
-    s_at = t_at + r16(batches * n * 8)
-    return acc_at, t_at, s_at, s_at + r16(batches * n * 8)
+    s_at = r16(batches * (k + 1) * isz)
+    t_at = s_at + r16(batches * n * 8)
+    return s_at, t_at, t_at + r16(batches * n * 8)
 
 
 def scratch_bytes(batches, n, k, w2, bias):
-    return _layout(batches, n, k, np.dtype(gemm_dtype(w2, bias)[0]).itemsize)[3]
+    return _layout(batches, n, k, np.dtype(gemm_dtype(w2, bias)[0]).itemsize)[2]
 
 
 def bind(op, m, v, arena):
@@ -25,16 +26,20 @@ def bind(op, m, v, arena):
     n, k = w.shape
     batches = x.size // k
     ft, amax = gemm_dtype(w, bias)
-    acc_at, t_at, s_at, _ = _layout(batches, n, k, np.dtype(ft).itemsize)
+    s_at, t_at, _ = _layout(batches, n, k, np.dtype(ft).itemsize)
     o = op.scratch_offset
-    xf = np.frombuffer(arena, ft, batches * k, o).reshape(batches, k)
-    acc = np.frombuffer(arena, ft, batches * n, o + acc_at).reshape(batches, n)
-    t = np.frombuffer(arena, np.int64, batches * n, o + t_at).reshape(batches, n)
+    xf = np.frombuffer(arena, ft, batches * (k + 1), o).reshape(batches, k + 1)
     s = np.frombuffer(arena, np.int64, batches * n, o + s_at).reshape(batches, n)
-    # the weights transposed to (K, N) in the GEMM dtype: a constant derived at bind time,
-    # kept outside the arena like the model's own constants
-    wt = np.ascontiguousarray(np.asarray(w).T.astype(ft))
+    acc = np.frombuffer(arena, ft, batches * n, o + s_at).reshape(batches, n)  # s's bytes
+    t = np.frombuffer(arena, np.int64, batches * n, o + t_at).reshape(batches, n)
+    # [weights | bias] in the GEMM dtype, (N, K+1): a constant derived at bind time, kept
+    # outside the arena like the model's own constants
+    wb = np.ascontiguousarray(np.concatenate([np.asarray(w), np.asarray(bias).reshape(n, 1)], axis=1).astype(ft))
     plan = Plan(mult, shift, out_off, lo, hi, n, xmax=amax.tolist(), acc=ft, rows=batches)
-    steps = [(np.copyto, (xf, x.reshape(batches, k), "unsafe")), (np.matmul, (xf, wt, acc))]
-    steps += plan.steps(acc, t, s, y.reshape(batches, n), plan.tile(bias, ft))
+    steps = [(setitem, (xf[:, :k], Ellipsis, x.reshape(batches, k))), (np.ndarray.fill, (xf[:, k:], ft(1)))]
+    if batches == 1:  # matrix-vector: np.dot of (N, K+1) by (K+1,) is the cheapest BLAS call
+        steps.append((np.dot, (wb, xf[0], acc[0])))
+    else:
+        steps.append((np.matmul, (xf, wb.T, acc)))
+    steps += plan.steps(acc, t, s, y.reshape(batches, n))
     return run_steps(steps)

@@ -11,5 +11,5 @@ def bind(op, m, v, arena):
     y = v[op.outputs[0]]
     lo, hi = np.int8(op.params[6]), np.int8(op.params[7])
     steps, win, _ = staged_windows(x, y, op.params, arena, op.scratch_offset, np.int8, np.int8(-128), False)
-    steps += [(np.maximum.reduce, (win, (3, 4), None, y)), (np.maximum, (y, lo, y)), (np.minimum, (y, hi, y))]
+    steps += [(np.maximum.reduce, (win, (3, 4), None, y)), (np.fmax, (y, lo, y)), (np.fmin, (y, hi, y))]
     return run_steps(steps)

@@ -5,7 +5,7 @@
 import numpy as np
 
 from ._conv_common import r16
-from .requant import Plan, run_steps
+from .requant import Plan, run_steps, setitem
 
 
 def _dtype(num, offset):
@@ -39,6 +39,6 @@ def bind(op, m, v, arena):
     t = np.frombuffer(arena, np.int64, y.size, o).reshape(1, y.size)
     s = np.frombuffer(arena, np.int64, y.size, o + r16(y.size * 8)).reshape(1, y.size)
     plan = Plan(mult, shift, out_zp, -128, 127, 1, xmax=[128 * num + abs(offset)], acc=ft, rows=1)
-    steps = [(np.copyto, (xf, x, "unsafe")), (np.add.reduce, (xf, axes, None, acc, True))]
+    steps = [(setitem, (xf, Ellipsis, x)), (np.add.reduce, (xf, axes, None, acc, True))]
     steps += plan.steps(acc.reshape(1, y.size), t, s, y.reshape(1, y.size), ft(offset))
     return run_steps(steps)

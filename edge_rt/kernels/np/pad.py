@@ -10,7 +10,9 @@ def bind(op, m, v, arena):
     before = op.params[1:1 + rank]
     inner = y[tuple(slice(b, b + d) for b, d in zip(before, x.shape))]
 
+    copyto = np.copyto
+
     def run():
-        np.copyto(y, value)
-        np.copyto(inner, x)
+        copyto(y, value)
+        copyto(inner, x)
     return run

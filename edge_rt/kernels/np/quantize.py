@@ -2,7 +2,8 @@
 # lookup per element (see _table.py). float32 -> int8 follows ref/quantize.py step by step,
 # in bands over arena scratch: float32 division (numpy's is IEEE), rounding half away from
 # zero in float64 (exact: q has 24 significant bits, so |q| + 0.5 is exact below 2**52 and
-# larger values are out of int32 range anyway), x86-64's INT32_MIN for out-of-range/NaN,
+# larger values are out of int32 range anyway), x86-64's INT32_MIN for out-of-range/NaN
+# (inputs are first clamped to +-big, where big / scale >= 2**31, so nothing overflows),
 # the int32 wrap of + zero_point, clamp.
 import numpy as np
 
@@ -48,12 +49,14 @@ def bind(op, m, v, arena):
     t = np.frombuffer(arena, np.int64, b, o)  # same bytes as a, used once a is consumed
     ok = np.frombuffer(arena, np.bool_, b, o + _r16(8 * b))
     half, lim, imin = np.float64(0.5), np.float64(2.0 ** 31), np.float64(-2.0 ** 31)
+    with np.errstate(over="ignore"):
+        big = np.float32(min(float(np.finfo(np.float32).max), float(scale) * 2.0 ** 32))
+    pmin, pmax = np.minimum, np.maximum  # NaN-propagating
     i64 = np.int64
     wrap_add, mask32, base = i64(zo + (1 << 31)), i64(0xFFFFFFFF), i64(-(1 << 31))
     lo, hi = i64(-128), i64(127)
     divide, absolute, less, add, floor, copysign = np.divide, np.absolute, np.less, np.add, np.floor, np.copysign
-    logical_not, bitwise_and, maximum, minimum, errstate = (np.logical_not, np.bitwise_and, np.maximum,
-                                                            np.minimum, np.errstate)
+    logical_not, bitwise_and, maximum, minimum = np.logical_not, np.bitwise_and, np.fmax, np.fmin
     bands = []
     for i in range(0, n, b):
         k = min(b, n - i)
@@ -61,22 +64,23 @@ def bind(op, m, v, arena):
     c = np.copyto
 
     def run():
-        with errstate(all="ignore"):
-            for xs, q, rr, aa, tt, kk, ys in bands:
-                divide(xs, scale, q)
-                c(rr, q)
-                absolute(rr, aa)
-                less(aa, lim, kk)         # False for NaN and beyond int32
-                add(aa, half, aa)
-                floor(aa, aa)
-                copysign(aa, rr, rr)
-                logical_not(kk, kk)
-                c(rr, imin, where=kk)
-                c(tt, rr, "unsafe")
-                add(tt, wrap_add, tt)     # int32 wrap of r + zero_point
-                bitwise_and(tt, mask32, tt)
-                add(tt, base, tt)
-                maximum(tt, lo, tt)
-                minimum(tt, hi, tt)
-                c(ys, tt, "unsafe")
+        for xs, q, rr, aa, tt, kk, ys in bands:
+            pmin(xs, big, out=q)  # keeps NaN; avoids overflow warnings (and np.errstate's
+            pmax(q, -big, out=q)  # memory churn): beyond +-big the quotient is out of int32
+            divide(q, scale, q)
+            c(rr, q)
+            absolute(rr, aa)
+            less(aa, lim, kk)         # False for NaN and beyond int32
+            add(aa, half, aa)
+            floor(aa, aa)
+            copysign(aa, rr, rr)
+            logical_not(kk, kk)
+            c(rr, imin, where=kk)
+            c(tt, rr, "unsafe")
+            add(tt, wrap_add, tt)     # int32 wrap of r + zero_point
+            bitwise_and(tt, mask32, tt)
+            add(tt, base, tt)
+            maximum(tt, lo, tt)
+            minimum(tt, hi, tt)
+            c(ys, tt, "unsafe")
     return run

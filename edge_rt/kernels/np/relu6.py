@@ -6,7 +6,7 @@ def bind(op, m, v, arena):
     zero, six = op.params
     x, y = v[op.inputs[0]], v[op.outputs[0]].reshape(v[op.inputs[0]].shape)
     lo, hi = np.int8(zero), np.int8(six)
-    maximum, minimum = np.maximum, np.minimum
+    maximum, minimum = np.fmax, np.fmin  # fmax/fmin: positional out allowed
 
     def run():
         maximum(x, lo, y)

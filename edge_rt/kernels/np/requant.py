@@ -26,6 +26,10 @@ import numpy as np
 
 from ..quant import mbqm
 
+SMALL = 4096  # below this many elements a uniform constant is tiled too (faster than a 0-d)
+# ndarray item assignment is numpy's cheapest casting copy (unsafe casting, no allocation)
+setitem = np.ndarray.__setitem__
+
 _I32_MIN = -(1 << 31)
 _F32_EXACT = 1 << 24   # integers up to 2**24 are exact in float32
 _F64_EXACT = 1 << 53
@@ -87,42 +91,51 @@ class Plan:
 
     # -- constant shaping --------------------------------------------------------------
     def _const(self, vals, dtype):
-        """A 0-d scalar when all channels agree, else a (rows, n) contiguous tile."""
-        if all(v == vals[0] for v in vals):
+        """A 0-d scalar when all channels agree on a large band, else a (rows, n) tile."""
+        if (self.rows * self.n > SMALL or self.n == 1) and all(v == vals[0] for v in vals):
             return np.dtype(dtype).type(vals[0])
         return np.ascontiguousarray(np.broadcast_to(np.array(vals, dtype), (self.rows, self.n)))
 
     def _plan_fast(self, mult, shift, xmax, exact):
-        xlo, xhi, masks, ks, ss = [], [], [], [], []
+        xlo, xhi, chans = [], [], []
         for m, s, xm in zip(mult, shift, xmax):
-            e = -s
-            off = self.offset
-
-            def r(x, m=m, s=s, off=off):
-                return mbqm(x, m, s) + off
+            def r(x, m=m, s=s):
+                return mbqm(x, m, s) + self.offset
             a = _first(_I32_MIN, (1 << 31) - 1, lambda x: r(x) >= self.lo)
             b = _first(_I32_MIN, (1 << 31) - 1, lambda x: r(x) > self.hi)
             b = (1 << 31) - 1 if b is None else b - 1
             if a is None or a > b:
                 return False
+            if r(0) == self.lo:  # x < 0 all map to lo as 0 does: clamp them to 0
+                a = max(a, 0)
             bound = min(xm, exact)
             a, b = max(a, -bound), min(b, bound)
             if a > b:  # no reachable x maps inside [lo, hi]: let the general path clamp
                 return False
-            big_s = 31 + e
-            k = (1 << 30) + ((1 << (30 + e)) if e > 0 else 0) + off * (1 << big_s)
-            if max(abs(a), abs(b)) * m + abs(k) + (1 << 31) >= 1 << 62:
-                return False
             xlo.append(a)
             xhi.append(b)
-            masks.append(_I32_MIN if e > 0 else 0)
+            chans.append((m, -s, max(abs(a), abs(b))))
+        # Without negative x (the common fused-ReLU case, output zero point == act_min) the
+        # sign term vanishes, and all channels can share the largest shift S: scaling a
+        # channel's numerator and denominator by 2**d leaves the floor unchanged.
+        self.has_mask = any(a < 0 for a in xlo) and any(e > 0 for _, e, _ in chans)
+        top = max(31 + e for _, e, _ in chans)
+        mults, ks, ss, masks = [], [], [], []
+        for m, e, xm in chans:
+            big_s = 31 + e
+            d = 0 if self.has_mask else top - big_s
+            k = ((1 << 30) + ((1 << (30 + e)) if e > 0 else 0)) << d
+            k += self.offset << (big_s + d)
+            if xm * (m << d) + abs(k) + (1 << 31) >= 1 << 62:
+                return False
+            mults.append(m << d)
             ks.append(k)
-            ss.append(big_s)
+            ss.append(big_s + d)
+            masks.append(_I32_MIN if e > 0 else 0)
         ft = self.acc.type
         self.xlo, self.xhi = self._const(xlo, ft), self._const(xhi, ft)
         self.mask = self._const(masks, np.int64)
-        self.has_mask = any(masks)
-        self.mult = self._const(mult, np.int64)
+        self.mult = self._const(mults, np.int64)
         self.k = self._const(ks, np.int64)
         self.s = self._const(ss, np.int64)
         return True
@@ -166,10 +179,10 @@ class Plan:
         if bias is not None:
             out.append((np.add, (f, cut(bias), f)))
         if self.fast:
-            out.append((np.maximum, (f, cut(self.xlo), f)))
-            out.append((np.minimum, (f, cut(self.xhi), f)))
+            out.append((np.fmax, (f, cut(self.xlo), f)))  # fmax/fmin: max/min without NaNs
+            out.append((np.fmin, (f, cut(self.xhi), f)))
         if f is not t:
-            out.append((np.copyto, (t, f, "unsafe")))
+            out.append((setitem, (t, Ellipsis, f)))
         if not self.fast and self.wrap:
             out += [(np.left_shift, (t, cut(self.left), t)), (np.subtract, (t, np.int64(_I32_MIN), t)),
                     (np.bitwise_and, (t, np.int64(0xFFFFFFFF), t)), (np.add, (t, np.int64(_I32_MIN), t))]
@@ -181,9 +194,9 @@ class Plan:
             out.append((np.add, (t, s, t)))
         out.append((np.right_shift, (t, cut(self.s), t)))
         if not self.fast:
-            out += [(np.add, (t, np.int64(self.offset), t)), (np.maximum, (t, np.int64(self.lo), t)),
-                    (np.minimum, (t, np.int64(self.hi), t))]
-        out.append((np.copyto, (y, t, "unsafe")))
+            out += [(np.add, (t, np.int64(self.offset), t)), (np.fmax, (t, np.int64(self.lo), t)),
+                    (np.fmin, (t, np.int64(self.hi), t))]
+        out.append((setitem, (y, Ellipsis, t)))
         return out
 
     def tile(self, vals, dtype):

@@ -19,7 +19,11 @@ def bind(op, m, v, arena):
     oc, kh, kw, _ = m.tensors[i_w].shape
     _, oh, ow, _ = m.tensors[op.outputs[0]].shape
 
-    def run():
+    # Everything run() reads is bound as a default argument: on MicroPython a closure over
+    # more than 5 variables copies them into a heap array on every call, defaults do not.
+    def run(x=x, w=w, bias=bias, mh=mh, shift=shift, y=y, nb=nb, h=h, wd=wd, ic=ic, oc=oc, kh=kh,
+            kw=kw, oh=oh, ow=ow, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pl=pl, in_zp=in_zp,
+            out_off=out_off, lo=lo, hi=hi):
         for b in range(nb):
             for oy in range(oh):
                 for ox in range(ow):

@@ -16,7 +16,10 @@ def bind(op, m, v, arena):
     n, k = m.tensors[i_w].shape
     batches = m.tensors[i_x].size() // k
 
-    def run():
+    # Everything run() reads is bound as a default argument: on MicroPython a closure over
+    # more than 5 variables copies them into a heap array on every call, defaults do not.
+    def run(x=x, w=w, bias=bias, mh=mh, shift=shift, y=y, n=n, k=k, batches=batches,
+            out_off=out_off, lo=lo, hi=hi):
         for b in range(batches):
             xo = b * k
             for o in range(n):

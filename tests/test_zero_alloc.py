@@ -1,0 +1,158 @@
+"""The numpy kernel set allocates nothing during invoke(): after a first invoke, 20 more run
+under tracemalloc (which sees numpy's array allocations) with no growth and a peak below
+4 KiB (transient Python objects only), for every shipped int8 model and for single-op models
+of the element-wise ops. Also checks the vectorized requantization against the scalar
+reference on random and tie-prone values (its correctness argument is in requant.py)."""
+from __future__ import annotations
+
+import glob
+import os
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from edge_rt.compiler.pack import pack
+from edge_rt.interpreter import Interpreter
+from edge_rt.kernels.np.requant import Plan
+from edge_rt.kernels.quant import mbqm
+from edge_rt.testing.conformance import check_bit_exact
+from edge_rt.testing.reference import random_input
+from edge_rt.testing.tflite_builder import ModelBuilder
+
+MODELS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "models", "*_int8.tflite")))
+PEAK_LIMIT = 4096
+
+
+def _traced_invokes(it: Interpreter, n: int = 20):
+    for _ in range(3):  # warm-up: first calls fill numpy caches and Python freelists
+        it.invoke()
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        for _ in range(n):
+            it.invoke()
+        after, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return after - before, peak - before
+
+
+def _interpreter(data: bytes, name: str) -> Interpreter:
+    it = Interpreter(pack(data, name, kernels="np", check_budget=False).binary, kernels="np")
+    rng = np.random.default_rng(0)
+    for i, d in enumerate(it.input_details()):
+        it.set_input(i, random_input(d["shape"], d["dtype"], rng))
+    return it
+
+
+@pytest.mark.skipif(not MODELS, reason="no shipped models in ../shared/models")
+@pytest.mark.parametrize("path", MODELS, ids=os.path.basename)
+def test_model_invoke_allocates_nothing(path):
+    with open(path, "rb") as f:
+        it = _interpreter(f.read(), os.path.basename(path))
+    growth, peak = _traced_invokes(it)
+    assert growth <= 0, f"{os.path.basename(path)}: {growth} bytes retained over 20 invokes"
+    assert peak < PEAK_LIMIT, f"{os.path.basename(path)}: traced peak {peak} bytes during invoke"
+
+
+def _single_op_models():
+    """Small models covering the element-wise, pooling and quantize kernels."""
+    out = {}
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 6, 6, 8), "int8", 0.05, 3)
+    y = b.tensor("y", (1, 6, 6, 8), "int8", 0.04, -7)
+    z = b.tensor("z", (1, 6, 6, 8), "int8", 0.07, 1)
+    b.op("ADD", [x, y], [z], "AddOptions", FusedActivationFunction="NONE")
+    out["add"] = b.build([x, y], [z])
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 6, 6, 8), "int8", 0.05, 3)
+    y = b.tensor("y", (8,), "int8", 0.04, -7)
+    z = b.tensor("z", (1, 6, 6, 8), "int8", 0.01, 1)
+    b.op("MUL", [x, y], [z], "MulOptions", FusedActivationFunction="RELU")
+    out["mul_broadcast"] = b.build([x, y], [z])
+    for kind in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+        b = ModelBuilder()
+        x = b.tensor("x", (1, 9, 9, 4), "int8", 0.05, 3)
+        y = b.tensor("y", (1, 5, 5, 4), "int8", 0.05, 3)
+        b.op(kind, [x], [y], "Pool2DOptions", Padding="SAME", StrideH=2, StrideW=2,
+             FilterHeight=3, FilterWidth=3, FusedActivationFunction="NONE")
+        out[kind.lower()] = b.build([x], [y])
+    for kind, q_out in (("LOGISTIC", (1 / 256, -128)), ("TANH", (1 / 128, 0))):
+        b = ModelBuilder()
+        x = b.tensor("x", (1, 300), "int8", 0.05, 3)
+        y = b.tensor("y", (1, 300), "int8", *q_out)
+        b.op(kind, [x], [y])
+        out[kind.lower()] = b.build([x], [y])
+    b = ModelBuilder()
+    x = b.tensor("x", (2, 10), "int8", 0.1, 5)
+    y = b.tensor("y", (2, 10), "int8", 1 / 256, -128)
+    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", Beta=1.0)
+    out["softmax_2rows"] = b.build([x], [y])
+    b = ModelBuilder()  # float in and out: QUANTIZE, ADD of a constant, DEQUANTIZE
+    xf = b.tensor("xf", (1, 3, 5, 4), "float32")
+    x = b.tensor("x", (1, 3, 5, 4), "int8", 0.03, -2)
+    c = b.const("c", np.arange(-10, 10, dtype=np.int8).reshape(1, 1, 5, 4), 0.05, 1)
+    y = b.tensor("y", (1, 3, 5, 4), "int8", 0.06, 3)
+    yf = b.tensor("yf", (1, 3, 5, 4), "float32")
+    b.op("QUANTIZE", [xf], [x])
+    b.op("ADD", [x, c], [y], "AddOptions", FusedActivationFunction="RELU6")
+    b.op("DEQUANTIZE", [y], [yf])
+    out["quantize_add_dequantize"] = b.build([xf], [yf])
+    return out
+
+
+@pytest.mark.parametrize("name,data", list(_single_op_models().items()))
+def test_single_op_invoke_allocates_nothing(name, data):
+    check_bit_exact(data, trials=2, kernel_sets=("np",))  # the model is valid and exact
+    it = _interpreter(data, name + ".tflite")
+    growth, peak = _traced_invokes(it)
+    assert growth <= 0 and peak < PEAK_LIMIT, f"{name}: growth {growth}, peak {peak} bytes"
+
+
+def _run_plan(mult, shift, off, lo, hi, xs, acc):
+    rows, n = xs.shape
+    p = Plan(mult, shift, off, lo, hi, n, xmax=[int(np.abs(xs).max())] * n, acc=acc, rows=rows)
+    f = xs.astype(acc)
+    t = np.zeros((rows, n), np.int64)
+    s = np.zeros_like(t)
+    y = np.zeros((rows, n), np.int8)
+    if acc == np.int64:
+        t[...] = xs
+        f = t
+    for fn, args in p.steps(f, t, s, y):
+        fn(*args)
+    return y
+
+
+@pytest.mark.parametrize("acc", [np.float32, np.int64])
+def test_requant_matches_scalar_reference(acc):
+    rng = np.random.default_rng(7)
+    for trial in range(90):
+        n = int(rng.integers(1, 5))
+        mult = rng.integers(1 << 30, 1 << 31, n)
+        shift = rng.integers(-14, 3 if trial % 3 == 0 else 1, n)
+        if trial % 4 == 0:
+            mult[:], shift[:] = mult[0], shift[0]
+        off = int(rng.integers(-128, 128))
+        lo, hi = sorted(int(v) for v in rng.integers(-128, 128, 2))
+        if trial % 3 == 1:  # the fused-ReLU shape: act_min == output zero point
+            off, lo, hi = lo, lo, max(hi, lo)
+        xmax = int(rng.choice([1 << 12, 1 << 18, (1 << 24) - 1]))
+        xs = rng.integers(-xmax, xmax + 1, (48, n))
+        xs[:4] = np.array([-xmax, xmax, 0, -1])[:, None]
+        got = _run_plan(mult, shift, off, lo, hi, xs, acc)
+        want = [[min(hi, max(lo, mbqm(int(xs[i, j]), int(mult[j]), int(shift[j])) + off)) for j in range(n)]
+                for i in range(xs.shape[0])]
+        assert np.array_equal(got, np.array(want)), (trial, mult, shift, off, lo, hi)
+
+
+def test_requant_double_rounding_ties():
+    """Every x in a range for shifts 1..6: includes the values where single rounding differs."""
+    xs = np.arange(-6000, 6000).reshape(-1, 1)
+    for e in range(1, 7):
+        for m in (1 << 30, (1 << 30) + 1, (1 << 31) - 1, 1500000001):
+            got = _run_plan([m], [-e], 0, -128, 127, xs, np.float32)[:, 0]
+            want = [min(127, max(-128, mbqm(int(x), m, -e))) for x in xs[:, 0]]
+            assert np.array_equal(got, np.array(want)), (e, m)
