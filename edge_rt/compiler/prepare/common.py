@@ -79,3 +79,28 @@ def same_or_valid(padding: str, in_size: int, filt: int, stride: int, dilation: 
         raise OpProblem(f"padding {padding} not supported; supported: SAME, VALID")
     total = max(0, (out - 1) * stride + eff - in_size)
     return out, total // 2
+
+
+def weighted_op(g: Graph, op: Op, x: Tensor, w: Tensor, y: Tensor, w_sums: np.ndarray):
+    """Shared tail of CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED prepare.
+
+    Folds the input zero point into the bias: sum((x + in_off) * w) + bias
+    = sum(x * w) + (bias + in_off * sum(w)), with w_sums the per-output-channel filter sums
+    (for convolutions padded taps hold the input zero point, where x + in_off = 0, exactly
+    the reference's skipped taps). Adds the folded bias and the per-channel requantization
+    constants, sets op.kernel_inputs = [input, filter, folded_bias, multiplier, shift] and
+    returns (in_zp, out_zp, act_min, act_max, folded_bias)."""
+    n = len(w_sums)
+    bias = np.zeros(n, np.int64)
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        need_dtype(g, op.inputs[2], "bias", "int32")
+        bias = need_const(g, op.inputs[2], "bias").astype(np.int64).reshape(-1)
+        need(bias.size == n, f"bias has {bias.size} values for {n} output channels")
+    need(not np.any(w.zero_point), "filter zero point must be 0 (symmetric int8)")
+    in_scale, in_zp = x.qparams()
+    out_scale, out_zp = y.qparams()
+    folded = wrap_int32(bias + (-in_zp) * w_sums.astype(np.int64))
+    mult, shift = channel_requant(g, op, in_scale, w, out_scale, n)
+    lo, hi = act_range(op, y)
+    op.kernel_inputs = [op.inputs[0], op.inputs[1], add_const(g, op, "folded_bias", folded), mult, shift]
+    return in_zp, out_zp, lo, hi, folded

@@ -5,8 +5,7 @@ params: [stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
 import numpy as np
 
 from ..ir import Graph, Op
-from .common import (act_range, add_const, channel_requant, need, need_const, need_dtype,
-                     need_quant, same_or_valid, wrap_int32)
+from .common import need, need_const, need_dtype, need_quant, same_or_valid, weighted_op
 
 
 def conv_geometry(op: Op, xshape, kh: int, kw: int):
@@ -35,25 +34,12 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     oc, kh, kw, ic = wd.shape
     need(x.shape[3] == ic, f"input has {x.shape[3]} channels, filter expects {ic} "
                            "(grouped convolution not supported)")
-    need(not np.any(w.zero_point), "filter zero point must be 0 (symmetric int8)")
     sh, sw, dh, dw, oh, ow, pt, pl = conv_geometry(op, x.shape, kh, kw)
     need(tuple(y.shape) == (x.shape[0], oh, ow, oc),
          f"output shape {tuple(y.shape)} != computed {(x.shape[0], oh, ow, oc)}")
-    bias = np.zeros(oc, np.int64)
-    if len(op.inputs) > 2 and op.inputs[2] >= 0:
-        need_dtype(g, op.inputs[2], "bias", "int32")
-        bias = need_const(g, op.inputs[2], "bias").astype(np.int64).reshape(-1)
-    in_scale, in_zp = x.qparams()
-    out_scale, out_zp = y.qparams()
-    # Padded taps hold the input zero point, so (x + in_off) is 0 there exactly as the
-    # reference's skipped taps; the in_off * sum(filter) term then folds into the bias.
-    folded = bias + (-in_zp) * wd.astype(np.int64).reshape(oc, -1).sum(axis=1)
-    mult, shift = channel_requant(g, op, in_scale, w, out_scale, oc)
-    lo, hi = act_range(op, y)
-    op.kernel_inputs = [op.inputs[0], op.inputs[1], add_const(g, op, "folded_bias", wrap_int32(folded)),
-                        mult, shift]
+    in_zp, out_zp, lo, hi, folded = weighted_op(g, op, x, w, y, wd.astype(np.int64).reshape(oc, -1).sum(axis=1))
     op.params = [sh, sw, dh, dw, pt, pl, in_zp, out_zp, lo, hi]
     if ks == "np":
         from ...kernels.np.conv_2d import scratch_bytes
         op.scratch_bytes = scratch_bytes(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl,
-                                         wd.reshape(oc, -1), wrap_int32(folded))
+                                         wd.reshape(oc, -1), folded)

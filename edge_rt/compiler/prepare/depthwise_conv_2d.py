@@ -4,8 +4,7 @@ params: as CONV_2D plus depth_multiplier."""
 import numpy as np
 
 from ..ir import Graph, Op
-from .common import (act_range, add_const, channel_requant, need, need_const, need_dtype,
-                     need_quant, wrap_int32)
+from .common import need, need_const, need_dtype, need_quant, weighted_op
 from .conv_2d import conv_geometry
 
 
@@ -22,23 +21,12 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     dm = op.options.get("depth_multiplier", 1)
     need(dm == oc // ic, f"depth_multiplier {dm} must equal output channels / input channels "
                          f"= {oc // ic} (the reference computes garbage otherwise)")
-    need(not np.any(w.zero_point), "filter zero point must be 0 (symmetric int8)")
     sh, sw, dh, dw, oh, ow, pt, pl = conv_geometry(op, x.shape, kh, kw)
     need(tuple(y.shape) == (x.shape[0], oh, ow, oc),
          f"output shape {tuple(y.shape)} != computed {(x.shape[0], oh, ow, oc)}")
-    bias = np.zeros(oc, np.int64)
-    if len(op.inputs) > 2 and op.inputs[2] >= 0:
-        need_dtype(g, op.inputs[2], "bias", "int32")
-        bias = need_const(g, op.inputs[2], "bias").astype(np.int64).reshape(-1)
-    in_scale, in_zp = x.qparams()
-    out_scale, out_zp = y.qparams()
-    folded = bias + (-in_zp) * wd.astype(np.int64).reshape(-1, oc).sum(axis=0)
-    mult, shift = channel_requant(g, op, in_scale, w, out_scale, oc)
-    lo, hi = act_range(op, y)
-    op.kernel_inputs = [op.inputs[0], op.inputs[1], add_const(g, op, "folded_bias", wrap_int32(folded)),
-                        mult, shift]
+    in_zp, out_zp, lo, hi, folded = weighted_op(g, op, x, w, y, wd.astype(np.int64).reshape(-1, oc).sum(axis=0))
     op.params = [sh, sw, dh, dw, pt, pl, in_zp, out_zp, lo, hi, dm]
     if ks == "np":
         from ...kernels.np.depthwise_conv_2d import scratch_bytes
         op.scratch_bytes = scratch_bytes(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl,
-                                         wd.reshape(-1, oc).T, wrap_int32(folded))
+                                         wd.reshape(-1, oc).T, folded)
