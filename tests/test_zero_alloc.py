@@ -156,3 +156,54 @@ def test_requant_double_rounding_ties():
             got = _run_plan([m], [-e], 0, -128, 127, xs, np.float32)[:, 0]
             want = [min(127, max(-128, mbqm(int(x), m, -e))) for x in xs[:, 0]]
             assert np.array_equal(got, np.array(want)), (e, m)
+
+
+def _gemm_models():
+    """Shapes that exercise the banding, batching, dilation, depth multipliers and the
+    float64 fallback of the GEMM kernels (float32 exactness bound exceeded)."""
+    rng = np.random.default_rng(3)
+    out = {}
+
+    def conv(name, xshape, oc, k, stride, dil, padding, batch=1, dw=False, dm=1, per_channel=True):
+        b = ModelBuilder()
+        n, h, w, c = batch, xshape[0], xshape[1], xshape[2]
+        x = b.tensor("x", (n, h, w, c), "int8", 0.05, -3)
+        ocs = c * dm if dw else oc
+        wshape = (1, k, k, ocs) if dw else (ocs, k, k, c)
+        ws = list(rng.uniform(0.004, 0.02, ocs)) if per_channel else [0.01]
+        wt = b.const("w", rng.integers(-127, 128, wshape, dtype=np.int8), scale=ws,
+                     zero_point=[0] * len(ws), quantized_dimension=3 if dw else 0)
+        bias = b.const("b", rng.integers(-3000, 3000, ocs, dtype=np.int32), scale=[s * 0.05 for s in ws],
+                       zero_point=[0] * len(ws))
+        ek = (k - 1) * dil + 1
+        oh, ow = ((-(-h // stride), -(-w // stride)) if padding == "SAME"
+                  else ((h - ek) // stride + 1, (w - ek) // stride + 1))
+        y = b.tensor("y", (n, oh, ow, ocs), "int8", 0.05 * 0.01 * k * (c if not dw else 1) * 3, 7)
+        kind, opts = (("DEPTHWISE_CONV_2D", "DepthwiseConv2DOptions") if dw else ("CONV_2D", "Conv2DOptions"))
+        extra = {"DepthMultiplier": dm} if dw else {}
+        b.op(kind, [x, wt, bias], [y], opts, Padding=padding, StrideW=stride, StrideH=stride,
+             DilationWFactor=dil, DilationHFactor=dil, FusedActivationFunction="NONE", **extra)
+        out[name] = b.build([x], [y])
+
+    conv("conv_bands_batch2", (40, 12, 8), 24, 3, 1, 1, "SAME", batch=2)
+    conv("conv_dilated_stride2", (17, 13, 5), 6, 3, 2, 2, "SAME")
+    conv("conv_per_tensor_valid", (9, 9, 4), 5, 2, 1, 1, "VALID", per_channel=False)
+    conv("dw_multiplier2", (15, 11, 3), 0, 3, 1, 1, "SAME", dw=True, dm=2)
+    conv("dw_dilated_bands", (40, 9, 16), 0, 3, 1, 2, "VALID", dw=True)
+    conv("dw_one_channel", (20, 16, 1), 0, 5, 2, 1, "SAME", dw=True, dm=4)
+    b = ModelBuilder()  # K = 3000 with large weights: beyond the float32 bound
+    x = b.tensor("x", (3, 3000), "int8", 0.05, 2)
+    wt = b.const("w", rng.integers(-127, 128, (7, 3000), dtype=np.int8), scale=0.01)
+    bias = b.const("b", rng.integers(-500, 500, 7, dtype=np.int32), scale=0.0005)
+    y = b.tensor("y", (3, 7), "int8", 0.5, -1)
+    b.op("FULLY_CONNECTED", [x, wt, bias], [y], "FullyConnectedOptions", FusedActivationFunction="NONE")
+    out["fc_float64_batch3"] = b.build([x], [y])
+    return out
+
+
+@pytest.mark.parametrize("name,data", list(_gemm_models().items()))
+def test_gemm_kernels_bit_exact_and_allocation_free(name, data):
+    check_bit_exact(data, trials=3, kernel_sets=("np",))
+    it = _interpreter(data, name + ".tflite")
+    growth, peak = _traced_invokes(it)
+    assert growth <= 0 and peak < PEAK_LIMIT, f"{name}: growth {growth}, peak {peak} bytes"

@@ -58,3 +58,98 @@ def reciprocal(x, integer_bits):
     headroom_plus_one = clz32(x)
     shifted = ((x & 0xFFFFFFFF) << headroom_plus_one) & 0xFFFFFFFF
     return one_over_one_plus_x(shifted - (1 << 31)), integer_bits - headroom_plus_one
+
+
+# -- small-int-safe variants (32-bit MicroPython; see quant.py for the small-int bound) -----
+# SOFTMAX needs Q0.31 values in [2**30, 2**31) (the reciprocal's operands and result, the
+# exp table), which are big ints on 32-bit MicroPython. Here such a value is carried as
+# 15-bit limbs (v0, v1, v2): v = v2 * 2**30 + v1 * 2**15 + v0 with v2 in {0, 1}, and every
+# intermediate stays within |v| <= 2**30 - 1. Results that are several values are written
+# into a caller's preallocated list (a returned tuple would allocate).
+_TWO29 = 0x20000000  # 2**29
+
+
+def mul_pos_limbs(a0, a1, a2, b0, b1, b2, whole):
+    """With N = A * B + 2**30 (0 <= A, B < 2**31 as limbs): floor(N / 2**31), i.e.
+    srdhm(A, B), if `whole` (-1 if that is not a small int), else floor(N / 2**45).
+
+    N is summed column by column in base 2**15; bounds: every limb product is at most
+    (2**15 - 1)**2 = 2**30 - 2**16 + 1, carries out of columns 0-1 total at most 2**16 - 3."""
+    t = ((a0 * b0) >> 15) + a0 * b1           # column 1 (column 0 only carries)
+    carry = t >> 15
+    t = (t & 0x7FFF) + a1 * b0
+    carry += t >> 15                          # <= 2**16 - 3
+    t = a1 * b1 + carry                       # column 2: <= 2**30 - 2
+    d = (t & 0x7FFF) + a0 * b2 + a2 * b0 + 1  # + 1: the 2**30 nudge; < 3 * 2**15 + 1
+    h = (t >> 15) + (d >> 15) + a1 * b2 + a2 * b1 + ((a2 * b2) << 15)  # columns 3 and up
+    if whole:
+        return (h << 14) + ((d & 0x7FFF) >> 1) if h <= 0xFFFF else -1
+    return h
+
+
+def _limbs_of_offset(xo, out):
+    """x = 2**29 + xo (0 <= x < 2**31, xo small) into 15-bit limbs out[0..2]."""
+    if xo < _TWO29:
+        x = xo + _TWO29
+        out[0] = x & 0x7FFF
+        out[1] = x >> 15
+        out[2] = 0
+    else:  # x = 2**30 + (xo - 2**29)
+        r = xo - _TWO29
+        out[0] = r & 0x7FFF
+        out[1] = r >> 15
+        out[2] = 1
+
+
+def reciprocal_limbs(x, integer_bits, out):
+    """reciprocal(x, integer_bits) for 1 <= x <= 2**30 - 1 without big ints: writes the scale
+    (Q0.31) as limbs into out[0..2] and bits_over_unit into out[3]; returns False (out
+    unspecified) if x or an intermediate leaves the range this covers (then use reciprocal).
+
+    The same steps as reciprocal: x = 2**(b-1) * (1 + f / 2**31) with b its bit length; half
+    the denominator d = 2**30 + f / 2 (rounding_half_sum(f, Q0_ONE), which is exact here);
+    Newton-Raphson on x_n in Q2.29, carried as x_n = 2**29 + xo because x_n reaches 2**30."""
+    from .quant import SMALL_MAX, srdhm_halves
+    if x < 1 or x > SMALL_MAX:
+        return False
+    b = 0
+    v = x
+    while v:
+        v >>= 1
+        b += 1
+    h = 32 - b                            # clz32(x), 2..31
+    r = x - (1 << (b - 1))                # f = r << h < 2**31
+    f_hi = r >> (16 - h) if h <= 16 else r << (h - 16)
+    f_lo = (r & (0xFFFF >> h)) << h if h < 16 else 0
+    d_hi = 0x4000 | (f_hi >> 1)           # d = 2**30 + (f >> 1) as uint16 halves
+    d_lo = ((f_hi & 1) << 15) | (f_lo >> 1)
+    d0 = d_lo & 0x7FFF
+    d1 = (d_lo >> 15) | ((d_hi & 0x3FFF) << 1)
+    # x_0 = 48/17 + d * (-32/17): 1515870810 = 2**29 + 978999898 (both small)
+    xo = srdhm_halves(-1010580540, d_lo, d_hi) + 978999898
+    for _ in range(3):
+        if xo < -_TWO29:                  # x_n < 0: not the convergent case covered here
+            return False
+        _limbs_of_offset(xo, out)         # x_n < 2**30 + 2**29 as xo <= 2**30 - 1
+        dx = mul_pos_limbs(d0, d1, 1, out[0], out[1], out[2], True)
+        if dx < 0:
+            return False
+        s = srdhm_halves(_TWO29 - dx, out[0] | ((out[1] & 1) << 15), (out[1] >> 1) | (out[2] << 14))
+        if s > 0x7FFFFFF or s < -0x7FFFFFF:  # |s << 2| < 2**29: no overflow, xo + delta > -2**30
+            return False
+        s <<= 2                           # sat_shl(s, 2) without saturation
+        if s > SMALL_MAX - xo:
+            return False
+        xo += s
+    if xo < -_TWO29:
+        return False
+    if xo < _TWO29:                       # scale = sat_shl(x, 1) = 2 * x
+        x = xo + _TWO29
+        out[0] = (x & 0x3FFF) << 1
+        out[1] = (x >> 14) & 0x7FFF
+        out[2] = x >> 29
+    else:                                 # x >= 2**30: saturates to INT32_MAX
+        out[0] = out[1] = 0x7FFF
+        out[2] = 1
+    out[3] = integer_bits - h
+    return True

@@ -1,11 +1,12 @@
-# Pooling windows shared by the numpy pooling kernels, allocation-free: the input is staged
-# into a padded scratch copy (pad value chosen so padded taps cannot change the result),
-# and one reduction over the (KH, KW) axes of a strided window view does all windows.
-#   MAX: int8 staging padded with -128, the reference's initial maximum, so a padded tap
-#        never wins (an all-padding window is rejected at pack time).
-#   AVERAGE: float32 staging padded with 0 (sums of at most KH*KW int8 values are exact
-#        integers far below 2**24), then the reference's rounding division by the count of
-#        valid taps, see average_pool_2d.py.
+# Pooling windows shared by the numpy pooling kernels, allocation-free (numpy 1.x and 2.x):
+# the windows are copied tap-major into scratch col (T, N*OH*OW*C) (T = KH*KW taps; one
+# strided copy, from a padded staging copy when the windows reach into padding), and the
+# reduction over taps runs on that contiguous block, so numpy never needs to buffer:
+#   MAX: int8, padded with -128, the reference's initial maximum, so a padded tap never wins
+#        (an all-padding window is rejected at pack time); maximum-reduce over axis 0.
+#   AVERAGE: float32, padded with 0 (sums of at most T int8 values are exact integers far
+#        below 2**24); the sum is one BLAS product ones(1, T) @ col, then the reference's
+#        rounding division by the count of valid taps, see average_pool_2d.py.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -25,31 +26,36 @@ def _geometry(xshape, yshape, params):
 
 def scratch_bytes(xshape, yshape, params, average):
     n, h, w, c, oh, ow, hb, wb, pad = _geometry(xshape, yshape, params)
-    if not average:
-        return r16(n * hb * wb * c) if pad else 0
+    isz = 4 if average else 1
     out = n * oh * ow * c
-    return r16(n * hb * wb * c * 4) + r16(out * 4) + 2 * r16(out * 8)
+    total = (r16(n * hb * wb * c * isz) if pad else 0) + r16(params[2] * params[3] * out * isz)
+    if average:
+        total += r16(out * 4) + 2 * r16(out * 8)
+    return total
 
 
-def staged_windows(x, y, params, arena, offset, dtype, pad_value, always):
-    """(steps, windows, bytes): steps refresh the padded staging copy of x (skipped when
-    no padding is needed and always is False); windows is the (N,OH,OW,KH,KW,C) view."""
+def tap_major(x, y, params, arena, offset, dtype, pad_value):
+    """(steps, col, bytes): steps fill col (T, N*OH*OW*C) of dtype with the windows' values
+    (padding reads pad_value); bytes is the scratch used from offset."""
     sh, sw, fh, fw, pt, pl = params[:6]
     n, h, w, c, oh, ow, hb, wb, pad = _geometry(x.shape, y.shape, params)
     steps = []
     src = x
     used = 0
-    if pad or always:
+    if pad:
         src = np.frombuffer(arena, dtype, n * hb * wb * c, offset).reshape(n, hb, wb, c)
         used = r16(src.nbytes)
-        if pad:  # the arena is shared over time: the border is rewritten every run
-            steps.append((np.ndarray.fill, (src, pad_value)))
+        # the arena is shared over time: the border is rewritten every run
+        steps.append((np.ndarray.fill, (src, pad_value)))
         rows, cols = min(h, hb - pt), min(w, wb - pl)
         steps.append((setitem, (src[:, pt:pt + rows, pl:pl + cols, :], Ellipsis, x[:, :rows, :cols, :])))
     s = src.strides
-    win = as_strided(src, shape=(n, oh, ow, fh, fw, c),
-                     strides=(s[0], s[1] * sh, s[2] * sw, s[1], s[2], s[3]), writeable=False)
-    return steps, win, used
+    win = as_strided(src, shape=(fh, fw, n, oh, ow, c),
+                     strides=(s[1], s[2], s[0], s[1] * sh, s[2] * sw, s[3]), writeable=False)
+    taps, size = fh * fw, n * oh * ow * c
+    col = np.frombuffer(arena, dtype, taps * size, offset + used)
+    steps.append((setitem, (col.reshape(fh, fw, n, oh, ow, c), Ellipsis, win)))
+    return steps, col.reshape(taps, size), used + r16(col.nbytes)
 
 
 def valid_counts(xshape, yshape, params):

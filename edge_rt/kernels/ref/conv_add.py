@@ -3,24 +3,29 @@
 # same-index skip element exactly as ADD does. No intermediate tensor exists; the output may
 # share the skip tensor's bytes because element i of the output reads only element i of skip,
 # before writing it. Params: CONV_2D's 10, conv_position, then ADD's (see conv_2d.py, add.py).
+# MicroPython-safe as those two: state in default arguments, multipliers as uint16 halves.
+from ...compat import retype
 from ..broadcast import unpack_params
-from ..quant import mbqm
+from ..quant import mbqm_halves
+from .add import element_fn
 
 
 def bind(op, m, v, arena):
     i_x, i_w, i_b, i_m, i_s, i_skip = op.inputs
-    x, w, bias, mult, shift, skip = v[i_x], v[i_w], v[i_b], v[i_m], v[i_s], v[i_skip]
+    x, w, bias, shift, skip = v[i_x], v[i_w], v[i_b], v[i_s], v[i_skip]
+    mh = retype(v[i_m], m.tensors[i_m].nbytes, "H")
     y = v[op.outputs[0]]
     sh, sw, dh, dw, pt, pl, in_zp, c_off, c_lo, c_hi = op.params[:10]
-    pos = op.params[10]
-    off1, off2, left_shift, m1, s1, m2, s2, out_off, mo, so, lo, hi = op.params[11:23]
+    first = op.params[10] == 1  # the convolution feeds ADD's first input
+    add = element_fn(op.params, 11, 1)
     unpack_params(op.params, 23)  # validates the (same-shape) broadcast plan
     nb, h, wd, ic = m.tensors[i_x].shape
     oc, kh, kw, _ = m.tensors[i_w].shape
     _, oh, ow, _ = m.tensors[op.outputs[0]].shape
-    up = 1 << left_shift
 
-    def run():
+    def run(x=x, w=w, bias=bias, mh=mh, shift=shift, skip=skip, y=y, nb=nb, h=h, wd=wd, ic=ic,
+            oc=oc, kh=kh, kw=kw, oh=oh, ow=ow, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pl=pl,
+            in_zp=in_zp, c_off=c_off, c_lo=c_lo, c_hi=c_hi, first=first, add=add):
         for b in range(nb):
             for oy in range(oh):
                 for ox in range(ow):
@@ -39,12 +44,8 @@ def bind(op, m, v, arena):
                                 else:
                                     for j in range(ic):
                                         acc += in_zp * w[wo + j]
-                        r = mbqm(acc, mult[c], shift[c]) + c_off
+                        r = mbqm_halves(acc, mh[2 * c], mh[2 * c + 1], shift[c]) + c_off
                         r = c_lo if r < c_lo else (c_hi if r > c_hi else r)
                         s = skip[yo + c]
-                        x1, x2 = (r, s) if pos == 1 else (s, r)
-                        v1 = mbqm((x1 + off1) * up, m1, s1)
-                        v2 = mbqm((x2 + off2) * up, m2, s2)
-                        r = mbqm(v1 + v2, mo, so) + out_off
-                        y[yo + c] = lo if r < lo else (hi if r > hi else r)
+                        y[yo + c] = add(r, s) if first else add(s, r)
     return run

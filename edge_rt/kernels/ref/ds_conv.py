@@ -7,13 +7,18 @@
 # (up to pad_top rows back): before it is overwritten, input row oy is saved in a ring of
 # max(pad_top, 1) rows in scratch, and reads of rows already overwritten go to the ring.
 # Scratch: [ring: R * W * C, padded to 16][band: OW * C].
-from ..quant import mbqm
+# MicroPython-safe (docs/micropython.md): scratch views from compat.typed_view, multipliers
+# read as uint16 halves (quant.mbqm_halves), state bound as default arguments of run().
+from ...compat import retype, typed_view
+from ..quant import mbqm_halves
 
 
 def bind(op, m, v, arena):
     i_x, i_dw, i_db, i_dm, i_ds, i_pw, i_pb, i_pm, i_ps = op.inputs
-    x, dww, db, dm_, ds = v[i_x], v[i_dw], v[i_db], v[i_dm], v[i_ds]
-    pww, pb, pm, ps = v[i_pw], v[i_pb], v[i_pm], v[i_ps]
+    x, dww, db, ds = v[i_x], v[i_dw], v[i_db], v[i_ds]
+    pww, pb, ps = v[i_pw], v[i_pb], v[i_ps]
+    dmh = retype(v[i_dm], m.tensors[i_dm].nbytes, "H")
+    pmh = retype(v[i_pm], m.tensors[i_pm].nbytes, "H")
     y = v[op.outputs[0]]
     sh, sw, dh, dw, pt, pl, in_zp, d_off, d_lo, d_hi, mult = op.params[:11]
     p_zp, p_off, p_lo, p_hi = op.params[17], op.params[18], op.params[19], op.params[20]
@@ -24,11 +29,14 @@ def bind(op, m, v, arena):
     inplace = tx.kind == ty.kind and tx.offset == ty.offset
     rows = pt if pt > 0 else 1
     ring_bytes = (rows * wd * ic + 15) // 16 * 16
-    ring = memoryview(arena)[op.scratch_offset:op.scratch_offset + rows * wd * ic].cast("b")
-    band = memoryview(arena)[op.scratch_offset + ring_bytes:op.scratch_offset + ring_bytes + ow * c].cast("b")
+    ring = typed_view(arena, op.scratch_offset, rows * wd * ic, "b")
+    band = typed_view(arena, op.scratch_offset + ring_bytes, ow * c, "b")
     row = wd * ic
 
-    def run():
+    def run(x=x, dww=dww, db=db, dmh=dmh, ds=ds, pww=pww, pb=pb, pmh=pmh, ps=ps, y=y, ring=ring,
+            band=band, nb=nb, h=h, wd=wd, ic=ic, c=c, kh=kh, kw=kw, oh=oh, ow=ow, oc=oc, sh=sh,
+            sw=sw, dh=dh, dw=dw, pt=pt, pl=pl, in_zp=in_zp, d_off=d_off, d_lo=d_lo, d_hi=d_hi,
+            mult=mult, p_off=p_off, p_lo=p_lo, p_hi=p_hi, inplace=inplace, rows=rows, row=row):
         for b in range(nb):
             for oy in range(oh):
                 for ox in range(ow):
@@ -47,7 +55,7 @@ def bind(op, m, v, arena):
                                         acc += x[((b * h + iy) * wd + ix) * ic + src] * wv
                                 else:
                                     acc += in_zp * wv
-                        r = mbqm(acc, dm_[ch], ds[ch]) + d_off
+                        r = mbqm_halves(acc, dmh[2 * ch], dmh[2 * ch + 1], ds[ch]) + d_off
                         band[ox * c + ch] = d_lo if r < d_lo else (d_hi if r > d_hi else r)
                 if inplace:
                     base = (b * h + oy) * row
@@ -62,6 +70,6 @@ def bind(op, m, v, arena):
                         bo = ox * c
                         for j in range(c):
                             acc += band[bo + j] * pww[wo + j]
-                        r = mbqm(acc, pm[o], ps[o]) + p_off
+                        r = mbqm_halves(acc, pmh[2 * o], pmh[2 * o + 1], ps[o]) + p_off
                         y[yo + o] = p_lo if r < p_lo else (p_hi if r > p_hi else r)
     return run

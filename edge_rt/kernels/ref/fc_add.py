@@ -2,34 +2,35 @@
 # FULLY_CONNECTED part is requantized to int8 exactly as FULLY_CONNECTED stores it, then
 # combined with the same-index skip element exactly as ADD does; no intermediate tensor.
 # Params: FULLY_CONNECTED's 3, conv_position, then ADD's (see fully_connected.py, add.py).
+# MicroPython-safe as those two: state in default arguments, multipliers as uint16 halves.
+from ...compat import retype
 from ..broadcast import unpack_params
-from ..quant import mbqm
+from ..quant import mbqm_halves
+from .add import element_fn
 
 
 def bind(op, m, v, arena):
     i_x, i_w, i_b, i_m, i_s, i_skip = op.inputs
-    x, w, bias, mult, shift, skip = v[i_x], v[i_w], v[i_b], v[i_m], v[i_s], v[i_skip]
+    x, w, bias, shift, skip = v[i_x], v[i_w], v[i_b], v[i_s], v[i_skip]
+    mh = retype(v[i_m], m.tensors[i_m].nbytes, "H")
     y = v[op.outputs[0]]
     f_off, f_lo, f_hi, pos = op.params[:4]
-    off1, off2, left_shift, m1, s1, m2, s2, out_off, mo, so, lo, hi = op.params[4:16]
+    add = element_fn(op.params, 4, 1)
     unpack_params(op.params, 16)  # validates the (same-shape) broadcast plan
     n, k = m.tensors[i_w].shape
     batches = m.tensors[i_x].size() // k
-    up = 1 << left_shift
 
-    def run():
+    def run(x=x, w=w, bias=bias, mh=mh, shift=shift, skip=skip, y=y, n=n, k=k, batches=batches,
+            f_off=f_off, f_lo=f_lo, f_hi=f_hi, first=pos == 1, add=add):
         for b in range(batches):
+            xo = b * k
             for o in range(n):
+                wo = o * k
                 acc = bias[o]
-                xo, wo = b * k, o * k
                 for j in range(k):
                     acc += x[xo + j] * w[wo + j]
-                r = mbqm(acc, mult[o], shift[o]) + f_off
+                r = mbqm_halves(acc, mh[2 * o], mh[2 * o + 1], shift[o]) + f_off
                 r = f_lo if r < f_lo else (f_hi if r > f_hi else r)
                 i = b * n + o
-                x1, x2 = (r, skip[i]) if pos == 1 else (skip[i], r)
-                v1 = mbqm((x1 + off1) * up, m1, s1)
-                v2 = mbqm((x2 + off2) * up, m2, s2)
-                r = mbqm(v1 + v2, mo, so) + out_off
-                y[i] = lo if r < lo else (hi if r > hi else r)
+                y[i] = add(r, skip[i]) if first else add(skip[i], r)
     return run

@@ -11,10 +11,17 @@
 #   3. int32(r): the reference's C cast. Outside [-2**31, 2**31) and for NaN, x86-64's
 #      conversion yields INT32_MIN; the tflite_micro oracle is built for x86-64, so we do the same.
 #   4. y = clamp(int32 wrap of (r + zero_point), -128, 127) (the reference adds in int32).
-# int8 -> int8: y = clamp(mbqm(x - input_zero_point, multiplier, shift) + output_zero_point).
+# int8 -> int8: y = clamp(mbqm(x - input_zero_point, multiplier, shift) + output_zero_point),
+# which depends on x alone: bind tabulates it (quant.mbqm_halves), run() looks values up.
+#
+# MicroPython: the int8 form is allocation-free. The float32 form is NOT: every float32 read
+# from the input is a boxed (heap) float on MicroPython ports, so invoke() allocates for a
+# QUANTIZE from float32 and cannot run under heap_lock() (tests/test_micropython.py runs it
+# unlocked). Models whose input is already int8 do not contain this op.
 from array import array
 
-from ..quant import INT32_MIN, mbqm, wrap32
+from ..quant import INT32_MIN, mbqm_halves, wrap32
+from .lut import lookup_run, new_table
 
 MODE_FLOAT = 0
 
@@ -33,13 +40,9 @@ def round_to_int32(q):
 
 def bind(op, m, v, arena):
     x, y = v[op.inputs[0]], v[op.outputs[0]]
-    n = len(y)
+    n = m.tensors[op.outputs[0]].size()
     if op.params[0] == MODE_FLOAT:
-        zo = op.params[1]
-        scale = m.tensors[op.outputs[0]].scale
-        cell = array("f", [0.0])
-
-        def run():
+        def run(x=x, y=y, n=n, zo=op.params[1], scale=m.tensors[op.outputs[0]].scale, cell=array("f", [0.0])):
             for i in range(n):
                 cell[0] = x[i] / scale
                 r = wrap32(round_to_int32(cell[0]) + zo)
@@ -48,8 +51,7 @@ def bind(op, m, v, arena):
 
     _, zi, zo, mult, shift = op.params
 
-    def run():
-        for i in range(n):
-            r = mbqm(x[i] - zi, mult, shift) + zo
-            y[i] = -128 if r < -128 else (127 if r > 127 else r)
-    return run
+    def one(q):
+        r = mbqm_halves(q - zi, mult & 0xFFFF, mult >> 16, shift) + zo
+        return -128 if r < -128 else (127 if r > 127 else r)
+    return lookup_run(x, new_table(one), y, n)

@@ -1,14 +1,7 @@
 # TANH (int8), pure Python: y = table[x + 128]; the table is TFLite Micro's integer
 # tanh evaluated on all 256 inputs at pack time (compiler/prepare/tanh.py).
+from .lut import lookup_run
 
 
 def bind(op, m, v, arena):
-    x = v[op.inputs[0]]
-    table = v[op.inputs[1]]
-    y = v[op.outputs[0]]
-    n = len(y)
-
-    def run():
-        for i in range(n):
-            y[i] = table[x[i] + 128]
-    return run
+    return lookup_run(v[op.inputs[0]], v[op.inputs[1]], v[op.outputs[0]], m.tensors[op.outputs[0]].size())
