@@ -306,3 +306,55 @@ def test_dedupe_constants():
     assert g.ops[1].inputs[1] == w1 and "merged 1" in note and "64 B" in note
     assert g.ops[2].inputs[1] == w3
     check_bit_exact(data, trials=2)
+
+
+# -- graph-edge QUANTIZE / DEQUANTIZE folded into set_input / get_output ---------------------
+def float_io_model():
+    b = ModelBuilder()
+    xf = b.tensor("xf", (2, 16), "float32")
+    x = q8(b, "x", (2, 16), 0.05, -3)
+    w = b.const("w", RNG.integers(-127, 128, (8, 16), dtype=np.int8), scale=0.01)
+    y = q8(b, "y", (2, 8), 0.1, 4)
+    yf = b.tensor("yf", (2, 8), "float32")
+    b.op("QUANTIZE", [xf], [x])
+    b.op("FULLY_CONNECTED", [x, w, -1], [y], "FullyConnectedOptions")
+    b.op("DEQUANTIZE", [y], [yf])
+    return b.build([xf], [yf])
+
+
+SPECIAL = np.array([[0.025, -0.025, 0.075, -0.075, 1e30, -1e30, np.inf, -np.inf, np.nan, 0.0, -0.0,
+                     6.4, -6.4, 0.0749999, 3.2, -3.2]] * 2, np.float32)
+
+
+def test_fold_io_quantize():
+    import edge_rt
+    data = float_io_model()
+    on = pack(data, "f.tflite", kernels="ref")
+    off = pack(data, "f.tflite", kernels="ref", disable=("fold_io_quantize",))
+    assert [op.type for op in on.graph.ops] == ["FULLY_CONNECTED"]
+    assert on.plan.arena_bytes < off.plan.arena_bytes
+    it = edge_rt.Interpreter(on.binary, kernels="ref")
+    (d,) = it.input_details()
+    assert d["dtype"] == np.float32 and d["name"] == "xf" and d["converted_to"]["zero_point"] == -3
+    assert it.output_details()[0]["dtype"] == np.float32
+    # halves, signed zeros, out-of-range, infinities and NaN, exactly as the folded ops
+    check_bit_exact(data, trials=4)
+    check_bit_exact(data, inputs=[(SPECIAL,)])
+    check_bit_exact(data, inputs=[(SPECIAL,)], disable=("fold_io_quantize",))
+
+
+def test_io_convert_pure_python_matches_numpy():
+    from edge_rt import io_convert
+    rng = np.random.default_rng(3)
+    x = np.concatenate([SPECIAL.ravel(), rng.normal(0, 4, 500).astype(np.float32),
+                        (np.arange(-300, 300) * 0.025).astype(np.float32)])
+    for scale, zp in ((0.05, -3), (0.025, 0), (0.3, 127), (1e-3, -128)):
+        a = np.zeros(x.size, np.int8)
+        io_convert.quantize_np(x, scale, zp, a)
+        b = memoryview(bytearray(x.size)).cast("b")
+        io_convert.quantize_py(list(x.tolist()), float(np.float32(scale)), zp, b)
+        assert np.array_equal(a, np.frombuffer(b, np.int8)), (scale, zp)
+        q = np.arange(-128, 128, dtype=np.int8)
+        assert np.array_equal(io_convert.dequantize_np(q, float(np.float32(scale)), zp),
+                              np.array(io_convert.dequantize_py(q.tolist(), float(np.float32(scale)), zp),
+                                       np.float32))

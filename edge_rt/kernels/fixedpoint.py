@@ -2,7 +2,7 @@
 # A raw value r in format Qm.(31-m) stands for r / 2**(31-m). Every helper reproduces the
 # C++ integer semantics TFLite relies on (two's-complement wrap, truncating division), so
 # results match the reference bit for bit. compiler/fixedpoint.py builds on these on the host.
-from .quant import INT32_MAX, INT32_MIN, srdhm, wrap32
+from .quant import INT32_MAX, INT32_MIN, SMALL_MAX, srdhm, srdhm_halves, wrap32
 
 Q0_ONE = INT32_MAX  # Q0.31 cannot hold 1.0; gemmlowp uses the largest raw value instead
 
@@ -109,7 +109,6 @@ def reciprocal_limbs(x, integer_bits, out):
     The same steps as reciprocal: x = 2**(b-1) * (1 + f / 2**31) with b its bit length; half
     the denominator d = 2**30 + f / 2 (rounding_half_sum(f, Q0_ONE), which is exact here);
     Newton-Raphson on x_n in Q2.29, carried as x_n = 2**29 + xo because x_n reaches 2**30."""
-    from .quant import SMALL_MAX, srdhm_halves
     if x < 1 or x > SMALL_MAX:
         return False
     b = 0

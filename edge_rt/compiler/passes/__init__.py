@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from .eliminate_reshape import eliminate_reshape
 from .fold_activation import fold_activation
+from .fold_io_quantize import fold_io_quantize
 from .fold_pad import fold_pad
 from .fuse import fuse_depthwise_separable, fuse_residual
 from .dedupe_constants import dedupe_constants
 from .remove_dead import remove_dead, remove_identity_requantize
 
-PIPELINE: list = [eliminate_reshape, remove_identity_requantize, fold_pad, fold_activation,
+PIPELINE: list = [eliminate_reshape, fold_io_quantize, remove_identity_requantize, fold_pad, fold_activation,
                   fuse_depthwise_separable, fuse_residual, remove_dead, dedupe_constants]
 
 

@@ -10,16 +10,18 @@ def bind(op, m, v, arena):
     nb, h, w, c = m.tensors[op.inputs[0]].shape
     _, oh, ow, _ = m.tensors[op.outputs[0]].shape
 
-    def run():
+    # state as default arguments (MicroPython: no per-call closure copy); no min/max calls
+    def run(x=x, y=y, nb=nb, h=h, w=w, c=c, oh=oh, ow=ow, sh=sh, sw=sw, fh=fh, fw=fw, pt=pt, pl=pl,
+            lo=lo, hi=hi):
         for b in range(nb):
             for oy in range(oh):
                 iy0 = oy * sh - pt
-                ky0 = max(0, -iy0)
-                ky1 = min(fh, h - iy0)
+                ky0 = -iy0 if iy0 < 0 else 0
+                ky1 = h - iy0 if h - iy0 < fh else fh
                 for ox in range(ow):
                     ix0 = ox * sw - pl
-                    kx0 = max(0, -ix0)
-                    kx1 = min(fw, w - ix0)
+                    kx0 = -ix0 if ix0 < 0 else 0
+                    kx1 = w - ix0 if w - ix0 < fw else fw
                     yo = ((b * oh + oy) * ow + ox) * c
                     for ch in range(c):
                         mx = -128

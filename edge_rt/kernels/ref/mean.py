@@ -2,7 +2,9 @@
 # The input is viewed with merged dims, each either kept or reduced. For each output
 # (row-major over the kept dims) the raw values over all reduced positions are summed, then
 # out = clamp(mbqm(sum - in_zp * num, mult', shift') + out_zp, -128, 127).
-from ..quant import mbqm
+# MicroPython: state as default arguments, the multiplier as uint16 halves (the sum is far
+# inside the small-int bound of quant.mbqm_halves), dims as flat lists: allocation-free.
+from ..quant import mbqm_halves
 
 
 def bind(op, m, v, arena):
@@ -15,28 +17,31 @@ def bind(op, m, v, arena):
     for d in range(nd - 2, -1, -1):
         strides[d] = strides[d + 1] * dims[d + 1]
     # innermost first, so index decomposition peels the fastest-varying dim off first
-    kept = [(dims[d], strides[d]) for d in range(nd - 1, -1, -1) if not flags[d]]
-    red = [(dims[d], strides[d]) for d in range(nd - 1, -1, -1) if flags[d]]
-    n_out = len(y)
+    kept_size = [dims[d] for d in range(nd - 1, -1, -1) if not flags[d]]
+    kept_stride = [strides[d] for d in range(nd - 1, -1, -1) if not flags[d]]
+    red_size = [dims[d] for d in range(nd - 1, -1, -1) if flags[d]]
+    red_stride = [strides[d] for d in range(nd - 1, -1, -1) if flags[d]]
     num = 1
-    for size, _ in red:
+    for size in red_size:
         num *= size
 
-    def run():
+    def run(x=x, y=y, n_out=m.tensors[op.outputs[0]].size(), kept_size=kept_size, kept_stride=kept_stride,
+            nk=len(kept_size), red_size=red_size, red_stride=red_stride, nr=len(red_size), num=num,
+            offset=offset, ml=mult & 0xFFFF, mh=mult >> 16, shift=shift, out_zp=out_zp):
         for o in range(n_out):
             base = 0
             q = o
-            for size, stride in kept:
-                base += (q % size) * stride
-                q //= size
+            for k in range(nk):
+                base += (q % kept_size[k]) * kept_stride[k]
+                q //= kept_size[k]
             acc = offset
             for r in range(num):
                 off = base
                 q = r
-                for size, stride in red:
-                    off += (q % size) * stride
-                    q //= size
+                for k in range(nr):
+                    off += (q % red_size[k]) * red_stride[k]
+                    q //= red_size[k]
                 acc += x[off]
-            r = mbqm(acc, mult, shift) + out_zp
+            r = mbqm_halves(acc, ml, mh, shift) + out_zp
             y[o] = -128 if r < -128 else (127 if r > 127 else r)
     return run
