@@ -48,6 +48,39 @@ def _first(lo, hi, pred):
     return lo
 
 
+def _first_at_least(mult, shift, offset, targets):
+    """For each target t and channel c: the smallest int32 x with mbqm(x, mult[c], shift[c])
+    + offset >= t, or None. mbqm is non-decreasing in x for a positive multiplier, so this is
+    what a bisection finds; here a closed-form estimate from the real multiplier
+    m * 2**shift / 2**31 (off by at most a couple of steps) is corrected by exact evaluation,
+    vectorized over channels — load time matters (bind runs this for every op)."""
+    n = len(mult)
+    m = np.asarray(mult, np.int64)
+    sh = np.asarray(shift, np.int64)
+    lo_x, hi_x = _I32_MIN, (1 << 31) - 1
+    out = []
+    for t in targets:
+        est = []
+        for mc, sc in zip(mult, shift):
+            # x >= (t - offset - 1/2) / real, exactly: (2(t - off) - 1) * 2**(30 - shift) / m
+            num = (2 * (t - offset) - 1) << (30 - sc) if sc <= 30 else 0
+            est.append(min(max(num // mc if mc > 0 else lo_x, lo_x), hi_x))
+        x = np.array(est, np.int64)
+
+        def r(v):
+            return exact_mbqm(v, m, sh) + offset
+        for _ in range(64):  # converges in a step or two; the bound only guards the loop
+            down = (x > lo_x) & (r(np.maximum(x - 1, lo_x)) >= t)
+            up = (r(x) < t) & (x < hi_x)
+            if not down.any() and not up.any():
+                break
+            x = x - down + up
+        ok = r(x) >= t
+        out.append([int(v) if k else None for v, k in zip(x, ok)])
+        assert len(out[-1]) == n
+    return out
+
+
 def exact_mbqm(x, mult, shift):
     """Reference mbqm on an int64 array (bind time only: allocates). Used to build tables."""
     x = np.asarray(x, np.int64)
@@ -98,15 +131,14 @@ class Plan:
 
     def _plan_fast(self, mult, shift, xmax, exact):
         xlo, xhi, chans = [], [], []
-        for m, s, xm in zip(mult, shift, xmax):
-            def r(x, m=m, s=s):
-                return mbqm(x, m, s) + self.offset
-            a = _first(_I32_MIN, (1 << 31) - 1, lambda x: r(x) >= self.lo)
-            b = _first(_I32_MIN, (1 << 31) - 1, lambda x: r(x) > self.hi)
+        firsts = _first_at_least(mult, shift, self.offset, [self.lo, self.hi + 1])
+        r0 = exact_mbqm(np.zeros(len(mult), np.int64), mult, shift) + self.offset
+        for c, (m, s, xm) in enumerate(zip(mult, shift, xmax)):
+            a, b = firsts[0][c], firsts[1][c]
             b = (1 << 31) - 1 if b is None else b - 1
             if a is None or a > b:
                 return False
-            if r(0) == self.lo:  # x < 0 all map to lo as 0 does: clamp them to 0
+            if r0[c] == self.lo:  # x < 0 all map to lo as 0 does: clamp them to 0
                 a = max(a, 0)
             bound = min(xm, exact)
             a, b = max(a, -bound), min(b, bound)
