@@ -19,7 +19,6 @@ from edge_rt.testing.reference import TFLM
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "models")
 NO_MPY = MP.unavailable()
 needs_mpy = pytest.mark.skipif(NO_MPY is not None, reason=str(NO_MPY))
-OWN_KERNELS = {"fully_connected", "conv_2d", "depthwise_conv_2d"}  # made MicroPython-safe here
 
 
 def _tflite(name):
@@ -59,6 +58,30 @@ def test_split_requantization_equals_reference():
         assert mbqm_halves(x, m & 0xFFFF, m >> 16, s) == mbqm(x, m, s), (x, m, s)
         if abs(x) <= SMALL_MAX:
             assert srdhm_halves(x, m & 0xFFFF, m >> 16) == srdhm(x, m), (x, m)
+
+
+def test_softmax_limb_arithmetic_equals_reference():
+    """SOFTMAX's small-int path (kernels/fixedpoint.py): the reciprocal from limbs equals
+    reciprocal() (powers of two, where Newton-Raphson reaches 2**30, included) and the limb
+    product equals the exact one."""
+    from edge_rt.kernels.fixedpoint import mul_pos_limbs, reciprocal, reciprocal_limbs
+    rng = random.Random(5)
+    xs = [1, 2, 3, SMALL_MAX, SMALL_MAX - 1] + [(1 << k) + d for k in range(1, 30) for d in (-1, 0, 1)]
+    xs += [rng.randint(1 << 19, 1 << 26) for _ in range(20000)] + [rng.randint(1, SMALL_MAX) for _ in range(20000)]
+    out = [0] * 4
+    for x in xs:
+        assert reciprocal_limbs(x, 12, out), x  # covered: no fallback in this range
+        assert ((out[2] << 30) + (out[1] << 15) + out[0], out[3]) == reciprocal(x, 12), x
+    assert not reciprocal_limbs(0, 12, out) and not reciprocal_limbs(SMALL_MAX + 1, 12, out)
+
+    def limbs(v):
+        return v & 0x7FFF, (v >> 15) & 0x7FFF, v >> 30
+    for _ in range(40000):
+        a = rng.choice([rng.randint(0, (1 << 31) - 1), (1 << 31) - 1, rng.randint(0, 1 << 16)])
+        b = rng.choice([rng.randint(0, (1 << 31) - 1), (1 << 31) - 1, 0])
+        assert mul_pos_limbs(*limbs(a), *limbs(b), False) == (a * b + (1 << 30)) >> 45
+        whole = mul_pos_limbs(*limbs(a), *limbs(b), True)
+        assert whole == (srdhm(a, b) if srdhm(a, b) <= SMALL_MAX else -1)
 
 
 # -- streamed constants on CPython -------------------------------------------------------------
@@ -141,18 +164,13 @@ def test_requantization_allocation_free_on_micropython(tmp_path):
 
 @needs_mpy
 @pytest.mark.parametrize("name,n", [("hello_world_int8", 3), ("ad_autoencoder_int8", 3),
-                                    ("micro_speech_int8", 2), ("kws_dscnn_int8", 1)])
+                                    ("micro_speech_int8", 2), ("kws_dscnn_int8", 1),
+                                    ("ic_resnet8_int8", 1)])  # ~20 s per inference (WebAssembly)
 def test_model_bit_exact_on_micropython_heap_locked(name, n):
     data, r = _pack_ref(name)
     it = edge_rt.Interpreter(r.binary, kernels="ref")
     inputs = _inputs(it, n, 2)
-    try:
-        res = MP.run_model(r.binary, [[x.tobytes() for x in xs] for xs in inputs], timeout=150)
-    except MP.MicroPythonError as e:
-        if e.kernel and e.kernel not in OWN_KERNELS:
-            pytest.xfail(f"kernels/ref/{e.kernel}.py is not MicroPython-safe yet "
-                         f"(see docs/micropython.md, 'Kernel rules'): {str(e).splitlines()[0][:200]}")
-        raise
+    res = MP.run_model(r.binary, [[x.tobytes() for x in xs] for xs in inputs], timeout=150)
     ref = TFLM(data)
     for k, xs in enumerate(inputs):
         want = ref(*xs)
@@ -167,6 +185,196 @@ def test_model_bit_exact_on_micropython_heap_locked(name, n):
     if name == "ad_autoencoder_int8":  # weights larger than the heap: they stayed in the file
         assert r.constant_bytes > MP.HEAP_BYTES > res.heap_after_load
         assert res.weight_buffer_bytes < r.constant_bytes // 2
+
+
+# -- every ref kernel on real MicroPython: single-op models, one session ----------------------
+# Each model is packed for the pure-Python kernels with the graph-rewriting passes off (so the
+# op under test survives as the single op; the fusion passes stay on for the fused ops), then
+# all run in one MicroPython session, one top-level step per model (garbage is collected
+# between steps), with micropython.heap_lock() held around invoke(): bit-exact vs TFLite Micro.
+KEEP_OPS = ("eliminate_reshape", "fold_io_quantize", "remove_identity_requantize", "fold_pad",
+            "fold_activation", "dedupe_constants")
+# QUANTIZE from float32 reads float32 values, which MicroPython boxes on the heap: it cannot run
+# with the heap locked and is checked UNLOCKED (documented in kernels/ref/quantize.py).
+UNLOCKED = {"QUANTIZE_float32"}
+
+OP_SESSION = """
+import sys, gc, binascii, micropython
+sys.path.insert(0, "/lib")
+import edge_rt
+from edge_rt.interpreter import kernel_set
+kernel_set("ref")
+
+def _locked(fn):
+    micropython.heap_lock()
+    try:
+        fn()
+        err = None
+    except Exception as e:
+        err = e
+    finally:
+        micropython.heap_unlock()
+    return err
+
+def _op(k, trials, n_in, n_out, lock):
+    try:
+        it = edge_rt.Interpreter("/m%d.ert" % k, kernels="ref")
+    except Exception as e:
+        print("@@exc", k, "load", type(e).__name__, e)
+        return
+    for t in range(trials):
+        for i in range(n_in):
+            f = open("/in_%d_%d_%d.bin" % (k, t, i), "rb")
+            it.set_input(i, f.read())
+            f.close()
+        try:
+            err = _locked(it.invoke) if lock else it.invoke()
+        except Exception as e:
+            err = e
+        if err is not None:
+            j = -1
+            for q in range(len(it._run)):
+                if _locked(it._run[q]) is not None:
+                    j = q
+                    break
+            print("@@exc", k, "invoke", type(err).__name__, "op", j, it.model.ops[j].name if j >= 0 else "?")
+            break
+        for j in range(n_out):
+            print("@@out", k, t, j, binascii.hexlify(it.get_output(j)).decode())
+    it.close()
+"""
+
+
+def _op_models():
+    """[(label, .tflite bytes, inputs or None)] covering every op of the ref kernel set."""
+    from test_ops_elementwise import binary_model, unary_model
+    from test_ops_nonlinear import softmax_model
+    from test_ops_pool_shape import pool_model
+    from test_passes import bias, conv_w, ds_model, fc_residual_model, q8, residual_model
+    from edge_rt.testing.tflite_builder import ModelBuilder
+    all_int8 = [(np.arange(-128, 128, dtype=np.int8).reshape(4, 64),)]
+    q_a, q_b = (0.05, 3), (0.07, -20)
+    ms = [
+        ("ADD", binary_model("ADD", (1, 4, 5, 3), (3,), (1, 4, 5, 3), q_a, q_b, (0.11, 4)), None),
+        ("SUB", binary_model("SUB", (2, 1, 3, 1), (1, 4, 1, 5), (2, 4, 3, 5), q_a, q_b, (0.11, 4), act="RELU6"), None),
+        ("MUL", binary_model("MUL", (7, 1), (1, 9), (7, 9), q_a, q_b, (0.03, -9), act="RELU"), None),
+        ("RELU", unary_model("RELU", (4, 64), (0.05, 3), (0.02, -128)), all_int8),
+        ("RELU6", unary_model("RELU6", (4, 64), (0.1, -128), (0.1, -128)), all_int8),
+        ("LEAKY_RELU", unary_model("LEAKY_RELU", (4, 64), (0.05, 3), (0.02, -128), options="LeakyReluOptions",
+                                   Alpha=-0.3), all_int8),
+        ("LOGISTIC", unary_model("LOGISTIC", (4, 64), (0.1, 0), (1 / 256, -128)), all_int8),
+        ("TANH", unary_model("TANH", (4, 64), (0.02, 37), (1 / 128, 0)), all_int8),
+        ("HARD_SWISH", unary_model("HARD_SWISH", (4, 64), (0.1, 20), (0.004, 3)), all_int8),
+        ("SOFTMAX", softmax_model((5, 37), (0.1, 3)), None),
+        ("SOFTMAX_peaked", softmax_model((3, 200), (0.6, -10)), None),  # sums near 2**19
+        ("QUANTIZE", unary_model("QUANTIZE", (4, 64), (0.05, 3), (0.02, -128)), all_int8),
+        ("DEQUANTIZE", unary_model("DEQUANTIZE", (4, 64), (1 / 3, -7), (), tout="float32"), all_int8),
+        ("QUANTIZE_float32", unary_model("QUANTIZE", (40,), (), (0.1, -5), tin="float32"), None),
+        ("AVERAGE_POOL_2D", pool_model("AVERAGE_POOL_2D", (1, 7, 9, 3), (3, 3), (2, 2), "SAME", "RELU"), None),
+        ("MAX_POOL_2D", pool_model("MAX_POOL_2D", (1, 8, 7, 5), (4, 5), (3, 2), "SAME"), None),
+        ("DS_CONV_2D", ds_model(mult=2, oc=6), None),
+        ("CONV_2D_ADD", residual_model(), None),
+        ("FULLY_CONNECTED_ADD", fc_residual_model(False), None),
+    ]
+    b = ModelBuilder()  # PAD (int8 and float32)
+    x = q8(b, "x", (1, 5, 6, 3), 0.02, 7)
+    y = q8(b, "y", (1, 8, 9, 3), 0.02, 7)
+    b.op("PAD", [x, b.const("pads", np.array([[0, 0], [1, 2], [2, 1], [0, 0]], np.int32))], [y])
+    ms.append(("PAD", b.build([x], [y]), None))
+    b = ModelBuilder()
+    x, y = b.tensor("x", (3, 4), "float32"), b.tensor("y", (4, 7), "float32")
+    b.op("PAD", [x, b.const("pads", np.array([[1, 0], [2, 1]], np.int32))], [y])
+    ms.append(("PAD_float32", b.build([x], [y]), None))
+    b = ModelBuilder()  # CONCATENATION of three inputs, one of them constant
+    xs = [q8(b, "x0", (2, 3, 4, 1), 0.03, 11), q8(b, "x1", (2, 3, 4, 3), 0.03, 11)]
+    c = b.const("c", np.arange(-24, 24, 3, dtype=np.int8).repeat(3)[:48].reshape(2, 3, 4, 2), 0.03, 11)
+    y = q8(b, "y", (2, 3, 4, 6), 0.03, 11)
+    b.op("CONCATENATION", [xs[0], c, xs[1]], [y], "ConcatenationOptions", Axis=3)
+    ms.append(("CONCATENATION", b.build(xs, [y]), None))
+    b = ModelBuilder()
+    x, y = q8(b, "x", (2, 5, 7, 6), 0.05, -3), q8(b, "y", (2, 6), 0.02, 10)
+    b.op("MEAN", [x, b.const("axes", np.array([1, 2], np.int32))], [y], "ReducerOptions", KeepDims=False)
+    ms.append(("MEAN", b.build([x], [y]), None))
+    b = ModelBuilder()
+    x, y = q8(b, "x", (1, 4, 5, 3), 0.05, -3), q8(b, "y", (2, 3, 10), 0.05, -3)
+    b.op("RESHAPE", [x, b.const("shape", np.array([2, 3, 10], np.int32))], [y])
+    ms.append(("RESHAPE", b.build([x], [y]), None))
+    b = ModelBuilder()
+    x, y = b.tensor("x", (2, 3, 4), "float32"), b.tensor("y", (4, 6), "float32")
+    b.op("RESHAPE", [x, b.const("shape", np.array([4, -1], np.int32))], [y])
+    ms.append(("RESHAPE_float32", b.build([x], [y]), None))
+    b = ModelBuilder()
+    x, y = q8(b, "x", (1, 3, 1, 4, 1), 0.05, -3), q8(b, "y", (3, 4), 0.05, -3)
+    b.op("SQUEEZE", [x], [y], "SqueezeOptions", SqueezeDims=[])
+    ms.append(("SQUEEZE", b.build([x], [y]), None))
+    b = ModelBuilder()
+    x, y = q8(b, "x", (1, 6, 5, 4), 0.05, -3), q8(b, "y", (1, 3, 3, 5), 0.1, 4)
+    b.op("CONV_2D", [x, conv_w(b, "w", 5, 3, 3, 4), bias(b, "b", 5)], [y], "Conv2DOptions", Padding="SAME",
+         StrideW=2, StrideH=2, FusedActivationFunction="RELU6")
+    ms.append(("CONV_2D", b.build([x], [y]), None))
+    b = ModelBuilder()
+    x, y = q8(b, "x", (1, 7, 6, 3), 0.05, -3), q8(b, "y", (1, 5, 4, 6), 0.1, 4)
+    w = b.const("w", RNG.integers(-127, 128, (1, 3, 3, 6), dtype=np.int8), scale=list(RNG.uniform(0.005, 0.02, 6)),
+                zero_point=[0] * 6, quantized_dimension=3)
+    b.op("DEPTHWISE_CONV_2D", [x, w, bias(b, "b", 6)], [y], "DepthwiseConv2DOptions", Padding="VALID",
+         StrideW=1, StrideH=1, DepthMultiplier=2, DilationWFactor=1, DilationHFactor=1)
+    ms.append(("DEPTHWISE_CONV_2D", b.build([x], [y]), None))
+    b = ModelBuilder()
+    x, y = q8(b, "x", (2, 24), 0.05, -3), q8(b, "y", (2, 10), 0.1, 4)
+    w = b.const("w", RNG.integers(-127, 128, (10, 24), dtype=np.int8), scale=0.01)
+    b.op("FULLY_CONNECTED", [x, w, bias(b, "b", 10)], [y], "FullyConnectedOptions")
+    ms.append(("FULLY_CONNECTED", b.build([x], [y]), None))
+    return ms
+
+
+RNG = np.random.default_rng(11)
+
+
+@needs_mpy
+def test_every_ref_op_bit_exact_on_micropython_heap_locked(tmp_path):
+    from edge_rt import format as F
+    from edge_rt.kernels.ref import KERNELS
+    from edge_rt.reader import parse
+    from edge_rt.testing.reference import random_input
+    models = _op_models()
+    files = MP.device_files(str(tmp_path))
+    steps = [OP_SESSION]
+    want, covered = {}, set()
+    rng = np.random.default_rng(5)
+    for k, (label, data, inputs) in enumerate(models):
+        ert = pack(data, label + ".tflite", kernels="ref", check_budget=False, disable=KEEP_OPS).binary
+        m = parse(ert)
+        covered |= {op.opcode for op in m.ops}
+        it = edge_rt.Interpreter(ert, kernels="ref")
+        if inputs is None:
+            inputs = [tuple(random_input(d["shape"], d["dtype"], rng) for d in it.input_details())
+                      for _ in range(2)]
+        ref = TFLM(data)
+        for t, xs in enumerate(inputs):
+            want[k, t] = [w.tobytes() for w in ref(*xs)]
+            for i, x in enumerate(xs):
+                p = tmp_path / f"in_{k}_{t}_{i}.bin"
+                p.write_bytes(x.tobytes())
+                files.append((f"/in_{k}_{t}_{i}.bin", str(p)))
+        (tmp_path / f"m{k}.ert").write_bytes(ert)
+        files.append((f"/m{k}.ert", str(tmp_path / f"m{k}.ert")))
+        steps.append(f"_op({k}, {len(inputs)}, {len(m.inputs)}, {len(m.outputs)}, {label not in UNLOCKED})\n")
+    # every op the ref kernel set implements is exercised
+    assert covered == set(KERNELS), sorted(F.OP_NAMES[c] for c in set(KERNELS) - covered)
+    steps.append("micropython.mem_info()\n")
+    res = MP.run_steps(steps, files, timeout=240)
+    assert res["ok"], res["error"]
+    got, problems = {}, []
+    for line in res["stdout"].splitlines():
+        parts = line.split()
+        if parts and parts[0] == "@@out":
+            got[int(parts[1]), int(parts[2])] = got.get((int(parts[1]), int(parts[2])), []) + [bytes.fromhex(parts[4])]
+        elif parts and parts[0] == "@@exc":
+            problems.append(f"{models[int(parts[1])][0]}: {' '.join(parts[2:])}")
+    assert not problems, problems
+    for (k, t), w in want.items():
+        assert got.get((k, t)) == w, f"{models[k][0]} trial {t}: MicroPython output differs from TFLite Micro"
+    assert res["heap_totals"] and max(res["heap_totals"]) <= MP.HEAP_BYTES
 
 
 # -- deployment bundle -------------------------------------------------------------------------

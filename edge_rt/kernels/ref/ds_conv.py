@@ -21,7 +21,7 @@ def bind(op, m, v, arena):
     pmh = retype(v[i_pm], m.tensors[i_pm].nbytes, "H")
     y = v[op.outputs[0]]
     sh, sw, dh, dw, pt, pl, in_zp, d_off, d_lo, d_hi, mult = op.params[:11]
-    p_zp, p_off, p_lo, p_hi = op.params[17], op.params[18], op.params[19], op.params[20]
+    p_off, p_lo, p_hi = op.params[18], op.params[19], op.params[20]  # [17]: in_zp, folded into pb
     tx, ty = m.tensors[i_x], m.tensors[op.outputs[0]]
     nb, h, wd, ic = tx.shape
     _, kh, kw, c = m.tensors[i_dw].shape
