@@ -12,7 +12,7 @@ import numpy as np
 from ...kernels import broadcast
 from ..ir import Graph, Op
 from ..quant import quantize_multiplier
-from .common import OpProblem, act_range, need, need_dtype, need_quant
+from .common import OpProblem, act_range, need, need_dtype, need_quant, np_constants
 
 LEFT_SHIFT = 20  # int8: (255 << 20) * 2 still fits the int32 sum
 
@@ -71,5 +71,7 @@ def prepare_add_sub(g: Graph, op: Op) -> None:
 def prepare(g: Graph, op: Op, ks: str) -> None:
     prepare_add_sub(g, op)
     if ks == "np":
+        from ...kernels.np.add import table
         from ...kernels.np.broadcast import scratch_bytes
         op.scratch_bytes = scratch_bytes(op.params, 12)
+        np_constants(g, op, table(op.params, 1))

@@ -52,6 +52,20 @@ def add_const(g: Graph, op: Op, suffix: str, data: np.ndarray) -> int:
     return g.add_const(f"{base}/{suffix}", np.ascontiguousarray(data))
 
 
+def np_constants(g: Graph, op: Op, data: np.ndarray) -> int:
+    """Append a constant only the numpy kernel set reads (precomputed bind-time work: requant
+    constants, lookup tables) after the op's kernel inputs; the ref kernels read their inputs
+    by position and ignore it."""
+    tid = add_const(g, op, f"np{len(op.kernel_inputs)}", data)
+    op.kernel_inputs = op.kernel_inputs + [tid]
+    return tid
+
+
+def requant_values(g: Graph, op: Op):
+    """(multiplier, shift) arrays of a weighted op prepared by weighted_op."""
+    return g.tensors[op.kernel_inputs[3]].data, g.tensors[op.kernel_inputs[4]].data
+
+
 def wrap_int32(a: np.ndarray) -> np.ndarray:
     return a.astype(np.int64).astype(np.uint32).astype(np.int64).astype(np.int32)
 

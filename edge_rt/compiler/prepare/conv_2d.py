@@ -5,7 +5,8 @@ params: [stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
 import numpy as np
 
 from ..ir import Graph, Op
-from .common import need, need_const, need_dtype, need_quant, same_or_valid, weighted_op
+from .common import (need, need_const, need_dtype, need_quant, np_constants, requant_values, same_or_valid,
+                     weighted_op)
 
 
 def conv_geometry(op: Op, xshape, kh: int, kw: int):
@@ -40,6 +41,7 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     in_zp, out_zp, lo, hi, folded = weighted_op(g, op, x, w, y, wd.astype(np.int64).reshape(oc, -1).sum(axis=1))
     op.params = [sh, sw, dh, dw, pt, pl, in_zp, out_zp, lo, hi]
     if ks == "np":
-        from ...kernels.np.conv_2d import scratch_bytes
+        from ...kernels.np.conv_2d import constants, scratch_bytes
         op.scratch_bytes = scratch_bytes(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl,
                                          wd.reshape(oc, -1), folded)
+        np_constants(g, op, constants(wd, folded, *requant_values(g, op), op.params))

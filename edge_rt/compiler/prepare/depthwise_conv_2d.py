@@ -4,7 +4,7 @@ params: as CONV_2D plus depth_multiplier."""
 import numpy as np
 
 from ..ir import Graph, Op
-from .common import need, need_const, need_dtype, need_quant, weighted_op
+from .common import need, need_const, need_dtype, need_quant, np_constants, requant_values, weighted_op
 from .conv_2d import conv_geometry
 
 
@@ -27,6 +27,7 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     in_zp, out_zp, lo, hi, folded = weighted_op(g, op, x, w, y, wd.astype(np.int64).reshape(-1, oc).sum(axis=0))
     op.params = [sh, sw, dh, dw, pt, pl, in_zp, out_zp, lo, hi, dm]
     if ks == "np":
-        from ...kernels.np.depthwise_conv_2d import scratch_bytes
+        from ...kernels.np.depthwise_conv_2d import constants, scratch_bytes
         op.scratch_bytes = scratch_bytes(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl,
                                          wd.reshape(-1, oc).T, folded)
+        np_constants(g, op, constants(wd, folded, *requant_values(g, op), op.params))

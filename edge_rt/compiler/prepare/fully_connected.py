@@ -4,7 +4,7 @@ params: [output_offset, act_min, act_max]."""
 import numpy as np
 
 from ..ir import Graph, Op
-from .common import need, need_const, need_dtype, need_quant, weighted_op
+from .common import need, need_const, need_dtype, need_quant, np_constants, requant_values, weighted_op
 
 
 def prepare(g: Graph, op: Op, ks: str) -> None:
@@ -21,5 +21,6 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     _, out_zp, lo, hi, folded = weighted_op(g, op, x, w, y, wd.astype(np.int64).sum(axis=1))
     op.params = [out_zp, lo, hi]
     if ks == "np":
-        from ...kernels.np.fully_connected import scratch_bytes
+        from ...kernels.np.fully_connected import constants, scratch_bytes
         op.scratch_bytes = scratch_bytes(x.size // k, n, k, wd, folded)
+        np_constants(g, op, constants(wd, folded, *requant_values(g, op), op.params))

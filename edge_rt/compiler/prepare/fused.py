@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..ir import Graph, Op
 from . import conv_2d, depthwise_conv_2d, fully_connected
 from .add import prepare_add_sub
-from .common import need
+from .common import need, np_constants
 
 
 def _part(g: Graph, op: Op, key: str) -> Op:
@@ -32,7 +32,11 @@ def prepare_conv_add(g: Graph, op: Op, ks: str) -> None:
     op.kernel_inputs = conv.kernel_inputs + [skip]
     op.params = conv.params + [pos] + add.params
     if ks == "np":  # conv output in scratch, then the ADD (its index scratch reuses the conv's)
+        from ...kernels.np.add import table
         from ...kernels.np.broadcast import scratch_bytes as add_scratch
+        # the parts' np-only constants go last, after skip: [conv's 5, skip, conv's, ADD table]
+        op.kernel_inputs = conv.kernel_inputs[:5] + [skip] + conv.kernel_inputs[5:]
+        np_constants(g, op, table(add.params, 1))
         op.scratch_bytes = (g.tensors[mid].nbytes + 15) // 16 * 16 + max(conv.scratch_bytes,
                                                                          add_scratch(add.params, 12))
 
@@ -47,6 +51,8 @@ def prepare_ds_conv(g: Graph, op: Op, ks: str) -> None:
     op.params = dw.params + pw.params
     n, oh, ow, c = mid.shape
     if ks == "np":  # depthwise into scratch, then the pointwise GEMM
+        # the parts' np-only constants go last: [dw's 5, pw's 4, dw's, pw's]
+        op.kernel_inputs = dw.kernel_inputs[:5] + pw.kernel_inputs[1:5] + dw.kernel_inputs[5:] + pw.kernel_inputs[5:]
         op.scratch_bytes = (mid.nbytes + 15) // 16 * 16 + max(dw.scratch_bytes, pw.scratch_bytes)
     else:  # one depthwise output row, plus the input rows an in-place write would clobber
         x = g.tensors[op.inputs[0]]

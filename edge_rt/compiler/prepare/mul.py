@@ -6,7 +6,7 @@ multiplier, shift, act_min, act_max] + broadcast plan (kernels/broadcast.py)."""
 from ..ir import Graph, Op
 from ..quant import quantize_multiplier
 from .add import binary_operands
-from .common import act_range, need
+from .common import act_range, need, np_constants
 
 
 def prepare(g: Graph, op: Op, ks: str) -> None:
@@ -22,4 +22,6 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     op.scratch_bytes = 0
     if ks == "np":
         from ...kernels.np.broadcast import scratch_bytes
+        from ...kernels.np.mul import table
         op.scratch_bytes = scratch_bytes(op.params, 7)
+        np_constants(g, op, table(op.params))

@@ -8,10 +8,13 @@ input pairs at scales where the two versions' multipliers differ, only the doubl
 matches it (tests/test_ops_elementwise.py pins such a case)."""
 from ..ir import Graph, Op
 from .add import prepare_add_sub
+from .common import np_constants
 
 
 def prepare(g: Graph, op: Op, ks: str) -> None:
     prepare_add_sub(g, op)
     if ks == "np":
+        from ...kernels.np.add import table
         from ...kernels.np.broadcast import scratch_bytes
         op.scratch_bytes = scratch_bytes(op.params, 12)
+        np_constants(g, op, table(op.params, -1))

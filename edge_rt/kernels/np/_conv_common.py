@@ -17,7 +17,7 @@
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .requant import Plan, setitem
+from .requant import Plan, packed_acc, plan_constants, setitem
 
 COL_CAP = 64 * 1024   # im2col bytes per GEMM band
 OUT_CAP = 4096        # output elements per requantization band (16 bytes each: the int64
@@ -36,6 +36,14 @@ def gemm_dtype(w2, bias):
     """float32 when the bound above holds for filter rows w2 (OC, K) and bias, else float64."""
     a = 128 * np.abs(w2.astype(np.int64)).sum(axis=1) + np.abs(np.asarray(bias, np.int64).reshape(-1))
     return (np.float32 if int(a.max(initial=0)) <= 1 << 24 else np.float64), a
+
+
+def constants(w2, bias, mult, shift, out_off, lo, hi):
+    """The requantization constants (requant.plan_constants) of a weighted op with filter
+    rows w2 (OC, K): the packer stores them as the op's extra input for this kernel set, as
+    int32 pairs (requant.as_int64)."""
+    ft, amax = gemm_dtype(w2, bias)
+    return plan_constants(mult, shift, out_off, lo, hi, len(amax), xmax=amax.tolist(), acc=ft).view(np.int32)
 
 
 def split(total, most):
@@ -100,15 +108,18 @@ def windows(src, yshape, kh, kw, dh, dw, sh, sw):
                       strides=(s[0], s[1] * sh, s[2] * sw, s[1] * dh, s[2] * dw, s[3]), writeable=False)
 
 
-def conv_steps(x, w4, bias, mult, shift, y, params, arena, offset):
+def conv_steps(x, w4, bias, mult, shift, y, params, arena, offset, packed=None):
     """Steps of a convolution: x (N,H,W,C) int8, w4 (OC,KH,KW,C) int8 filter, y (N,OH,OW,OC);
-    params = [sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi]."""
+    params = [sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi]; packed: constants() of the
+    op from the file (computed here when absent)."""
     sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi = params[:10]
     oc, kh, kw, c = w4.shape
     n, oh, ow, _ = y.shape
     k = kh * kw * c
     w2 = np.asarray(w4).reshape(oc, k)
-    ft, amax = gemm_dtype(w2, bias)
+    if packed is None:
+        packed = constants(w2, bias, mult, shift, out_off, lo, hi)
+    ft = packed_acc(packed)
     isz = np.dtype(ft).itemsize
     g = Geometry(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl, k * isz)
     # the filter transposed to (K, OC) in the GEMM dtype: a constant derived once at bind
@@ -121,7 +132,7 @@ def conv_steps(x, w4, bias, mult, shift, y, params, arena, offset):
     s = np.frombuffer(arena, np.int64, rows * oc, offset + g.s_at).reshape(rows, oc)
     acc = np.frombuffer(arena, ft, rows * oc, offset + g.s_at).reshape(rows, oc)  # s's bytes
     t = np.frombuffer(arena, np.int64, rows * oc, offset + g.t_at).reshape(rows, oc)
-    plan = Plan(mult, shift, out_off, lo, hi, oc, xmax=amax.tolist(), acc=ft, rows=rows)
+    plan = Plan(mult, shift, out_off, lo, hi, oc, rows=rows, packed=packed)
     b = plan.tile(np.asarray(bias).reshape(-1), ft)
     for i, y0, y1, subs in g.bands(n):
         for g0, g1 in subs:

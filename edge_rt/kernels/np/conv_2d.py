@@ -10,7 +10,14 @@ def scratch_bytes(xshape, yshape, kh, kw, dh, dw, sh, sw, pt, pl, w2, bias):
     return cc.scratch_bytes(xshape, yshape, kh, kw, dh, dw, sh, sw, pt, pl, w2, bias)
 
 
+def constants(w4, bias, mult, shift, params):
+    """The np-only extra input (pack time): requantization constants for filter (OC,KH,KW,IC)."""
+    return cc.constants(w4.reshape(w4.shape[0], -1), bias, mult, shift, *params[7:10])
+
+
 def bind(op, m, v, arena):
-    x, w, bias, mult, shift = [v[i] for i in op.inputs]
+    # inputs: x, filter, bias, multiplier, shift [, constants() (packed for this kernel set)]
+    x, w, bias, mult, shift = [v[i] for i in op.inputs[:5]]
+    packed = v[op.inputs[5]] if len(op.inputs) > 5 else None
     y = v[op.outputs[0]]
-    return run_steps(cc.conv_steps(x, w, bias, mult, shift, y, op.params, arena, op.scratch_offset))
+    return run_steps(cc.conv_steps(x, w, bias, mult, shift, y, op.params, arena, op.scratch_offset, packed))

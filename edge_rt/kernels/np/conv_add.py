@@ -9,7 +9,9 @@ from ._compose import SubOp, scratch_tensor
 
 
 def bind(op, m, v, arena):
-    x, w, b, mu, sh, skip = op.inputs
+    # inputs: CONV_2D's 5, skip [, conv constants, ADD table (packed for this kernel set)]
+    x, w, b, mu, sh, skip = op.inputs[:6]
+    extra = list(op.inputs[6:8])
     y = op.outputs[0]
     conv_params = list(op.params[:10])
     pos = op.params[10]
@@ -19,9 +21,9 @@ def bind(op, m, v, arena):
     mid = len(vv)
     vv.append(mid_view)
     rest = op.scratch_offset + used
-    conv = conv_2d.bind(SubOp(F.OP_CONV_2D, [x, w, b, mu, sh], [mid], conv_params, rest), m, vv, arena)
+    conv = conv_2d.bind(SubOp(F.OP_CONV_2D, [x, w, b, mu, sh] + extra[:1], [mid], conv_params, rest), m, vv, arena)
     pair = [mid, skip] if pos == 1 else [skip, mid]
-    adder = add.bind(SubOp(F.OP_ADD, pair, [y], add_params, rest), m, vv, arena)
+    adder = add.bind(SubOp(F.OP_ADD, pair + extra[1:], [y], add_params, rest), m, vv, arena)
 
     def run():
         conv()

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import _conv_common as cc
-from .requant import Plan, run_steps, setitem
+from .requant import Plan, packed_acc, run_steps, setitem
 
 
 def _geometry(xshape, yshape, kh, kw, dh, dw, sh, sw, pt, pl, isz):
@@ -31,24 +31,34 @@ def scratch_bytes(xshape, yshape, kh, kw, dh, dw, sh, sw, pt, pl, w2, bias):
     return _geometry(xshape, yshape, kh, kw, dh, dw, sh, sw, pt, pl, isz).total
 
 
+def constants(w, bias, mult, shift, params):
+    """The np-only extra input (pack time): requantization constants for filter (1,KH,KW,OC)."""
+    return cc.constants(w.reshape(-1, w.shape[3]).T, bias, mult, shift, *params[7:10])
+
+
 def bind(op, m, v, arena):
-    x, w, bias, mult, shift = [v[i] for i in op.inputs]
+    # inputs: x, filter, bias, multiplier, shift [, constants() (packed for this kernel set)]
+    x, w, bias, mult, shift = [v[i] for i in op.inputs[:5]]
+    packed = v[op.inputs[5]] if len(op.inputs) > 5 else None
+    if packed is None:
+        packed = constants(np.asarray(w), bias, mult, shift, op.params)
     y = v[op.outputs[0]]
     _, kh, kw, oc = w.shape
     if x.shape[3] == 1:  # one input channel: an ordinary convolution with OC filters
         w4 = np.ascontiguousarray(np.asarray(w).reshape(kh, kw, oc).transpose(2, 0, 1)).reshape(oc, kh, kw, 1)
-        return run_steps(cc.conv_steps(x, w4, bias, mult, shift, y, op.params[:10], arena, op.scratch_offset))
-    return run_steps(_steps(x, w, bias, mult, shift, y, op.params, arena, op.scratch_offset))
+        return run_steps(cc.conv_steps(x, w4, bias, mult, shift, y, op.params[:10], arena, op.scratch_offset,
+                                       packed))
+    return run_steps(_steps(x, w, bias, packed, y, op.params, arena, op.scratch_offset))
 
 
-def _steps(x, w, bias, mult, shift, y, params, arena, offset):
+def _steps(x, w, bias, packed, y, params, arena, offset):
     sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi, dm = params[:11]
     _, kh, kw, oc = w.shape
     n, oh, ow, _ = y.shape
     c = x.shape[3]
     taps = kh * kw
     w2 = np.asarray(w).reshape(taps, oc)
-    ft, amax = cc.gemm_dtype(w2.T, bias)
+    ft = packed_acc(packed)
     isz = np.dtype(ft).itemsize
     g = _geometry(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl, isz)
     steps, st = cc.stage_steps(x, arena, offset, g, in_zp, pt, pl)
@@ -61,7 +71,7 @@ def _steps(x, w, bias, mult, shift, y, params, arena, offset):
     sg = np.frombuffer(arena, np.int64, rows * oc, offset + g.s_at).reshape(rows, oc)
     acc = np.frombuffer(arena, ft, rows * oc, offset + g.s_at)  # sg's bytes, see Plan.steps
     t = np.frombuffer(arena, np.int64, rows * oc, offset + g.t_at).reshape(rows, oc)
-    plan = Plan(mult, shift, out_off, lo, hi, oc, xmax=amax.tolist(), acc=ft, rows=rows)
+    plan = Plan(None, None, out_off, lo, hi, oc, rows=rows, packed=packed)
     b = plan.tile(np.asarray(bias).reshape(-1), ft)
     ones = np.ones((1, taps), ft)
     tiles = {}

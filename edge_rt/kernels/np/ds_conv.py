@@ -8,7 +8,10 @@ from ._compose import SubOp, scratch_tensor
 
 
 def bind(op, m, v, arena):
-    x, dw_w, dw_b, dw_m, dw_s, pw_w, pw_b, pw_m, pw_s = op.inputs
+    # inputs: x, the depthwise's 4 constants, the pointwise's 4 [, depthwise constants,
+    # pointwise constants (packed for this kernel set)]
+    x, dw_w, dw_b, dw_m, dw_s, pw_w, pw_b, pw_m, pw_s = op.inputs[:9]
+    extra = list(op.inputs[9:11])
     y = op.outputs[0]
     dw_params = list(op.params[:11])
     pw_params = list(op.params[11:21])
@@ -19,9 +22,9 @@ def bind(op, m, v, arena):
     mid = len(vv)
     vv.append(mid_view)
     rest = op.scratch_offset + used
-    dw = depthwise_conv_2d.bind(SubOp(F.OP_DEPTHWISE_CONV_2D, [x, dw_w, dw_b, dw_m, dw_s], [mid], dw_params,
+    dw = depthwise_conv_2d.bind(SubOp(F.OP_DEPTHWISE_CONV_2D, [x, dw_w, dw_b, dw_m, dw_s] + extra[:1], [mid], dw_params,
                                       rest), m, vv, arena)
-    pw = conv_2d.bind(SubOp(F.OP_CONV_2D, [mid, pw_w, pw_b, pw_m, pw_s], [y], pw_params, rest), m, vv, arena)
+    pw = conv_2d.bind(SubOp(F.OP_CONV_2D, [mid, pw_w, pw_b, pw_m, pw_s] + extra[1:], [y], pw_params, rest), m, vv, arena)
 
     def run():
         dw()

@@ -6,9 +6,16 @@ from .broadcast import bind_pair_table, pair_table
 from .requant import exact_mbqm
 
 
-def bind(op, m, v, arena):
-    off1, off2, out_off, mult, shift, lo, hi = op.params[:7]
+def table(params):
+    """The op's pair table; the packer stores it as the op's extra input for this kernel set."""
+    off1, off2, out_off, mult, shift, lo, hi = params[:7]
 
     def fn(a, b):
         return np.clip(exact_mbqm((a + off1) * (b + off2), mult, shift) + out_off, lo, hi)
-    return bind_pair_table(op, v, arena, 7, pair_table(fn))
+    return pair_table(fn)
+
+
+def bind(op, m, v, arena):
+    # inputs: a, b [, table() (packed for this kernel set)]
+    t = v[op.inputs[2]] if len(op.inputs) > 2 else table(op.params)
+    return bind_pair_table(op, v, arena, 7, t)

@@ -97,104 +97,158 @@ def exact_mbqm(x, mult, shift):
     return (q >> right) + ((q & mask) > (mask >> 1) + (q < 0))
 
 
+# Plan constants as one int64 vector: a header, then per-channel rows (see plan_constants).
+HEADER = 4      # accumulator code, fast, has_mask, wrap
+ROWS = 6        # xlo, xhi, left, mult, k, s
+_ACCS = (np.float32, np.float64, np.int64)
+
+
+def plan_constants(mult, shift, offset, lo, hi, n, xmax=None, acc=np.float32):
+    """The constants of Plan(mult, shift, offset, lo, hi, n, xmax, acc) as one int64 vector
+    [acc code, fast, has_mask, wrap] + rows (xlo, xhi, left, mult, k, s), each of length n.
+    Exact Python-int arithmetic with bisections per channel: slow, so the packer computes it
+    once for the numpy kernel set (an extra constant input of the op) and bind only reads it;
+    every value fits int64 (the fast path checks |x*mult| + |k| < 2**62)."""
+    mult = [int(v) for v in np.asarray(mult).reshape(-1)]
+    shift = [int(v) for v in np.asarray(shift).reshape(-1)]
+    if len(mult) == 1:
+        mult, shift = mult * n, shift * n
+    if xmax is None:
+        xmax = [(1 << 31) - 1] * n
+    xmax = [int(v) for v in xmax]
+    offset, lo, hi = int(offset), int(lo), int(hi)
+    acc = np.dtype(acc)
+    exact = _F32_EXACT if acc == np.float32 else _F64_EXACT
+    fast = None
+    if acc.kind == "f" and all(s <= 0 and m >= 0 for m, s in zip(mult, shift)):
+        fast = _plan_fast(mult, shift, offset, lo, hi, xmax, exact)
+    if fast is not None:
+        has_mask, wrap, rows = fast
+    else:
+        has_mask, wrap, rows = _plan_general(mult, shift, xmax)
+    head = [_ACCS.index(acc.type), int(fast is not None), int(has_mask), int(wrap)]
+    return np.array(head + [v for r in rows for v in r], np.int64)
+
+
+def _plan_fast(mult, shift, offset, lo, hi, xmax, exact):
+    """(has_mask, wrap, rows) of the clamp-first path, or None when it does not apply."""
+    xlo, xhi, chans = [], [], []
+    firsts = _first_at_least(mult, shift, offset, [lo, hi + 1])
+    r0 = exact_mbqm(np.zeros(len(mult), np.int64), mult, shift) + offset
+    for c, (m, s, xm) in enumerate(zip(mult, shift, xmax)):
+        a, b = firsts[0][c], firsts[1][c]
+        b = (1 << 31) - 1 if b is None else b - 1
+        if a is None or a > b:
+            return None
+        if r0[c] == lo:  # x < 0 all map to lo as 0 does: clamp them to 0
+            a = max(a, 0)
+        bound = min(xm, exact)
+        a, b = max(a, -bound), min(b, bound)
+        if a > b:  # no reachable x maps inside [lo, hi]: let the general path clamp
+            return None
+        xlo.append(a)
+        xhi.append(b)
+        chans.append((m, -s, max(abs(a), abs(b))))
+    # Without negative x (the common fused-ReLU case, output zero point == act_min) the
+    # sign term vanishes, and all channels can share the largest shift S: scaling a
+    # channel's numerator and denominator by 2**d leaves the floor unchanged.
+    has_mask = any(a < 0 for a in xlo) and any(e > 0 for _, e, _ in chans)
+    top = max(31 + e for _, e, _ in chans)
+    mults, ks, ss = [], [], []
+    for m, e, xm in chans:
+        big_s = 31 + e
+        d = 0 if has_mask else top - big_s
+        k = ((1 << 30) + ((1 << (30 + e)) if e > 0 else 0)) << d
+        k += offset << (big_s + d)
+        if xm * (m << d) + abs(k) + (1 << 31) >= 1 << 62:
+            return None
+        mults.append(m << d)
+        ks.append(k)
+        ss.append(big_s + d)
+    return has_mask, False, [xlo, xhi, [0] * len(xlo), mults, ks, ss]
+
+
+def _plan_general(mult, shift, xmax):
+    wrap = False
+    mults, ks, ss, lefts = [], [], [], []
+    for m, s, xm in zip(mult, shift, xmax):
+        left, e = max(s, 0), max(-s, 0)
+        if m < 0 or (left and (xm << left) >= 1 << 31):
+            wrap = True
+        mults.append(m)
+        lefts.append(left)
+        ks.append((1 << 30) + ((1 << (30 + e)) if e > 0 else 0))
+        ss.append(31 + e)
+    if any(m < 0 for m in mult):
+        raise ValueError("negative requantization multiplier")
+    wrap = wrap and any(lefts)
+    if not wrap:  # x << left stays in int32: fold it into the multiplier
+        mults = [m << left for m, left in zip(mults, lefts)]
+    zeros = [0] * len(mults)
+    return any(s > 31 for s in ss), wrap, [zeros, zeros, lefts, mults, ks, ss]
+
+
+def as_int64(packed):
+    """A plan_constants vector as int64; the file stores it as int32 pairs (the format has
+    no int64 dtype), viewed here without a copy (constants are 16-byte aligned)."""
+    packed = np.asarray(packed).reshape(-1)
+    return packed if packed.dtype == np.int64 else packed.view(np.int64)
+
+
+def packed_acc(packed):
+    """The accumulator dtype a plan_constants vector was made for."""
+    return _ACCS[int(as_int64(packed)[0])]
+
+
 class Plan:
     """Constants for y = clamp(mbqm(x) + offset, lo, hi) per channel (the last axis).
 
     mult/shift: per channel (length n) or one value; xmax: per-channel bound on |x| (the
     int32 value being requantized) or None for 'any int32'; acc: the accumulator dtype the
     steps start from (np.float32 / np.float64 holding exact integers, or np.int64);
-    rows: the largest band (rows, n) the steps will be built for."""
+    rows: the largest band (rows, n) the steps will be built for. packed: the
+    plan_constants() vector of these arguments, precomputed by the packer (then mult, shift,
+    xmax and acc are not read)."""
 
-    def __init__(self, mult, shift, offset, lo, hi, n, xmax=None, acc=np.float32, rows=1):
-        mult = [int(v) for v in np.asarray(mult).reshape(-1)]
-        shift = [int(v) for v in np.asarray(shift).reshape(-1)]
-        if len(mult) == 1:
-            mult, shift = mult * n, shift * n
-        if xmax is None:
-            xmax = [(1 << 31) - 1] * n
-        xmax = [int(v) for v in xmax]
-        self.n, self.rows, self.acc = n, rows, np.dtype(acc)
+    def __init__(self, mult, shift, offset, lo, hi, n, xmax=None, acc=np.float32, rows=1, packed=None):
+        if packed is None:
+            packed = plan_constants(mult, shift, offset, lo, hi, n, xmax, acc)
+        packed = as_int64(packed)
+        if packed.shape != (HEADER + ROWS * n,):
+            raise ValueError("requantization constants hold %d values, expected %d for %d channels"
+                             % (packed.size, HEADER + ROWS * n, n))
+        self.n, self.rows, self.acc = n, rows, np.dtype(packed_acc(packed))
         self.lo, self.hi, self.offset = int(lo), int(hi), int(offset)
-        exact = _F32_EXACT if self.acc == np.float32 else _F64_EXACT
-        self.fast = self.acc.kind == "f" and all(s <= 0 and m >= 0 for m, s in zip(mult, shift))
+        self.fast, self.has_mask, self.wrap = (bool(v) for v in packed[1:HEADER].tolist())
+        vecs = packed[HEADER:].reshape(ROWS, n)
         if self.fast:
-            self.fast = self._plan_fast(mult, shift, xmax, exact)
-        if not self.fast:
-            self._plan_general(mult, shift, xmax)
+            self.xlo, self.xhi = self._tiles(vecs[0:2], self.acc.type)
+            mult, k, s = self._tiles(vecs[3:6], np.int64)
+        else:
+            self.left, mult, k, s = self._tiles(vecs[2:6], np.int64)
+        self.mult, self.k, self.s = mult, k, s
+        # the sign term's mask: -2**31 where the channel shifts right (S > 31 when it is used:
+        # has_mask implies no shared-shift scaling), else 0
+        self.mask = self._tiles(np.where(vecs[5:6] > 31, _I32_MIN, 0), np.int64)[0] if self.has_mask else None
 
     # -- constant shaping --------------------------------------------------------------
-    def _const(self, vals, dtype):
-        """A 0-d scalar when all channels agree on a large band, else a (rows, n) tile."""
-        if (self.rows * self.n > SMALL or self.n == 1) and all(v == vals[0] for v in vals):
-            return np.dtype(dtype).type(vals[0])
-        return np.ascontiguousarray(np.broadcast_to(np.array(vals, dtype), (self.rows, self.n)))
-
-    def _plan_fast(self, mult, shift, xmax, exact):
-        xlo, xhi, chans = [], [], []
-        firsts = _first_at_least(mult, shift, self.offset, [self.lo, self.hi + 1])
-        r0 = exact_mbqm(np.zeros(len(mult), np.int64), mult, shift) + self.offset
-        for c, (m, s, xm) in enumerate(zip(mult, shift, xmax)):
-            a, b = firsts[0][c], firsts[1][c]
-            b = (1 << 31) - 1 if b is None else b - 1
-            if a is None or a > b:
-                return False
-            if r0[c] == self.lo:  # x < 0 all map to lo as 0 does: clamp them to 0
-                a = max(a, 0)
-            bound = min(xm, exact)
-            a, b = max(a, -bound), min(b, bound)
-            if a > b:  # no reachable x maps inside [lo, hi]: let the general path clamp
-                return False
-            xlo.append(a)
-            xhi.append(b)
-            chans.append((m, -s, max(abs(a), abs(b))))
-        # Without negative x (the common fused-ReLU case, output zero point == act_min) the
-        # sign term vanishes, and all channels can share the largest shift S: scaling a
-        # channel's numerator and denominator by 2**d leaves the floor unchanged.
-        self.has_mask = any(a < 0 for a in xlo) and any(e > 0 for _, e, _ in chans)
-        top = max(31 + e for _, e, _ in chans)
-        mults, ks, ss, masks = [], [], [], []
-        for m, e, xm in chans:
-            big_s = 31 + e
-            d = 0 if self.has_mask else top - big_s
-            k = ((1 << 30) + ((1 << (30 + e)) if e > 0 else 0)) << d
-            k += self.offset << (big_s + d)
-            if xm * (m << d) + abs(k) + (1 << 31) >= 1 << 62:
-                return False
-            mults.append(m << d)
-            ks.append(k)
-            ss.append(big_s + d)
-            masks.append(_I32_MIN if e > 0 else 0)
-        ft = self.acc.type
-        self.xlo, self.xhi = self._const(xlo, ft), self._const(xhi, ft)
-        self.mask = self._const(masks, np.int64)
-        self.mult = self._const(mults, np.int64)
-        self.k = self._const(ks, np.int64)
-        self.s = self._const(ss, np.int64)
-        return True
-
-    def _plan_general(self, mult, shift, xmax):
-        wrap = False
-        mults, masks, ks, ss, lefts = [], [], [], [], []
-        for m, s, xm in zip(mult, shift, xmax):
-            left, e = max(s, 0), max(-s, 0)
-            if m < 0 or (left and (xm << left) >= 1 << 31):
-                wrap = True
-            mults.append(m)
-            lefts.append(left)
-            masks.append(_I32_MIN if e > 0 else 0)
-            ks.append((1 << 30) + ((1 << (30 + e)) if e > 0 else 0))
-            ss.append(31 + e)
-        if any(m < 0 for m in mult):
-            raise ValueError("negative requantization multiplier")
-        self.wrap = wrap and any(lefts)
-        if not self.wrap:  # x << left stays in int32: fold it into the multiplier
-            mults = [m << left for m, left in zip(mults, lefts)]
-        self.left = self._const(lefts, np.int64)
-        self.mult = self._const(mults, np.int64)
-        self.mask = self._const(masks, np.int64)
-        self.has_mask = any(masks)
-        self.k = self._const(ks, np.int64)
-        self.s = self._const(ss, np.int64)
+    def _tiles(self, vecs, dtype):
+        """Rows of vecs (k, n) as constants: a 0-d scalar for a row whose channels agree on a
+        large band, else a (rows, n) tile; all tiles made by one copy."""
+        dtype = np.dtype(dtype)
+        k = vecs.shape[0]
+        if self.rows * self.n > SMALL or self.n == 1:
+            uni = (vecs == vecs[:, :1]).all(axis=1).tolist()
+        else:
+            uni = [False] * k
+        out = [dtype.type(vecs[i, 0]) if u else None for i, u in enumerate(uni)]
+        tiled = [i for i, u in enumerate(uni) if not u]
+        if tiled:
+            t = np.empty((len(tiled), self.rows, self.n), dtype)
+            setitem(t, Ellipsis, (vecs[tiled] if len(tiled) < k else vecs)[:, None, :])
+            for j, i in enumerate(tiled):
+                out[i] = t[j]
+        return out
 
     # -- steps ---------------------------------------------------------------------------
     def steps(self, f, t, s, y, bias=None):
@@ -233,7 +287,7 @@ class Plan:
 
     def tile(self, vals, dtype):
         """vals (length n) tiled to (rows, n), or a 0-d scalar when uniform."""
-        return self._const([v for v in np.asarray(vals).reshape(-1).tolist()], dtype)
+        return self._tiles(np.asarray(vals).reshape(1, self.n), dtype)[0]
 
 
 def run_steps(steps):

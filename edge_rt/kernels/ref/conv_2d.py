@@ -8,7 +8,7 @@ from ..quant import mbqm_halves
 
 
 def bind(op, m, v, arena):
-    i_x, i_w, i_b, i_m, i_s = op.inputs
+    i_x, i_w, i_b, i_m, i_s = op.inputs[:5]  # np-packed files append np-only constants
     x, w, bias, shift = v[i_x], v[i_w], v[i_b], v[i_s]
     # the int32 multipliers (>= 2**30, big ints on 32-bit MicroPython) read as uint16
     # halves, so requantization stays allocation-free: see quant.mbqm_halves

@@ -11,7 +11,7 @@ from .add import element_fn
 
 
 def bind(op, m, v, arena):
-    i_x, i_w, i_b, i_m, i_s, i_skip = op.inputs
+    i_x, i_w, i_b, i_m, i_s, i_skip = op.inputs[:6]  # np-packed files append np-only constants
     x, w, bias, shift, skip = v[i_x], v[i_w], v[i_b], v[i_s], v[i_skip]
     mh = retype(v[i_m], m.tensors[i_m].nbytes, "H")
     y = v[op.outputs[0]]

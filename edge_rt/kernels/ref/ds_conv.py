@@ -14,7 +14,7 @@ from ..quant import mbqm_halves
 
 
 def bind(op, m, v, arena):
-    i_x, i_dw, i_db, i_dm, i_ds, i_pw, i_pb, i_pm, i_ps = op.inputs
+    i_x, i_dw, i_db, i_dm, i_ds, i_pw, i_pb, i_pm, i_ps = op.inputs[:9]  # np-packed: np-only constants follow
     x, dww, db, ds = v[i_x], v[i_dw], v[i_db], v[i_ds]
     pww, pb, ps = v[i_pw], v[i_pb], v[i_ps]
     dmh = retype(v[i_dm], m.tensors[i_dm].nbytes, "H")
