@@ -3,7 +3,6 @@ import os
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED_MODELS = os.path.join(ROOT, "..", "shared", "models")
 
 
 @pytest.fixture

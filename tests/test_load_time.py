@@ -3,7 +3,6 @@ constants (requantization plans, ADD/SUB/MUL pair tables) after an op's kernel i
 Checked here: each stored constant equals what the kernel computes at bind time without it,
 a model runs identically with and without them, and the pure-Python kernels ignore them.
 (Load time itself is measured by `edge-rt bench`, not asserted.)"""
-import os
 
 import numpy as np
 import pytest
@@ -21,8 +20,8 @@ from edge_rt.kernels.np import mul as np_mul
 from edge_rt.testing.conformance import check_bit_exact, run_edge
 from edge_rt.testing.reference import random_input
 from edge_rt.testing.tflite_builder import ModelBuilder
+from edge_rt.testing import shared_models
 
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "models")
 MODELS = ["hello_world_int8", "micro_speech_int8", "kws_dscnn_int8", "ic_resnet8_int8", "ad_autoencoder_int8"]
 
 # kernel inputs the ref kernels read; the np-only constants follow
@@ -32,12 +31,7 @@ BASE_INPUTS = {F.OP_CONV_2D: 5, F.OP_DEPTHWISE_CONV_2D: 5, F.OP_FULLY_CONNECTED:
 WEIGHTED = {F.OP_CONV_2D: np_conv, F.OP_DEPTHWISE_CONV_2D: np_dw, F.OP_FULLY_CONNECTED: np_fc}
 
 
-def _shared(name):
-    path = os.path.join(SHARED, name + ".tflite")
-    if not os.path.exists(path):
-        pytest.skip(f"{path} not present")
-    with open(path, "rb") as f:
-        return f.read()
+_shared = shared_models.load
 
 
 def _conv(b, rng, x, shape_w, out, name, dw=False, act="NONE", **opts):

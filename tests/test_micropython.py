@@ -15,18 +15,13 @@ from edge_rt.reader import weight_plan
 from edge_rt.kernels.quant import SMALL_MAX, mbqm, mbqm_halves, srdhm, srdhm_halves
 from edge_rt.testing import micropython as MP
 from edge_rt.testing.reference import TFLM
+from edge_rt.testing import shared_models
 
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "models")
 NO_MPY = MP.unavailable()
 needs_mpy = pytest.mark.skipif(NO_MPY is not None, reason=str(NO_MPY))
 
 
-def _tflite(name):
-    path = os.path.join(SHARED, name + ".tflite")
-    if not os.path.exists(path):
-        pytest.skip(f"{path} not present")
-    with open(path, "rb") as f:
-        return f.read()
+_tflite = shared_models.load
 
 
 def _pack_ref(name):

@@ -1,21 +1,15 @@
 """Every int8 model in ../shared/models runs bit-exact against TFLite Micro, on both kernel
 sets, over at least 50 random inputs (fewer for the slow pure-Python set)."""
-import os
 
 import pytest
 
 from edge_rt.testing.conformance import check_bit_exact
+from edge_rt.testing import shared_models
 
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "models")
 MODELS = ["hello_world_int8", "micro_speech_int8", "kws_dscnn_int8", "ic_resnet8_int8", "ad_autoencoder_int8"]
 
 
-def _load(name):
-    path = os.path.join(SHARED, name + ".tflite")
-    if not os.path.exists(path):
-        pytest.skip(f"{path} not present")
-    with open(path, "rb") as f:
-        return f.read()
+_load = shared_models.load
 
 
 @pytest.mark.parametrize("name", MODELS)

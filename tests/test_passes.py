@@ -1,6 +1,5 @@
 """Graph passes: each on a small hand-built graph (checking the graph it returns), the fused
 ops bit-exact on both kernel sets, and every real model bit-exact with each pass disabled."""
-import os
 
 import numpy as np
 import pytest
@@ -14,8 +13,8 @@ from edge_rt.compiler.passes.fuse import fuse_depthwise_separable, fuse_residual
 from edge_rt.compiler.passes.remove_dead import remove_dead, remove_identity_requantize
 from edge_rt.testing.conformance import check_bit_exact
 from edge_rt.testing.tflite_builder import ModelBuilder
+from edge_rt.testing import shared_models
 
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "models")
 RNG = np.random.default_rng(7)
 
 
@@ -234,12 +233,7 @@ def test_conv_add_bit_exact(conv_first, act):
 
 
 # -- the pipeline on real models ------------------------------------------------------------
-def _real(name):
-    path = os.path.join(SHARED, name + ".tflite")
-    if not os.path.exists(path):
-        pytest.skip(f"{path} not present")
-    with open(path, "rb") as f:
-        return f.read()
+_real = shared_models.load
 
 
 def test_list_passes_cli(capsys):
