@@ -352,3 +352,29 @@ def test_io_convert_pure_python_matches_numpy():
         assert np.array_equal(io_convert.dequantize_np(q, float(np.float32(scale)), zp),
                               np.array(io_convert.dequantize_py(q.tolist(), float(np.float32(scale)), zp),
                                        np.float32))
+
+
+# -- chains of per-element ops -> one lookup ------------------------------------------------
+def chain_model():
+    b = ModelBuilder()
+    x = q8(b, "x", (1, 5, 7), 0.05, -3)
+    h = q8(b, "h", (1, 5, 7), 0.04, 10)
+    t = b.tensor("t", (1, 5, 7), "int8", 1 / 128, 0)
+    q = q8(b, "q", (1, 5, 7), 0.03, -20)
+    y = q8(b, "y", (1, 5, 7), 0.02, 5)
+    b.op("LEAKY_RELU", [x], [h], "LeakyReluOptions", Alpha=0.2)
+    b.op("TANH", [h], [t])
+    b.op("QUANTIZE", [t], [q])
+    b.op("HARD_SWISH", [q], [y])
+    return b.build([x], [y])
+
+
+def test_fuse_lookup_chain():
+    from edge_rt.compiler.passes.fuse_lookup import fuse_lookup_chain
+    g, note = fuse_lookup_chain(graph_of(chain_model()))
+    assert [op.type for op in g.ops] == ["LOOKUP"] and "merged 4" in note
+    assert g.ops[0].source == [0, 1, 2, 3]
+    # every int8 input value, through the single lookup, on both kernel sets
+    allv = np.resize(np.arange(-128, 128), 8 * 35).reshape(8, 1, 5, 7)
+    check_bit_exact(chain_model(), inputs=[(a.astype(np.int8),) for a in allv])
+    check_bit_exact(chain_model(), trials=3, disable=("fuse_lookup_chain",))

@@ -35,7 +35,7 @@ ALIGN = 16
 INPLACE = {
     "ADD": (0, 1), "SUB": (0, 1), "MUL": (0, 1),
     "RELU": (0,), "RELU6": (0,), "LEAKY_RELU": (0,), "LOGISTIC": (0,), "TANH": (0,),
-    "HARD_SWISH": (0,), "QUANTIZE": (0,),
+    "HARD_SWISH": (0,), "QUANTIZE": (0,), "LOOKUP": (0,),
     # fused ops (compiler/passes/fuse.py): the residual sum may overwrite the skip tensor (its
     # last input); the depthwise-separable op streams rows and keeps a ring of the input rows
     # it still needs, which is only correct when output row r lies exactly over input row r.

@@ -8,11 +8,12 @@ from .fold_activation import fold_activation
 from .fold_io_quantize import fold_io_quantize
 from .fold_pad import fold_pad
 from .fuse import fuse_depthwise_separable, fuse_residual
+from .fuse_lookup import fuse_lookup_chain
 from .dedupe_constants import dedupe_constants
 from .remove_dead import remove_dead, remove_identity_requantize
 
 PIPELINE: list = [eliminate_reshape, fold_io_quantize, remove_identity_requantize, fold_pad, fold_activation,
-                  fuse_depthwise_separable, fuse_residual, remove_dead, dedupe_constants]
+                  fuse_lookup_chain, fuse_depthwise_separable, fuse_residual, remove_dead, dedupe_constants]
 
 
 def pass_names() -> list[str]:
