@@ -21,7 +21,9 @@
 # numpy only avoids allocating when every operand has the result's exact shape and is
 # contiguous (or is a 0-d scalar): broadcasting a per-channel vector makes the ufunc buffer
 # it. Per-channel constants are therefore tiled to the band shape once at bind time
-# (constants, so kept outside the arena); channel-uniform constants become 0-d scalars.
+# (constants, so kept outside the arena); channel-uniform constants become 0-d arrays (not
+# numpy scalars: a ufunc converts a scalar operand to an array on every call, which costs
+# ~0.5 us and a transient allocation; a 0-d array is used as is).
 import numpy as np
 
 from ..quant import mbqm
@@ -233,7 +235,7 @@ class Plan:
 
     # -- constant shaping --------------------------------------------------------------
     def _tiles(self, vecs, dtype):
-        """Rows of vecs (k, n) as constants: a 0-d scalar for a row whose channels agree on a
+        """Rows of vecs (k, n) as constants: a 0-d array for a row whose channels agree on a
         large band, else a (rows, n) tile; all tiles made by one copy."""
         dtype = np.dtype(dtype)
         k = vecs.shape[0]
@@ -241,7 +243,7 @@ class Plan:
             uni = (vecs == vecs[:, :1]).all(axis=1).tolist()
         else:
             uni = [False] * k
-        out = [dtype.type(vecs[i, 0]) if u else None for i, u in enumerate(uni)]
+        out = [np.array(vecs[i, 0], dtype) if u else None for i, u in enumerate(uni)]
         tiled = [i for i, u in enumerate(uni) if not u]
         if tiled:
             t = np.empty((len(tiled), self.rows, self.n), dtype)
@@ -251,12 +253,15 @@ class Plan:
         return out
 
     # -- steps ---------------------------------------------------------------------------
-    def steps(self, f, t, s, y, bias=None):
+    def steps(self, f, t, s, y, bias=None, spare=None):
         """[(fn, args)] computing y = clamp(mbqm(f [+ bias]) + offset, lo, hi), all in place.
 
         f: accumulator (r, n) of dtype acc, r <= rows (overwritten); t, s: int64 (r, n)
         scratch (for an int64 accumulator, t may be f); y: int8 (r, n) output view; bias:
-        a Plan.tile() of the accumulator dtype added first, or None."""
+        a Plan.tile() of the accumulator dtype added first, or None. spare: optional bytes
+        (uint8, at least 8 * r * n, 8-aligned) disjoint from f, t, s: with it a one-element
+        fast-path band runs without in-place ufuncs, which numpy treats as overlapping and
+        serves through a temporary copy (~3x slower, and it allocates)."""
         r = f.shape[0]
 
         def cut(c):
@@ -264,14 +269,15 @@ class Plan:
         out = []
         if bias is not None:
             out.append((np.add, (f, cut(bias), f)))
+        if self.fast and spare is not None and f.size == 1 and f is not t:
+            return out + self._steps_one(f, t, s, y, cut, spare)
         if self.fast:
-            out.append((np.fmax, (f, cut(self.xlo), f)))  # fmax/fmin: max/min without NaNs
-            out.append((np.fmin, (f, cut(self.xhi), f)))
+            out += clamp_steps(f, cut(self.xlo), cut(self.xhi), f)
         if f is not t:
             out.append((setitem, (t, Ellipsis, f)))
         if not self.fast and self.wrap:
-            out += [(np.left_shift, (t, cut(self.left), t)), (np.subtract, (t, np.int64(_I32_MIN), t)),
-                    (np.bitwise_and, (t, np.int64(0xFFFFFFFF), t)), (np.add, (t, np.int64(_I32_MIN), t))]
+            out += [(np.left_shift, (t, cut(self.left), t)), (np.subtract, (t, _c64(_I32_MIN), t)),
+                    (np.bitwise_and, (t, _c64(0xFFFFFFFF), t)), (np.add, (t, _c64(_I32_MIN), t))]
         if self.has_mask:
             out.append((np.bitwise_and, (t, cut(self.mask), s)))
         out.append((np.multiply, (t, cut(self.mult), t)))
@@ -280,14 +286,55 @@ class Plan:
             out.append((np.add, (t, s, t)))
         out.append((np.right_shift, (t, cut(self.s), t)))
         if not self.fast:
-            out += [(np.add, (t, np.int64(self.offset), t)), (np.fmax, (t, np.int64(self.lo), t)),
-                    (np.fmin, (t, np.int64(self.hi), t))]
+            out += [(np.add, (t, _c64(self.offset), t)), (np.fmax, (t, _c64(self.lo), t)),
+                    (np.fmin, (t, _c64(self.hi), t))]
         out.append((setitem, (y, Ellipsis, t)))
         return out
 
+    def _steps_one(self, f, t, s, y, cut, spare):
+        """The fast path on one element, every ufunc writing a buffer none of its inputs use
+        (f is dead once copied to t, so s may share its bytes; the spare serves as float,
+        then as int64)."""
+        sf = spare[:f.itemsize].view(f.dtype).reshape(f.shape)
+        si = spare[:8].view(np.int64).reshape(t.shape)
+        out = clamp_steps(f, cut(self.xlo), cut(self.xhi), sf, f)
+        out.append((setitem, (t, Ellipsis, sf)))
+        if self.has_mask:
+            out.append((np.bitwise_and, (t, cut(self.mask), s)))
+        out.append((np.multiply, (t, cut(self.mult), si)))
+        out.append((np.add, (si, cut(self.k), t)))
+        cur, other = t, si
+        if self.has_mask:
+            out.append((np.add, (t, s, si)))
+            cur, other = si, t
+        out.append((np.right_shift, (cur, cut(self.s), other)))
+        out.append((setitem, (y, Ellipsis, other)))
+        return out
+
     def tile(self, vals, dtype):
-        """vals (length n) tiled to (rows, n), or a 0-d scalar when uniform."""
+        """vals (length n) tiled to (rows, n), or a 0-d array when uniform."""
         return self._tiles(np.asarray(vals).reshape(1, self.n), dtype)[0]
+
+
+# numpy's clip ufunc clamps in one call (np.clip is a slow Python wrapper); without it,
+# fmax then fmin (max/min without NaN handling; the accumulators hold exact integers). Its
+# loop with array bounds is not vectorized: on large bands two vectorized calls are faster.
+_CLIP = getattr(np, "_core", None) or getattr(np, "core", None)  # numpy 2 / 1.x
+_CLIP = getattr(getattr(_CLIP, "umath", None), "clip", None)
+CLIP_TILED_MAX = 512  # elements up to which clip beats fmax + fmin with tiled bounds
+
+
+def clamp_steps(f, lo, hi, out, tmp=None):
+    """Steps out = min(max(f, lo), hi); tmp (default out) holds max(f, lo) on the two-call
+    path."""
+    if _CLIP is not None and ((lo.ndim == 0 and hi.ndim == 0) or f.size <= CLIP_TILED_MAX):
+        return [(_CLIP, (f, lo, hi, out))]
+    tmp = out if tmp is None else tmp
+    return [(np.fmax, (f, lo, tmp)), (np.fmin, (tmp, hi, out))]
+
+
+def _c64(v):
+    return np.array(v, np.int64)  # a 0-d operand (see the note at the top)
 
 
 def run_steps(steps):
