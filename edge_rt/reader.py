@@ -219,7 +219,10 @@ def _tables(m, section):
         name_off, name_len = rec[14], rec[15]
         if name_off + name_len > s_len:
             _fail("tensor %d: name [%d, %d) lies outside STRINGS" % (i, name_off, name_off + name_len))
-        name = bytes(strings[name_off:name_off + name_len]).decode()
+        try:
+            name = bytes(strings[name_off:name_off + name_len]).decode()
+        except UnicodeError:
+            _fail("tensor %d: name is not valid UTF-8" % i)
         t = TensorInfo(i, rec, name)
         where = "tensor %d (%s)" % (i, name)
         if t.dtype not in F.DTYPE_SIZES:

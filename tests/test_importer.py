@@ -63,3 +63,25 @@ def test_unsupported_dtype_named():
 def test_garbage_is_not_a_traceback():
     with pytest.raises(UnsupportedModelError, match="not a readable .tflite|TFL3"):
         pack(b"\x10\x00\x00\x00" + b"\x00" * 60, "junk.tflite")
+
+
+def test_corrupted_tflite_always_gives_one_clear_error(hello_world_bytes):
+    """Random byte corruption and truncation of a real model: pack either succeeds or raises
+    the project's error naming the file — never another exception."""
+    from edge_rt.errors import EdgeRTError
+    rng = np.random.default_rng(0)
+    outcomes = {"packed": 0, "rejected": 0}
+    for _ in range(400):
+        b = bytearray(hello_world_bytes)
+        for _ in range(int(rng.integers(1, 4))):
+            b[int(rng.integers(0, len(b)))] = int(rng.integers(0, 256))
+        if rng.random() < 0.2:
+            b = b[:int(rng.integers(0, len(b)))]
+        try:
+            pack(bytes(b), "fuzz.tflite")
+            outcomes["packed"] += 1
+        except EdgeRTError as e:
+            first = str(e).splitlines()[0]
+            assert first.startswith("fuzz.tflite: ") and not first.startswith("fuzz.tflite: fuzz.tflite")
+            outcomes["rejected"] += 1
+    assert outcomes["rejected"] > 100  # the corruption really is exercised

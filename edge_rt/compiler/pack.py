@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass, field
 
 from ..errors import BudgetError, UnsupportedModelError
@@ -43,8 +44,9 @@ def prepare_all(g: Graph, ks: str) -> list[str]:
             fn(g, op, ks)
         except OpProblem as e:
             problems.append(f"{op.where()}: {e}")
-        except (IndexError, ValueError, TypeError, KeyError, ZeroDivisionError) as e:
-            # malformed op (missing inputs, empty shapes): report it, never a traceback
+        except Exception as e:  # noqa: BLE001
+            # malformed op (missing inputs, empty shapes, ids out of range): report it with
+            # the rest, never a traceback
             problems.append(f"{op.where()}: malformed op ({type(e).__name__}: {e})")
     return problems
 
@@ -62,10 +64,14 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
     problems += prepare_all(g, ks)
     if problems:
         raise UnsupportedModelError([f"{name}: {p}" for p in problems], supported_ops())
-    p = make_plan(g)
-    meta = dict(g.meta, board=b.name, kernel_set=ks, lower_bound=p.lower_bound,
-                source_name=os.path.basename(name))
-    binary = write(g, p, meta)
+    try:
+        p = make_plan(g)
+        meta = dict(g.meta, board=b.name, kernel_set=ks, lower_bound=p.lower_bound,
+                    source_name=os.path.basename(name))
+        binary = write(g, p, meta)
+    except (ValueError, IndexError, OverflowError, struct.error) as e:
+        # values no valid model holds (e.g. a dimension beyond the format's int32 fields)
+        raise UnsupportedModelError([f"{name}: malformed model: {type(e).__name__}: {e}"]) from None
     if check_budget:
         base = os.path.basename(name)
         if p.arena_bytes > b.arena_budget:

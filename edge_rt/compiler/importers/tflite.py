@@ -93,23 +93,53 @@ def _builtin_code(opcode) -> int:
 
 def import_tflite(data: bytes, name: str = "model") -> tuple[Graph, list[str]]:
     problems: list[str] = []
+    where = ["the model header"]
     try:
-        model = S.Model.GetRootAsModel(data, 0)
-        nsub = model.SubgraphsLength()
-    except Exception as e:  # the generated reader raises anything on garbage
-        return None, [f"{name}: not a readable .tflite flatbuffer ({type(e).__name__})"]
+        g = _read(data, name, problems, where)
+    except Exception as e:  # the generated reader raises anything on truncated/garbage bytes
+        return None, [f"not a readable .tflite flatbuffer: {type(e).__name__} while reading "
+                      f"{where[0]} (truncated or corrupted file?)"]
+    if g is not None:
+        problems += validate(g)
+    return (None if g is None else g), problems
+
+
+def validate(g: Graph) -> list[str]:
+    """Structural checks a corrupted file can fail: every tensor id in range, sane shapes."""
+    problems = []
+    n = len(g.tensors)
+    for i, t in enumerate(g.tensors):
+        if len(t.shape) > 6 or any(d < 0 or d > 1 << 24 for d in t.shape) or t.size > 1 << 28:
+            problems.append(f"tensor {i} ({t.name}): shape {list(t.shape)} not supported "
+                            "(rank <= 6, dimensions 0..2**24, under 2**28 elements)")
+        if t.data is not None and t.data.size != t.size:
+            problems.append(f"tensor {i} ({t.name}): {t.data.size} constant values for shape {list(t.shape)}")
+    for op in g.ops:
+        bad = [t for t in op.inputs if not -1 <= t < n] + [t for t in op.outputs if not 0 <= t < n]
+        if bad:
+            problems.append(f"{op.where()}: tensor ids {bad} out of range (model has {n} tensors)")
+    bad = [t for t in g.inputs + g.outputs if not 0 <= t < n]
+    if bad:
+        problems.append(f"graph inputs/outputs name tensor ids {bad}, out of range (model has {n} tensors)")
+    return problems
+
+
+def _read(data: bytes, name: str, problems: list, where: list) -> Graph | None:
+    model = S.Model.GetRootAsModel(data, 0)
+    nsub = model.SubgraphsLength()
     if len(data) < 8 or data[4:8] != b"TFL3":
-        problems.append(f"{name}: file identifier is {bytes(data[4:8])!r}, expected b'TFL3'")
-        return None, problems
+        problems.append(f"file identifier is {bytes(data[4:8])!r}, expected b'TFL3'")
+        return None
     if nsub != 1:
-        problems.append(f"{name}: {nsub} subgraphs; only single-subgraph models (no control flow) "
+        problems.append(f"{nsub} subgraphs; only single-subgraph models (no control flow) "
                         "are supported")
         if nsub == 0:
-            return None, problems
+            return None
     sg = model.Subgraphs(0)
 
     tensors: list[Tensor] = []
     for i in range(sg.TensorsLength()):
+        where[0] = f"tensor {i}"
         t = sg.Tensors(i)
         tname = t.Name().decode(errors="replace") if t.Name() else f"t{i}"
         ttype = t.Type()
@@ -123,7 +153,9 @@ def import_tflite(data: bytes, name: str = "model") -> tuple[Graph, list[str]]:
             else:
                 raw = buf.DataAsNumpy().tobytes() if buf.DataLength() else b""
             if raw and dtype is not None:
-                data_arr = np.frombuffer(bytes(raw), dtype=dtype).reshape(shape)
+                data_arr = np.frombuffer(bytes(raw), dtype=dtype)
+                if data_arr.size == int(np.prod(shape, dtype=np.int64)):
+                    data_arr = data_arr.reshape(shape)
         if dtype is None:
             problems.append(f"tensor {i} ({tname}): dtype {TYPE_NAMES.get(ttype, ttype)} not supported; "
                             f"supported: {', '.join(TENSOR_TYPES.values())}")
@@ -144,6 +176,7 @@ def import_tflite(data: bytes, name: str = "model") -> tuple[Graph, list[str]]:
 
     ops: list[Op] = []
     for i in range(sg.OperatorsLength()):
+        where[0] = f"op {i}"
         op = sg.Operators(i)
         opcode = model.OperatorCodes(op.OpcodeIndex())
         code = _builtin_code(opcode)
@@ -160,9 +193,10 @@ def import_tflite(data: bytes, name: str = "model") -> tuple[Graph, list[str]]:
         outs = [int(x) for x in op.OutputsAsNumpy()] if op.OutputsLength() else []
         ops.append(Op(tname, ins, outs, options, source=[i]))
 
+    where[0] = "the subgraph's inputs and outputs"
     g = Graph(tensors, ops,
               [int(x) for x in sg.InputsAsNumpy()] if sg.InputsLength() else [],
               [int(x) for x in sg.OutputsAsNumpy()] if sg.OutputsLength() else [],
               meta={"source_name": name, "source_sha256": hashlib.sha256(data).hexdigest(),
                     "source_ops": len(ops)})
-    return g, problems
+    return g
