@@ -62,8 +62,7 @@ def cmd_pack(a) -> int:
     print(f"  arena bytes:    {r.plan.arena_bytes:,} (lower bound {r.plan.lower_bound:,}; "
           f"strategy {r.plan.strategy}; budget {r.board.arena_budget:,})")
     if (a.kernels or r.board.kernels) == "ref":
-        from .reader import parse, weight_plan
-        wbuf = weight_plan(parse(r.binary, check_crc=False))[1]
+        wbuf = r.weight_buffer_bytes
         print(f"  weight buffer:  {wbuf:,} B (MicroPython streams constants from the file through it; "
               f"arena + buffer {r.plan.arena_bytes + wbuf:,} of {r.board.arena_budget:,})")
     print(f"  file bytes:     {len(r.binary):,} (budget {r.board.flash_budget:,})")

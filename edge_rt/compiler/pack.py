@@ -28,6 +28,16 @@ class PackResult:
         from ..reader import parse
         return parse(self.binary, check_crc=False).constant_bytes
 
+    @property
+    def weight_buffer_bytes(self) -> int:
+        """RAM the MicroPython runtime streams constants through (reader.weight_plan)."""
+        return weight_buffer_bytes(self.binary)
+
+
+def weight_buffer_bytes(binary: bytes) -> int:
+    from ..reader import parse, weight_plan
+    return weight_plan(parse(binary, check_crc=False))[1]
+
 
 def supported_ops() -> list[str]:
     return sorted(t for t in PREPARE if t not in FUSED_OPS)
@@ -78,8 +88,7 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
             raise BudgetError(f"{base} needs {p.arena_bytes:,} B of arena; board {b.name} allows "
                               f"{b.arena_budget:,} B")
         if ks == "ref":  # MicroPython boards stream constants through a weight buffer in RAM
-            from ..reader import parse, weight_plan
-            wbuf = weight_plan(parse(binary, check_crc=False))[1]
+            wbuf = weight_buffer_bytes(binary)
             if p.arena_bytes + wbuf > b.arena_budget:
                 raise BudgetError(f"{base} needs {p.arena_bytes:,} B of arena + {wbuf:,} B of weight "
                                   f"buffer; board {b.name} allows {b.arena_budget:,} B")
