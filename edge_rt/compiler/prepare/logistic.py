@@ -25,8 +25,10 @@ def prepare_table_op(g: Graph, op: Op, build: Callable[[float, int, float, int],
     op.params = []
 
 
-def logistic_table(in_scale: float, in_zp: int) -> np.ndarray:
-    """Output for every int8 input -128..127 (reference_integer_ops::Logistic)."""
+def q4_table(in_scale: float, in_zp: int, inside: Callable[[int], int]) -> np.ndarray:
+    """Output for every int8 input -128..127 of an op on TFLite Micro's Q4.27 input path
+    (LOGISTIC, TANH): beyond the input radius the output saturates; inside it,
+    inside(x * input multiplier) gives the int8 value (clamped here)."""
     mult, shift, radius = q4_input_params(in_scale)
     out = np.empty(256, np.int8)
     for i in range(256):
@@ -36,10 +38,15 @@ def logistic_table(in_scale: float, in_zp: int) -> np.ndarray:
         elif x >= radius:
             v = 127
         else:
-            # Q0.31 probability -> Q0.8 (output scale 1/256), shifted by the -128 zero point
-            v = min(127, max(-128, rdbpot(logistic(mbqm(x, mult, shift), 4), 23) - 128))
+            v = min(127, max(-128, inside(mbqm(x, mult, shift))))
         out[i] = v
     return out
+
+
+def logistic_table(in_scale: float, in_zp: int) -> np.ndarray:
+    """Output for every int8 input -128..127 (reference_integer_ops::Logistic)."""
+    # Q0.31 probability -> Q0.8 (output scale 1/256), shifted by the -128 zero point
+    return q4_table(in_scale, in_zp, lambda q: rdbpot(logistic(q, 4), 23) - 128)
 
 
 def _build(in_scale, in_zp, out_scale, out_zp):

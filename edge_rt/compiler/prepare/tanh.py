@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..fixedpoint import mbqm, q4_input_params, rdbpot, tanh
+from ..fixedpoint import q4_input_params, rdbpot, tanh
 from ..ir import Graph, Op
 from .common import need
-from .logistic import prepare_table_op
+from .logistic import prepare_table_op, q4_table
 
 
 def tanh_table(in_scale: float, in_zp: int) -> np.ndarray:
     """Output for every int8 input -128..127 (reference_integer_ops::Tanh)."""
-    mult, shift, radius = q4_input_params(in_scale)
-    out = np.empty(256, np.int8)
-    for i in range(256):
-        x = i - 128 - in_zp
-        if x <= -radius:
-            v = -128
-        elif x >= radius:
-            v = 127
-        else:
-            # Q0.31 in [-1, 1) -> Q0.7 (output scale 1/128, zero point 0)
-            v = min(127, max(-128, rdbpot(tanh(mbqm(x, mult, shift), 4), 24)))
-        out[i] = v
-    return out
+    # Q0.31 in [-1, 1) -> Q0.7 (output scale 1/128, zero point 0)
+    return q4_table(in_scale, in_zp, lambda q: rdbpot(tanh(q, 4), 24))
 
 
 def _build(in_scale, in_zp, out_scale, out_zp):
