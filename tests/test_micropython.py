@@ -199,18 +199,7 @@ sys.path.insert(0, "/lib")
 import edge_rt
 from edge_rt.interpreter import kernel_set
 kernel_set("ref")
-
-def _locked(fn):
-    micropython.heap_lock()
-    try:
-        fn()
-        err = None
-    except Exception as e:
-        err = e
-    finally:
-        micropython.heap_unlock()
-    return err
-
+""" + MP.LOCKED_HELPER + """
 def _op(k, trials, n_in, n_out, lock):
     try:
         it = edge_rt.Interpreter("/m%d.ert" % k, kernels="ref")

@@ -41,11 +41,8 @@ _IMPORT_KERNELS = "from edge_rt.interpreter import kernel_set\nkernel_set('ref')
 _LOAD = """
 it = edge_rt.Interpreter("/model.ert", kernels="ref", stream=%(stream)s)
 """
-_REPORT = """
-gc.collect()
-print("@@load", gc.mem_alloc(), it.arena_bytes, it.weight_buffer_bytes, len(it.model.ops))
-micropython.mem_info()
-
+# MicroPython source: run fn() with the heap locked; the exception it raised, or None.
+LOCKED_HELPER = """
 def _locked(fn):
     micropython.heap_lock()
     try:
@@ -56,7 +53,12 @@ def _locked(fn):
     finally:
         micropython.heap_unlock()
     return err
-
+"""
+_REPORT = """
+gc.collect()
+print("@@load", gc.mem_alloc(), it.arena_bytes, it.weight_buffer_bytes, len(it.model.ops))
+micropython.mem_info()
+""" + LOCKED_HELPER + """
 def _first_allocating_op():
     for j in range(len(it._run)):
         e = _locked(it._run[j])
