@@ -143,30 +143,25 @@ def _read(path, default=None):
         raise
 
 
-class Sampler:
-    """Polls a sensor (read() -> watts) in a thread every `interval` seconds."""
+class _Recorder:
+    """A trace filled by a background thread running self._step() until stop(); a subclass
+    says which exceptions end the recording (CATCH) and whether that fails it (_failure)."""
+    CATCH = (Exception,)
 
-    def __init__(self, sensor, interval: float = 0.001, clock=time.perf_counter):
-        self.sensor, self.interval, self.clock = sensor, interval, clock
+    def _init_recording(self):
         self.trace = Trace()
+        self.error = None
         self._stop = threading.Event()
         self._thread = None
-        self.error = None
-
-    def sample_once(self):
-        w = self.sensor.read()
-        self.trace.add(self.clock(), w)
 
     def _loop(self):
         try:
             while not self._stop.is_set():
-                self.sample_once()
-                self._stop.wait(self.interval)
-        except EdgeRTError as e:
+                self._step()
+        except self.CATCH as e:
             self.error = e
 
     def start(self):
-        self.sample_once()   # fail here, not silently in the thread
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
         return self
@@ -175,9 +170,34 @@ class Sampler:
         self._stop.set()
         if self._thread:
             self._thread.join(2.0)
-        if self.error:
-            raise self.error
+        failure = self._failure()
+        if failure is not None:
+            raise failure
         return self.trace
+
+
+class Sampler(_Recorder):
+    """Polls a sensor (read() -> watts) in a thread every `interval` seconds."""
+    CATCH = (EdgeRTError,)
+
+    def __init__(self, sensor, interval: float = 0.001, clock=time.perf_counter):
+        self.sensor, self.interval, self.clock = sensor, interval, clock
+        self._init_recording()
+
+    def sample_once(self):
+        w = self.sensor.read()
+        self.trace.add(self.clock(), w)
+
+    def _step(self):
+        self.sample_once()
+        self._stop.wait(self.interval)
+
+    def start(self):
+        self.sample_once()   # fail here, not silently in the thread
+        return _Recorder.start(self)
+
+    def _failure(self):
+        return self.error
 
     def describe(self):
         return self.sensor.describe()
@@ -210,7 +230,7 @@ def parse_reading(line: str):
     return None
 
 
-class SerialMeter:
+class SerialMeter(_Recorder):
     """A power meter streaming text lines; each reading is stamped with the host clock at
     arrival. `port` is a pyserial port name/URL or an open port object."""
 
@@ -222,12 +242,9 @@ class SerialMeter:
         else:
             self.name = getattr(port, "port", "meter")
         self.ser, self.clock = port, clock
-        self.trace = Trace()
         self.bad_lines = 0
-        self.error = None
         self._buf = b""
-        self._stop = threading.Event()
-        self._thread = None
+        self._init_recording()
 
     def read_available(self) -> int:
         """Read what the port has, parse complete lines; returns readings added."""
@@ -246,25 +263,13 @@ class SerialMeter:
             added += 1
         return added
 
-    def _loop(self):
-        try:
-            while not self._stop.is_set():
-                self.read_available()
-        except Exception as e:   # port closed or unplugged: keep what was read
-            self.error = e
+    def _step(self):   # a closed or unplugged port ends the recording, keeping what was read
+        self.read_available()
 
-    def start(self):
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> Trace:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(2.0)
+    def _failure(self):
         if self.error is not None and not len(self.trace):
-            raise EdgeRTError(f"power meter {self.name}: {self.error}")
-        return self.trace
+            return EdgeRTError(f"power meter {self.name}: {self.error}")
+        return None
 
     def describe(self):
         return f"serial power meter {self.name}"
