@@ -43,7 +43,9 @@ def constants(w2, bias, mult, shift, out_off, lo, hi):
     rows w2 (OC, K): the packer stores them as the op's extra input for this kernel set, as
     int32 pairs (requant.as_int64)."""
     ft, amax = gemm_dtype(w2, bias)
-    return plan_constants(mult, shift, out_off, lo, hi, len(amax), xmax=amax.tolist(), acc=ft).view(np.int32)
+    araw = 128 * np.abs(np.asarray(w2, np.int64)).sum(axis=1)  # |accumulator| before the bias
+    return plan_constants(mult, shift, out_off, lo, hi, len(amax), xmax=amax.tolist(), acc=ft,
+                          bias=np.asarray(bias, np.int64).reshape(-1), amax=araw).view(np.int32)
 
 
 def split(total, most):

@@ -49,12 +49,17 @@ def tap_major(x, y, params, arena, offset, dtype, pad_value):
         steps.append((np.ndarray.fill, (src, pad_value)))
         rows, cols = min(h, hb - pt), min(w, wb - pl)
         steps.append((setitem, (src[:, pt:pt + rows, pl:pl + cols, :], Ellipsis, x[:, :rows, :cols, :])))
-    s = src.strides
-    win = as_strided(src, shape=(fh, fw, n, oh, ow, c),
-                     strides=(s[1], s[2], s[0], s[1] * sh, s[2] * sw, s[3]), writeable=False)
     taps, size = fh * fw, n * oh * ow * c
     col = np.frombuffer(arena, dtype, taps * size, offset + used)
-    steps.append((setitem, (col.reshape(fh, fw, n, oh, ow, c), Ellipsis, win)))
+    if not pad and n == 1 and fh == h and fw == w:
+        # one window covering the whole image: the input already is tap-major, a flat copy
+        # is cheaper than the 6-D strided one
+        steps.append((setitem, (col, Ellipsis, x.reshape(-1))))
+    else:
+        s = src.strides
+        win = as_strided(src, shape=(fh, fw, n, oh, ow, c),
+                         strides=(s[1], s[2], s[0], s[1] * sh, s[2] * sw, s[3]), writeable=False)
+        steps.append((setitem, (col.reshape(fh, fw, n, oh, ow, c), Ellipsis, win)))
     return steps, col.reshape(taps, size), used + r16(col.nbytes)
 
 

@@ -11,7 +11,8 @@
 import numpy as np
 
 from ._conv_common import constants as _constants, gemm_dtype, r16
-from .requant import HEADER, ROWS, Plan, as_int64, clamp_steps, packed_acc, run_steps, setitem
+from . import requant_f64
+from .requant import F64, HEADER, Plan, as_int64, packed_acc, run_steps, setitem
 
 FOLD_MAX = 20000  # weights (N * (K+1)); above it float64's slower product costs more than it saves
 
@@ -45,23 +46,23 @@ def bind(op, m, v, arena):
     if batches == 1 and n * (k + 1) <= FOLD_MAX:
         f = _folded(np.asarray(w), np.asarray(bias).reshape(n), as_int64(packed), n, k)
         if f is not None:
-            wm, vlo, vhi = f
+            wm, mask, h = f
             xd = np.ones(k + 1, np.float64)  # private (the 1 stays): bind-time, like wm
             v = np.frombuffer(arena, np.float64, n, o + s_at)
-            u = np.frombuffer(arena, np.float64, n, o + t_at)
+            u = np.frombuffer(arena, np.float64, n, o + t_at) if mask else None
+            alt = np.frombuffer(arena, np.float64, n, o) if n == 1 else None  # dead widened input
             steps = [(setitem, (xd[:k], Ellipsis, x.reshape(k))), (np.dot, (wm, xd, v))]
-            steps += clamp_steps(v, vlo, vhi, u, v)
-            return run_steps(steps + [(np.floor, (u, v)), (setitem, (y.reshape(n), Ellipsis, v))])
+            return run_steps(steps + requant_f64.tail_steps(v, u, y.reshape(n), h, out_off, lo, hi, alt))
     xf = np.frombuffer(arena, ft, batches * (k + 1), o).reshape(batches, k + 1)
     s = np.frombuffer(arena, np.int64, batches * n, o + s_at).reshape(batches, n)
     acc = np.frombuffer(arena, ft, batches * n, o + s_at).reshape(batches, n)  # s's bytes
     t = np.frombuffer(arena, np.int64, batches * n, o + t_at).reshape(batches, n)
     # [weights | bias] in the GEMM dtype, (N, K+1): a constant derived at bind time, kept
     # outside the arena like the model's own constants
+    plan = Plan(None, None, out_off, lo, hi, n, rows=batches, packed=packed)
     wb = np.empty((n, k + 1), ft)
     setitem(wb[:, :k], Ellipsis, w)   # one converting copy each, no int32 temporary
-    setitem(wb[:, k], Ellipsis, bias.reshape(n))
-    plan = Plan(None, None, out_off, lo, hi, n, rows=batches, packed=packed)
+    setitem(wb[:, k], Ellipsis, 0 if plan.f64 else bias.reshape(n))  # the F64 plan adds the bias
     if batches == 1:  # matrix-vector: np.dot of (N, K+1) by (K+1,) is the cheapest BLAS call
         # the widened input is private (1/N of wb's size), so its constant 1 is written once
         xd = np.ones(k + 1, ft)
@@ -77,40 +78,28 @@ def bind(op, m, v, arena):
 
 
 def _folded(w, bias, packed, n, k):
-    """(wm, vlo, vhi) for the folded requantization, or None when it does not apply.
+    """(wm, mask, h) for the folded requantization, or None when it does not apply.
 
-    The fast requantization plan (see requant.py) computes y = (clamp(x, xlo, xhi) * M + K)
-    >> S per channel, without the sign term (has_mask false). With v(x) = (x*M + K) / 2**S,
-    an increasing affine map: y = floor(clip(v(x), v(xlo), v(xhi))). The product computes
-    v(x) directly in float64 from weights w*M/2**S and a bias column (bias*M + K)/2**S: every
-    partial sum any BLAS forms (any order, with FMA or not) is (i*M + [bias*M + K]) / 2**S
-    with |i| <= 128 * sum|w|, a multiple of 2**(g-S) (2**g: the largest power of two dividing
-    M and K) below 2**(53+g-S) in magnitude when A*M + |K| < 2**(53+g), A = 128 * sum|w| +
-    |bias|: representable, so no step rounds and v, the clip bounds and floor are exact."""
+    With the float64 plan (requant_f64.py: t = acc*m + b, then the sign term, rounding and
+    clamp) the product can compute t directly from weights w*m and a bias column b: m is
+    M * 2**L / 2**S and b a multiple of 2**-(S+1), so every product and partial sum any BLAS
+    forms (any order, with FMA or not) is a multiple of 2**-(S+1); below 2**53 of those units
+    in magnitude it is representable, so no step rounds and t equals the plan's t exactly
+    (whose results the packer verified). The bound: 2 * (A*M*2**L + |b| * 2**S) + 1 < 2**53
+    with A = 128 * sum|w| + |bias| + 1, checked per channel in integers."""
     head = packed[:HEADER].tolist()
-    if not head[1] or head[2]:  # the general path, or the sign term: not folded
+    if head[1] != F64:
         return None
-    xlo, xhi, _, m, kk, ss = packed[HEADER:HEADER + ROWS * n].reshape(ROWS, n)
+    m, b, h = packed[HEADER:HEADER + 3 * n].reshape(3, n).view(np.float64)
+    a = 128 * np.abs(w.astype(np.int64)).sum(axis=1) + np.abs(bias.astype(np.int64)) + 1
+    for ac, mc, bc in zip(a.tolist(), m.tolist(), b.tolist()):
+        mi, me = mc.as_integer_ratio()  # m = mi / me, me a power of two
+        bi, be = bc.as_integer_ratio()
+        unit = max(me, be)  # 2**(S+1)
+        if 2 * (ac * mi * (unit // me) + abs(bi) * (unit // be)) + 1 >= 1 << 53:
+            return None
     wm = np.empty((n, k + 1), np.float64)
-    wk = wm[:, :k]
-    setitem(wk, Ellipsis, w)
-    # A in float64, exact (integers below 2**53 whatever the summation order)
-    a = np.abs(wk).sum(axis=1)
-    a *= 128.0
-    a += np.abs(bias.astype(np.float64))
-    a = np.maximum(a, np.maximum(np.abs(xlo), np.abs(xhi)))
-    lowbit = (m | kk) & -(m | kk)  # 2**g (nonzero for M > 0)
-    # the bound in float64: A < 2**52, M and K converted exactly (checked); the product and
-    # sum round by under 2**-51 relative, which the margin covers
-    fm, fk = m.astype(np.float64), kk.astype(np.float64)
-    bound = np.ldexp(1.0 - 2.0 ** -30, 53) * lowbit.astype(np.float64)
-    ok = (m > 0) & (a < 2.0 ** 52) & (fm.astype(np.int64) == m) & (fk.astype(np.int64) == kk)
-    if not (ok & (a * fm + np.abs(fk) < bound)).all():
-        return None
-    # below the bound every value here is a multiple of 2**g under 2**(53+g): each product
-    # and sum is exact, and so is the scaling by 2**-S
-    wk *= np.ldexp(fm, -ss)[:, None]  # int8 * (M/2**S): exact
-    wm[:, k] = np.ldexp(bias.astype(np.float64) * fm + fk, -ss)
-    vlo = np.ldexp(xlo * fm + fk, -ss)
-    vhi = np.ldexp(xhi * fm + fk, -ss)
-    return wm, vlo, vhi
+    setitem(wm[:, :k], Ellipsis, w)
+    wm[:, :k] *= m[:, None]  # int8 * m: exact (m has at most 31 significant bits)
+    wm[:, k] = b
+    return wm, bool(head[2]), h.copy()

@@ -26,7 +26,7 @@
 # ~0.5 us and a transient allocation; a 0-d array is used as is).
 import numpy as np
 
-from ..quant import mbqm
+from . import requant_f64
 
 SMALL = 4096  # below this many elements a uniform constant is tiled too (faster than a 0-d)
 # ndarray item assignment is numpy's cheapest casting copy (unsafe casting, no allocation)
@@ -100,14 +100,18 @@ def exact_mbqm(x, mult, shift):
 
 
 # Plan constants as one int64 vector: a header, then per-channel rows (see plan_constants).
-HEADER = 4      # accumulator code, fast, has_mask, wrap
-ROWS = 6        # xlo, xhi, left, mult, k, s
+HEADER = 4      # accumulator code, mode, has_mask, wrap
+ROWS = 6        # xlo, xhi, left, mult, k, s (FAST, GENERAL); m, b, h, 0, 0, 0 (F64)
+GENERAL, FAST, F64 = 0, 1, 2  # modes
 _ACCS = (np.float32, np.float64, np.int64)
 
 
-def plan_constants(mult, shift, offset, lo, hi, n, xmax=None, acc=np.float32):
+def plan_constants(mult, shift, offset, lo, hi, n, xmax=None, acc=np.float32, bias=None, amax=None):
     """The constants of Plan(mult, shift, offset, lo, hi, n, xmax, acc) as one int64 vector
-    [acc code, fast, has_mask, wrap] + rows (xlo, xhi, left, mult, k, s), each of length n.
+    [acc code, mode, has_mask, wrap] + rows (xlo, xhi, left, mult, k, s), each of length n.
+    With bias and amax (the bound on |accumulator| per channel, bias not included) and a
+    float accumulator, the float64 plan of requant_f64.py is tried first (mode F64, bias
+    folded in; rows m, b, h as float64 bit patterns); else mode FAST or GENERAL below.
     Exact Python-int arithmetic with bisections per channel: slow, so the packer computes it
     once for the numpy kernel set (an extra constant input of the op) and bind only reads it;
     every value fits int64 (the fast path checks |x*mult| + |k| < 2**62)."""
@@ -120,6 +124,12 @@ def plan_constants(mult, shift, offset, lo, hi, n, xmax=None, acc=np.float32):
     xmax = [int(v) for v in xmax]
     offset, lo, hi = int(offset), int(lo), int(hi)
     acc = np.dtype(acc)
+    if bias is not None and acc.kind == "f":
+        for mask in (False, True):
+            f64 = requant_f64.verify(mult, shift, offset, lo, hi, bias, amax, acc, mask, exact_mbqm, _first_at_least)
+            if f64 is not None:
+                rows = np.concatenate([np.stack(f64).view(np.int64).reshape(-1), np.zeros(3 * n, np.int64)])
+                return np.concatenate([np.array([_ACCS.index(acc.type), F64, int(mask), 0], np.int64), rows])
     exact = _F32_EXACT if acc == np.float32 else _F64_EXACT
     fast = None
     if acc.kind == "f" and all(s <= 0 and m >= 0 for m, s in zip(mult, shift)):
@@ -221,8 +231,14 @@ class Plan:
                              % (packed.size, HEADER + ROWS * n, n))
         self.n, self.rows, self.acc = n, rows, np.dtype(packed_acc(packed))
         self.lo, self.hi, self.offset = int(lo), int(hi), int(offset)
-        self.fast, self.has_mask, self.wrap = (bool(v) for v in packed[1:HEADER].tolist())
+        mode = int(packed[1])
+        self.f64 = mode == F64
+        self.fast = mode == FAST
+        self.has_mask, self.wrap = (bool(v) for v in packed[2:HEADER].tolist())
         vecs = packed[HEADER:].reshape(ROWS, n)
+        if self.f64:
+            self.m, self.b, self.h = self._tiles(vecs[0:3].view(np.float64), np.float64)
+            return
         if self.fast:
             self.xlo, self.xhi = self._tiles(vecs[0:2], self.acc.type)
             mult, k, s = self._tiles(vecs[3:6], np.int64)
@@ -266,6 +282,16 @@ class Plan:
 
         def cut(c):
             return c if c.ndim == 0 else c[:r]
+        if self.f64:  # the bias is folded into the constants
+            ft = t.view(np.float64)
+            u = s.view(np.float64) if self.has_mask else None
+            alt = None
+            if f.size == 1:
+                if spare is None or f is t:
+                    raise ValueError("a one-element float64 requantization needs a spare buffer")
+                alt = spare[:8].view(np.float64).reshape(ft.shape)
+            return requant_f64.steps(f, ft, u, y, cut(self.m), cut(self.b), cut(self.h), self.offset, self.lo,
+                                     self.hi, alt)
         out = []
         if bias is not None:
             out.append((np.add, (f, cut(bias), f)))

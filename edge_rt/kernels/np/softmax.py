@@ -1,17 +1,29 @@
 # SOFTMAX (int8, last axis), numpy: the steps of kernels/ref/softmax.py, allocation-free.
-# Per row: d = max - x in [0, 255] (intp, in scratch), the two exp tables gathered with
-# np.take, the row sum and its fixed-point reciprocal as Python ints (one per row), then
-# the rescale of every element. Both factors of that rescale
-# are non-negative (exp values and a Q0.31 reciprocal), so SaturatingRoundingDoublingHighMul
-# is floor((a*b + 2**30) / 2**31) and RoundingDivideByPOT is floor((q + 2**(e-1)) / 2**e):
-# one multiply, add, shift, add, shift. Softmax rows are few in practice (a classifier head),
-# so rows run in a Python loop; elements are vectorized.
+# Small rows (a classifier head) are dominated by per-call overhead, so a row costs a fixed,
+# short list of numpy calls plus a little Python-int work:
+# 1. m = the row max (argmax, a cheap C loop, then one element read).
+# 2. idx = x mod 256 (a copy from the uint8 view of the input), then the two exp tables
+#    gathered with take from a view chosen by m: with Q[j] = T[(255 - j) mod 256] for
+#    j in [0, 511], the 256-wide view V_m = Q[s:s + 256], s = (255 - m) mod 256, satisfies
+#    V_m[x mod 256] = T[m - x] for every x <= m (both halves of the int8 range).
+# 3. The row sum of the Q12.19 exps: exact in float64 (integers below 2**53), as a Python int.
+# 4. Its reciprocal (scale, bits_over_unit) by fast_reciprocal, then with E = bits_over_unit
+#    + 23 the output rescale of the reference, rdbpot(srdhm(scale, e), E) - 128, clamped.
+#    Both factors are non-negative, so the two roundings are floors of sums and merge:
+#      q = (scale * e + 2**30 + 2**(30 + E)) >> (31 + E)
+#    (multiply, add, shift), and a final take from a 256-entry table clips q to [0, 255],
+#    subtracts 128 and narrows to int8 in one call. With 0 < sum < 2**28 (E <= 31, the only
+#    sums TFLite Micro accepts) every term fits int64: scale * e < 2**62, 2**(30+E) <= 2**61.
+# Other sums (>= 512 in real terms, or wrapped int32 sums of 4096+ columns) take the general
+# path: the reference's reciprocal on the wrapped sum and the two roundings kept apart.
 import numpy as np
 
 from ._conv_common import r16
 
 _MIN = -(1 << 31)
 _MAX = (1 << 31) - 1
+_FAST_SUM = 1 << 28     # sums below this take the merged rescale (E <= 31)
+_SHORT = 24             # rows up to this long are summed by a C-level Python sum (cheaper than a BLAS call)
 
 
 def _srdhm(a, b):
@@ -47,8 +59,31 @@ def reciprocal(total):
     return _sat_shl(x, 1), 12 - headroom_plus_one
 
 
+def fast_reciprocal(total):
+    """reciprocal(total) for 0 < total < 2**31: the scale (bits_over_unit is
+    total.bit_length() - 20). Here the normalized sum v = total << (32 - b) (b the bit
+    length) lies in [2**31, 2**32), so the half denominator is exactly v >> 1 in
+    [2**30, 2**31), every Newton iterate stays in (2**29, 2**30] and every correction term
+    is small: none of the reference's wraps or saturations can trigger except the final
+    doubling of x == 2**30. Checked against reciprocal for every normalized v a sum below
+    2**28 can produce (tests/test_np_tail_speed_exact.py has the sampled version)."""
+    d = total << (31 - total.bit_length())
+    x = 1515870810 + ((d * -1010580540 + 0x40000000) >> 31)
+    x += ((x * (0x20000000 - ((d * x + 0x40000000) >> 31)) + 0x40000000) >> 31) << 2
+    x += ((x * (0x20000000 - ((d * x + 0x40000000) >> 31)) + 0x40000000) >> 31) << 2
+    x += ((x * (0x20000000 - ((d * x + 0x40000000) >> 31)) + 0x40000000) >> 31) << 2
+    return (x << 1) if x < 0x40000000 else _MAX
+
+
 def scratch_bytes(depth):
     return 3 * r16(depth * 8)
+
+
+def _views(table, dtype):
+    """[V_m for m = 0..255] indexed by m mod 256 (so a Python list takes m in -128..127)."""
+    t = np.asarray(table, np.int64)
+    q = np.ascontiguousarray(t[(255 - np.arange(512)) % 256], dtype)
+    return [q[(255 - m) % 256:(255 - m) % 256 + 256] for m in range(256)]
 
 
 def bind(op, m, v, arena):
@@ -56,41 +91,72 @@ def bind(op, m, v, arena):
     depth = t.shape[-1]
     rows = t.size() // depth if depth else 0
     x = v[op.inputs[0]].reshape(rows, depth)
+    xu = x.view(np.uint8)
     y = v[op.outputs[0]].reshape(rows, depth)
-    # the pack-time int32 tables widened once to int64 (constants, so outside the arena)
-    exp_q31 = np.asarray(v[op.inputs[1]], np.int64)
-    exp_q12 = np.asarray(v[op.inputs[2]], np.int64)
+    # bind-time constants (outside the arena): the shifted table views and the output table
+    v31 = _views(v[op.inputs[1]], np.int64)
+    v12 = _views(v[op.inputs[2]], np.float64)
+    lut = (np.arange(256) - 128).astype(np.int8)
     o = op.scratch_offset
-    d = np.frombuffer(arena, np.intp, depth, o)
-    e12 = np.frombuffer(arena, np.int64, depth, o + r16(depth * 8))
+    idx = np.frombuffer(arena, np.intp, depth, o)
+    e12 = np.frombuffer(arena, np.float64, depth, o + r16(depth * 8))
     q = np.frombuffer(arena, np.int64, depth, o + 2 * r16(depth * 8))
-    copyto, subtract, multiply, add = np.copyto, np.subtract, np.multiply, np.add
-    take12, take31 = exp_q12.take, exp_q31.take
-    right_shift, maximum, minimum, amax = np.right_shift, np.fmax, np.fmin, np.maximum.reduce
-    i64, intp = np.int64, np.intp
-    nudge, s31, s63, lo, hi = i64(1 << 30), i64(31), i64(63), i64(-128), i64(127)
-    row_views = [(x[r], y[r]) for r in range(rows)]
+    e12mv = memoryview(e12)
+    ones = np.ones(depth, np.float64)
+    short = depth <= _SHORT
+    # 0-d operands: a 0-d array is used by a ufunc as is (a scalar would be converted per call)
+    i64 = np.int64
+    sc = np.zeros((), i64)
+    kk = [np.array((1 << 30) + (1 << (30 + e)), i64) for e in range(32)]
+    ll = [np.array(31 + e, i64) for e in range(32)]
+    setitem, multiply, add, right_shift = np.ndarray.__setitem__, np.multiply, np.add, np.right_shift
+    lut_take = lut.take
+    rowdata = [(x[r], memoryview(x[r]), xu[r], y[r]) for r in range(rows)]
+    general = _general(idx, q, e12)
 
     def run():
-        for xr, yr in row_views:
-            copyto(d, xr, "unsafe")
-            subtract(intp(amax(xr)), d, d)
-            take12(d, out=e12, mode="clip")
-            scale, bits_over_unit = reciprocal(_wrap32(int(e12.sum())))
-            e = bits_over_unit + 23
-            take31(d, out=q, mode="clip")
-            multiply(q, i64(scale), q)
-            add(q, nudge, q)
-            right_shift(q, s31, q)
-            if scale < 0:  # only once a row's sum wraps int32: the rounding needs [q < 0]
-                right_shift(q, s63, e12)
-                add(q, e12, q)
-            if e > 0:
-                add(q, i64((1 << (e - 1)) - 128 * (1 << e)), q)  # rounding half, and the -128 offset
-                right_shift(q, i64(e), q)
-            else:
-                add(q, i64(-128), q)
-            maximum(q, lo, q)
-            minimum(q, hi, q)
-            copyto(yr, q, "unsafe")
+        for xr, xmv, xur, yr in rowdata:
+            mx = xmv[xr.argmax()]
+            setitem(idx, Ellipsis, xur)
+            v12[mx].take(idx, None, e12, "clip")
+            total = int(sum(e12mv)) if short else int(ones.dot(e12))
+            if total >= _FAST_SUM:
+                general(v31[mx], total, yr)
+                continue
+            b = total.bit_length()
+            sc[()] = fast_reciprocal(total)
+            v31[mx].take(idx, None, q, "clip")
+            multiply(q, sc, q)
+            add(q, kk[b + 3], q)
+            right_shift(q, ll[b + 3], q)
+            lut_take(q, None, yr, "clip")
     return run
+
+
+def _general(idx, q, tmp):
+    """The rescale for any wrapped int32 sum, the two roundings apart (a sum of 2**28 or more
+    puts 2**(30+E) beyond int64; a wrapped sum can make the scale negative)."""
+    tq = tmp.view(np.int64)  # the float sums are consumed by now: reuse the buffer
+    multiply, add, right_shift, fmax, fmin = np.multiply, np.add, np.right_shift, np.fmax, np.fmin
+    i64 = np.int64
+    nudge, s31, s63, lo, hi = i64(1 << 30), i64(31), i64(63), i64(-128), i64(127)
+
+    def rescale(v31, total, yr):
+        scale, bits_over_unit = reciprocal(_wrap32(total))
+        e = bits_over_unit + 23
+        v31.take(idx, None, q, "clip")
+        multiply(q, i64(scale), q)
+        add(q, nudge, q)
+        right_shift(q, s31, q)
+        if scale < 0:  # only once a row's sum wraps int32: the rounding needs [q < 0]
+            right_shift(q, s63, tq)
+            add(q, tq, q)
+        if e > 0:
+            add(q, i64((1 << (e - 1)) - 128 * (1 << e)), q)  # rounding half, and the -128 offset
+            right_shift(q, i64(e), q)
+        else:
+            add(q, i64(-128), q)
+        fmax(q, lo, q)
+        fmin(q, hi, q)
+        np.copyto(yr, q, "unsafe")
+    return rescale
