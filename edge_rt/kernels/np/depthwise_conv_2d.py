@@ -1,16 +1,12 @@
 # DEPTHWISE_CONV_2D, numpy, allocation-free. With one input channel the op is an ordinary
 # convolution with OC = depth_multiplier filters (_conv_common's banded im2col + GEMM).
-# Otherwise, per GEMM band of output rows (bands as in _conv_common.Geometry):
-# 1. im2col into tap-major scratch col (T, R, OC) (T = KH*KW taps, R output pixels), one
-#    strided copy from the float32 zero-point-padded staging; a stride-0 axis repeats each
-#    input channel depth_multiplier times;
-# 2. col *= filter tile (T, R, OC) (the filter repeated over R: numpy runs an in-place ufunc
-#    without allocating only on equal shapes, so the tile is built once at bind time, a
-#    constant outside the arena);
-# 3. the sum over taps as one BLAS product ones(1, T) @ col (T, R*OC) into the band's rows
-#    of the float accumulator; then, per requantization band, requant.Plan's steps.
-# Exactness: float sums of at most T products of magnitude <= 2**14, under the bound of
-# _conv_common.py (checked; float64 otherwise).
+# Otherwise: the input is staged once as floats (zero-point padded), then one np.einsum
+# over a strided view of the receptive fields (a stride-0 axis repeats each input channel
+# depth_multiplier times) sums the taps' products for the whole output into the float
+# accumulator -- no im2col copy, no allocation (einsum's own loop, out= given); then, per
+# requantization band (as in _conv_common.Geometry), requant.Plan's steps.
+# Exactness: float sums of at most T = KH*KW products of magnitude <= 2**14, in any order,
+# under the bound of _conv_common.py (checked; float64 otherwise).
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -19,8 +15,15 @@ from .requant import Plan, packed_acc, run_steps, setitem
 
 
 def _geometry(xshape, yshape, kh, kw, dh, dw, sh, sw, pt, pl, isz):
-    return cc.Geometry(xshape, yshape, kh, kw, dh, dw, sh, sw, pt, pl, kh * kw * yshape[3] * isz,
-                       force_stage=True)
+    """Scratch layout: the float staging copy of the input, the whole float accumulator
+    (acc_at, N*OH*OW*OC of dtype isz), then Geometry's requantization band buffers."""
+    g = cc.Geometry(xshape, yshape, kh, kw, dh, dw, sh, sw, pt, pl, 0, force_stage=True)
+    g.acc_at = g.col_at
+    size = cc.r16(yshape[0] * yshape[1] * yshape[2] * yshape[3] * isz)
+    g.s_at += size
+    g.t_at += size
+    g.total += size
+    return g
 
 
 def scratch_bytes(xshape, yshape, kh, kw, dh, dw, sh, sw, pt, pl, w2, bias):
@@ -51,41 +54,41 @@ def bind(op, m, v, arena):
     return run_steps(_steps(x, w, bias, packed, y, op.params, arena, op.scratch_offset))
 
 
+try:  # numpy's C einsum: the np.einsum wrapper retains a little memory on every call
+    from numpy._core.multiarray import c_einsum
+except ImportError:  # numpy 1.x
+    from numpy.core.multiarray import c_einsum
+
+
+def _einsum(spec, a, b, out):
+    c_einsum(spec, a, b, out=out)
+
+
 def _steps(x, w, bias, packed, y, params, arena, offset):
     sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi, dm = params[:11]
     _, kh, kw, oc = w.shape
     n, oh, ow, _ = y.shape
     c = x.shape[3]
-    taps = kh * kw
-    w2 = np.asarray(w).reshape(taps, oc)
     ft = packed_acc(packed)
     isz = np.dtype(ft).itemsize
     g = _geometry(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl, isz)
     steps, st = cc.stage_steps(x, arena, offset, g, in_zp, pt, pl)
-    # tap-major windows with the channel axis split as (C, depth_multiplier), dm repeating
+    # the receptive fields (N, OH, OW, KH, KW, C, depth_multiplier), dm a stride-0 axis
     s = st.strides
-    win = as_strided(st, shape=(n, kh, kw, oh, ow, c, dm),
-                     strides=(s[0], s[1] * dh, s[2] * dw, s[1] * sh, s[2] * sw, s[3], 0), writeable=False)
+    win = as_strided(st, shape=(n, oh, ow, kh, kw, c, dm),
+                     strides=(s[0], s[1] * sh, s[2] * sw, s[1] * dh, s[2] * dw, s[3], 0), writeable=False)
+    acc = np.frombuffer(arena, ft, n * oh * ow * oc, offset + g.acc_at)
+    # the filter in the accumulator dtype (a bind-time constant outside the arena)
+    wf = np.asarray(w).reshape(kh, kw, c, dm).astype(ft)
+    steps.append((_einsum, ("nhwijcd,ijcd->nhwcd", win, wf, acc.reshape(n, oh, ow, c, dm))))
     rows = g.rows
-    col = np.frombuffer(arena, ft, (g.s_at - g.col_at) // isz, offset + g.col_at)
     sg = np.frombuffer(arena, np.int64, rows * oc, offset + g.s_at).reshape(rows, oc)
-    acc = np.frombuffer(arena, ft, rows * oc, offset + g.s_at)  # sg's bytes, see Plan.steps
     t = np.frombuffer(arena, np.int64, rows * oc, offset + g.t_at).reshape(rows, oc)
     plan = Plan(None, None, out_off, lo, hi, oc, rows=rows, packed=packed)
     b = plan.tile(np.asarray(bias).reshape(-1), ft)
-    ones = np.ones((1, taps), ft)
-    tiles = {}
-    for i, y0, y1, subs in g.bands(n):
-        for g0, g1 in subs:
-            r = (g1 - g0) * ow
-            if r not in tiles:  # the filter repeated over the band's pixels (a constant)
-                tiles[r] = np.ascontiguousarray(np.broadcast_to(w2.astype(ft)[:, None, :], (taps, r, oc)))
-            cb = col[:taps * r * oc]
-            c3 = cb.reshape(taps, r, oc)
-            steps.append((setitem, (cb.reshape(kh, kw, g1 - g0, ow, c, dm), Ellipsis, win[i, :, :, g0:g1])))
-            steps.append((np.multiply, (c3, tiles[r], c3)))
-            a0 = (g0 - y0) * ow * oc
-            steps.append((np.matmul, (ones, cb.reshape(taps, r * oc), acc[a0:a0 + r * oc].reshape(1, r * oc))))
+    acc2 = acc.reshape(n * oh * ow, oc)
+    for i, y0, y1, _ in g.bands(n):
         r = (y1 - y0) * ow
-        steps += plan.steps(acc[:r * oc].reshape(r, oc), t[:r], sg[:r], y[i, y0:y1].reshape(r, oc), b)
+        a0 = (i * oh + y0) * ow
+        steps += plan.steps(acc2[a0:a0 + r], t[:r], sg[:r], y[i, y0:y1].reshape(r, oc), b)
     return steps
