@@ -23,7 +23,7 @@ from ._conv_common import r16
 _MIN = -(1 << 31)
 _MAX = (1 << 31) - 1
 _FAST_SUM = 1 << 28     # sums below this take the merged rescale (E <= 31)
-_SHORT = 24             # rows up to this long are summed by a C-level Python sum (cheaper than a BLAS call)
+_SHORT = 32             # rows up to this long: a Python sum is cheaper than a BLAS dot
 
 
 def _srdhm(a, b):
@@ -65,8 +65,8 @@ def fast_reciprocal(total):
     length) lies in [2**31, 2**32), so the half denominator is exactly v >> 1 in
     [2**30, 2**31), every Newton iterate stays in (2**29, 2**30] and every correction term
     is small: none of the reference's wraps or saturations can trigger except the final
-    doubling of x == 2**30. Checked against reciprocal for every normalized v a sum below
-    2**28 can produce (tests/test_np_tail_speed_exact.py has the sampled version)."""
+    doubling of x == 2**30. Checked against the reference steps for every normalized v a
+    sum below 2**28 can produce (test_np_tail_speed_exact.py, EDGE_RT_EXHAUSTIVE=1)."""
     d = total << (31 - total.bit_length())
     x = 1515870810 + ((d * -1010580540 + 0x40000000) >> 31)
     x += ((x * (0x20000000 - ((d * x + 0x40000000) >> 31)) + 0x40000000) >> 31) << 2
