@@ -131,7 +131,7 @@ def _first_line(e: Exception) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
-def prepare_model(path: str, tmp: str, seed: int = 0) -> dict:
+def prepare_model(path: str, tmp: str, seed: int = 0, disable: tuple = ()) -> dict:
     """Pack for edge_rt, count MACs, write the shared random input. Returns the model entry."""
     import numpy as np
     from .compiler.importers.tflite import import_tflite
@@ -161,7 +161,7 @@ def prepare_model(path: str, tmp: str, seed: int = 0) -> dict:
     np.savez(inputs, *[random_input(shape, dt, rng) for shape, dt in ins])
     entry.update(_inputs=inputs, _n_outputs=n_out, _tflite=path, _ert=None, _ert_note=None)
     try:
-        r = pack(data, os.path.basename(path), kernels="np", check_budget=False)
+        r = pack(data, os.path.basename(path), kernels="np", check_budget=False, disable=disable)
         entry["_ert"] = os.path.join(tmp, tag + ".ert")
         with open(entry["_ert"], "wb") as f:
             f.write(r.binary)
@@ -236,8 +236,9 @@ def bench_model(entry: dict, opts: dict, env: dict, tmp: str, log=None) -> dict:
 
 
 def run_bench(paths, repeat=100, warmup=10, threads=1, keep_blas_env=False,
-              runtimes=RUNTIMES, log=None, load_repeat=LOAD_REPEAT) -> dict:
-    """Benchmark every model in paths; returns the report dict that --json prints."""
+              runtimes=RUNTIMES, log=None, load_repeat=LOAD_REPEAT, disable=()) -> dict:
+    """Benchmark every model in paths; returns the report dict that --json prints.
+    disable: graph passes edge_rt packs without (the per-op overhead chains)."""
     import platform
     import tempfile
     env, unset = child_env(threads, keep_blas_env)
@@ -251,7 +252,7 @@ def run_bench(paths, repeat=100, warmup=10, threads=1, keep_blas_env=False,
         opts["baseline_rss_kb"] = bmsg.get("rss_kb")
         models = []
         for p in paths:
-            entry = prepare_model(p, tmp)
+            entry = prepare_model(p, tmp, disable=disable)
             models.append(bench_model(entry, opts, env, tmp, log))
     blas = next((m["_blas"] for m in models if m.get("_blas")), None) or bmsg.get("blas") or {}
     for m in models:

@@ -85,7 +85,7 @@ def test_fc_paths_match_scalar_reference(seed, clip, plan, monkeypatch):
         for fold_max in (0, fc.FOLD_MAX):
             run, y, packed = _bind_fc(x, w, bias, mult, shift, params, fold_max)
             if fold_max and batches == 1:
-                used = fc._folded(w, bias, as_int64(packed), n, k) is not None
+                used = fc._folded(w, bias, as_int64(packed), n, k, shift) is not None
                 folded += used
             for _ in range(2):
                 x[...] = rng.integers(-128, 128, x.shape)
@@ -112,7 +112,7 @@ def test_folded_path_at_the_clamp_edges():
             bias = (b0 + np.arange(n) * 7).astype(np.int32)
             x = np.zeros((1, 1), np.int8)
             run, y, packed = _bind_fc(x, w, bias, mult, shift, (off, lo, hi), fc.FOLD_MAX)
-            if fc._folded(w, bias, as_int64(packed), n, 1) is None:
+            if fc._folded(w, bias, as_int64(packed), n, 1, shift) is None:
                 continue
             for xv in range(-128, 128):
                 x[0, 0] = xv

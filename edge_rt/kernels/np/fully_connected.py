@@ -44,7 +44,7 @@ def bind(op, m, v, arena):
     s_at, t_at, _ = _layout(batches, n, k, np.dtype(ft).itemsize)
     o = op.scratch_offset
     if batches == 1 and n * (k + 1) <= FOLD_MAX:
-        f = _folded(np.asarray(w), np.asarray(bias).reshape(n), as_int64(packed), n, k)
+        f = _folded(np.asarray(w), np.asarray(bias).reshape(n), as_int64(packed), n, k, shift)
         if f is not None:
             wm, mask, h = f
             xd = np.ones(k + 1, np.float64)  # private (the 1 stays): bind-time, like wm
@@ -77,7 +77,7 @@ def bind(op, m, v, arena):
     return run_steps(steps)
 
 
-def _folded(w, bias, packed, n, k):
+def _folded(w, bias, packed, n, k, shift):
     """(wm, mask, h) for the folded requantization, or None when it does not apply.
 
     With the float64 plan (requant_f64.py: t = acc*m + b, then the sign term, rounding and
@@ -85,19 +85,18 @@ def _folded(w, bias, packed, n, k):
     M * 2**L / 2**S and b a multiple of 2**-(S+1), so every product and partial sum any BLAS
     forms (any order, with FMA or not) is a multiple of 2**-(S+1); below 2**53 of those units
     in magnitude it is representable, so no step rounds and t equals the plan's t exactly
-    (whose results the packer verified). The bound: 2 * (A*M*2**L + |b| * 2**S) + 1 < 2**53
-    with A = 128 * sum|w| + |bias| + 1, checked per channel in integers."""
+    (whose results the packer verified). The bound, per channel: (2 * (A*m + |b|) + 2**-(S+1))
+    * 2**(S+1) < 2**53 with A = 128 * sum|w| + |bias| + 1; evaluated in float64 (relative
+    error below 2**-50) against the limit shrunk by 2**-40, so it errs only on the safe side."""
     head = packed[:HEADER].tolist()
     if head[1] != F64:
         return None
     m, b, h = packed[HEADER:HEADER + 3 * n].reshape(3, n).view(np.float64)
-    a = 128 * np.abs(w.astype(np.int64)).sum(axis=1) + np.abs(bias.astype(np.int64)) + 1
-    for ac, mc, bc in zip(a.tolist(), m.tolist(), b.tolist()):
-        mi, me = mc.as_integer_ratio()  # m = mi / me, me a power of two
-        bi, be = bc.as_integer_ratio()
-        unit = max(me, be)  # 2**(S+1)
-        if 2 * (ac * mi * (unit // me) + abs(bi) * (unit // be)) + 1 >= 1 << 53:
-            return None
+    a = (128 * np.abs(w.astype(np.int64)).sum(axis=1) + np.abs(bias.astype(np.int64)) + 1).astype(np.float64)
+    s = 31 + np.maximum(-np.asarray(shift, np.int64).reshape(-1), 0)
+    lhs = np.ldexp(2 * (a * m + np.abs(b)) + np.ldexp(1.0, -(s + 1)), s + 1)
+    if not (lhs < 2.0 ** 53 * (1 - 2.0 ** -40)).all():
+        return None
     wm = np.empty((n, k + 1), np.float64)
     setitem(wm[:, :k], Ellipsis, w)
     wm[:, :k] *= m[:, None]  # int8 * m: exact (m has at most 31 significant bits)
