@@ -19,7 +19,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .requant import Plan, packed_acc, plan_constants, setitem
 
-COL_CAP = 64 * 1024   # im2col bytes per GEMM band
+COL_CAP = 256 * 1024  # im2col bytes per GEMM band
 OUT_CAP = 8192        # output elements per requantization band (16 bytes each: the int64
                       # buffers; the float accumulator shares the second one's bytes)
 

@@ -10,7 +10,7 @@ import numpy as np
 from ..broadcast import unpack_params
 from .requant import setitem
 
-BAND = 4096  # output elements per band: the index scratch is BAND * 8 bytes
+BAND = 16384 # output elements per band: the index scratch is BAND * 8 bytes
 
 
 def int8_values():
