@@ -85,7 +85,7 @@ def test_fc_paths_match_scalar_reference(seed, clip, plan, monkeypatch):
         for fold_max in (0, fc.FOLD_MAX):
             run, y, packed = _bind_fc(x, w, bias, mult, shift, params, fold_max)
             if fold_max and batches == 1:
-                used = fc._folded(w, bias, as_int64(packed), n, k, shift) is not None
+                used = fc._fold_params(w, bias, as_int64(packed), n, shift) is not None
                 folded += used
             for _ in range(2):
                 x[...] = rng.integers(-128, 128, x.shape)
@@ -112,7 +112,7 @@ def test_folded_path_at_the_clamp_edges():
             bias = (b0 + np.arange(n) * 7).astype(np.int32)
             x = np.zeros((1, 1), np.int8)
             run, y, packed = _bind_fc(x, w, bias, mult, shift, (off, lo, hi), fc.FOLD_MAX)
-            if fc._folded(w, bias, as_int64(packed), n, 1, shift) is None:
+            if fc._fold_params(w, bias, as_int64(packed), n, shift) is None:
                 continue
             for xv in range(-128, 128):
                 x[0, 0] = xv
@@ -158,4 +158,55 @@ def test_small_fc_invoke_allocates_nothing(n, k, relu):
     finally:
         tracemalloc.stop()
     # numpy's in-place one-element ufuncs allocate a ~1 KB temporary each: none may remain
+    assert after - before <= 0 and peak - before < 512, (after - before, peak - before)
+
+
+def _fc_chain(widths, acts, zps, seed, also_output=None):
+    """FULLY_CONNECTED layers of the given widths (batch 1), activations and output zero
+    points; also_output: index of an intermediate layer whose output is a graph output too
+    (so it must stay int8: no handoff there)."""
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder()
+    x = first = b.tensor("x0", (1, widths[0]), "int8", scale=0.05, zero_point=int(rng.integers(-10, 10)))
+    extra = []
+    for i, (k, n) in enumerate(zip(widths[:-1], widths[1:])):
+        y = b.tensor(f"x{i + 1}", (1, n), "int8", scale=0.03 + 0.05 * rng.random(), zero_point=zps[i])
+        w = b.const(f"w{i}", rng.integers(-127, 128, (n, k)).astype(np.int8), scale=0.01, zero_point=0)
+        bias = b.const(f"b{i}", rng.integers(-2000, 2000, n).astype(np.int32), scale=0.0005, zero_point=0)
+        b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions", FusedActivationFunction=acts[i])
+        if i == also_output:
+            extra.append(y)
+        x = y
+    return b.build(inputs=[first], outputs=extra + [x])
+
+
+@pytest.mark.parametrize("widths,acts,zps", [
+    ((6, 5, 4, 3), ("NONE", "NONE", "NONE"), (0, 0, 0)),          # sign term, offset 0
+    ((6, 5, 4, 3), ("NONE", "RELU", "NONE"), (7, -20, 3)),        # sign term with an offset
+    ((9, 1, 1, 1, 2), ("NONE", "NONE", "RELU", "NONE"), (0, 5, -3, 0)),  # one-element layers
+    ((16, 12, 8, 12, 16), ("RELU", "RELU", "RELU", "NONE"), (-128, -128, -128, 4)),  # autoencoder-like
+])
+@pytest.mark.parametrize("also_output", [None, 1])
+def test_fc_chain_float_handoff_bit_exact(widths, acts, zps, also_output):
+    """Chained batch-1 layers hand their result over as floats (the reader skips widening
+    int8 bytes): bit-exact with TFLite Micro, the handoff really used (but not for a tensor
+    that is also a graph output), nothing allocated."""
+    from edge_rt.compiler.pack import pack
+    from edge_rt.interpreter import Interpreter
+    data = _fc_chain(widths, acts, zps, seed=len(widths), also_output=also_output)
+    check_bit_exact(data, trials=20, kernel_sets=("np",))
+    it = Interpreter(pack(data, "chain.tflite", kernels="np", check_budget=False).binary, kernels="np")
+    want = len(widths) - 2 - (also_output is not None)  # every layer but the last
+    assert len(getattr(it.model, "np_handoff", {})) == want
+    for _ in range(3):
+        it.invoke()
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        for _ in range(20):
+            it.invoke()
+        after, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     assert after - before <= 0 and peak - before < 512, (after - before, peak - before)
