@@ -185,3 +185,21 @@ def test_profile_macs_of_a_real_model_match_the_ir_count(capsys):
     # fused ops (DS_CONV_2D, CONV_2D_ADD) must count exactly the MACs of the ops they replace
     assert p["macs"] == want and round(want / 1e6, 2) == 2.66  # MLPerf Tiny quotes 2.66 M MACs
     assert len(p["ops"]) == len(it.model.ops)
+
+
+def test_ab_kernels_tool_compares_two_commits():
+    """tools/ab_kernels.py exports HEAD under another package name and times both trees on
+    the same model; the outputs of the two must agree (same kernels here)."""
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "ab_kernels.py"), "--ref", "HEAD",
+                        "--rounds", "2", HELLO], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    row = [ln for ln in r.stdout.splitlines() if ln.startswith("hello_world_int8")]
+    assert len(row) == 1 and "DIFFERENT" not in row[0], r.stdout
+    old, new, ratio = (float(v) for v in row[0].split()[1:4])
+    assert old > 0 and new > 0 and abs(ratio - new / old) < 0.01
+
+
+def test_ab_kernels_tool_rejects_an_unknown_commit():
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "ab_kernels.py"), "--ref", "no-such-ref",
+                        HELLO], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode != 0 and "git archive no-such-ref failed" in r.stderr and "Traceback" not in r.stderr
