@@ -207,3 +207,25 @@ def test_gemm_kernels_bit_exact_and_allocation_free(name, data):
     it = _interpreter(data, name + ".tflite")
     growth, peak = _traced_invokes(it)
     assert growth <= 0 and peak < PEAK_LIMIT, f"{name}: growth {growth}, peak {peak} bytes"
+
+
+def test_depthwise_float64_accumulator_bit_exact_and_allocation_free():
+    """A bias beyond the float32 bound (|bias| > 2**24) makes the depthwise accumulate in
+    float64: staged input, filter and accumulator all float64, so einsum never mixes dtypes."""
+    rng = np.random.default_rng(5)
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 9, 7, 4), "int8", 0.05, 3)
+    wt = b.const("w", rng.integers(-127, 128, (1, 3, 3, 4), dtype=np.int8), scale=[0.01] * 4,
+                 zero_point=[0] * 4, quantized_dimension=3)
+    bias = b.const("b", np.array([1 << 25, -(1 << 25), 3 << 24, 12345], np.int32), scale=[0.0005] * 4,
+                   zero_point=[0] * 4)
+    y = b.tensor("y", (1, 9, 7, 4), "int8", 200.0, 0)
+    b.op("DEPTHWISE_CONV_2D", [x, wt, bias], [y], "DepthwiseConv2DOptions", Padding="SAME", StrideW=1,
+         StrideH=1, DepthMultiplier=1, DilationWFactor=1, DilationHFactor=1, FusedActivationFunction="NONE")
+    data = b.build([x], [y])
+    from edge_rt.kernels.np._conv_common import gemm_dtype
+    assert gemm_dtype(np.ones((4, 9), np.int8), np.array([1 << 25]))[0] == np.float64
+    check_bit_exact(data, trials=3, kernel_sets=("np",))
+    it = _interpreter(data, "dw_f64.tflite")
+    growth, peak = _traced_invokes(it)
+    assert growth <= 0 and peak < PEAK_LIMIT, (growth, peak)

@@ -60,7 +60,7 @@ class Geometry:
     scratch_bytes (pack time) and bind, so the declaration and the kernel cannot drift.
     col_row: im2col bytes per output pixel."""
 
-    def __init__(self, xshape, yshape, kh, kw, dh, dw, sh, sw, pt, pl, col_row, force_stage=False):
+    def __init__(self, xshape, yshape, kh, kw, dh, dw, sh, sw, pt, pl, col_row, force_stage=False, stage_isz=4):
         n, h, w, c = xshape
         _, oh, ow, oc = yshape
         hp = padded_size(h, oh, kh, dh, sh)
@@ -69,7 +69,8 @@ class Geometry:
         self.stage = self.pad or kh * kw > 1 or force_stage
         self.hb, self.wb = max(hp, pt + 1), max(wp, pl + 1)
         self.h_in, self.w_in = min(h, self.hb - pt), min(w, self.wb - pl)  # input rows/cols read
-        stage_bytes = r16(n * self.hb * self.wb * c * 4) if self.stage else 0
+        self.stage_dtype = np.float32 if stage_isz == 4 else np.float64
+        stage_bytes = r16(n * self.hb * self.wb * c * stage_isz) if self.stage else 0
         # requantization bands of whole output rows, each split into GEMM bands
         self.out_bands = split(oh, OUT_CAP // max(1, ow * oc))
         out_rows = max(b - a for a, b in self.out_bands)
@@ -93,10 +94,10 @@ def stage_steps(x, arena, offset, g, zp, pt, pl):
     if not g.stage:
         return [], x
     n, h, w, c = x.shape
-    st = np.frombuffer(arena, np.float32, n * g.hb * g.wb * c, offset).reshape(n, g.hb, g.wb, c)
+    st = np.frombuffer(arena, g.stage_dtype, n * g.hb * g.wb * c, offset).reshape(n, g.hb, g.wb, c)
     steps = []
     if g.pad:  # the arena is shared over time: the border must be rewritten every run
-        steps.append((np.ndarray.fill, (st, np.float32(zp))))
+        steps.append((np.ndarray.fill, (st, g.stage_dtype(zp))))
     hi, wi = g.h_in, g.w_in
     steps.append((setitem, (st[:, pt:pt + hi, pl:pl + wi, :], Ellipsis, x[:, :hi, :wi, :])))
     return steps, st

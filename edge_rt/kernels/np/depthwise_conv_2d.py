@@ -15,9 +15,10 @@ from .requant import Plan, packed_acc, run_steps, setitem
 
 
 def _geometry(xshape, yshape, kh, kw, dh, dw, sh, sw, pt, pl, isz):
-    """Scratch layout: the float staging copy of the input, the whole float accumulator
-    (acc_at, N*OH*OW*OC of dtype isz), then Geometry's requantization band buffers."""
-    g = cc.Geometry(xshape, yshape, kh, kw, dh, dw, sh, sw, pt, pl, 0, force_stage=True)
+    """Scratch layout: the float staging copy of the input and the whole float accumulator
+    (acc_at, N*OH*OW*OC), both in the accumulator dtype (isz bytes: einsum then never mixes
+    dtypes, which would make it buffer), then Geometry's requantization band buffers."""
+    g = cc.Geometry(xshape, yshape, kh, kw, dh, dw, sh, sw, pt, pl, 0, force_stage=True, stage_isz=isz)
     g.acc_at = g.col_at
     size = cc.r16(yshape[0] * yshape[1] * yshape[2] * yshape[3] * isz)
     g.s_at += size
