@@ -4,7 +4,6 @@ sums hit every output exponent the fast path takes (and the sums beyond it), max
 signs, both row-sum methods; average pooling on tie-prone and extreme inputs for one and
 several valid-tap counts, and windows too large for the rounding table (the float path)."""
 import os
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from edge_rt.compiler.pack import pack
 from edge_rt.interpreter import Interpreter
 from edge_rt.kernels.fixedpoint import reciprocal as ref_reciprocal
 from edge_rt.kernels.np import softmax as np_softmax
-from edge_rt.testing.conformance import check_bit_exact
+from edge_rt.testing.conformance import check_bit_exact, traced_invokes
 from edge_rt.testing.tflite_builder import ModelBuilder
 
 KS = ("np", "ref")
@@ -192,16 +191,6 @@ def test_tail_kernels_allocate_nothing(name, data):
     it = Interpreter(pack(data, name, kernels="np", check_budget=False).binary, kernels="np")
     d = it.input_details()[0]
     it.set_input(0, np.random.default_rng(0).integers(-128, 128, d["shape"]).astype(np.int8))
-    for _ in range(3):
-        it.invoke()
-    tracemalloc.start()
-    try:
-        before, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        for _ in range(20):
-            it.invoke()
-        after, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert after - before <= 0, f"{name}: {after - before} bytes retained"
-    assert peak - before < 1024, f"{name}: traced peak {peak - before} bytes"
+    growth, peak = traced_invokes(it)
+    assert growth <= 0, f"{name}: {growth} bytes retained"
+    assert peak < 1024, f"{name}: traced peak {peak} bytes"

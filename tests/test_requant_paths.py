@@ -5,8 +5,6 @@ batch-1 layers) or not, the one-element paths without in-place ufuncs, and the i
 shifts, offsets and activation ranges."""
 from __future__ import annotations
 
-import tracemalloc
-
 import numpy as np
 import pytest
 
@@ -14,7 +12,7 @@ from edge_rt.kernels.np import fully_connected as fc, requant
 from edge_rt.kernels.np.requant import as_int64
 from edge_rt.kernels.quant import mbqm
 from edge_rt.reader import OpInfo
-from edge_rt.testing.conformance import check_bit_exact
+from edge_rt.testing.conformance import check_bit_exact, traced_invokes
 from edge_rt.testing.tflite_builder import ModelBuilder
 
 
@@ -146,19 +144,9 @@ def test_small_fc_invoke_allocates_nothing(n, k, relu):
     from edge_rt.interpreter import Interpreter
     it = Interpreter(pack(_fc_model(n, k, relu, 3), "fc.tflite", kernels="np", check_budget=False).binary,
                      kernels="np")
-    for _ in range(3):
-        it.invoke()
-    tracemalloc.start()
-    try:
-        before, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        for _ in range(20):
-            it.invoke()
-        after, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    growth, peak = traced_invokes(it)
     # numpy's in-place one-element ufuncs allocate a ~1 KB temporary each: none may remain
-    assert after - before <= 0 and peak - before < 512, (after - before, peak - before)
+    assert growth <= 0 and peak < 512, (growth, peak)
 
 
 def _fc_chain(widths, acts, zps, seed, also_output=None):
@@ -198,15 +186,5 @@ def test_fc_chain_float_handoff_bit_exact(widths, acts, zps, also_output):
     it = Interpreter(pack(data, "chain.tflite", kernels="np", check_budget=False).binary, kernels="np")
     want = len(widths) - 2 - (also_output is not None)  # every layer but the last
     assert len(getattr(it.model, "np_handoff", {})) == want
-    for _ in range(3):
-        it.invoke()
-    tracemalloc.start()
-    try:
-        before, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        for _ in range(20):
-            it.invoke()
-        after, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert after - before <= 0 and peak - before < 512, (after - before, peak - before)
+    growth, peak = traced_invokes(it)
+    assert growth <= 0 and peak < 512, (growth, peak)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import glob
 import os
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -16,27 +15,12 @@ from edge_rt.compiler.pack import pack
 from edge_rt.interpreter import Interpreter
 from edge_rt.kernels.np.requant import Plan
 from edge_rt.kernels.quant import mbqm
-from edge_rt.testing.conformance import check_bit_exact
+from edge_rt.testing.conformance import check_bit_exact, traced_invokes
 from edge_rt.testing.reference import random_input
 from edge_rt.testing.tflite_builder import ModelBuilder
 
 MODELS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "models", "*_int8.tflite")))
 PEAK_LIMIT = 4096
-
-
-def _traced_invokes(it: Interpreter, n: int = 20):
-    for _ in range(3):  # warm-up: first calls fill numpy caches and Python freelists
-        it.invoke()
-    tracemalloc.start()
-    try:
-        before, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        for _ in range(n):
-            it.invoke()
-        after, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return after - before, peak - before
 
 
 def _interpreter(data: bytes, name: str) -> Interpreter:
@@ -52,7 +36,7 @@ def _interpreter(data: bytes, name: str) -> Interpreter:
 def test_model_invoke_allocates_nothing(path):
     with open(path, "rb") as f:
         it = _interpreter(f.read(), os.path.basename(path))
-    growth, peak = _traced_invokes(it)
+    growth, peak = traced_invokes(it)
     assert growth <= 0, f"{os.path.basename(path)}: {growth} bytes retained over 20 invokes"
     assert peak < PEAK_LIMIT, f"{os.path.basename(path)}: traced peak {peak} bytes during invoke"
 
@@ -107,7 +91,7 @@ def _single_op_models():
 def test_single_op_invoke_allocates_nothing(name, data):
     check_bit_exact(data, trials=2, kernel_sets=("np",))  # the model is valid and exact
     it = _interpreter(data, name + ".tflite")
-    growth, peak = _traced_invokes(it)
+    growth, peak = traced_invokes(it)
     assert growth <= 0 and peak < PEAK_LIMIT, f"{name}: growth {growth}, peak {peak} bytes"
 
 
@@ -205,7 +189,7 @@ def _gemm_models():
 def test_gemm_kernels_bit_exact_and_allocation_free(name, data):
     check_bit_exact(data, trials=3, kernel_sets=("np",))
     it = _interpreter(data, name + ".tflite")
-    growth, peak = _traced_invokes(it)
+    growth, peak = traced_invokes(it)
     assert growth <= 0 and peak < PEAK_LIMIT, f"{name}: growth {growth}, peak {peak} bytes"
 
 
@@ -227,5 +211,5 @@ def test_depthwise_float64_accumulator_bit_exact_and_allocation_free():
     assert gemm_dtype(np.ones((4, 9), np.int8), np.array([1 << 25]))[0] == np.float64
     check_bit_exact(data, trials=3, kernel_sets=("np",))
     it = _interpreter(data, "dw_f64.tflite")
-    growth, peak = _traced_invokes(it)
+    growth, peak = traced_invokes(it)
     assert growth <= 0 and peak < PEAK_LIMIT, (growth, peak)

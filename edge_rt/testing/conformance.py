@@ -48,3 +48,22 @@ def check_bit_exact(data: bytes, trials: int = 5, kernel_sets=("np", "ref"), see
                 assert ok, f"{ks} output {k} trial {t}: max difference {diff} LSB vs TFLite Micro"
     return {"trials": len(inputs), "kernel_sets": list(kernel_sets),
             "arena_bytes": {ks: p.plan.arena_bytes for ks, p in packs.items()}, "ops": len(res.graph.ops)}
+
+
+def traced_invokes(it, n: int = 20) -> tuple[int, int]:
+    """(bytes retained, traced peak in bytes) over n invokes of interpreter it, after three
+    untimed warm-up invokes (the first calls fill numpy's caches and Python's freelists),
+    measured with tracemalloc: the check behind every "invoke allocates nothing" test."""
+    import tracemalloc
+    for _ in range(3):
+        it.invoke()
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        for _ in range(n):
+            it.invoke()
+        after, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return after - before, peak - before

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import _conv_common as cc
-from .requant import Plan, packed_acc, run_steps, setitem
+from .requant import Plan, packed_acc, run_steps
 
 
 def _geometry(xshape, yshape, kh, kw, dh, dw, sh, sw, pt, pl, isz):
