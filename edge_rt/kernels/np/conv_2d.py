@@ -1,6 +1,5 @@
 # CONV_2D, numpy: banded im2col + float GEMM + vectorized requantization, all in planned
 # scratch (see _conv_common.py for the algorithm and the exactness bound).
-
 from . import _conv_common as cc
 from .requant import run_steps
 
