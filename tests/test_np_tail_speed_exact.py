@@ -194,3 +194,19 @@ def test_tail_kernels_allocate_nothing(name, data):
     growth, peak = traced_invokes(it)
     assert growth <= 0, f"{name}: {growth} bytes retained"
     assert peak < 1024, f"{name}: traced peak {peak} bytes"
+
+
+def test_avg_pool_rounding_table_is_packed_not_built_at_load(monkeypatch):
+    """The np-packed file carries the rounding table: loading maps it (no bind-time build),
+    and the result stays bit-exact."""
+    from edge_rt.kernels.np import average_pool_2d
+    data = _pool_model((1, 25, 5, 16), (25, 5), (1, 1), "VALID")
+    check_bit_exact(data, trials=3, kernel_sets=("np",))
+    binary = pack(data, "pool.tflite", kernels="np", check_budget=False).binary
+
+    def refuse(*a):
+        raise AssertionError("rounding table rebuilt at load time")
+    monkeypatch.setattr(average_pool_2d, "table", refuse)
+    it = Interpreter(binary, kernels="np")
+    assert len(it.model.ops[0].inputs) == 2
+    it.invoke()

@@ -1,10 +1,10 @@
-"""AVERAGE_POOL_2D (int8). Kernel inputs: [input]; params:
+"""AVERAGE_POOL_2D (int8). Kernel inputs: [input] (+ the numpy set's rounding table); params:
 [stride_h, stride_w, filter_h, filter_w, pad_top, pad_left, act_min, act_max].
 Shared with MAX_POOL_2D through pool_prepare."""
 import numpy as np
 
 from ..ir import Graph, Op
-from .common import act_range, need, need_dtype, need_quant, same_or_valid
+from .common import act_range, need, need_dtype, need_quant, np_constants, same_or_valid
 
 
 def _valid_taps(out_size: int, in_size: int, stride: int, pad: int, filt: int) -> np.ndarray:
@@ -46,6 +46,11 @@ def pool_prepare(g: Graph, op: Op, ks: str, average: bool) -> None:
     if ks == "np":
         from ...kernels.np._pool import scratch_bytes
         op.scratch_bytes = scratch_bytes(x.shape, y.shape, op.params, average)
+        if average:  # the rounding table, computed here once instead of at every load
+            from ...kernels.np.average_pool_2d import table
+            lut = table(x.shape, y.shape, op.params)
+            if lut is not None:
+                np_constants(g, op, lut)
 
 
 def prepare(g: Graph, op: Op, ks: str) -> None:

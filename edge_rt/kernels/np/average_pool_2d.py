@@ -26,6 +26,27 @@ def _round_div(acc, cnt, lo, hi):
     return np.clip(q, lo, hi).astype(np.int8)
 
 
+def _counts(xshape, yshape, params):
+    cnt = valid_counts(xshape, yshape, params)
+    return cnt, sorted(set(int(c) for c in cnt.ravel()))
+
+
+def table(xshape, yshape, params):
+    """The rounding table of the op (see the top of the file), or None when it would exceed
+    _LUT_MAX entries (then the float path runs). The packer stores it as the op's np-only
+    constant input: bind then only maps it (load time); bind computes it when absent."""
+    _, counts = _counts(xshape, yshape, params)
+    lo, hi = params[6], params[7]
+    if sum(255 * c + 1 for c in counts) > _LUT_MAX:
+        return None
+    if len(counts) == 1:
+        c = counts[0]
+        a = np.arange(255 * c + 1, dtype=np.int64)
+        return _round_div(np.where(a <= 127 * c, a, a - (255 * c + 1)), c, lo, hi)
+    return np.concatenate([_round_div(np.arange(-128 * c, 127 * c + 1, dtype=np.int64), c, lo, hi)
+                           for c in counts])
+
+
 def bind(op, m, v, arena):
     x = v[op.inputs[0]]
     y = v[op.outputs[0]]
@@ -36,25 +57,22 @@ def bind(op, m, v, arena):
     acc = np.frombuffer(arena, np.float32, size, o)
     ones = np.ones(col.shape[0], np.float32)
     steps.append((ones.dot, (col, acc)))
-    cnt = valid_counts(x.shape, y.shape, op.params)
-    counts = sorted(set(int(c) for c in cnt.ravel()))
+    cnt, counts = _counts(x.shape, y.shape, op.params)
     y1 = y.reshape(-1)
-    if sum(255 * c + 1 for c in counts) > _LUT_MAX:
+    lut = v[op.inputs[1]] if len(op.inputs) > 1 else table(x.shape, y.shape, op.params)
+    if lut is None:
         return run_steps(steps + _float_steps(y, cnt, acc, arena, o, lo, hi))
+    if lut.size != sum(255 * c + 1 for c in counts):
+        raise ValueError("rounding table holds %d entries, expected %d" % (lut.size, sum(255 * c + 1 for c in counts)))
     idx = np.frombuffer(arena, np.intp, size, o + r16(size * 4))
     steps.append((setitem, (idx, Ellipsis, acc)))
     if len(counts) == 1:
-        c = counts[0]
-        a = np.arange(255 * c + 1, dtype=np.int64)
-        lut = _round_div(np.where(a <= 127 * c, a, a - (255 * c + 1)), c, lo, hi)
         steps.append((lut.take, (idx, None, y1, "wrap")))
         return run_steps(steps)
     parts, start = {}, 0
     for c in counts:
         parts[c] = start + 128 * c
         start += 255 * c + 1
-    lut = np.concatenate([_round_div(np.arange(-128 * c, 127 * c + 1, dtype=np.int64), c, lo, hi)
-                          for c in counts])
     base = np.vectorize(parts.__getitem__, otypes=[np.intp])(cnt)[None, :, :, None]
     base = np.ascontiguousarray(np.broadcast_to(base, y.shape)).reshape(-1)
     steps += [(np.add, (idx, base, idx)), (lut.take, (idx, None, y1, "clip"))]
