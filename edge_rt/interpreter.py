@@ -137,6 +137,11 @@ class Interpreter:
         if ks.NAME == "np" and packed_for != "np":
             raise EdgeRTError("model was packed for kernel set %r, which plans no scratch for the numpy "
                               "kernels; repack with --kernels np or run with kernels='ref'" % packed_for)
+        if ks.NAME == "np" and m.meta.get("np_layout") != ks.LAYOUT:
+            raise ModelFormatError("model was packed for numpy kernel layout %s by edge_rt %s; this edge_rt's "
+                                   "numpy kernels need layout %d: repack it (edge-rt pack)" % (
+                                       m.meta.get("np_layout", "(none)"), m.meta.get("tool_version", "?"),
+                                       ks.LAYOUT))
         missing = []
         for op in m.ops:
             if op.opcode not in ks.KERNELS:

@@ -141,3 +141,26 @@ def test_tampered_payload_with_valid_crc_never_crashes_the_loader():
                 edge_rt.Interpreter(bytes(b), kernels=ks)
             except edge_rt.EdgeRTError:
                 pass
+
+
+def test_numpy_kernel_layout_mismatch_is_one_clear_line(tmp_path, hello_world_bytes, monkeypatch):
+    """A file packed for another numpy kernel layout (scratch geometry, np-only constants)
+    is refused at load with one line naming both layouts, by the API and by the CLI; the
+    pure-Python kernels, which do not use that layout, still run it."""
+    import subprocess
+    import sys
+    from edge_rt.errors import ModelFormatError
+    from edge_rt.kernels import np as np_kernels
+    good = pack(hello_world_bytes, "hello.tflite", kernels="np").binary
+    assert edge_rt.Interpreter(good, kernels="np").model.meta["np_layout"] == np_kernels.LAYOUT
+    monkeypatch.setattr(np_kernels, "LAYOUT", 999)
+    old = pack(hello_world_bytes, "hello.tflite", kernels="np").binary
+    monkeypatch.undo()
+    with pytest.raises(ModelFormatError, match=r"numpy kernel layout 999 .* need layout %d: repack" % np_kernels.LAYOUT):
+        edge_rt.Interpreter(old, kernels="np")
+    edge_rt.Interpreter(old, kernels="ref").invoke()
+    path = tmp_path / "old.ert"
+    path.write_bytes(old)
+    r = subprocess.run([sys.executable, "-m", "edge_rt.cli", "run", str(path)], capture_output=True, text=True)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "layout 999" in r.stderr, r.stderr

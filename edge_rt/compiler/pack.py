@@ -78,6 +78,9 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
         p = make_plan(g)
         meta = dict(g.meta, board=b.name, kernel_set=ks, lower_bound=p.lower_bound,
                     source_name=os.path.basename(name))
+        if ks == "np":
+            from ..kernels import np as np_kernels
+            meta["np_layout"] = np_kernels.LAYOUT
         binary = write(g, p, meta)
     except (ValueError, IndexError, OverflowError, struct.error) as e:
         # values no valid model holds (e.g. a dimension beyond the format's int32 fields)

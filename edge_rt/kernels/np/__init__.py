@@ -4,6 +4,10 @@ from . import conv_add, ds_conv, fc_add, lookup
 from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max_pool_2d, add, sub, mul, reshape, squeeze, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish, pad, concatenation, mean, quantize, dequantize)
 
 NAME = "np"
+# The numpy kernels' contract with the packer beyond the format: scratch geometry (bands,
+# staging) and the np-only constants. pack records it in META; a file with another value
+# would bind to the wrong scratch, so the Interpreter refuses it. Bump on any such change.
+LAYOUT = 2
 KERNELS = {
     F.OP_CONV_2D: conv_2d.bind,
     F.OP_DEPTHWISE_CONV_2D: depthwise_conv_2d.bind,
