@@ -51,8 +51,7 @@ def test_accepted_plans_are_exact_on_the_whole_domain(seed, acc_dtype):
         n = int(rng.choice([1, 3, 8]))
         mult, shift, off, lo, hi, bias, amax = _params(rng, n)
         for mask in (False, True):
-            c = requant_f64.verify(mult, shift, off, lo, hi, bias, amax, np.dtype(acc_dtype), mask,
-                                   requant.exact_mbqm, requant._first_at_least)
+            c = requant_f64.verify(mult, shift, off, lo, hi, bias, amax, np.dtype(acc_dtype), mask)
             if c is None:
                 continue
             accepted[mask] += 1
@@ -84,8 +83,7 @@ def test_verifier_rejects_the_plan_without_sign_term_where_it_is_wrong():
         acc = np.repeat(np.arange(-4000, 4001)[:, None], n, axis=1)
         wrong = not np.array_equal(_run(acc.astype(np.float32), (m, b, h), off, lo, hi, False),
                                    _exact(acc, bias, mult, shift, off, lo, hi))
-        ok = requant_f64.verify(mult, shift, off, lo, hi, bias, amax, np.dtype(np.float32), False,
-                                requant.exact_mbqm, requant._first_at_least)
+        ok = requant_f64.verify(mult, shift, off, lo, hi, bias, amax, np.dtype(np.float32), False)
         assert (ok is None) == wrong
         caught += wrong
     assert caught >= 10
@@ -95,8 +93,7 @@ def test_one_element_steps_need_no_in_place_ufunc():
     """With one element every step writes the other buffer (numpy serves one-element in-place
     ufuncs through a temporary)."""
     mult, shift, bias, amax = np.array([1 << 30]), np.array([-3]), np.array([5]), np.array([1000])
-    c = requant_f64.verify(mult, shift, -3, -128, 127, bias, amax, np.dtype(np.float32), True,
-                           requant.exact_mbqm, requant._first_at_least)
+    c = requant_f64.verify(mult, shift, -3, -128, 127, bias, amax, np.dtype(np.float32), True)
     assert c is not None
     acc, t, u, alt = (np.zeros((1, 1), d) for d in (np.float32, np.float64, np.float64, np.float64))
     y = np.zeros((1, 1), np.int8)

@@ -64,7 +64,4 @@ def _build(in_scale, in_zp, out_scale, out_zp):
 
 
 def prepare(g: Graph, op: Op, ks: str) -> None:
-    prepare_table_op(g, op, _build)
-    if ks == "np":
-        from ...kernels.np._table import scratch_bytes
-        op.scratch_bytes = scratch_bytes(g.tensors[op.outputs[0]].size)
+    prepare_table_op(g, op, ks, _build)

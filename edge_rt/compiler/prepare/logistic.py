@@ -13,8 +13,9 @@ from ..ir import Graph, Op
 from .common import add_const, need, need_dtype, need_quant
 
 
-def prepare_table_op(g: Graph, op: Op, build: Callable[[float, int, float, int], np.ndarray]):
-    """Validate an elementwise int8 op and attach build(in_scale, in_zp, out_scale, out_zp)."""
+def prepare_table_op(g: Graph, op: Op, ks: str, build: Callable[[float, int, float, int], np.ndarray]):
+    """Validate an elementwise int8 op, attach build(in_scale, in_zp, out_scale, out_zp) and
+    size the numpy table kernel's scratch."""
     x = need_dtype(g, op.inputs[0], "input", "int8")
     y = need_dtype(g, op.outputs[0], "output", "int8")
     need_quant(x, "input"); need_quant(y, "output")
@@ -23,6 +24,9 @@ def prepare_table_op(g: Graph, op: Op, build: Callable[[float, int, float, int],
     assert table.shape == (256,) and table.dtype == np.int8
     op.kernel_inputs = [op.inputs[0], add_const(g, op, "table", table)]
     op.params = []
+    if ks == "np":
+        from ...kernels.np._table import scratch_bytes
+        op.scratch_bytes = scratch_bytes(y.size)
 
 
 def q4_table(in_scale: float, in_zp: int, inside: Callable[[int], int]) -> np.ndarray:
@@ -58,7 +62,4 @@ def _build(in_scale, in_zp, out_scale, out_zp):
 
 
 def prepare(g: Graph, op: Op, ks: str) -> None:
-    prepare_table_op(g, op, _build)
-    if ks == "np":
-        from ...kernels.np._table import scratch_bytes
-        op.scratch_bytes = scratch_bytes(g.tensors[op.outputs[0]].size)
+    prepare_table_op(g, op, ks, _build)

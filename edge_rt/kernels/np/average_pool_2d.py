@@ -62,8 +62,9 @@ def bind(op, m, v, arena):
     lut = v[op.inputs[1]] if len(op.inputs) > 1 else table(x.shape, y.shape, op.params)
     if lut is None:
         return run_steps(steps + _float_steps(y, cnt, acc, arena, o, lo, hi))
-    if lut.size != sum(255 * c + 1 for c in counts):
-        raise ValueError("rounding table holds %d entries, expected %d" % (lut.size, sum(255 * c + 1 for c in counts)))
+    want = sum(255 * c + 1 for c in counts)
+    if lut.size != want:
+        raise ValueError("rounding table holds %d entries, expected %d" % (lut.size, want))
     idx = np.frombuffer(arena, np.intp, size, o + r16(size * 4))
     steps.append((setitem, (idx, Ellipsis, acc)))
     if len(counts) == 1:

@@ -148,7 +148,8 @@ def _bind_folded(op, m, v, arena, x, w, fp, n, k, s_at, t_at):
     steps.append((np.dot, (wm, xd, a)))
     if target is None:
         alt = np.frombuffer(arena, np.float64, n, o) if n == 1 else None  # dead widened input
-        steps += requant_f64.tail_steps(a, u if mask else None, op_out(v, op, n), h.copy(), out_off, lo, hi, alt)
+        steps += requant_f64.tail_steps(a, u if mask else None, v[op.outputs[0]].reshape(n), h.copy(), out_off, lo,
+                                        hi, alt)
         return run_steps(steps)
     # handoff: round and clamp straight into the readers' input; every step out of place (a
     # one-element in-place ufunc would allocate). t is exact, so rint (ties to even, like the
@@ -166,7 +167,3 @@ def _bind_folded(op, m, v, arena, x, w, fp, n, k, s_at, t_at):
     m.np_handoff = handoff if handoff is not None else {}
     m.np_handoff[op.outputs[0]] = target
     return run_steps(steps)
-
-
-def op_out(v, op, n):
-    return v[op.outputs[0]].reshape(n)

@@ -126,7 +126,7 @@ def plan_constants(mult, shift, offset, lo, hi, n, xmax=None, acc=np.float32, bi
     acc = np.dtype(acc)
     if bias is not None and acc.kind == "f":
         for mask in (False, True):
-            f64 = requant_f64.verify(mult, shift, offset, lo, hi, bias, amax, acc, mask, exact_mbqm, _first_at_least)
+            f64 = requant_f64.verify(mult, shift, offset, lo, hi, bias, amax, acc, mask)
             if f64 is not None:
                 rows = np.concatenate([np.stack(f64).view(np.int64).reshape(-1), np.zeros(3 * n, np.int64)])
                 return np.concatenate([np.array([_ACCS.index(acc.type), F64, int(mask), 0], np.int64), rows])
@@ -345,8 +345,7 @@ class Plan:
 # numpy's clip ufunc clamps in one call (np.clip is a slow Python wrapper); without it,
 # fmax then fmin (max/min without NaN handling; the accumulators hold exact integers). Its
 # loop with array bounds is not vectorized: on large bands two vectorized calls are faster.
-_CLIP = getattr(np, "_core", None) or getattr(np, "core", None)  # numpy 2 / 1.x
-_CLIP = getattr(getattr(_CLIP, "umath", None), "clip", None)
+_CLIP = requant_f64.CLIP
 CLIP_TILED_MAX = 512  # elements up to which clip beats fmax + fmin with tiled bounds
 
 

@@ -29,7 +29,8 @@ import numpy as np
 MAGIC = 1.5 * 2.0 ** 52
 LOW_BYTE = 0 if sys.byteorder == "little" else 7
 _CORE = getattr(np, "_core", None) or getattr(np, "core", None)  # numpy 2 / 1.x
-CLIP = getattr(getattr(_CORE, "umath", None), "clip", None)  # the ufunc (np.clip is a wrapper)
+CLIP = getattr(getattr(_CORE, "umath", None), "clip", None)  # the ufunc (np.clip is a wrapper);
+# one call with 0-d bounds (requant.clamp_steps also uses it)
 setitem = np.ndarray.__setitem__
 
 
@@ -88,9 +89,10 @@ def low_bytes(t):
     return t.view(np.int8).reshape(t.shape + (8,))[..., LOW_BYTE]
 
 
-def verify(mult, shift, offset, lo, hi, bias, amax, acc_dtype, mask, exact_mbqm, first_at_least):
+def verify(mult, shift, offset, lo, hi, bias, amax, acc_dtype, mask):
     """(m, b, h) when the F64 steps equal clamp(offset + mbqm(acc + bias)) for every
     accumulator acc in [-amax, amax] of every channel (see the top of the file), else None."""
+    from .requant import _first_at_least as first_at_least, exact_mbqm  # requant imports this module
     if CLIP is None:
         return None
     n = len(amax)
