@@ -112,6 +112,13 @@ OP_NAMES = {
     OP_DEQUANTIZE: "DEQUANTIZE", OP_CONV_2D_ADD: "CONV_2D_ADD", OP_DS_CONV_2D: "DS_CONV_2D",
     OP_FULLY_CONNECTED_ADD: "FULLY_CONNECTED_ADD", OP_LOOKUP: "LOOKUP",
 }
+# Kernel sets and their per-op fallback order: an op the first set lacks runs on the next one
+# that has it (decided at pack time, recorded per op in META "op_kernels", so the plan holds
+# the scratch of the kernel that really runs each op). "c": compiled (kernels/c), "np": numpy,
+# "ref": pure Python (the specification), "viper": MicroPython's native emitter.
+KERNEL_CHAINS = {"c": ("c", "np", "ref"), "np": ("np", "ref"), "ref": ("ref",), "viper": ("viper", "ref")}
+KERNEL_SETS = ("c", "np", "ref", "viper")
+
 OP_CODES = {}
 for _code in OP_NAMES:
     OP_CODES[OP_NAMES[_code]] = _code

@@ -42,19 +42,77 @@ def _load(model):
     return model, None
 
 
-def kernel_set(name=None):
-    """The kernel set module: 'np' (numpy) or 'ref' (pure Python); default np if available."""
-    if name is None:
-        name = "np" if HAVE_NUMPY else "ref"
+def kernel_set(name):
+    """The kernel set module called name ('c', 'np', 'ref' or 'viper', format.KERNEL_SETS)."""
     if name == "np":
         if not HAVE_NUMPY:
-            raise EdgeRTError("kernel set 'np' needs numpy, which is not installed; use 'ref'")
+            raise EdgeRTError("kernel set 'np' needs numpy, which is not installed; use the 'ref' set")
         from .kernels import np as ks
     elif name == "ref":
         from .kernels import ref as ks
+    elif name == "c":
+        try:
+            from .kernels import c as ks
+        except ImportError as e:
+            raise EdgeRTError("kernel set 'c' is not available here (%s); use the 'np' set" % (e,))
+    elif name == "viper":
+        try:
+            from .kernels import viper as ks
+        except (ImportError, SyntaxError, NameError) as e:
+            raise EdgeRTError("kernel set 'viper' needs MicroPython's native emitter (%s); use the 'ref' set"
+                              % (e,))
     else:
-        raise EdgeRTError("unknown kernel set %r; available: np, ref" % (name,))
+        raise EdgeRTError("unknown kernel set %r; available: %s" % (name, ", ".join(F.KERNEL_SETS)))
     return ks
+
+
+def _runs_on(s, packed):
+    """Whether kernel set s may run an op whose scratch was planned for set `packed`: the same set,
+    or the pure-Python set, which needs no more scratch than any other set's plan gives it."""
+    return s == packed or s == "ref"
+
+
+def _op_sets(m, kernels):
+    """The kernel set that runs each op: as packed (META op_kernels) when kernels is None, else the
+    first set of kernels' fallback chain that has the op and may use the op's planned scratch."""
+    packed_for = m.meta.get("kernel_set", "np")
+    if packed_for not in F.KERNEL_CHAINS:
+        raise ModelFormatError("META kernel_set %r is not a known kernel set (%s)" % (
+            packed_for, ", ".join(F.KERNEL_SETS)))
+    packed = m.meta.get("op_kernels") or [packed_for] * len(m.ops)
+    if not isinstance(packed, list) or len(packed) != len(m.ops) or [p for p in packed if p not in F.KERNEL_CHAINS]:
+        raise ModelFormatError("META op_kernels must list one known kernel set per op (%d ops)" % len(m.ops))
+    if kernels is not None and kernels not in F.KERNEL_CHAINS:
+        raise EdgeRTError("unknown kernel set %r; available: %s" % (kernels, ", ".join(F.KERNEL_SETS)))
+    loaded = {}
+
+    def load(name):
+        if name not in loaded:
+            loaded[name] = kernel_set(name)
+        return loaded[name]
+
+    sets, missing = [], []
+    for op, p in zip(m.ops, packed):
+        chain = F.KERNEL_CHAINS[p if kernels is None else kernels]
+        got = None
+        for s in chain:
+            if _runs_on(s, p) and op.opcode in load(s).KERNELS:
+                got = s
+                break
+        if got is None:
+            missing.append((op, p, chain))
+        sets.append(got)
+    if missing:
+        op, p, chain = missing[0]
+        if kernels is not None and p != kernels and p != "ref":
+            raise EdgeRTError("model was packed for kernel set %r, which plans no scratch for the %r kernels of "
+                              "op %d (%s); repack it for kernel set %r, or run it with the %r set" % (
+                                  p, kernels, op.index, op.name, kernels, p))
+        names = ["op %d (%s)" % (o.index, o.name) for o, _, _ in missing]
+        have = sorted(F.OP_NAMES.get(c, str(c)) for c in load(chain[0]).KERNELS)
+        raise ModelFormatError("no %s kernel for %s; kernels available: %s" % (
+            "/".join(chain), ", ".join(names), ", ".join(have)))
+    return sets, loaded
 
 
 def _view(ks_name, t, buf, offset):
@@ -99,8 +157,10 @@ def _bind(ks, op, m, v, arena):
 class Interpreter:
     """Run a packed .ert model.
 
-    Interpreter(path_or_bytes, kernels=None, stream=None): kernels is 'np', 'ref' or None
-    (numpy if present). stream=True keeps the constants in the file and streams each op's
+    Interpreter(path_or_bytes, kernels=None, stream=None): kernels=None runs each op on the
+    kernel set the file was packed for (META op_kernels); a set name ('c', 'np', 'ref', 'viper')
+    runs each op on the first set of that set's fallback chain (format.KERNEL_CHAINS) that has it
+    and can use the op's planned scratch. op_kernel_sets lists the set of each op. stream=True keeps the constants in the file and streams each op's
     constants into a weight buffer before it runs (needs a path); None means True on
     MicroPython for a path, else False. Memory: arena_bytes (activations and scratch) and
     weight_buffer_bytes (0 unless streamed).
@@ -128,63 +188,76 @@ class Interpreter:
             m = reader.parse(buf)
         self.model = m
         self.streamed = bool(stream)
-        ks = kernel_set(kernels)
-        self.kernel_set = ks.NAME
-        if ks.NAME == "np" and threads:
-            from .blas import set_threads
-            set_threads(threads)
-        packed_for = m.meta.get("kernel_set", "np")
-        if ks.NAME == "np" and packed_for != "np":
-            raise EdgeRTError("model was packed for kernel set %r, which plans no scratch for the numpy "
-                              "kernels; repack with --kernels np or run with kernels='ref'" % packed_for)
-        if ks.NAME == "np" and m.meta.get("np_layout") != ks.LAYOUT:
-            raise ModelFormatError("model was packed for numpy kernel layout %s by edge_rt %s; this edge_rt's "
-                                   "numpy kernels need layout %d: repack it (edge-rt pack)" % (
-                                       m.meta.get("np_layout", "(none)"), m.meta.get("tool_version", "?"),
-                                       ks.LAYOUT))
-        missing = []
-        for op in m.ops:
-            if op.opcode not in ks.KERNELS:
-                missing.append("op %d (%s)" % (op.index, op.name))
-        if missing:
-            have = sorted(F.OP_NAMES.get(c, str(c)) for c in ks.KERNELS)
-            raise ModelFormatError("no %s kernel for %s; kernels available: %s" % (
-                ks.NAME, ", ".join(missing), ", ".join(have)))
+        try:
+            op_sets, sets = _op_sets(m, kernels)
+        except Exception:
+            self.close()
+            raise
+        self.op_kernel_sets = op_sets
+        # the set most ops run on (what `run`/`inspect` report first; op_kernel_sets has each op's)
+        self.kernel_set = max(sets, key=op_sets.count) if op_sets else (kernels or m.meta.get("kernel_set", "np"))
+        if "np" in sets:
+            if threads:
+                from .kernels.np.blas import set_threads
+                set_threads(threads)
+            if m.meta.get("np_layout") != sets["np"].LAYOUT:
+                self.close()
+                raise ModelFormatError("model was packed for numpy kernel layout %s by edge_rt %s; this edge_rt's "
+                                       "numpy kernels need layout %d: repack it (edge-rt pack)" % (
+                                           m.meta.get("np_layout", "(none)"), m.meta.get("tool_version", "?"),
+                                           sets["np"].LAYOUT))
         self.arena_bytes = m.arena_bytes
         self._arena = arena = new_arena(m.arena_bytes)
-        views = []
-        for t in m.tensors:
-            if t.kind == F.KIND_CONST:
-                views.append(None if stream else _view(ks.NAME, t, m.consts, t.offset))
-            else:
-                views.append(_view(ks.NAME, t, arena, t.offset))
-        self._views = views
+        # one table of views per kind of view a set binds to (numpy arrays for np; flat typed views
+        # for the others)
+        tables = {}
+        for name in sets:
+            vk = "np" if name == "np" else "flat"
+            if vk not in tables:
+                tables[vk] = [None if (stream and t.kind == F.KIND_CONST) else
+                              _view(vk, t, m.consts if t.kind == F.KIND_CONST else arena, t.offset)
+                              for t in m.tensors]
+        self._views = tables.get("flat") or tables.get("np")
         self.weight_buffer_bytes = 0
         self._weights = None
         if not stream:
-            self._run = [_bind(ks, op, m, views, arena) for op in m.ops]
+            self._run = [_bind(sets[s], op, m, tables["np" if s == "np" else "flat"], arena)
+                         for op, s in zip(m.ops, op_sets)]
             return
         plan, self.weight_buffer_bytes = reader.weight_plan(m)
         self._weights = wbuf = bytearray(self.weight_buffer_bytes)
         wmv = memoryview(wbuf)
         self._run = []
-        for op, slots in zip(m.ops, plan):
-            v = list(views)  # this op's own table: its constants' views point at its slots
+        for op, slots, s in zip(m.ops, plan, op_sets):
+            vk = "np" if s == "np" else "flat"
+            v = list(tables[vk])  # this op's own table: its constants' views point at its slots
             loads = []
             for tid, at in slots:
                 t = m.tensors[tid]
-                v[tid] = _view(ks.NAME, t, wbuf, at)
+                v[tid] = _view(vk, t, wbuf, at)
                 loads.append((m.consts_offset + t.offset, wmv[at:at + t.nbytes]))
             loads = tuple(loads)
             _read_consts(self._file, loads)  # bind may read its constants
-            self._run.append(_streamed(self._file, loads, _bind(ks, op, m, v, arena)))
+            self._run.append(_streamed(self._file, loads, _bind(sets[s], op, m, v, arena)))
 
     def close(self):
-        """Release the model file (streamed mode) or mapping."""
-        keep, self._keep = self._keep, None
+        """Release the model file (streamed mode) or mapping. The interpreter cannot run after it.
+        A mapping still viewed by arrays the caller kept is released when the last one goes."""
+        keep, self._keep = getattr(self, "_keep", None), None
+        self._run = []
+        self._views = None
+        m = getattr(self, "model", None)
+        if m is not None and isinstance(m.consts, memoryview):
+            try:
+                m.consts.release()
+            except (BufferError, AttributeError):
+                pass
         for obj in (keep if isinstance(keep, tuple) else (keep,)):
             if obj is not None and hasattr(obj, "close"):
-                obj.close()
+                try:
+                    obj.close()
+                except BufferError:  # exported views remain (the caller's); GC closes it
+                    pass
 
     # -- I/O ---------------------------------------------------------------------------
     def _conversion(self, what, i):

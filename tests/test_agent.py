@@ -15,7 +15,7 @@ import pytest
 
 from edge_rt import Interpreter
 from edge_rt.agent import Agent, fmt3, serve
-from edge_rt.cli_remote import add_commands
+from edge_rt.host.cli_remote import add_commands
 from edge_rt.compiler.pack import pack
 from edge_rt.errors import EdgeRTError
 from edge_rt.host.link import Device, Link

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from edge_rt import Interpreter
-from edge_rt.bench import BLAS_ENV, RUNTIMES, child_env, missing_note
-from edge_rt.cli_bench import (add_commands, add_profile_args, chain_model, format_overhead,
+from edge_rt.host.bench import BLAS_ENV, RUNTIMES, child_env, missing_note
+from edge_rt.host.cli_bench import (add_commands, add_profile_args, chain_model, format_overhead,
                                format_report, main, run_overhead, run_profile)
 from edge_rt.compiler.pack import pack
 from edge_rt.testing.reference import TFLM
@@ -155,7 +155,7 @@ def test_cli_hooks_and_help():
     add_profile_args(run)
     a = top.parse_args(["run", "--profile", "--profile-repeat", "9"])
     assert a.profile and a.profile_repeat == 9
-    for mod in ("edge_rt.cli_bench",):
+    for mod in ("edge_rt.host.cli_bench",):
         r = subprocess.run([sys.executable, "-m", mod, "--help"], capture_output=True, text=True)
         assert r.returncode == 0 and "usage: edge-rt bench" in r.stdout and "--overhead" in r.stdout
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "bench.py"), "--help"],
@@ -165,14 +165,14 @@ def test_cli_hooks_and_help():
 
 def test_bad_arguments_are_one_line_errors(tmp_path):
     for args in (["--runtimes", "nosuch", HELLO], [str(tmp_path / "missing.tflite")]):
-        r = subprocess.run([sys.executable, "-m", "edge_rt.cli_bench", *args], capture_output=True, text=True)
+        r = subprocess.run([sys.executable, "-m", "edge_rt.host.cli_bench", *args], capture_output=True, text=True)
         assert r.returncode == 1 and r.stderr.startswith("edge-rt: error: ") and "Traceback" not in r.stderr
 
 
 def test_profile_macs_of_a_real_model_match_the_ir_count(capsys):
     from edge_rt.compiler.importers.tflite import import_tflite
     from edge_rt.errors import UnsupportedModelError
-    from edge_rt.profile_ops import graph_macs
+    from edge_rt.host.profile_ops import graph_macs
     path = os.path.join(ROOT, "models", "kws_dscnn_int8.tflite")
     with open(path, "rb") as f:
         data = f.read()

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from edge_rt.cli import main
+from edge_rt.host.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELLO = os.path.join(ROOT, "models", "hello_world_int8.tflite")
@@ -40,7 +40,7 @@ def test_pack_run_inspect(tmp_path, capsys):
 @pytest.mark.parametrize("sub", [[], ["pack"], ["run"], ["inspect"], ["boards"], ["bench"],
                                  ["agent"], ["deploy"], ["remote"], ["profile"], ["bundle"]])
 def test_help(sub):
-    r = subprocess.run([sys.executable, "-m", "edge_rt.cli", *sub, "--help"], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "edge_rt.host.cli", *sub, "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "usage: edge-rt" in r.stdout
 
 
@@ -49,7 +49,7 @@ def test_errors_are_one_line_no_traceback(tmp_path):
     bad.write_bytes(b"garbage" * 10)
     for args in (["run", str(bad)], ["inspect", str(bad)], ["pack", str(bad)],
                  ["run", str(tmp_path / "missing.ert")], ["pack", HELLO, "--board", "nosuch"]):
-        r = subprocess.run([sys.executable, "-m", "edge_rt.cli", *args], capture_output=True, text=True)
+        r = subprocess.run([sys.executable, "-m", "edge_rt.host.cli", *args], capture_output=True, text=True)
         assert r.returncode == 1, args
         assert "Traceback" not in r.stderr and r.stderr.startswith("edge-rt: error: "), (args, r.stderr)
 
@@ -65,7 +65,7 @@ def test_board_budget_errors(tmp_path):
     kws = os.path.join(ROOT, "models", "kws_dscnn_int8.tflite")
     env = dict(os.environ, EDGE_RT_BOARDS=str(boards))
     out = tmp_path / "k.ert"
-    r = subprocess.run([sys.executable, "-m", "edge_rt.cli", "pack", kws, "-o", str(out), "--board", "tiny"],
+    r = subprocess.run([sys.executable, "-m", "edge_rt.host.cli", "pack", kws, "-o", str(out), "--board", "tiny"],
                        capture_output=True, text=True, env=env)
     assert r.returncode == 1 and not out.exists()
     from edge_rt.compiler.pack import pack
@@ -73,8 +73,8 @@ def test_board_budget_errors(tmp_path):
         need = pack(f.read(), kws, kernels="ref", check_budget=False).plan.arena_bytes
     assert r.stderr.strip().splitlines() == [
         f"edge-rt: error: kws_dscnn_int8.tflite needs {need:,} B of arena; board tiny allows 1,000 B"]
-    r = subprocess.run([sys.executable, "-m", "edge_rt.cli", "pack", kws, "-o", str(out), "--board", "noflash"],
+    r = subprocess.run([sys.executable, "-m", "edge_rt.host.cli", "pack", kws, "-o", str(out), "--board", "noflash"],
                        capture_output=True, text=True, env=env)
     assert r.returncode == 1 and "B of model storage; board noflash allows 2,000 B" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "edge_rt.cli", "boards"], capture_output=True, text=True, env=env)
+    r = subprocess.run([sys.executable, "-m", "edge_rt.host.cli", "boards"], capture_output=True, text=True, env=env)
     assert "tiny" in r.stdout and "1,000 B" in r.stdout

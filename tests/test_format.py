@@ -161,6 +161,6 @@ def test_numpy_kernel_layout_mismatch_is_one_clear_line(tmp_path, hello_world_by
     edge_rt.Interpreter(old, kernels="ref").invoke()
     path = tmp_path / "old.ert"
     path.write_bytes(old)
-    r = subprocess.run([sys.executable, "-m", "edge_rt.cli", "run", str(path)], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "edge_rt.host.cli", "run", str(path)], capture_output=True, text=True)
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "layout 999" in r.stderr, r.stderr

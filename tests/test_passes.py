@@ -237,7 +237,7 @@ _real = shared_models.load
 
 
 def test_list_passes_cli(capsys):
-    from edge_rt.cli import main
+    from edge_rt.host.cli import main
     assert main(["pack", "--list-passes"]) == 0
     out = capsys.readouterr().out
     for p in PIPELINE:

@@ -353,14 +353,14 @@ def test_linux_boards_budget_their_l2_and_carry_estimates(name, arena):
 # -- edge-rt inspect --memory / --memory-png -----------------------------------------------
 @pytest.fixture
 def hello_ert(tmp_path):
-    from edge_rt.cli import main
+    from edge_rt.host.cli import main
     out = tmp_path / "hw.ert"
     assert main(["pack", HELLO, "-o", str(out), "--kernels", "ref"]) == 0
     return str(out)
 
 
 def test_inspect_memory_ascii(hello_ert, capsys):
-    from edge_rt.cli import describe, main
+    from edge_rt.host.cli import describe, main
     capsys.readouterr()
     assert main(["inspect", hello_ert, "--memory"]) == 0
     text = capsys.readouterr().out
@@ -378,7 +378,7 @@ def test_inspect_memory_ascii(hello_ert, capsys):
 
 def test_inspect_memory_marks_in_place(tmp_path, capsys):
     from edge_rt.compiler.memviz import render_ascii
-    from edge_rt.cli import describe
+    from edge_rt.host.cli import describe
     off = tuple(n for n in pass_names() if n != "eliminate_reshape")
     try:
         r = pack(_in_place_model("RELU"), "relu.tflite", kernels="ref", disable=off)
@@ -391,7 +391,7 @@ def test_inspect_memory_marks_in_place(tmp_path, capsys):
 
 
 def test_inspect_memory_png(hello_ert, tmp_path, monkeypatch):
-    from edge_rt.cli import describe
+    from edge_rt.host.cli import describe
     from edge_rt.compiler.memviz import render_png
     png = tmp_path / "plan.png"
     try:

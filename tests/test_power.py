@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from edge_rt.cli_remote import add_commands
+from edge_rt.host.cli_remote import add_commands
 from edge_rt.compiler.pack import pack
 from edge_rt.errors import EdgeRTError
 from edge_rt.host import power as P

@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from edge_rt.cli_bench import main  # noqa: E402
+from edge_rt.host.cli_bench import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -55,6 +55,7 @@ class Op:
     params: list[int] = field(default_factory=list)
     kernel_inputs: list[int] = field(default_factory=list)  # inputs + prepared constants
     scratch_bytes: int = 0
+    kernel_set: str = ""          # the kernel set that runs it (pack.prepare_all; format.KERNEL_CHAINS)
 
     def where(self) -> str:
         idx = ",".join(str(s) for s in self.source) if self.source else "?"

@@ -1,5 +1,5 @@
 """Draw a packed model's memory plan: an ASCII timeline (one row per op, one column per slice
-of the arena) and a PNG (matplotlib). Both read the dict of `edge_rt.cli.describe()`."""
+of the arena) and a PNG (matplotlib). Both read the dict of `edge_rt.host.cli.describe()`."""
 from __future__ import annotations
 
 from ..errors import EdgeRTError

@@ -6,9 +6,11 @@ import struct
 from dataclasses import dataclass, field
 
 from ..errors import BudgetError, UnsupportedModelError
+from .. import format as F
 from .boards import Board, load_board
 from .importers.tflite import import_tflite
 from .ir import Graph
+from .kernel_sets import resolve
 from .passes import run_passes
 from .planner import Plan, plan as make_plan
 from .prepare import FUSED_OPS, PREPARE, OpProblem
@@ -44,14 +46,17 @@ def supported_ops() -> list[str]:
 
 
 def prepare_all(g: Graph, ks: str) -> list[str]:
+    """Prepare every op for the kernel set that will run it (`op.kernel_set`: the first set of
+    `ks`'s fallback chain that has the op); return every op's problem."""
     problems = []
     for op in g.ops:
         fn = PREPARE.get(op.type)
         if fn is None:
             problems.append(f"{op.where()}: op not supported")
             continue
+        op.kernel_set = resolve(ks, F.OP_CODES.get(op.type, -1)) or ks
         try:
-            fn(g, op, ks)
+            fn(g, op, op.kernel_set)
         except OpProblem as e:
             problems.append(f"{op.where()}: {e}")
         except Exception as e:  # noqa: BLE001
@@ -76,9 +81,10 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
         raise UnsupportedModelError([f"{name}: {p}" for p in problems], supported_ops())
     try:
         p = make_plan(g)
-        meta = dict(g.meta, board=b.name, kernel_set=ks, lower_bound=p.lower_bound,
+        op_kernels = [op.kernel_set for op in g.ops]
+        meta = dict(g.meta, board=b.name, kernel_set=ks, op_kernels=op_kernels, lower_bound=p.lower_bound,
                     source_name=os.path.basename(name))
-        if ks == "np":
+        if "np" in op_kernels:
             from ..kernels import np as np_kernels
             meta["np_layout"] = np_kernels.LAYOUT
         binary = write(g, p, meta)

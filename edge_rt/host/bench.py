@@ -42,7 +42,7 @@ def _median(xs):
 
 
 def repo_root() -> str:
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def child_env(threads: int, keep_blas_env: bool) -> tuple[dict, dict]:
@@ -134,11 +134,11 @@ def _first_line(e: Exception) -> str:
 def prepare_model(path: str, tmp: str, seed: int = 0, disable: tuple = ()) -> dict:
     """Pack for edge_rt, count MACs, write the shared random input. Returns the model entry."""
     import numpy as np
-    from .compiler.importers.tflite import import_tflite
-    from .compiler.pack import pack
-    from .errors import EdgeRTError, UnsupportedModelError
+    from ..compiler.importers.tflite import import_tflite
+    from ..compiler.pack import pack
+    from ..errors import EdgeRTError, UnsupportedModelError
     from .profile_ops import graph_macs
-    from .testing.reference import random_input
+    from ..testing.reference import random_input
     try:
         with open(path, "rb") as f:
             data = f.read()

@@ -1,6 +1,6 @@
 """Latency benchmark, child side: what runs inside each runtime's subprocess.
 
-bench.py (the parent) starts `python edge_rt/bench_child.py --child SPEC_JSON` once per runtime
+bench.py (the parent) starts `python edge_rt/host/bench_child.py --child SPEC_JSON` once per runtime
 and model. Run by path with only the stdlib imported at start, so a peer's RSS carries nothing
 of edge_rt; the runtime under test is imported only when its model is loaded.
 

@@ -8,7 +8,7 @@ import statistics
 import sys
 import time
 
-from .errors import EdgeRTError
+from ..errors import EdgeRTError
 
 
 def _read(path: str) -> bytes:
@@ -40,7 +40,7 @@ def _power_args(s):
 
 
 def _link(a):
-    from .host.link import Device, Link
+    from .link import Device, Link
     return Device(Link(a.port, a.baud, timeout=a.timeout))
 
 
@@ -60,13 +60,13 @@ def _load_input_bytes(path, desc) -> bytes:
 
 # -- agent ------------------------------------------------------------------------------
 def cmd_agent(a) -> int:
-    from .agent import Agent, serve, stdio_agent
+    from ..agent import Agent, serve, stdio_agent
     store = a.store or (os.path.dirname(os.path.abspath(a.model)) if a.model else os.getcwd())
     kw = dict(vendor=a.vendor, mlperf_model=a.mlperf_model, kernels=a.kernels)
     if a.stdio:
         stdio_agent(a.model, store, **kw)
         return 0
-    from .host.link import open_port
+    from .link import open_port
     ser = open_port(a.port, a.baud, timeout=0.2)
     agent = Agent(ser.write, a.model, store, **kw)
     print(f"edge-rt agent: serving {agent.model_name or 'no model'} on {a.port} at {a.baud} baud "
@@ -88,7 +88,7 @@ def cmd_agent(a) -> int:
 
 # -- deploy -----------------------------------------------------------------------------
 def cmd_deploy(a) -> int:
-    from .reader import parse
+    from ..reader import parse
     data = _read(a.model)
     try:
         parse(data)
@@ -121,7 +121,7 @@ def cmd_deploy(a) -> int:
 # -- remote run / bench -----------------------------------------------------------------
 def cmd_remote_run(a) -> int:
     import numpy as np
-    from .host.profile import random_input_bytes
+    from .profile import random_input_bytes
     dev = _link(a)
     with dev.link:
         desc = dev.info()
@@ -144,7 +144,7 @@ def cmd_remote_run(a) -> int:
 
 
 def cmd_remote_bench(a) -> int:
-    from .host.profile import random_input_bytes
+    from .profile import random_input_bytes
     dev = _link(a)
     src = _power_source(a)
     with dev.link:
@@ -171,7 +171,7 @@ def cmd_remote_bench(a) -> int:
               f"{statistics.median(lat):,.1f} us per inference (model {desc.name}, warm-up {a.warmup})")
         print(f"m-results: {last.results[:12]}{' ...' if len(last.results) > 12 else ''}")
         if src is not None:
-            from .host.power import format_energy, measure, plot_trace
+            from .power import format_energy, measure, plot_trace
 
             def work():
                 dev.load_input(data)
@@ -190,26 +190,26 @@ def cmd_remote_bench(a) -> int:
 def _power_source(a):
     if not a.power:
         return None
-    from .host.power import open_source
+    from .power import open_source
     if a.power_png:
-        from .host.profile import need_matplotlib
+        from .profile import need_matplotlib
         need_matplotlib()
     return open_source(a.power, a.hwmon_root, a.hwmon_device)
 
 
 def _print_estimate(a):
-    from .host.power import estimate_energy, format_energy
+    from .power import estimate_energy, format_energy
     model = getattr(a, "model", None)
     if not model:
         print("energy: not measured (give --power hwmon|serial:PORT, or MODEL.ert for an estimate)")
         return
-    from .reader import parse
+    from ..reader import parse
     print(format_energy(estimate_energy(parse(_read(model)), a.board)))
 
 
 # -- profile ----------------------------------------------------------------------------
 def cmd_profile(a) -> int:
-    from .host import profile as P
+    from . import profile as P
     if a.plot:
         P.need_matplotlib()
     if not a.model and not a.port:
@@ -224,7 +224,7 @@ def cmd_profile(a) -> int:
             title = f"{desc.name} on {a.port}"
             e = None
             if src is not None:
-                from .host.power import measure
+                from .power import measure
                 data = data or P.random_input_bytes(desc)
                 n = max(a.runs, int(a.power_seconds / max(r["stats"]["p50"] * 1e-6, 1e-6)))
 
@@ -242,7 +242,7 @@ def cmd_profile(a) -> int:
         title = os.path.basename(a.model)
         e = None
         if src is not None:
-            from .host.power import measure
+            from .power import measure
             it = r["interpreter"]
             xs = inputs
 
@@ -256,11 +256,11 @@ def cmd_profile(a) -> int:
                 return t0, time.perf_counter(), count
             e = measure(src, work, a.idle)
     print(P.format_report(r))
-    from .host.power import format_energy
+    from .power import format_energy
     if e is not None:
         print(format_energy(e))
         if a.power_png:
-            from .host.power import plot_trace
+            from .power import plot_trace
             plot_trace(e["trace"], e["window"], a.power_png, e["idle_window"], title)
             print(f"wrote {a.power_png}")
     else:

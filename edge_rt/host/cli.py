@@ -7,8 +7,8 @@ import os
 import sys
 import time
 
-from . import format as F
-from .errors import EdgeRTError, UnsupportedModelError
+from .. import format as F
+from ..errors import EdgeRTError, UnsupportedModelError
 
 EXAMPLES = """examples:
   edge-rt pack models/kws_dscnn_int8.tflite -o kws.ert          # default board
@@ -35,8 +35,8 @@ def _read(path: str) -> bytes:
 
 # -- pack -------------------------------------------------------------------------------
 def cmd_pack(a) -> int:
-    from .compiler.pack import pack
-    from .compiler.passes import PIPELINE
+    from ..compiler.pack import pack
+    from ..compiler.passes import PIPELINE
     if a.list_passes:
         for p in PIPELINE:
             doc = (p.__doc__ or "").strip().splitlines()
@@ -82,8 +82,8 @@ def _fmt_array(x) -> str:
 def cmd_run(a) -> int:
     import numpy as np
 
-    from .interpreter import Interpreter
-    from .testing.reference import random_input
+    from ..interpreter import Interpreter
+    from ..testing.reference import random_input
     it = Interpreter(a.model, kernels=a.kernels, threads=a.threads)
     details = it.input_details()
     inputs = a.input or []
@@ -132,7 +132,7 @@ def cmd_run(a) -> int:
 
 # -- inspect ----------------------------------------------------------------------------
 def describe(path: str) -> dict:
-    from .reader import parse
+    from ..reader import parse
     m = parse(_read(path))
 
     def tdesc(tid):
@@ -160,7 +160,7 @@ def cmd_inspect(a) -> int:
         print(json.dumps(d, indent=2))
         return 0
     if a.memory or a.memory_png:
-        from .compiler.memviz import render_ascii, render_png
+        from ..compiler.memviz import render_ascii, render_png
         if a.memory:
             print(render_ascii(d))
         if a.memory_png:
@@ -188,7 +188,7 @@ def cmd_inspect(a) -> int:
 
 # -- boards -----------------------------------------------------------------------------
 def cmd_boards(a) -> int:
-    from .compiler.boards import DEFAULT_BOARD, board_names, load_board
+    from ..compiler.boards import DEFAULT_BOARD, board_names, load_board
     print(f"{'board':12s} {'arena budget':>14s} {'flash budget':>14s} kernels  name")
     for n in board_names():
         b = load_board(n)
@@ -199,7 +199,7 @@ def cmd_boards(a) -> int:
 
 # -- bundle -----------------------------------------------------------------------------
 def cmd_bundle(a) -> int:
-    from .compiler.bundle import write_bundle
+    from ..compiler.bundle import write_bundle
     rep = write_bundle(a.model, a.board, a.output, mpy=a.mpy)
     print(rep.summary())
     return 0

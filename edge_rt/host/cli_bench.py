@@ -6,7 +6,7 @@
     add_profile_args(run_parser)    # adds --profile / --profile-repeat to `run`
     if a.profile: run_profile(it, a, xs)
 
-Standalone: `python -m edge_rt.cli_bench [MODEL.tflite ...] [options]` (same options).
+Standalone: `python -m edge_rt.host.cli_bench [MODEL.tflite ...] [options]` (same options).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import sys
 import tempfile
 
 from .bench import BLAS_ENV, LABELS, RUNTIMES, repo_root, run_bench, tflite_io
-from .errors import EdgeRTError
+from ..errors import EdgeRTError
 
 BENCH_DESC = ("Median invoke latency of edge_rt (numpy kernels) against TFLite Micro, TFLite reference "
               "kernels and TFLite XNNPACK, measured interleaved in one run, each runtime in its own "
@@ -162,7 +162,7 @@ def format_report(r: dict) -> str:
 def chain_model(n: int, op: str = "FULLY_CONNECTED") -> bytes:
     """n trivially small ops chained on a 1x1 int8 tensor."""
     import numpy as np
-    from .testing.tflite_builder import ModelBuilder
+    from ..testing.tflite_builder import ModelBuilder
     b = ModelBuilder()
     x = first = b.tensor("x0", (1, 1), "int8", scale=0.05, zero_point=0)
     for i in range(n):
@@ -259,7 +259,7 @@ def run_profile(it, args, inputs=None) -> dict:
     (default: args.input .npy files if given, else random with args.seed)."""
     import numpy as np
     from .profile_ops import format_profile, profile
-    from .testing.reference import random_input
+    from ..testing.reference import random_input
     if inputs is None:
         files = getattr(args, "input", None) or []
         if files:
