@@ -12,6 +12,8 @@ except ImportError:  # Python 3.10
 from ..errors import EdgeRTError
 
 DEFAULT_BOARD = "rpi4"
+# The checkout's top-level boards/ is the source of truth (or $EDGE_RT_BOARDS); an installed
+# package has no checkout and reads edge_rt/boards/, where setup.py ships a copy of boards/.
 BOARDS_DIR = os.environ.get("EDGE_RT_BOARDS") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "boards")
 
@@ -30,7 +32,6 @@ def _dir() -> str:
     here = BOARDS_DIR
     if os.path.isdir(here):
         return here
-    # installed as a package without the source tree: boards shipped as package data
     return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "boards")
 
 
