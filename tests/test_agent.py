@@ -348,7 +348,11 @@ def test_pty_agent_cli(store, tmp_path):
         def close(self):
             pass
     try:
-        time.sleep(0.3)   # let the agent open the port and print its banner
+        # wait (however long a loaded machine takes) for the agent's banner: it has opened the port
+        seen, deadline = b"", time.monotonic() + 120
+        while b"m-ready" not in seen and time.monotonic() < deadline and not errors:
+            seen += MasterPort().read()
+        assert b"m-ready" in seen, (seen, errors)
         dev = Device(Link(ser=MasterPort(), timeout=3.0))
         assert dev.name() == "edge_rt"
         dev.load_input(bytes([5]))

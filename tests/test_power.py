@@ -94,23 +94,35 @@ def test_hwmon_trace_energy_by_hand(tmp_path):
 
 
 def test_hwmon_threaded_measure(tmp_path):
+    """The sampling thread's trace gives the energy of a 1 W step. The workload waits for the
+    samples it needs instead of sleeping, so the result does not depend on scheduling."""
     d = fake_hwmon(tmp_path, power_uw=1000000)
+    src = P.open_source("hwmon", str(tmp_path))
 
     def put(uw):  # atomically, as sysfs never shows a half-written value
         (d / "tmp").write_text("%d\n" % uw)
         os.replace(d / "tmp", d / "power1_input")
 
-    def work():  # 1 W idle, 2 W while "inferring" for 0.3 s
+    def wait_for(cond):
+        deadline = time.monotonic() + 60
+        while not cond(list(zip(src.trace.t, src.trace.w))):
+            assert time.monotonic() < deadline, "the sampler thread recorded nothing"
+            time.sleep(0.001)
+
+    def work():  # 1 W idle, 2 W "inferring" over a window bounded by two 2 W samples
+        start = time.perf_counter()
+        wait_for(lambda s: s[-1][0] > start)      # a 1 W sample after the idle window ends
         put(2000000)
-        t0 = time.perf_counter()
-        time.sleep(0.3)
-        t1 = time.perf_counter()
+        wait_for(lambda s: sum(w == 2.0 for _, w in s) >= 12)
+        high = [t for t, w in zip(list(src.trace.t), list(src.trace.w)) if w == 2.0]
         put(1000000)
-        return t0, t1, 10
-    r = P.measure(P.open_source("hwmon", str(tmp_path)), work, idle_s=0.2)
-    # (2 W - 1 W) x 0.3 s / 10 = 30 mJ = 30,000 uJ; the file flips within a sample period
-    assert r["energy_uj"] == pytest.approx(30000.0, rel=0.1)
-    assert r["idle_power_w"] == pytest.approx(1.0, rel=0.01) and r["samples_in_window"] > 10
+        return high[0], high[-1], 10
+    r = P.measure(src, work, idle_s=0.05)
+    t0, t1 = r["window"]
+    assert r["idle_power_w"] == pytest.approx(1.0, rel=1e-9)
+    # (2 W - 1 W) x window / 10 inferences
+    assert r["energy_uj"] == pytest.approx((t1 - t0) / 10 * 1e6, rel=1e-9)
+    assert r["samples_in_window"] >= 12 and r["warning"] is None
 
 
 def test_parse_reading():
@@ -154,10 +166,12 @@ def test_serial_meter_thread_on_socket():
         c.close()
     threading.Thread(target=meter, daemon=True).start()
     m = P.open_source("serial:socket://127.0.0.1:%d" % srv.getsockname()[1]).start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60   # wait for the readings, however slow the machine is
+    while len(m.trace) < 50 and time.monotonic() < deadline:
+        time.sleep(0.01)
     tr = m.stop()
     srv.close()
-    assert len(tr) >= 40 and set(tr.w) == {0.25}
+    assert len(tr) == 50 and set(tr.w) == {0.25}
     assert "serial power meter" in m.describe()
 
 
