@@ -7,7 +7,6 @@ import time
 
 import numpy as np
 
-from .. import format as F
 from ..errors import EdgeRTError
 
 
@@ -22,21 +21,14 @@ def percentiles(values) -> dict:
 
 def op_costs(m) -> list[dict]:
     """MACs and bytes touched per op of a reader.Model (the inputs the kernel reads, weights
-    included, plus the outputs it writes). MACs count multiply-accumulates of CONV_2D,
-    DEPTHWISE_CONV_2D and FULLY_CONNECTED; other ops count 0 MACs and only move bytes."""
+    included, plus the outputs it writes). MACs are the conv/dw/fc multiply-accumulates,
+    fused ops' parts included, counted by profile_ops.reader_op_macs as `run --profile` does;
+    other ops count 0 MACs and only move bytes."""
+    from .profile_ops import reader_op_macs
     out = []
+    ts = m.tensors
     for op in m.ops:
-        ts = m.tensors
-        y = ts[op.outputs[0]] if op.outputs else None
-        macs = 0
-        if y is not None and len(op.inputs) > 1:
-            w = ts[op.inputs[1]].shape
-            if op.opcode == F.OP_CONV_2D and len(w) == 4:          # filter OC,KH,KW,IC
-                macs = y.size() * w[1] * w[2] * w[3]
-            elif op.opcode == F.OP_DEPTHWISE_CONV_2D and len(w) == 4:  # filter 1,KH,KW,OC
-                macs = y.size() * w[1] * w[2]
-            elif op.opcode == F.OP_FULLY_CONNECTED and len(w) == 2:   # weights OC,IC
-                macs = y.size() * w[1]
+        macs = reader_op_macs(m, op)[1]
         nbytes = sum(ts[i].nbytes for i in op.inputs if i >= 0) + sum(ts[i].nbytes for i in op.outputs)
         out.append({"index": op.index, "type": op.name, "macs": int(macs), "bytes": int(nbytes)})
     return out

@@ -10,8 +10,10 @@ host IR (`compiler.ir.Graph`) and the device reader's `Model`:
     FULLY_CONNECTED    out elements x K                 (weights N x K)
     element-wise ops   out elements
     everything else    0 (pooling, softmax, reshape, pad, concat, mean: no MACs to speak of)
-Fused ops count their parts (CONV_2D_ADD: conv + one add per output; DS_CONV_2D: dw + 1x1).
-The model's MAC count (graph_macs) is conv/dw/fc only.
+Fused ops count their parts (CONV_2D_ADD, FULLY_CONNECTED_ADD: conv/fc + one add per output;
+DS_CONV_2D: dw + 1x1). The model's MAC count is conv/dw/fc only: graph_macs on the IR,
+the gemm part of reader_op_macs on a packed file; every tool (run --profile, profile, the
+energy estimate, bench) counts with these two, so fused and unfused files give one figure.
 """
 from __future__ import annotations
 
@@ -56,8 +58,8 @@ def reader_op_macs(model, op) -> tuple[int, int]:
     out_shape = model.tensors[op.outputs[0]].shape
     out = _prod(out_shape)
     try:
-        if op.name == "CONV_2D_ADD":  # conv, then one add per output element
-            conv = op_macs("CONV_2D", [shape(0), shape(1)], out_shape)
+        if op.name in ("CONV_2D_ADD", "FULLY_CONNECTED_ADD"):  # conv/fc, then one add per output
+            conv = op_macs(op.name[:-4], [shape(0), shape(1)], out_shape)
             return conv + out, conv
         if op.name == "DS_CONV_2D":  # depthwise KHxKW on C channels, then 1x1 conv C -> OC
             dw, pw = shape(1), shape(5)
