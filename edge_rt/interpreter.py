@@ -20,6 +20,16 @@ if HAVE_NUMPY:
                   F.DT_INT32: np.int32, F.DT_FLOAT32: np.float32}
 
 
+def _fspath(model):
+    """A path given as pathlib.Path or any os.PathLike becomes its str (MicroPython has no pathlib,
+    so the protocol is tested for, not the type)."""
+    if hasattr(model, "__fspath__"):
+        model = model.__fspath__()
+        if isinstance(model, bytes):
+            model = model.decode()
+    return model
+
+
 def _load(model):
     """(buffer, keepalive) for a path or a bytes-like object; files are mmapped when possible."""
     if isinstance(model, str):
@@ -167,6 +177,8 @@ class Interpreter:
     """
 
     def __init__(self, model, kernels=None, stream=None, threads=1):
+        model = _fspath(model)
+        self._run = None
         if stream is None:
             stream = MICROPYTHON and isinstance(model, str)
         self._file = None
@@ -220,6 +232,10 @@ class Interpreter:
         self._views = tables.get("flat") or tables.get("np")
         self.weight_buffer_bytes = 0
         self._weights = None
+        # invoke() consumes these inputs (the plan reuses their bytes): _stale[i] is set by invoke()
+        # and cleared by set_input(i), so a second invoke() on a consumed input is refused
+        self.consumed_inputs = reader.consumed_inputs(m)
+        self._stale = bytearray(len(m.inputs))
         if not stream:
             self._run = [_bind(sets[s], op, m, tables["np" if s == "np" else "flat"], arena)
                          for op, s in zip(m.ops, op_sets)]
@@ -244,7 +260,7 @@ class Interpreter:
         """Release the model file (streamed mode) or mapping. The interpreter cannot run after it.
         A mapping still viewed by arrays the caller kept is released when the last one goes."""
         keep, self._keep = getattr(self, "_keep", None), None
-        self._run = []
+        self._run = None
         self._views = None
         m = getattr(self, "model", None)
         if m is not None and isinstance(m.consts, memoryview):
@@ -258,6 +274,13 @@ class Interpreter:
                     obj.close()
                 except BufferError:  # exported views remain (the caller's); GC closes it
                     pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
     # -- I/O ---------------------------------------------------------------------------
     def _conversion(self, what, i):
@@ -317,6 +340,10 @@ class Interpreter:
     def set_input(self, i, data):
         """Copy data into input i: a numpy array of the exact shape and dtype, or any
         bytes-like object holding the raw little-endian values."""
+        self._fill(i, data)
+        self._stale[i] = 0
+
+    def _fill(self, i, data):
         t = self._io(self.model.inputs, i, "input")
         where = "input %d (%s)" % (i, t.name)
         conv = self._conversion("inputs", i)
@@ -362,5 +389,18 @@ class Interpreter:
         return raw
 
     def invoke(self):
-        for run in self._run:
-            run()
+        """Run the model once. Raises InputError if an input this plan consumes (consumed_inputs)
+        was not set again since the last invoke(). Allocates nothing."""
+        run = self._run
+        if run is None:
+            raise EdgeRTError("invoke() on a closed Interpreter")
+        stale = self._stale
+        for i in self.consumed_inputs:
+            if stale[i]:
+                raise InputError("input %d (%s): its bytes were reused by the previous invoke() (the memory "
+                                 "plan overwrites it once read); call set_input(%d, ...) again before invoke()"
+                                 % (i, self.model.tensors[self.model.inputs[i]].name, i))
+        for i in self.consumed_inputs:
+            stale[i] = 1
+        for r in run:
+            r()

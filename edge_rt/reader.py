@@ -281,3 +281,20 @@ def _tables(m, section):
             _fail("IO: tensor id %d out of range (model has %d tensors)" % (tid, nt))
     m.inputs = list(ids[:nin])
     m.outputs = list(ids[nin:])
+
+
+def consumed_inputs(m):
+    """Positions of the graph inputs whose bytes the plan gives to another buffer (a tensor or
+    an op's scratch) once the op reading them has run: after an invoke() such an input holds
+    garbage until it is set again. Every buffer overlapping an input in address is disjoint
+    from it in time, so any address overlap means the input is overwritten."""
+    out = []
+    for i in range(len(m.inputs)):
+        tid = m.inputs[i]
+        t = m.tensors[tid]
+        lo, hi = t.offset, t.offset + t.nbytes
+        for e in m.plan:
+            if e[0] != tid and e[1] < hi and lo < e[1] + e[2]:
+                out.append(i)
+                break
+    return tuple(out)
