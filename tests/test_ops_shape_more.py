@@ -82,14 +82,19 @@ def test_expand_dims_rejects_bad_axis_and_int32():
 
 
 # -- zero allocation: every new op, numpy and pure-Python kernels ---------------------------
+ALLOC_CASES = ["EXPAND_DIMS", "TRANSPOSE", "TRANSPOSE_float32"]
+
+
 def _alloc_models():
     return {
         "EXPAND_DIMS": expand_dims_model((2, 3, 4), 1),
+        "TRANSPOSE": transpose_model((1, 4, 5, 3), (0, 3, 1, 2)),
+        "TRANSPOSE_float32": transpose_model((2, 3, 4), (2, 0, 1), "float32"),
     }
 
 
 @pytest.mark.parametrize("ks", KS)
-@pytest.mark.parametrize("name", sorted(_alloc_models()))
+@pytest.mark.parametrize("name", ALLOC_CASES)
 def test_invoke_allocates_nothing(name, ks):
     data = _alloc_models()[name]
     it = Interpreter(pack(data, "m.tflite", kernels=ks, check_budget=False).binary, kernels=ks)
@@ -99,3 +104,36 @@ def test_invoke_allocates_nothing(name, ks):
         it.set_input(i, random_input(d["shape"], d["dtype"], rng))
     growth, peak = traced_invokes(it)
     assert growth <= 0 and peak < 4096, f"{name} on {ks}: {growth} B retained, peak {peak} B"
+
+
+# -- TRANSPOSE -----------------------------------------------------------------------------
+def transpose_model(shape, perm, dtype="int8"):
+    b = ModelBuilder()
+    x = t(b, "x", shape, dtype)
+    y = t(b, "y", tuple(shape[p] for p in perm), dtype)
+    b.op("TRANSPOSE", [x, i32(b, "perm", perm)], [y])
+    return b.build([x], [y])
+
+
+TRANSPOSE_CASES = [((5,), (0,)), ((3, 7), (1, 0)), ((2, 3, 4), (0, 2, 1)), ((2, 3, 4), (2, 0, 1)),
+                   ((2, 3, 4), (1, 2, 0)), ((1, 4, 5, 3), (0, 3, 1, 2)), ((1, 4, 5, 3), (0, 2, 3, 1)),
+                   ((2, 3, 4, 5), (3, 2, 1, 0)), ((2, 1, 3, 1, 4), (4, 3, 2, 1, 0)),
+                   ((2, 3, 2, 3, 2), (4, 0, 3, 1, 2)), ((3, 4, 5), (0, 1, 2)),
+                   ((1, 6, 1, 4), (2, 0, 3, 1))]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+@pytest.mark.parametrize("shape,perm", TRANSPOSE_CASES, ids=str)
+def test_transpose(shape, perm, dtype):
+    check_bit_exact(transpose_model(shape, perm, dtype), trials=2, kernel_sets=KS)
+
+
+def test_transpose_rejects_bad_perm():
+    b = ModelBuilder()
+    x = t(b, "x", (2, 3, 4))
+    y = t(b, "y", (2, 3, 4))
+    b.op("TRANSPOSE", [x, i32(b, "perm", [0, 1, 1])], [y])
+    assert "TRANSPOSE" in problem(b.build([x], [y])) and "not a permutation" in problem(b.build([x], [y]))
+    # TFLite Micro's TRANSPOSE takes int8, int16 and float32 only
+    assert "supported: int8, int16, float32" in problem(transpose_model((2, 3), (1, 0), "int32"))
+    assert "supported: up to 5" in problem(transpose_model((2, 1, 2, 1, 2, 3), (5, 4, 3, 2, 1, 0)))

@@ -1,7 +1,6 @@
 # Strided copies shared by the numpy data-movement kernels: the plan of
 # compiler/prepare/strided.py ([nd, dims..., ss..., ds...], element units) becomes two
 # as_strided views made at bind time, and each run is one np.copyto between them.
-import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 
@@ -22,6 +21,6 @@ def view(a, base, dims, strides, writeable=False):
                       writeable=writeable)
 
 
-def copy_step(src, sbase, dst, dbase, dims, ss, ds):
-    """(np.copyto, (dst view, src view)): one step copying the plan."""
-    return np.copyto, (view(dst, dbase, dims, ds, True), view(src, sbase, dims, ss))
+def views(src, sbase, dst, dbase, dims, ss, ds):
+    """(dst view, src view) of the plan: np.copyto(*views) runs it."""
+    return view(dst, dbase, dims, ds, True), view(src, sbase, dims, ss)
