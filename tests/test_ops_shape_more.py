@@ -82,7 +82,8 @@ def test_expand_dims_rejects_bad_axis_and_int32():
 
 
 # -- zero allocation: every new op, numpy and pure-Python kernels ---------------------------
-ALLOC_CASES = ["EXPAND_DIMS", "TRANSPOSE", "TRANSPOSE_float32"]
+ALLOC_CASES = ["EXPAND_DIMS", "TRANSPOSE", "TRANSPOSE_float32", "RESIZE_NEAREST_NEIGHBOR",
+               "RESIZE_NEAREST_NEIGHBOR_float32"]
 
 
 def _alloc_models():
@@ -90,6 +91,8 @@ def _alloc_models():
         "EXPAND_DIMS": expand_dims_model((2, 3, 4), 1),
         "TRANSPOSE": transpose_model((1, 4, 5, 3), (0, 3, 1, 2)),
         "TRANSPOSE_float32": transpose_model((2, 3, 4), (2, 0, 1), "float32"),
+        "RESIZE_NEAREST_NEIGHBOR": resize_model((1, 4, 5, 3), (8, 10)),
+        "RESIZE_NEAREST_NEIGHBOR_float32": resize_model((1, 3, 4, 2), (7, 9), True, True, "float32"),
     }
 
 
@@ -137,3 +140,46 @@ def test_transpose_rejects_bad_perm():
     # TFLite Micro's TRANSPOSE takes int8, int16 and float32 only
     assert "supported: int8, int16, float32" in problem(transpose_model((2, 3), (1, 0), "int32"))
     assert "supported: up to 5" in problem(transpose_model((2, 1, 2, 1, 2, 3), (5, 4, 3, 2, 1, 0)))
+
+
+# -- RESIZE_NEAREST_NEIGHBOR ---------------------------------------------------------------
+def resize_model(shape, size, align_corners=False, half_pixel=False, dtype="int8"):
+    b = ModelBuilder()
+    x = t(b, "x", shape, dtype)
+    y = t(b, "y", (shape[0], size[0], size[1], shape[3]), dtype)
+    b.op("RESIZE_NEAREST_NEIGHBOR", [x, i32(b, "size", size)], [y], "ResizeNearestNeighborOptions",
+         AlignCorners=align_corners, HalfPixelCenters=half_pixel)
+    return b.build([x], [y])
+
+
+RESIZE_SIZES = [((1, 4, 5, 3), (8, 10)), ((1, 4, 5, 3), (2, 3)), ((2, 3, 3, 2), (7, 5)),
+                ((1, 5, 7, 1), (5, 7)), ((1, 1, 1, 4), (3, 2)), ((1, 6, 4, 2), (1, 1)),
+                ((1, 7, 3, 3), (12, 9)), ((1, 9, 9, 2), (4, 13))]
+
+
+@pytest.mark.parametrize("align_corners,half_pixel", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("shape,size", RESIZE_SIZES, ids=str)
+def test_resize_nearest_neighbor(shape, size, align_corners, half_pixel):
+    check_bit_exact(resize_model(shape, size, align_corners, half_pixel), trials=2, kernel_sets=KS)
+
+
+@pytest.mark.parametrize("dtype", ["int16", "float32"])
+def test_resize_nearest_neighbor_other_dtypes(dtype):
+    check_bit_exact(resize_model((1, 3, 4, 2), (7, 9), True, True, dtype), trials=2, kernel_sets=KS)
+
+
+def test_resize_nearest_neighbor_size_sweep_bit_exact():
+    # every (in, out) pair up to 9 -> 17 in one axis, all four option pairs, against the oracle
+    for n_in, n_out in [(1, 3), (2, 17), (3, 16), (5, 9), (7, 13), (9, 4), (6, 11), (4, 15)]:
+        for ac, hp in itertools.product((False, True), repeat=2):
+            check_bit_exact(resize_model((1, n_in, 2, 1), (n_out, 3), ac, hp), trials=1, kernel_sets=KS)
+
+
+def test_resize_nearest_neighbor_rejects_dynamic_size():
+    b = ModelBuilder()
+    x = t(b, "x", (1, 2, 2, 1))
+    s = b.tensor("size", (2,), "int32")
+    y = t(b, "y", (1, 4, 4, 1))
+    b.op("RESIZE_NEAREST_NEIGHBOR", [x, s], [y], "ResizeNearestNeighborOptions")
+    msg = problem(b.build([x, s], [y]))
+    assert "RESIZE_NEAREST_NEIGHBOR" in msg and "size" in msg and "constant" in msg
