@@ -95,6 +95,18 @@ OP_CONCATENATION = 19
 OP_MEAN = 20
 OP_QUANTIZE = 21
 OP_DEQUANTIZE = 22
+# shape and data-movement ops (issue 13); 23..39 is this group's range
+OP_EXPAND_DIMS = 23
+OP_TRANSPOSE = 24
+OP_RESIZE_NEAREST_NEIGHBOR = 25
+OP_REDUCE_MAX = 26
+OP_MAXIMUM = 27
+OP_MINIMUM = 28
+OP_SLICE = 29
+OP_PACK = 30
+OP_UNPACK = 31
+OP_GATHER = 32
+OP_BROADCAST_TO = 33
 # fused ops (compiler/passes): see compiler/prepare/fused.py for their operands
 OP_CONV_2D_ADD = 100
 OP_DS_CONV_2D = 101
@@ -111,6 +123,10 @@ OP_NAMES = {
     OP_CONCATENATION: "CONCATENATION", OP_MEAN: "MEAN", OP_QUANTIZE: "QUANTIZE",
     OP_DEQUANTIZE: "DEQUANTIZE", OP_CONV_2D_ADD: "CONV_2D_ADD", OP_DS_CONV_2D: "DS_CONV_2D",
     OP_FULLY_CONNECTED_ADD: "FULLY_CONNECTED_ADD", OP_LOOKUP: "LOOKUP",
+    OP_EXPAND_DIMS: "EXPAND_DIMS", OP_TRANSPOSE: "TRANSPOSE",
+    OP_RESIZE_NEAREST_NEIGHBOR: "RESIZE_NEAREST_NEIGHBOR", OP_REDUCE_MAX: "REDUCE_MAX",
+    OP_MAXIMUM: "MAXIMUM", OP_MINIMUM: "MINIMUM", OP_SLICE: "SLICE", OP_PACK: "PACK",
+    OP_UNPACK: "UNPACK", OP_GATHER: "GATHER", OP_BROADCAST_TO: "BROADCAST_TO",
 }
 # Kernel sets and their per-op fallback order: an op the first set lacks runs on the next one
 # that has it (decided at pack time, recorded per op in META "op_kernels", so the plan holds

@@ -13,6 +13,7 @@ from . import format as F
 from . import reader
 from .compat import HAVE_NUMPY, MICROPYTHON, new_arena, typed_view
 from .errors import EdgeRTError, InputError, ModelFormatError
+from .version import __version__
 
 if HAVE_NUMPY:
     import numpy as np
@@ -154,14 +155,20 @@ def _streamed(f, loads, run):
 
 def _bind(ks, op, m, v, arena):
     """Bind one op; a kernel that cannot bind (scratch too small, operands of the wrong shape:
-    a file from another edge_rt version, or a damaged one) is reported, never a traceback."""
+    a file from another edge_rt version, or a damaged one) is reported, never a traceback.
+    A file packed by this very version cannot be blamed on its version: that is our bug."""
     try:
         return ks.KERNELS[op.opcode](op, m, v, arena)
     except (ValueError, IndexError, TypeError, KeyError) as e:
-        raise ModelFormatError("op %d (%s): the %s kernel cannot bind it (%s: %s); the file may "
-                               "come from another edge_rt version (packed by %s), repack it" % (
-                                   op.index, op.name, ks.NAME, type(e).__name__, e,
-                                   m.meta.get("tool_version", "?")))
+        packed_by = m.meta.get("tool_version", "?")
+        if packed_by == __version__:
+            hint = "the file was packed by this edge_rt version (%s): an edge_rt bug, please report it" % (
+                packed_by,)
+        else:
+            hint = "the file may come from another edge_rt version (packed by %s, running %s), repack it" % (
+                packed_by, __version__)
+        raise ModelFormatError("op %d (%s): the %s kernel cannot bind it (%s: %s); %s" % (
+            op.index, op.name, ks.NAME, type(e).__name__, e, hint))
 
 
 class Interpreter:

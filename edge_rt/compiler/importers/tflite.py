@@ -75,6 +75,12 @@ OPTION_READERS = {
     "SOFTMAX": (S.SoftmaxOptions, lambda o: {"beta": float(np.float32(o.Beta()))}),
     "LEAKY_RELU": (S.LeakyReluOptions, lambda o: {"alpha": float(np.float32(o.Alpha()))}),
     "MEAN": (S.ReducerOptions, lambda o: {"keep_dims": bool(o.KeepDims())}),
+    "REDUCE_MAX": (S.ReducerOptions, lambda o: {"keep_dims": bool(o.KeepDims())}),
+    "RESIZE_NEAREST_NEIGHBOR": (S.ResizeNearestNeighborOptions, lambda o: {
+        "align_corners": bool(o.AlignCorners()), "half_pixel_centers": bool(o.HalfPixelCenters())}),
+    "PACK": (S.PackOptions, lambda o: {"values_count": o.ValuesCount(), "axis": o.Axis()}),
+    "UNPACK": (S.UnpackOptions, lambda o: {"num": o.Num(), "axis": o.Axis()}),
+    "GATHER": (S.GatherOptions, lambda o: {"axis": o.Axis(), "batch_dims": o.BatchDims()}),
 }
 OPTION_DEFAULTS = {
     "ADD": {"activation": "NONE"}, "SUB": {"activation": "NONE"}, "MUL": {"activation": "NONE"},
@@ -83,6 +89,10 @@ OPTION_DEFAULTS = {
     "FULLY_CONNECTED": {"activation": "NONE", "weights_format": 0, "keep_num_dims": False,
                         "asymmetric_quantize_inputs": False},
     "CONCATENATION": {"axis": 0, "activation": "NONE"},
+    "REDUCE_MAX": {"keep_dims": False},
+    "RESIZE_NEAREST_NEIGHBOR": {"align_corners": False, "half_pixel_centers": False},
+    "PACK": {"values_count": 0, "axis": 0}, "UNPACK": {"num": 0, "axis": 0},
+    "GATHER": {"axis": 0, "batch_dims": 0},
 }
 
 

@@ -1,9 +1,9 @@
-"""Remove RESHAPE and SQUEEZE: they only relabel the shape of bytes that stay in place."""
+"""Remove RESHAPE, SQUEEZE and EXPAND_DIMS: they only relabel the shape of bytes that stay in place."""
 from __future__ import annotations
 
 from ..ir import Graph
 
-ALIAS_OPS = ("RESHAPE", "SQUEEZE")
+ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 
 
 def _root(g: Graph, tid: int) -> int:
@@ -13,7 +13,7 @@ def _root(g: Graph, tid: int) -> int:
 
 
 def eliminate_reshape(g: Graph) -> tuple[Graph, str]:
-    """RESHAPE(x) -> y  =>  y aliases x (op removed; SQUEEZE likewise)
+    """RESHAPE(x) -> y  =>  y aliases x (op removed; SQUEEZE, EXPAND_DIMS likewise)
 
     Row-major order is unchanged by a reshape, so y's bytes are exactly x's. Kept when:
     - y is a graph output and x (through any alias) a graph input: the copy is the whole

@@ -65,7 +65,10 @@ def fuse_residual(g: Graph):
         # the latest producer: the skip input is then already computed where the ADD stands
         for p, mid in sorted(cands, reverse=True):
             skip = add.inputs[1] if add.inputs[0] == mid else add.inputs[0]
-            if skip == mid or g.tensors[skip].shape != g.tensors[mid].shape != g.tensors[add.outputs[0]].shape:
+            # a true residual only: skip, conv output and sum of one shape, the skip computed
+            # (a broadcast constant, the +3 of a hard-sigmoid, is no residual to write over)
+            shapes = (g.tensors[skip].shape, g.tensors[mid].shape, g.tensors[add.outputs[0]].shape)
+            if skip == mid or g.tensors[skip].is_const or len(set(map(tuple, shapes))) != 1:
                 continue
             conv = g.ops[p]
             if skip in conv.inputs:

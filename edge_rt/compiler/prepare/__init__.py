@@ -4,6 +4,9 @@ One file per op, same names as the kernel files; explicit table below."""
 from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max_pool_2d, add, sub, mul, reshape, squeeze, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish, pad, concatenation, mean, quantize, dequantize)
 from .common import OpProblem  # noqa: F401
 from . import lookup
+from . import resize_nearest_neighbor
+from . import transpose
+from . import expand_dims
 from .fused import prepare_conv_add, prepare_ds_conv
 
 FUSED_OPS = ("CONV_2D_ADD", "DS_CONV_2D", "FULLY_CONNECTED_ADD", "LOOKUP")
@@ -31,6 +34,9 @@ PREPARE = {
     "MEAN": mean.prepare,
     "QUANTIZE": quantize.prepare,
     "DEQUANTIZE": dequantize.prepare,
+    "EXPAND_DIMS": expand_dims.prepare,
+    "TRANSPOSE": transpose.prepare,
+    "RESIZE_NEAREST_NEIGHBOR": resize_nearest_neighbor.prepare,
     # fused ops made by compiler/passes
     "CONV_2D_ADD": prepare_conv_add,
     "DS_CONV_2D": prepare_ds_conv,

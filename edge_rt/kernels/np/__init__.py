@@ -1,6 +1,9 @@
 # numpy kernel set: vectorized, bit-identical to kernels/ref.
 from ... import format as F
 from . import conv_add, ds_conv, fc_add, lookup
+from . import resize_nearest_neighbor
+from . import transpose
+from . import expand_dims
 from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max_pool_2d, add, sub, mul, reshape, squeeze, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish, pad, concatenation, mean, quantize, dequantize)
 
 NAME = "np"
@@ -35,4 +38,7 @@ KERNELS = {
     F.OP_DS_CONV_2D: ds_conv.bind,
     F.OP_FULLY_CONNECTED_ADD: fc_add.bind,
     F.OP_LOOKUP: lookup.bind,
+    F.OP_RESIZE_NEAREST_NEIGHBOR: resize_nearest_neighbor.bind,
+    F.OP_TRANSPOSE: transpose.bind,
+    F.OP_EXPAND_DIMS: expand_dims.bind,
 }

@@ -137,6 +137,9 @@ def conv_steps(x, w4, bias, mult, shift, y, params, arena, offset, packed=None):
     t = np.frombuffer(arena, np.int64, rows * oc, offset + g.t_at).reshape(rows, oc)
     plan = Plan(mult, shift, out_off, lo, hi, oc, rows=rows, packed=packed)
     b = plan.tile(np.asarray(bias).reshape(-1), ft)
+    # the im2col band is dead once its GEMM ran: the spare a one-element output's
+    # requantization needs (at least 16 bytes: the region is rounded up to 16)
+    spare = np.frombuffer(arena, np.uint8, g.s_at - g.col_at, offset + g.col_at)
     for i, y0, y1, subs in g.bands(n):
         for g0, g1 in subs:
             r = (g1 - g0) * ow
@@ -144,7 +147,7 @@ def conv_steps(x, w4, bias, mult, shift, y, params, arena, offset, packed=None):
             steps.append((setitem, (cb.reshape(g1 - g0, ow, kh, kw, c), Ellipsis, win[i, g0:g1])))
             steps.append((np.matmul, (cb.reshape(r, k), wt, acc[(g0 - y0) * ow:(g1 - y0) * ow])))
         r = (y1 - y0) * ow
-        steps += plan.steps(acc[:r], t[:r], s[:r], y[i, y0:y1].reshape(r, oc), b)
+        steps += plan.steps(acc[:r], t[:r], s[:r], y[i, y0:y1].reshape(r, oc), b, spare=spare)
     return steps
 
 

