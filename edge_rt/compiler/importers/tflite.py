@@ -75,6 +75,11 @@ OPTION_READERS = {
     "SOFTMAX": (S.SoftmaxOptions, lambda o: {"beta": float(np.float32(o.Beta()))}),
     "LEAKY_RELU": (S.LeakyReluOptions, lambda o: {"alpha": float(np.float32(o.Alpha()))}),
     "MEAN": (S.ReducerOptions, lambda o: {"keep_dims": bool(o.KeepDims())}),
+    "STRIDED_SLICE": (S.StridedSliceOptions, lambda o: {
+        "begin_mask": o.BeginMask(), "end_mask": o.EndMask(), "ellipsis_mask": o.EllipsisMask(),
+        "new_axis_mask": o.NewAxisMask(), "shrink_axis_mask": o.ShrinkAxisMask(), "offset": bool(o.Offset())}),
+    "SPLIT": (S.SplitOptions, lambda o: {"num_splits": o.NumSplits()}),
+    "SPLIT_V": (S.SplitVOptions, lambda o: {"num_splits": o.NumSplits()}),
 }
 OPTION_DEFAULTS = {
     "ADD": {"activation": "NONE"}, "SUB": {"activation": "NONE"}, "MUL": {"activation": "NONE"},
@@ -83,6 +88,8 @@ OPTION_DEFAULTS = {
     "FULLY_CONNECTED": {"activation": "NONE", "weights_format": 0, "keep_num_dims": False,
                         "asymmetric_quantize_inputs": False},
     "CONCATENATION": {"axis": 0, "activation": "NONE"},
+    "STRIDED_SLICE": {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0, "new_axis_mask": 0,
+                      "shrink_axis_mask": 0, "offset": False},
 }
 
 
