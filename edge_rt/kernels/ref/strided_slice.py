@@ -24,9 +24,12 @@ def bind(op, m, v, arena):
     x = retype(v[op.inputs[0]], tx.nbytes, "B")
     y = retype(v[op.outputs[0]], ty.nbytes, "B")
     walk, es = byte_walk(m, tx, op.params)
-    (b0, d0, n0), (b1, d1, n1), (b2, d2, n2), (b3, d3, n3), (b4, d4, n4) = walk
+    w = walk[0] + walk[1] + walk[2] + walk[3] + walk[4]
 
-    def run(x=x, y=y, es=es):
+    # everything as default arguments: a MicroPython closure over more than a few cells
+    # allocates its argument array on every call
+    def run(x=x, y=y, es=es, b0=w[0], d0=w[1], n0=w[2], b1=w[3], d1=w[4], n1=w[5], b2=w[6], d2=w[7],
+            n2=w[8], b3=w[9], d3=w[10], n3=w[11], b4=w[12], d4=w[13], n4=w[14]):
         o = 0
         for i0 in range(n0):
             a0 = b0 + i0 * d0
