@@ -234,6 +234,8 @@ def _op_models():
     from test_ops_elementwise import binary_model, unary_model
     from test_ops_nonlinear import softmax_model
     from test_ops_pool_shape import pool_model
+    from test_ops_slice_split import slice_model, split_model
+    from test_ops_uint8_edges import quantize_model
     from test_passes import bias, chain_model, conv_w, ds_model, fc_residual_model, q8, residual_model
     from edge_rt.testing.tflite_builder import ModelBuilder
     all_int8 = [(np.arange(-128, 128, dtype=np.int8).reshape(4, 64),)]
@@ -260,6 +262,14 @@ def _op_models():
         ("CONV_2D_ADD", residual_model(), None),
         ("FULLY_CONNECTED_ADD", fc_residual_model(False), None),
         ("LOOKUP", chain_model(), None),
+        ("QUANTIZE_uint8_int8", quantize_model("uint8", "int8", (0.02, 3), (0.05, -7)),
+         [(np.arange(256, dtype=np.uint8).reshape(4, 64),)]),
+        ("QUANTIZE_int8_uint8", quantize_model("int8", "uint8", (0.02, -5), (0.07, 200)), all_int8),
+        ("STRIDED_SLICE", slice_model((2, 5, 4, 3), [0, 4, 1, 0], [2, 0, 4, 3], [1, -2, 2, 1]), None),
+        ("STRIDED_SLICE_shrink_int16", slice_model((3, 4, 5), [1, -1, 0], [2, 0, 5], [1, -1, 2], "int16", sm=1),
+         None),
+        ("SPLIT", split_model((2, 6, 3), 1, 3), None),
+        ("SPLIT_V_float32", split_model((1, 15, 1, 8), -1, None, "float32", sizes=[3, -1, 2]), None),
     ]
     b = ModelBuilder()  # PAD (int8 and float32)
     x = q8(b, "x", (1, 5, 6, 3), 0.02, 7)

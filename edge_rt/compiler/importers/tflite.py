@@ -81,6 +81,11 @@ OPTION_READERS = {
     "PACK": (S.PackOptions, lambda o: {"values_count": o.ValuesCount(), "axis": o.Axis()}),
     "UNPACK": (S.UnpackOptions, lambda o: {"num": o.Num(), "axis": o.Axis()}),
     "GATHER": (S.GatherOptions, lambda o: {"axis": o.Axis(), "batch_dims": o.BatchDims()}),
+    "STRIDED_SLICE": (S.StridedSliceOptions, lambda o: {
+        "begin_mask": o.BeginMask(), "end_mask": o.EndMask(), "ellipsis_mask": o.EllipsisMask(),
+        "new_axis_mask": o.NewAxisMask(), "shrink_axis_mask": o.ShrinkAxisMask(), "offset": bool(o.Offset())}),
+    "SPLIT": (S.SplitOptions, lambda o: {"num_splits": o.NumSplits()}),
+    "SPLIT_V": (S.SplitVOptions, lambda o: {"num_splits": o.NumSplits()}),
 }
 OPTION_DEFAULTS = {
     "ADD": {"activation": "NONE"}, "SUB": {"activation": "NONE"}, "MUL": {"activation": "NONE"},
@@ -93,6 +98,8 @@ OPTION_DEFAULTS = {
     "RESIZE_NEAREST_NEIGHBOR": {"align_corners": False, "half_pixel_centers": False},
     "PACK": {"values_count": 0, "axis": 0}, "UNPACK": {"num": 0, "axis": 0},
     "GATHER": {"axis": 0, "batch_dims": 0},
+    "STRIDED_SLICE": {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0, "new_axis_mask": 0,
+                      "shrink_axis_mask": 0, "offset": False},
 }
 
 

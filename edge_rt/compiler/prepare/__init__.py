@@ -7,6 +7,7 @@ from . import lookup
 from . import resize_nearest_neighbor
 from . import transpose
 from . import expand_dims
+from . import lookup, split, split_v, strided_slice
 from .fused import prepare_conv_add, prepare_ds_conv
 
 FUSED_OPS = ("CONV_2D_ADD", "DS_CONV_2D", "FULLY_CONNECTED_ADD", "LOOKUP")
@@ -37,6 +38,9 @@ PREPARE = {
     "EXPAND_DIMS": expand_dims.prepare,
     "TRANSPOSE": transpose.prepare,
     "RESIZE_NEAREST_NEIGHBOR": resize_nearest_neighbor.prepare,
+    "STRIDED_SLICE": strided_slice.prepare,
+    "SPLIT": split.prepare,
+    "SPLIT_V": split_v.prepare,
     # fused ops made by compiler/passes
     "CONV_2D_ADD": prepare_conv_add,
     "DS_CONV_2D": prepare_ds_conv,

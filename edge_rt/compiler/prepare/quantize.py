@@ -1,6 +1,9 @@
 """QUANTIZE, two forms (TFLite Micro's reference QUANTIZE):
   float32 -> int8: y = clamp(int32(round(x / s_out)) + z_out), the division in float32;
-  int8 -> int8:    y = clamp(mbqm(x - z_in, multiplier, shift) + z_out), s_in / s_out in double.
+  int8 -> int8, int8 -> uint8, uint8 -> int8 (TFLite Micro's Requantize; uint8 is the camera
+  input / probability output of many published models):
+                   y = clamp(mbqm(x - z_in, multiplier, shift) + z_out), s_in / s_out in double,
+                   clamped to the output dtype's range (the dtypes are in the tensor records).
 Kernel inputs: [input]; params: [MODE_FLOAT, output_zero_point] (the scale is read from the
 output tensor record, which stores the float32 scale exactly) or
 [MODE_REQUANT, input_zero_point, output_zero_point, multiplier, shift]."""
@@ -16,19 +19,27 @@ MODE_FLOAT = 0
 MODE_REQUANT = 1
 
 
+RANGES = {"int8": (-128, 127), "uint8": (0, 255)}
+REQUANT_PAIRS = (("int8", "int8"), ("int8", "uint8"), ("uint8", "int8"))  # as TFLite Micro
+
+
 def _int8_quant(t, role: str):
     need_quant(t, role)
     s, z = t.qparams()
+    lo, hi = RANGES[t.dtype]
     need(s > 0 and np.isfinite(s), f"{role} scale must be positive and finite, got {s}")
-    need(-128 <= z <= 127, f"{role} zero point {z} outside int8 range [-128, 127]")
+    need(lo <= z <= hi, f"{role} zero point {z} outside {t.dtype} range [{lo}, {hi}]")
     return s, z
 
 
 def prepare(g: Graph, op: Op, ks: str) -> None:
     need(len(op.inputs) == 1 and len(op.outputs) == 1,
          f"expected 1 input and 1 output, got {len(op.inputs)} and {len(op.outputs)}")
-    x = need_dtype(g, op.inputs[0], "input", "float32", "int8")
-    y = need_dtype(g, op.outputs[0], "output", "int8")
+    x = need_dtype(g, op.inputs[0], "input", "float32", "int8", "uint8")
+    y = need_dtype(g, op.outputs[0], "output", "int8", "uint8")
+    need(x.dtype == "float32" and y.dtype == "int8" or (x.dtype, y.dtype) in REQUANT_PAIRS,
+         f"{x.dtype} -> {y.dtype} not supported; supported: float32 -> int8, "
+         + ", ".join(f"{a} -> {b}" for a, b in REQUANT_PAIRS))
     need(x.size == y.size, f"input shape {x.shape} and output shape {y.shape} differ in size")
     so, zo = _int8_quant(y, "output")
     op.kernel_inputs = [op.inputs[0]]

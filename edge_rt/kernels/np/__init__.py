@@ -4,6 +4,7 @@ from . import conv_add, ds_conv, fc_add, lookup
 from . import resize_nearest_neighbor
 from . import transpose
 from . import expand_dims
+from . import split, split_v, strided_slice
 from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max_pool_2d, add, sub, mul, reshape, squeeze, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish, pad, concatenation, mean, quantize, dequantize)
 
 NAME = "np"
@@ -34,6 +35,9 @@ KERNELS = {
     F.OP_MEAN: mean.bind,
     F.OP_QUANTIZE: quantize.bind,
     F.OP_DEQUANTIZE: dequantize.bind,
+    F.OP_STRIDED_SLICE: strided_slice.bind,
+    F.OP_SPLIT: split.bind,
+    F.OP_SPLIT_V: split_v.bind,
     F.OP_CONV_2D_ADD: conv_add.bind,
     F.OP_DS_CONV_2D: ds_conv.bind,
     F.OP_FULLY_CONNECTED_ADD: fc_add.bind,

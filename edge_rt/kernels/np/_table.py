@@ -13,13 +13,14 @@ def scratch_bytes(n):
 
 
 def bind_table(x, y, table, arena, offset):
-    """Closure computing y = table[x_u8] elementwise (x int8, y int8 of the same size)."""
+    """Closure computing y = table[x_u8] elementwise (x and y 8-bit, of the same size; the table
+    has y's dtype)."""
     xu = x.reshape(-1).view(np.uint8)
     yf = y.reshape(-1)
     n = xu.size
     band = min(n, BAND)
     idx = np.frombuffer(arena, np.int64, band, offset) if n else None
-    table = np.ascontiguousarray(table, np.int8)
+    table = np.ascontiguousarray(table, y.dtype)
     steps = [(idx[:min(band, n - i)], xu[i:i + band], yf[i:i + band]) for i in range(0, n, band)]
     take = table.take  # the bound method: np.take's wrapper costs time and freelist churn
 

@@ -1,4 +1,4 @@
-# QUANTIZE, numpy. int8 -> int8 depends on one int8 value: tabulated at bind time, one table
+# QUANTIZE, numpy. int8/uint8 -> int8/uint8 depends on one 8-bit value: tabulated at bind time, one table
 # lookup per element (see _table.py). float32 -> int8 follows ref/quantize.py step by step,
 # in bands over arena scratch: float32 division (numpy's is IEEE), rounding half away from
 # zero in float64 (exact: q has 24 significant bits, so |q| + 0.5 is exact below 2**52 and
@@ -32,8 +32,12 @@ def bind(op, m, v, arena):
     x = v[op.inputs[0]]
     y = v[op.outputs[0]]
     if op.params[0] != MODE_FLOAT:
+        # int8/uint8 -> int8/uint8 (compiler/prepare/quantize.py): a table over the input's
+        # 256 bit patterns, clamped to the output dtype's range
         _, zi, zo, mult, shift = op.params
-        table = int8_table(lambda q: np.clip(exact_mbqm(q - zi, mult, shift) + zo, -128, 127))
+        lo, hi = (0, 255) if y.dtype == np.uint8 else (-128, 127)
+        q = np.arange(256, dtype=np.int64) if x.dtype == np.uint8 else int8_table(lambda v: v)
+        table = np.clip(exact_mbqm(q - zi, mult, shift) + zo, lo, hi).astype(y.dtype)
         return bind_table(x, y, table, arena, op.scratch_offset)
     zo = op.params[1]
     scale = np.float32(m.tensors[op.outputs[0]].scale)

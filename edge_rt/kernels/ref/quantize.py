@@ -11,8 +11,10 @@
 #   3. int32(r): the reference's C cast. Outside [-2**31, 2**31) and for NaN, x86-64's
 #      conversion yields INT32_MIN; the tflite_micro oracle is built for x86-64, so we do the same.
 #   4. y = clamp(int32 wrap of (r + zero_point), -128, 127) (the reference adds in int32).
-# int8 -> int8: y = clamp(mbqm(x - input_zero_point, multiplier, shift) + output_zero_point),
-# which depends on x alone: bind tabulates it (quant.mbqm_halves), run() looks values up.
+# int8 -> int8, int8 -> uint8, uint8 -> int8:
+#   y = clamp(mbqm(x - input_zero_point, multiplier, shift) + output_zero_point) to the output
+# dtype's range, which depends on x alone: bind tabulates it over the 256 input values
+# (quant.mbqm_halves), run() looks values up (index x + 128 for int8, x for uint8).
 #
 # MicroPython: the int8 form is allocation-free. The float32 form is NOT: every float32 read
 # from the input is a boxed (heap) float on MicroPython ports, so invoke() allocates for a
@@ -20,6 +22,7 @@
 # unlocked). Models whose input is already int8 do not contain this op.
 from array import array
 
+from ... import format as F
 from ..quant import INT32_MIN, mbqm_halves, wrap32
 from .lut import lookup_run, new_table
 
@@ -50,8 +53,19 @@ def bind(op, m, v, arena):
         return run
 
     _, zi, zo, mult, shift = op.params
+    lo, hi = (0, 255) if m.tensors[op.outputs[0]].dtype == F.DT_UINT8 else (-128, 127)
 
     def one(q):
         r = mbqm_halves(q - zi, mult & 0xFFFF, mult >> 16, shift) + zo
-        return -128 if r < -128 else (127 if r > 127 else r)
-    return lookup_run(x, new_table(one), y, n)
+        return lo if r < lo else (hi if r > hi else r)
+    if m.tensors[op.inputs[0]].dtype == F.DT_INT8 and lo < 0:
+        return lookup_run(x, new_table(one), y, n)
+    base = 0 if m.tensors[op.inputs[0]].dtype == F.DT_UINT8 else -128
+    table = array("B" if lo == 0 else "b", bytes(256))
+    for i in range(256):
+        table[i] = one(i + base)
+
+    def run(x=x, table=table, y=y, n=n, off=-base):
+        for i in range(n):
+            y[i] = table[x[i] + off]
+    return run
