@@ -236,6 +236,7 @@ def _op_models():
     from test_ops_pool_shape import pool_model
     from test_ops_slice_split import slice_model, split_model
     from test_ops_uint8_edges import quantize_model
+    from test_ops_shape_more import expand_dims_model, resize_model, transpose_model
     from test_passes import bias, chain_model, conv_w, ds_model, fc_residual_model, q8, residual_model
     from edge_rt.testing.tflite_builder import ModelBuilder
     all_int8 = [(np.arange(-128, 128, dtype=np.int8).reshape(4, 64),)]
@@ -269,6 +270,9 @@ def _op_models():
         ("STRIDED_SLICE_shrink_int16", slice_model((3, 4, 5), [1, -1, 0], [2, 0, 5], [1, -1, 2], "int16", sm=1),
          None),
         ("SPLIT", split_model((2, 6, 3), 1, 3), None),
+        ("EXPAND_DIMS", expand_dims_model((2, 3, 4), 1), None),
+        ("TRANSPOSE", transpose_model((2, 3, 4, 5), [0, 3, 1, 2]), None),
+        ("RESIZE_NEAREST_NEIGHBOR", resize_model((1, 3, 4, 2), (6, 7), half_pixel=True), None),
         ("SPLIT_V_float32", split_model((1, 15, 1, 8), -1, None, "float32", sizes=[3, -1, 2]), None),
     ]
     b = ModelBuilder()  # PAD (int8 and float32)
