@@ -4,6 +4,7 @@ import line alone gets TFLite Micro's outputs exactly; details equal LiteRT's (e
 from __future__ import annotations
 
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -215,6 +216,18 @@ def test_signature_runner(tmp_path, source):
         runner(a_in=a)
     with pytest.raises(tflite.TensorValueError, match="Invalid signature_key"):
         it.get_signature_runner("nope")
+
+
+def test_model_path_may_be_a_pathlib_path(tmp_path):
+    path, data = _model(tmp_path, "hello_world_int8")
+    ert = tmp_path / "hw.ert"
+    ert.write_bytes(pack(data, "hw.tflite").binary)
+    for p, how in ((pathlib.Path(path), "packed"), (pathlib.Path(path), "cache"), (ert, "ert")):
+        it = tflite.Interpreter(model_path=p)
+        assert it.loaded_from == how
+        it.set_tensor(0, np.array([[-100]], np.int8))
+        it.invoke()
+        assert np.array_equal(it.get_tensor(9), TFLM(data)(np.array([[-100]], np.int8))[0])
 
 
 def test_signature_of_a_real_model_runs_as_tflite_micro():
