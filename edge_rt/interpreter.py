@@ -180,7 +180,9 @@ class Interpreter:
     and can use the op's planned scratch. op_kernel_sets lists the set of each op. stream=True keeps the constants in the file and streams each op's
     constants into a weight buffer before it runs (needs a path); None means True on
     MicroPython for a path, else False. Memory: arena_bytes (activations and scratch) and
-    weight_buffer_bytes (0 unless streamed).
+    weight_buffer_bytes (0 unless streamed). A path may be a str or any os.PathLike;
+    `with Interpreter(path) as it:` closes it at the end. consumed_inputs lists the inputs whose
+    bytes the plan reuses during invoke(): each must be set again before the next invoke().
     """
 
     def __init__(self, model, kernels=None, stream=None, threads=1):

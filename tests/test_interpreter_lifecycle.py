@@ -12,12 +12,25 @@ import numpy as np
 import pytest
 
 import edge_rt
+import edge_rt.interpreter
+from edge_rt import format as F
 from edge_rt.compiler.pack import pack
 from edge_rt.testing import shared_models
 from edge_rt.testing.reference import TFLM, random_input
 from edge_rt.testing.tflite_builder import ModelBuilder
 
-KERNEL_SETS = ("np", "ref")
+
+
+def _available(ks):
+    try:
+        edge_rt.interpreter.kernel_set(ks)
+        return True
+    except edge_rt.EdgeRTError:
+        return False
+
+
+# every kernel set this host can run (c and viper where they exist; viper only on MicroPython)
+KERNEL_SETS = tuple(ks for ks in F.KERNEL_SETS if _available(ks))
 MODELS = ("kws_dscnn_int8", "ic_resnet8_int8", "ad_autoencoder_int8", "micro_speech_int8", "hello_world_int8")
 
 

@@ -244,13 +244,13 @@ def cmd_profile(a) -> int:
         if src is not None:
             from .power import measure
             it = r["interpreter"]
-            xs = inputs
+            xs = r["inputs"]
 
-            def work():
+            def work():  # the plan may reuse an input's bytes: set the inputs before every invoke
                 count, t0 = 0, time.perf_counter()
                 while count < a.runs or time.perf_counter() - t0 < a.power_seconds:
-                    if xs:
-                        it.set_input(0, xs[0])
+                    for i, x in enumerate(xs):
+                        it.set_input(i, x)
                     it.invoke()
                     count += 1
                 return t0, time.perf_counter(), count

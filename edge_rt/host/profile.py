@@ -93,7 +93,7 @@ def local_profile(model, runs: int = 200, warmup: int = 10, kernels=None, inputs
     names = [op.name for op in it.model.ops]
     return {"where": "local", "kernels": it.kernel_set, "latency_us": lat, "stats": percentiles(lat),
             "ops": _ops_table(names, med.tolist(), op_costs(it.model)), "model": it.model,
-            "interpreter": it}
+            "interpreter": it, "inputs": inputs}
 
 
 def remote_profile(dev, runs: int = 100, warmup: int = 10, data: bytes | None = None,

@@ -69,7 +69,9 @@ class ModelBuilder:
             getattr(mod, f"{cls}Add{k}")(fb, v)
         return getattr(mod, f"{cls}End")(fb)
 
-    def build(self, inputs, outputs) -> bytes:
+    def build(self, inputs, outputs, signatures=None) -> bytes:
+        """signatures: optional {key: {"inputs": {name: tensor}, "outputs": {name: tensor}}}, written
+        as the model's SignatureDefs (of subgraph 0)."""
         fb = flatbuffers.Builder(1024)
         # buffers: 0 is the empty sentinel, then one per constant
         buf_of = {}
@@ -161,8 +163,11 @@ class ModelBuilder:
         sgv = vec_of(S.ModelStartSubgraphsVector, [sg])
         cv = vec_of(S.ModelStartOperatorCodesVector, code_offs)
         bv = vec_of(S.ModelStartBuffersVector, buf_offs)
+        sigv = self._signature_defs(fb, signatures, vec_of) if signatures else None
         desc = fb.CreateString("edge_rt test model")
         S.ModelStart(fb)
+        if sigv is not None:
+            S.ModelAddSignatureDefs(fb, sigv)
         S.ModelAddVersion(fb, 3)
         S.ModelAddOperatorCodes(fb, cv)
         S.ModelAddSubgraphs(fb, sgv)
@@ -170,3 +175,27 @@ class ModelBuilder:
         S.ModelAddBuffers(fb, bv)
         fb.Finish(S.ModelEnd(fb), file_identifier=b"TFL3")
         return bytes(fb.Output())
+
+    @staticmethod
+    def _signature_defs(fb, signatures, vec_of):
+        defs = []
+        for key, maps in signatures.items():
+            vecs = {}
+            for what in ("inputs", "outputs"):
+                offs = []
+                for name, tid in maps[what].items():
+                    n = fb.CreateString(name)
+                    S.TensorMapStart(fb)
+                    S.TensorMapAddName(fb, n)
+                    S.TensorMapAddTensorIndex(fb, tid)
+                    offs.append(S.TensorMapEnd(fb))
+                start = S.SignatureDefStartInputsVector if what == "inputs" else S.SignatureDefStartOutputsVector
+                vecs[what] = vec_of(start, offs)
+            k = fb.CreateString(key)
+            S.SignatureDefStart(fb)
+            S.SignatureDefAddInputs(fb, vecs["inputs"])
+            S.SignatureDefAddOutputs(fb, vecs["outputs"])
+            S.SignatureDefAddSignatureKey(fb, k)
+            S.SignatureDefAddSubgraphIndex(fb, 0)
+            defs.append(S.SignatureDefEnd(fb))
+        return vec_of(S.ModelStartSignatureDefsVector, defs)

@@ -211,9 +211,42 @@ def _read(data: bytes, name: str, problems: list, where: list) -> Graph | None:
         ops.append(Op(tname, ins, outs, options, source=[i]))
 
     where[0] = "the subgraph's inputs and outputs"
-    g = Graph(tensors, ops,
-              [int(x) for x in sg.InputsAsNumpy()] if sg.InputsLength() else [],
-              [int(x) for x in sg.OutputsAsNumpy()] if sg.OutputsLength() else [],
-              meta={"source_name": name, "source_sha256": hashlib.sha256(data).hexdigest(),
-                    "source_ops": len(ops)})
-    return g
+    ins = [int(x) for x in sg.InputsAsNumpy()] if sg.InputsLength() else []
+    outs = [int(x) for x in sg.OutputsAsNumpy()] if sg.OutputsLength() else []
+    meta = {"source_name": name, "source_sha256": hashlib.sha256(data).hexdigest(), "source_ops": len(ops)}
+    if all(0 <= t < len(tensors) for t in ins + outs):
+        meta["tflite_io"] = {"inputs": [[t, _shape_signature(sg.Tensors(t))] for t in ins],
+                             "outputs": [[t, _shape_signature(sg.Tensors(t))] for t in outs]}
+    where[0] = "the signature defs"
+    sigs = _signatures(model, len(tensors), problems)
+    if sigs:
+        meta["signatures"] = sigs
+    return Graph(tensors, ops, ins, outs, meta=meta)
+
+
+def _shape_signature(t) -> list[int]:
+    """The tensor's shape with -1 for dynamic dimensions, as TFLite reports it (its shape if absent)."""
+    if t.ShapeSignatureLength():
+        return [int(x) for x in t.ShapeSignatureAsNumpy()]
+    return [int(x) for x in t.ShapeAsNumpy()] if t.ShapeLength() else []
+
+
+def _signatures(model, n: int, problems: list) -> dict:
+    """The SignatureDefs of subgraph 0: {key: {"inputs": [[name, tensor index], ...], "outputs": ...}}
+    (what the tflite-runtime drop-in, edge_rt.tflite, serves as get_signature_list/runner)."""
+    out = {}
+    for k in range(model.SignatureDefsLength()):
+        sd = model.SignatureDefs(k)
+        if sd.SubgraphIndex() != 0:
+            continue
+        key = (sd.SignatureKey() or b"").decode(errors="replace")
+        maps = {}
+        for what, count, get in (("inputs", sd.InputsLength(), sd.Inputs), ("outputs", sd.OutputsLength(), sd.Outputs)):
+            maps[what] = [[(get(j).Name() or b"").decode(errors="replace"), int(get(j).TensorIndex())]
+                          for j in range(count)]
+        bad = [t for _, t in maps["inputs"] + maps["outputs"] if not 0 <= t < n]
+        if bad:
+            problems.append(f"signature {key!r}: tensor ids {bad} out of range (model has {n} tensors)")
+            continue
+        out[key] = maps
+    return out
