@@ -302,6 +302,21 @@ def test_socket_remote_run_matches_local(socket_agent, store, tmp_path):
     assert np.array_equal(np.load(tmp_path / "y.npy"), it.get_output(0))
 
 
+def test_same_seed_same_input_locally_and_on_the_board(socket_agent, store, tmp_path, capsys):
+    """`run --seed S` and `remote run --seed S` draw their random input from one generator."""
+    from edge_rt.host.cli import main
+    url, _ = socket_agent
+    outs = []
+    for seed in range(6):
+        assert main(["run", str(store / "hw.ert"), "--seed", str(seed), "--output", str(tmp_path / "a.npy")]) == 0
+        assert cli("remote", "run", "--port", url, "--seed", seed, "--output", tmp_path / "b.npy") == 0
+        a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
+        assert np.array_equal(a, b), seed
+        outs.append(int(a.reshape(-1)[0]))
+    assert len(set(outs)) > 1  # the seeds really gave different inputs
+    capsys.readouterr()
+
+
 def test_socket_deploy_and_bench(socket_agent, store, ert_np, tmp_path, capsys):
     url, agent = socket_agent
     other = tmp_path / "fresh.ert"

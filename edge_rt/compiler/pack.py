@@ -66,6 +66,21 @@ def prepare_all(g: Graph, ks: str) -> list[str]:
     return problems
 
 
+FLOAT_EDGE_OPS = ("QUANTIZE", "DEQUANTIZE")  # float32 <-> int8 at the graph's edges is supported
+
+
+def float_model_problem(g: Graph) -> str | None:
+    """One line for a float model (an op other than QUANTIZE/DEQUANTIZE reads float32),
+    instead of one problem per op: what it is and what to do."""
+    ops = [op for op in g.ops if op.type not in FLOAT_EDGE_OPS
+           and any(t >= 0 and g.tensors[t].dtype == "float32" for t in op.inputs)]
+    if not ops:
+        return None
+    return (f"a float32 model ({len(ops)} of {len(g.ops)} ops compute in float32, from "
+            f"{ops[0].where()}); edge_rt runs int8 models: quantize it first (`edge-rt quantize`, "
+            f"or TensorFlow Lite's converter with full-integer post-training quantization)")
+
+
 def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
          kernels: str | None = None, disable: tuple = (), check_budget: bool = True) -> PackResult:
     b = load_board(board)
@@ -73,6 +88,9 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
     g, problems = import_tflite(data, name)
     if g is None:
         raise UnsupportedModelError([f"{name}: {p}" for p in problems])
+    floating = float_model_problem(g)
+    if floating:
+        raise UnsupportedModelError([f"{name}: {floating}"])
     report = []
     if not problems:
         g, report = run_passes(g, disable)

@@ -8,6 +8,7 @@ commands: model upload with CRC32, input download, inference, outputs, per-op ti
 from __future__ import annotations
 
 import binascii
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -31,7 +32,10 @@ def open_port(port: str, baud: int = 115200, timeout: float = 0.05):
     try:
         return serial.serial_for_url(port, baudrate=baud, timeout=timeout, write_timeout=5)
     except (serial.SerialException, ValueError, OSError) as e:
-        raise EdgeRTError(f"cannot open serial port {port}: {e}") from None
+        # pyserial nests the OSError's repr in its message: keep the cause's words only
+        code = getattr(e, "errno", None)
+        why = os.strerror(code) if isinstance(code, int) else str(e)
+        raise EdgeRTError(f"cannot open serial port {port}: {why}") from None
 
 
 class Link:
