@@ -78,3 +78,28 @@ def test_board_budget_errors(tmp_path):
     assert r.returncode == 1 and "B of model storage; board noflash allows 2,000 B" in r.stderr
     r = subprocess.run([sys.executable, "-m", "edge_rt.host.cli", "boards"], capture_output=True, text=True, env=env)
     assert "tiny" in r.stdout and "1,000 B" in r.stdout
+
+
+def test_a_file_packed_for_an_mcu_runs_on_cpython_as_packed(tmp_path, capsys):
+    """A --board pico file records kernel set ref: Interpreter() and `edge-rt run` follow it
+    without being told, bit-exact."""
+    import numpy as np
+    from edge_rt import Interpreter
+    from edge_rt.testing.reference import TFLM
+    kws = os.path.join(ROOT, "models", "kws_dscnn_int8.tflite")
+    out = tmp_path / "kws_pico.ert"
+    assert main(["pack", kws, "-o", str(out), "--board", "pico"]) == 0
+    it = Interpreter(str(out))
+    assert set(it.op_kernel_sets) == {"ref"}
+    d = it.input_details()[0]
+    x = np.random.default_rng(1).integers(-128, 128, d["shape"], dtype=np.int8)
+    it.set_input(0, x)
+    it.invoke()
+    with open(kws, "rb") as f:
+        assert np.array_equal(it.get_output(0), TFLM(f.read())(x)[0])
+    capsys.readouterr()
+    assert main(["run", str(out)]) == 0
+    assert "kernels ref" in capsys.readouterr().out
+    # asking for numpy on it: the plan has no numpy scratch, so every op falls back to ref
+    it = Interpreter(str(out), kernels="np")
+    assert set(it.op_kernel_sets) == {"ref"}
