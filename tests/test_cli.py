@@ -103,3 +103,56 @@ def test_a_file_packed_for_an_mcu_runs_on_cpython_as_packed(tmp_path, capsys):
     # asking for numpy on it: the plan has no numpy scratch, so every op falls back to ref
     it = Interpreter(str(out), kernels="np")
     assert set(it.op_kernel_sets) == {"ref"}
+
+
+def test_linux_board_l2_is_a_target_and_ram_the_limit(tmp_path, monkeypatch):
+    """On a Linux board (ram_bytes set) an arena over the L2 figure packs with a warning that
+    gives the figures; over the RAM it is refused. An MCU's budget stays hard, and
+    --no-budget-check writes an over-budget file with a warning."""
+    import edge_rt.compiler.boards as B
+    from edge_rt.compiler.pack import pack
+    from edge_rt.errors import BudgetError
+    (tmp_path / "lin.toml").write_text('name = "lin"\n[memory]\narena_budget = 1000\nram_bytes = 1000000\n'
+                                       'flash_budget = 10000000\n')
+    (tmp_path / "linsmall.toml").write_text('name = "ls"\n[memory]\narena_budget = 1000\nram_bytes = 2000\n'
+                                            'flash_budget = 10000000\n')
+    (tmp_path / "mcu.toml").write_text('name = "mcu"\n[memory]\narena_budget = 1000\nflash_budget = 10000000\n'
+                                       '[runtime]\nkernels = "ref"\n')
+    monkeypatch.setattr(B, "BOARDS_DIR", str(tmp_path))
+    kws = os.path.join(ROOT, "models", "kws_dscnn_int8.tflite")
+    data = open(kws, "rb").read()
+    r = pack(data, kws, board="lin")
+    need = r.plan.arena_bytes
+    assert 1000 < need <= 1_000_000
+    assert r.warnings == [f"kws_dscnn_int8.tflite needs {need:,} B of arena, more than board lin's 1,000 B "
+                          f"L2 cache: activations spill to RAM and run slower"]
+    with pytest.raises(BudgetError, match=f"needs {need:,} B of arena; board linsmall has 2,000 B of RAM"):
+        pack(data, kws, board="linsmall")
+    with pytest.raises(BudgetError, match="board mcu allows 1,000 B"):
+        pack(data, kws, board="mcu")
+    # the command line: the warning on stderr, the file written
+    env = dict(os.environ, EDGE_RT_BOARDS=str(tmp_path))
+    out = tmp_path / "k.ert"
+    cmd = [sys.executable, "-m", "edge_rt.host.cli", "pack", kws, "-o", str(out)]
+    p = subprocess.run(cmd + ["--board", "lin"], capture_output=True, text=True, env=env)
+    assert p.returncode == 0 and out.exists() and "L2 target 1,000, RAM limit 1,000,000" in p.stdout
+    assert p.stderr.strip() == f"edge-rt: warning: {r.warnings[0]}"
+    out.unlink()
+    p = subprocess.run(cmd + ["--board", "mcu", "--no-budget-check"], capture_output=True, text=True, env=env)
+    assert p.returncode == 0 and out.exists()
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("edge-rt: warning: kws_dscnn_int8.tflite needs ")
+    assert "board mcu allows 1,000 B" in lines[0] and "--no-budget-check" in lines[0]
+
+
+def test_shipped_linux_boards_give_their_ram_and_mcus_do_not():
+    from edge_rt.compiler.boards import board_names, load_board
+    names = board_names()
+    assert {"rpi4", "rpi5", "rpi_zero2w", "pico", "esp32s3"} <= set(names)
+    for n in names:
+        b = load_board(n)
+        if "micropython" in b.raw:   # an MCU: the arena budget is the hard limit
+            assert b.ram_bytes is None, n
+        else:
+            assert b.ram_bytes is not None and b.ram_bytes > b.arena_budget, n
+    assert load_board("rpi_zero2w").ram_bytes == 512 * 2**20

@@ -127,8 +127,10 @@ def cmd_pack(a) -> int:
           f"kernels {a.kernels or r.board.kernels}")
     print(f"  ops:            {len(r.graph.ops)} (source model: {src_ops})")
     print(f"  constant bytes: {r.constant_bytes:,}")
+    budget = (f"L2 target {r.board.arena_budget:,}, RAM limit {r.board.ram_bytes:,}" if r.board.ram_bytes
+              else f"budget {r.board.arena_budget:,}")
     print(f"  arena bytes:    {r.plan.arena_bytes:,} (lower bound {r.plan.lower_bound:,}; "
-          f"strategy {r.plan.strategy}; budget {r.board.arena_budget:,})")
+          f"strategy {r.plan.strategy}; {budget})")
     if (a.kernels or r.board.kernels) == "ref":
         wbuf = r.weight_buffer_bytes
         print(f"  weight buffer:  {wbuf:,} B (MicroPython streams constants from the file through it; "
@@ -137,6 +139,8 @@ def cmd_pack(a) -> int:
     for name, note in r.pass_report:
         if note:
             print(f"  pass {name}: {note}")
+    for w in r.warnings:
+        print(f"edge-rt: warning: {w}", file=sys.stderr)
     return 0
 
 
@@ -255,11 +259,14 @@ def cmd_inspect(a) -> int:
 # -- boards -----------------------------------------------------------------------------
 def cmd_boards(a) -> int:
     from ..compiler.boards import DEFAULT_BOARD, board_names, load_board
-    print(f"{'board':12s} {'arena budget':>14s} {'flash budget':>14s} kernels  name")
+    print(f"{'board':12s} {'arena budget':>14s} {'RAM limit':>16s} {'flash budget':>14s} kernels  name")
     for n in board_names():
         b = load_board(n)
         star = " (default)" if n == DEFAULT_BOARD else ""
-        print(f"{n:12s} {b.arena_budget:>12,} B {b.flash_budget:>12,} B {b.kernels:8s} {b.title}{star}")
+        ram = f"{b.ram_bytes:>14,} B" if b.ram_bytes else f"{'-':>16s}"
+        print(f"{n:12s} {b.arena_budget:>12,} B {ram} {b.flash_budget:>12,} B {b.kernels:8s} {b.title}{star}")
+    print("arena budget: on-chip RAM on a microcontroller (a hard limit); on a Linux board the L2 cache, "
+          "a target (exceeding it warns) below the RAM limit")
     return 0
 
 
@@ -291,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--disable", action="append", metavar="PASS", help="switch a pass off (repeatable)")
     s.add_argument("--list-passes", action="store_true", help="list the graph passes and exit")
     s.add_argument("--no-budget-check", action="store_true", help="write the file even if it does "
-                   "not fit the board")
+                   "not fit the board (with a warning saying by how much)")
     s.set_defaults(fn=cmd_pack)
 
     s = sub.add_parser("run", help="run a packed model and time it",
