@@ -322,7 +322,8 @@ def test_socket_deploy_and_bench(socket_agent, store, ert_np, tmp_path, capsys):
     other = tmp_path / "fresh.ert"
     other.write_bytes(ert_np)
     assert cli("deploy", other, "--port", url, "--name", "fresh", "--chunk", 300) == 0
-    assert "deployed" in capsys.readouterr().out
+    s = capsys.readouterr().out
+    assert "deployed" in s and f"file CRC32 0x{binascii.crc32(ert_np):08x} (whole file)" in s
     assert (store / "fresh.ert").read_bytes() == ert_np and agent.model_name == "fresh"
     assert cli("remote", "bench", "--port", url, "--iterations", 20, "--warmup", 2, "--loops", 5) == 0
     s = capsys.readouterr().out

@@ -156,3 +156,18 @@ def test_shipped_linux_boards_give_their_ram_and_mcus_do_not():
         else:
             assert b.ram_bytes is not None and b.ram_bytes > b.arena_budget, n
     assert load_board("rpi_zero2w").ram_bytes == 512 * 2**20
+
+
+def test_inspect_labels_both_crc32_figures(tmp_path, capsys):
+    """The header's CRC32 covers bytes [16, end); deploy checks the CRC32 of the whole file."""
+    import binascii
+    out = tmp_path / "hw.ert"
+    assert main(["pack", HELLO, "-o", str(out)]) == 0
+    data = out.read_bytes()
+    capsys.readouterr()
+    assert main(["inspect", str(out), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert int(d["crc32"], 16) == binascii.crc32(data[16:]) and int(d["file_crc32"], 16) == binascii.crc32(data)
+    assert main(["inspect", str(out)]) == 0
+    head = capsys.readouterr().out.splitlines()[0]
+    assert f"header CRC32 {d['crc32']} (bytes 16..end)" in head and f"file CRC32 {d['file_crc32']} (whole" in head

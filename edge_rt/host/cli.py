@@ -200,8 +200,10 @@ def cmd_run(a) -> int:
 def describe(path: str) -> dict:
     from ..errors import ModelFormatError
     from ..reader import parse
+    import binascii
+    data = _read(model_file(path))
     try:
-        m = parse(_read(model_file(path)))
+        m = parse(data)
     except ModelFormatError as e:
         raise ModelFormatError(f"{path}: {e}") from None
 
@@ -211,7 +213,10 @@ def describe(path: str) -> dict:
                 "scale": t.scale, "zero_point": t.zero_point, "bytes": t.nbytes,
                 "kind": "const" if t.kind == F.KIND_CONST else "arena", "offset": t.offset}
     return {
+        # crc32: the header's field, over bytes [16, end); file_crc32: over the whole file, what
+        # `edge-rt deploy` sends and the agent checks
         "format_version": m.version, "total_bytes": m.total_length, "crc32": f"0x{m.crc32:08x}",
+        "file_crc32": f"0x{binascii.crc32(data) & 0xFFFFFFFF:08x}",
         "meta": m.meta, "arena_bytes": m.arena_bytes, "lower_bound": m.lower_bound,
         "constant_bytes": m.constant_bytes,
         "inputs": [tdesc(t) for t in m.inputs], "outputs": [tdesc(t) for t in m.outputs],
@@ -238,7 +243,8 @@ def cmd_inspect(a) -> int:
             print(f"wrote {a.memory_png}")
         return 0
     meta = d["meta"]
-    print(f"{a.model}: edge_rt format v{d['format_version']}, {d['total_bytes']:,} bytes, CRC32 {d['crc32']}")
+    print(f"{a.model}: edge_rt format v{d['format_version']}, {d['total_bytes']:,} bytes, header CRC32 "
+          f"{d['crc32']} (bytes 16..end), file CRC32 {d['file_crc32']} (whole file, as deploy checks)")
     print(f"  source {meta.get('source_name')} sha256 {meta.get('source_sha256', '')[:16]}..., "
           f"tool {meta.get('tool_version')}, board {meta.get('board')}, kernels {meta.get('kernel_set')}")
     print(f"  arena {d['arena_bytes']:,} B (lower bound {d['lower_bound']:,} B), constants "
@@ -291,7 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "and write a flat .ert binary. Fails (exit 1) listing every unsupported op, or "
                        "when the model does not fit the board.")
     s.add_argument("model", nargs="?", metavar="IN.tflite")
-    s.add_argument("-o", "--output", metavar="OUT.ert", help="output path (default: IN with .ert)")
+    s.add_argument("-o", "--output", metavar="OUT.ert", help="output path (default: IN's base name with "
+                   ".ert, in the current directory)")
     s.add_argument("--board", help="target board (see `edge-rt boards`; default rpi4)")
     s.add_argument("--kernels", choices=["np", "ref"], help="kernel set to plan scratch for "
                    "(default: the board's)")

@@ -155,7 +155,7 @@ def format_report(r: dict) -> str:
         lines += ["", "notes:"] + notes
     if bad:
         lines += ["", "outputs that differ from TFLite Micro's on the same random input (expected for "
-                  "XNNPACK; see DESIGN.md for LiteRT's reference FC):"] + bad
+                  "XNNPACK; see DESIGN.md for LiteRT-ref's FULLY_CONNECTED):"] + bad
     return "\n".join(lines)
 
 

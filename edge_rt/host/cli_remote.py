@@ -102,7 +102,7 @@ def cmd_deploy(a) -> int:
             print(file=sys.stderr)
         info = dev.info()
     print(f"deployed {a.model} -> {name}.ert on {a.port}: {len(data):,} B in {dt:.2f} s "
-          f"({len(data) / max(dt, 1e-9) / 1024:,.1f} KiB/s), CRC32 {crc:08x}, arena {info.arena_bytes:,} B, "
+          f"({len(data) / max(dt, 1e-9) / 1024:,.1f} KiB/s), file CRC32 0x{crc:08x} (whole file), arena {info.arena_bytes:,} B, "
           f"{info.n_ops} ops; now selected")
     if dev.link.garbled:
         print(f"  note: {dev.link.garbled} garbled replies were re-requested")
