@@ -276,6 +276,24 @@ def test_link_retries_garbled_replies(store, ert_ref):
         Device(Link(ser=always, timeout=0.3)).name()
 
 
+def test_link_skips_the_rest_of_a_boot_banner(store):
+    """The board's boot banner was cut by the first command: its m-init-done arrived before
+    the command, its m-ready after. That m-ready must not be taken for the reply."""
+    a = Agent(None, str(store / "hw.ert"), store=str(store))
+    port = InProcPort(a)
+    a.say("m-timestamp-mode-performance")
+    a.say("m-init-done")
+    late = [b"m-ready\r\n"]
+    feed = port.write
+
+    def write(b):
+        port.rx += late.pop() if late else b""
+        feed(b)
+    port.write = write
+    dev = Device(Link(ser=port, timeout=0.5))
+    assert dev.info().name == "hw" and dev.link.garbled == 0
+
+
 def test_socket_remote_run_matches_local(socket_agent, store, tmp_path):
     url, agent = socket_agent
     it = Interpreter(str(store / "hw.ert"))
