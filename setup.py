@@ -6,5 +6,6 @@ from setuptools import find_packages, setup
 setup(
     packages=find_packages(include=["edge_rt", "edge_rt.*"]) + ["edge_rt.boards"],
     package_dir={"edge_rt.boards": "boards"},
-    package_data={"edge_rt.boards": ["*.toml"]},
+    # C sources ship with any package that has them (a kernel set compiled on the board)
+    package_data={"edge_rt.boards": ["*.toml"], "": ["*.c", "*.h"]},
 )

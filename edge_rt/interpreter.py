@@ -57,7 +57,7 @@ def kernel_set(name):
     """The kernel set module called name ('c', 'np', 'ref' or 'viper', format.KERNEL_SETS)."""
     if name == "np":
         if not HAVE_NUMPY:
-            raise EdgeRTError("kernel set 'np' needs numpy, which is not installed; use the 'ref' set")
+            raise EdgeRTError("kernel set 'np' needs numpy, which is not installed; use the 'ref' set (--kernels ref)")
         from .kernels import np as ks
     elif name == "ref":
         from .kernels import ref as ks
@@ -65,13 +65,13 @@ def kernel_set(name):
         try:
             from .kernels import c as ks
         except ImportError as e:
-            raise EdgeRTError("kernel set 'c' is not available here (%s); use the 'np' set" % (e,))
+            raise EdgeRTError("kernel set 'c' is not available here (%s); use the 'np' set (--kernels np)" % (e,))
     elif name == "viper":
         try:
             from .kernels import viper as ks
         except (ImportError, SyntaxError, NameError) as e:
-            raise EdgeRTError("kernel set 'viper' needs MicroPython's native emitter (%s); use the 'ref' set"
-                              % (e,))
+            raise EdgeRTError("kernel set 'viper' needs MicroPython's native emitter (%s); use the 'ref' "
+                              "set (--kernels ref)" % (e,))
     else:
         raise EdgeRTError("unknown kernel set %r; available: %s" % (name, ", ".join(F.KERNEL_SETS)))
     return ks
@@ -117,7 +117,7 @@ def _op_sets(m, kernels):
         op, p, chain = missing[0]
         if kernels is not None and p != kernels and p != "ref":
             raise EdgeRTError("model was packed for kernel set %r, which plans no scratch for the %r kernels of "
-                              "op %d (%s); repack it for kernel set %r, or run it with the %r set" % (
+                              "op %d (%s); repack it with --kernels %s, or run it with --kernels %s" % (
                                   p, kernels, op.index, op.name, kernels, p))
         names = ["op %d (%s)" % (o.index, o.name) for o, _, _ in missing]
         have = sorted(F.OP_NAMES.get(c, str(c)) for c in load(chain[0]).KERNELS)

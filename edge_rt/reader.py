@@ -80,6 +80,9 @@ def _header(hdr, n):
         _fail("file is %d bytes, shorter than the %d-byte header (truncated?)" % (n, F.HEADER_SIZE))
     magic, version, hsize, total, crc, nsec, flags = struct.unpack_from(F.HEADER_FMT, hdr, 0)
     if magic != F.MAGIC:
+        if bytes(hdr[4:8]) == b"TFL3":  # the TFLite flatbuffer file identifier
+            _fail("this is a TFLite model, not an .ert: pack it first on the host with "
+                  "`edge-rt pack MODEL.tflite -o MODEL.ert [--board NAME]`")
         _fail("bad magic %r at byte 0: not an edge_rt .ert file (expected %r)" % (bytes(magic), F.MAGIC))
     if version != F.VERSION:
         _fail("format version %d is not supported by this runtime (supports %d); repack the model"

@@ -276,6 +276,24 @@ def test_link_retries_garbled_replies(store, ert_ref):
         Device(Link(ser=always, timeout=0.3)).name()
 
 
+def test_link_skips_the_rest_of_a_boot_banner(store):
+    """The board's boot banner was cut by the first command: its m-init-done arrived before
+    the command, its m-ready after. That m-ready must not be taken for the reply."""
+    a = Agent(None, str(store / "hw.ert"), store=str(store))
+    port = InProcPort(a)
+    a.say("m-timestamp-mode-performance")
+    a.say("m-init-done")
+    late = [b"m-ready\r\n"]
+    feed = port.write
+
+    def write(b):
+        port.rx += late.pop() if late else b""
+        feed(b)
+    port.write = write
+    dev = Device(Link(ser=port, timeout=0.5))
+    assert dev.info().name == "hw" and dev.link.garbled == 0
+
+
 def test_socket_remote_run_matches_local(socket_agent, store, tmp_path):
     url, agent = socket_agent
     it = Interpreter(str(store / "hw.ert"))
@@ -302,12 +320,28 @@ def test_socket_remote_run_matches_local(socket_agent, store, tmp_path):
     assert np.array_equal(np.load(tmp_path / "y.npy"), it.get_output(0))
 
 
+def test_same_seed_same_input_locally_and_on_the_board(socket_agent, store, tmp_path, capsys):
+    """`run --seed S` and `remote run --seed S` draw their random input from one generator."""
+    from edge_rt.host.cli import main
+    url, _ = socket_agent
+    outs = []
+    for seed in range(6):
+        assert main(["run", str(store / "hw.ert"), "--seed", str(seed), "--output", str(tmp_path / "a.npy")]) == 0
+        assert cli("remote", "run", "--port", url, "--seed", seed, "--output", tmp_path / "b.npy") == 0
+        a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
+        assert np.array_equal(a, b), seed
+        outs.append(int(a.reshape(-1)[0]))
+    assert len(set(outs)) > 1  # the seeds really gave different inputs
+    capsys.readouterr()
+
+
 def test_socket_deploy_and_bench(socket_agent, store, ert_np, tmp_path, capsys):
     url, agent = socket_agent
     other = tmp_path / "fresh.ert"
     other.write_bytes(ert_np)
     assert cli("deploy", other, "--port", url, "--name", "fresh", "--chunk", 300) == 0
-    assert "deployed" in capsys.readouterr().out
+    s = capsys.readouterr().out
+    assert "deployed" in s and f"file CRC32 0x{binascii.crc32(ert_np):08x} (whole file)" in s
     assert (store / "fresh.ert").read_bytes() == ert_np and agent.model_name == "fresh"
     assert cli("remote", "bench", "--port", url, "--iterations", 20, "--warmup", 2, "--loops", 5) == 0
     s = capsys.readouterr().out

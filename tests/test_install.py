@@ -62,6 +62,21 @@ def _fresh_venv(path):
     return py
 
 
+def test_wheel_holds_every_file_of_the_package(dists):
+    """Every module and data file under edge_rt/ (a directory without __init__.py would be
+    skipped silently), and boards/*.toml as edge_rt/boards/."""
+    import zipfile
+    names = set(zipfile.ZipFile(dists["wheel"]).namelist())
+    want = set()
+    for root, dirs, files in os.walk(os.path.join(ROOT, "edge_rt")):
+        dirs[:] = [x for x in dirs if x != "__pycache__"]
+        for f in files:
+            if not f.endswith((".pyc", ".so")):
+                want.add(os.path.relpath(os.path.join(root, f), ROOT).replace(os.sep, "/"))
+    want |= {"edge_rt/boards/" + f for f in os.listdir(os.path.join(ROOT, "boards")) if f.endswith(".toml")}
+    assert not want - names, sorted(want - names)
+
+
 @pytest.mark.parametrize("kind", ["wheel", "sdist"])
 def test_installed_package_packs_and_runs_outside_checkout(kind, dists, tmp_path):
     py = _fresh_venv(str(tmp_path / "venv"))

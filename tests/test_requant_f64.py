@@ -3,6 +3,8 @@ reference on every accumulator value of its domain, and its pack-time verifier: 
 verify() accepts a plan, a dense sweep agrees; when the plan is wrong, verify() rejects it."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -107,3 +109,20 @@ def test_one_element_steps_need_no_in_place_ufunc():
         for fn, args in steps:
             fn(*args)
         assert y[0, 0] == _exact(np.array([v]), bias, mult, shift, -3, -128, 127)[0]
+
+
+def test_requant_modules_import_one_way():
+    """requant imports requant_f64; both import the exact helpers of _mbqm, which imports neither."""
+    import ast
+    import edge_rt.kernels.np as pkg
+    here = os.path.dirname(pkg.__file__)
+
+    def imports(name):
+        tree = ast.parse(open(os.path.join(here, name + ".py")).read())
+        got = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                got |= {node.module} if node.module else {a.name for a in node.names}
+        return got
+    assert imports("requant") >= {"requant_f64", "_mbqm"}
+    assert "requant" not in imports("requant_f64") and imports("_mbqm") == set()

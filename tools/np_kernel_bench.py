@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Side-by-side latency of the numpy kernel set vs TFLite Micro, LiteRT reference kernels
-(BUILTIN_REF) and LiteRT default (XNNPACK), single thread, medians, measured in one run.
+"""Side-by-side latency of the numpy kernel set vs TFLite Micro, LiteRT-ref (LiteRT's reference
+kernels, BUILTIN_REF) and LiteRT-XNNPACK (its default path), single thread, medians, measured in one run.
 
     python tools/np_kernel_bench.py [MODEL.tflite ...] [--repeat N] [--ops] [--no-peers]
 

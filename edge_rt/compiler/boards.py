@@ -26,6 +26,9 @@ class Board:
     flash_budget: int     # bytes for the model file
     kernels: str          # "np" or "ref"
     raw: dict = field(default_factory=dict)
+    # Linux boards: RAM, the arena's hard limit; arena_budget (L2) is then a performance
+    # target that only warns. None on MCUs, where arena_budget is the hard limit.
+    ram_bytes: int | None = None
 
 
 def _dir() -> str:
@@ -52,7 +55,8 @@ def load_board(name: str | None) -> Board:
             raise EdgeRTError(f"{path}: {e}") from None
     try:
         mem = raw["memory"]
+        ram = mem.get("ram_bytes")
         return Board(name, raw.get("name", name), int(mem["arena_budget"]), int(mem["flash_budget"]),
-                     raw.get("runtime", {}).get("kernels", "np"), raw)
+                     raw.get("runtime", {}).get("kernels", "np"), raw, None if ram is None else int(ram))
     except (KeyError, TypeError, ValueError) as e:
         raise EdgeRTError(f"{path}: missing or bad field {e}") from None

@@ -115,5 +115,7 @@ def render_png(d: dict, path: str) -> None:
         fig.savefig(path, dpi=110)
     except OSError as e:
         raise EdgeRTError(f"cannot write {path}: {e.strerror}") from None
+    except ValueError as e:  # matplotlib: an extension it has no writer for
+        raise EdgeRTError(f"cannot write {path}: {e}") from None
     finally:
         plt.close(fig)

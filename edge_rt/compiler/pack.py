@@ -24,6 +24,7 @@ class PackResult:
     plan: Plan
     board: Board
     pass_report: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)   # one line each; the CLI prints them
 
     @property
     def constant_bytes(self) -> int:
@@ -66,6 +67,21 @@ def prepare_all(g: Graph, ks: str) -> list[str]:
     return problems
 
 
+FLOAT_EDGE_OPS = ("QUANTIZE", "DEQUANTIZE")  # float32 <-> int8 at the graph's edges is supported
+
+
+def float_model_problem(g: Graph) -> str | None:
+    """One line for a float model (an op other than QUANTIZE/DEQUANTIZE reads float32),
+    instead of one problem per op: what it is and what to do."""
+    ops = [op for op in g.ops if op.type not in FLOAT_EDGE_OPS
+           and any(t >= 0 and g.tensors[t].dtype == "float32" for t in op.inputs)]
+    if not ops:
+        return None
+    return (f"a float32 model ({len(ops)} of {len(g.ops)} ops compute in float32, from "
+            f"{ops[0].where()}); edge_rt runs int8 models: quantize it first (`edge-rt quantize`, "
+            f"or TensorFlow Lite's converter with full-integer post-training quantization)")
+
+
 def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
          kernels: str | None = None, disable: tuple = (), check_budget: bool = True) -> PackResult:
     b = load_board(board)
@@ -73,6 +89,9 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
     g, problems = import_tflite(data, name)
     if g is None:
         raise UnsupportedModelError([f"{name}: {p}" for p in problems])
+    floating = float_model_problem(g)
+    if floating:
+        raise UnsupportedModelError([f"{name}: {floating}"])
     report = []
     if not problems:
         g, report = run_passes(g, disable)
@@ -91,17 +110,32 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
     except (ValueError, IndexError, OverflowError, struct.error) as e:
         # values no valid model holds (e.g. a dimension beyond the format's int32 fields)
         raise UnsupportedModelError([f"{name}: malformed model: {type(e).__name__}: {e}"]) from None
-    if check_budget:
-        base = os.path.basename(name)
-        if p.arena_bytes > b.arena_budget:
-            raise BudgetError(f"{base} needs {p.arena_bytes:,} B of arena; board {b.name} allows "
-                              f"{b.arena_budget:,} B")
-        if ks == "ref":  # MicroPython boards stream constants through a weight buffer in RAM
-            wbuf = weight_buffer_bytes(binary)
-            if p.arena_bytes + wbuf > b.arena_budget:
-                raise BudgetError(f"{base} needs {p.arena_bytes:,} B of arena + {wbuf:,} B of weight "
-                                  f"buffer; board {b.name} allows {b.arena_budget:,} B")
-        if len(binary) > b.flash_budget:
-            raise BudgetError(f"{base} needs {len(binary):,} B of model storage; board {b.name} allows "
-                              f"{b.flash_budget:,} B")
-    return PackResult(binary, g, p, b, report)
+    over, warnings = budget_check(os.path.basename(name), b, ks, p.arena_bytes, binary)
+    if over and check_budget:
+        raise BudgetError(over[0])
+    warnings += [f"{m} (written anyway: --no-budget-check)" for m in over]
+    return PackResult(binary, g, p, b, report, warnings)
+
+
+def budget_check(base: str, b: Board, ks: str, arena: int, binary: bytes) -> tuple[list, list]:
+    """(over budget, warnings), one line each. On an MCU the arena budget is the on-chip RAM
+    left for the model: a hard limit. On a Linux board (ram_bytes set) the arena budget is
+    the L2 cache, a performance target: exceeding it warns; the hard limit is the RAM."""
+    over, warn = [], []
+    if b.ram_bytes is not None:
+        if arena > b.ram_bytes:
+            over.append(f"{base} needs {arena:,} B of arena; board {b.name} has {b.ram_bytes:,} B of RAM")
+        elif arena > b.arena_budget:
+            warn.append(f"{base} needs {arena:,} B of arena, more than board {b.name}'s {b.arena_budget:,} B "
+                        f"L2 cache: activations spill to RAM and run slower")
+    elif arena > b.arena_budget:
+        over.append(f"{base} needs {arena:,} B of arena; board {b.name} allows {b.arena_budget:,} B")
+    if ks == "ref" and b.ram_bytes is None:  # MicroPython streams constants through a weight buffer
+        wbuf = weight_buffer_bytes(binary)
+        if arena <= b.arena_budget < arena + wbuf:
+            over.append(f"{base} needs {arena:,} B of arena + {wbuf:,} B of weight buffer; board {b.name} "
+                        f"allows {b.arena_budget:,} B")
+    if len(binary) > b.flash_budget:
+        over.append(f"{base} needs {len(binary):,} B of model storage; board {b.name} allows "
+                    f"{b.flash_budget:,} B")
+    return over, warn

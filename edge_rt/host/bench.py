@@ -25,8 +25,8 @@ import sys
 from .bench_child import LOAD_REPEAT
 
 RUNTIMES = ("edge_rt", "tflm", "litert_ref", "litert_xnnpack")
-LABELS = {"edge_rt": "edge_rt", "tflm": "TFLM", "litert_ref": "TFLite-ref",
-          "litert_xnnpack": "TFLite-XNNPACK"}
+LABELS = {"edge_rt": "edge_rt", "tflm": "TFLM", "litert_ref": "LiteRT-ref",
+          "litert_xnnpack": "LiteRT-XNNPACK"}
 # Old OpenBLAS builds on this machine want these; a current numpy's OpenBLAS runs slower with them.
 BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

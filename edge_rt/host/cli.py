@@ -25,12 +25,83 @@ def _fail(msg: str) -> int:
     return 1
 
 
+def _os_problem(e: OSError) -> str:
+    """'PATH: problem' of an OSError, without Python's repr of it."""
+    what = e.strerror or str(e)
+    return f"{e.filename}: {what}" if e.filename is not None else what
+
+
 def _read(path: str) -> bytes:
     try:
         with open(path, "rb") as f:
             return f.read()
     except OSError as e:
-        raise EdgeRTError(f"cannot read {path}: {e.strerror}") from None
+        raise EdgeRTError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+def model_file(path: str) -> str:
+    """path, checked to be a readable file (the runtime's own message is device-side and terse)."""
+    if os.path.isdir(path):
+        raise EdgeRTError(f"{path} is a directory, not a model file")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        raise EdgeRTError(f"cannot read {path}: {e.strerror or e}") from None
+    return path
+
+
+def write_file(path: str, write) -> None:
+    """Call write(f) on a temporary file beside path, then move it into place: a failed write
+    never leaves a half-written file behind, and the error names path, not the temporary."""
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise EdgeRTError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def check_output_name(path: str, n: int) -> None:
+    """--output names what is written: NAME.npy for one output, NAME.npz for several."""
+    ext = ".npy" if n == 1 else ".npz"
+    if not path.endswith(ext):
+        raise EdgeRTError(f"--output {path}: give a {ext} name (the model has {n} output"
+                          f"{'s' if n != 1 else ''}, saved in numpy's {ext} format)")
+
+
+def save_outputs(path: str, outs) -> None:
+    """--output: one output as .npy, several as .npz, written to exactly that name."""
+    import numpy as np
+    check_output_name(path, len(outs))
+    write_file(path, (lambda f: np.save(f, outs[0])) if len(outs) == 1 else (lambda f: np.savez(f, *outs)))
+
+
+def positive_int(s: str) -> int:
+    """argparse type of --repeat and friends: an integer >= 1."""
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not an integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{v} is not >= 1")
+    return v
+
+
+def open_interpreter(path: str, **kw):
+    """Interpreter(path, **kw) for a command: errors about the file name the file."""
+    from ..errors import ModelFormatError
+    from ..interpreter import Interpreter
+    model_file(path)
+    try:
+        return Interpreter(path, **kw)
+    except ModelFormatError as e:
+        raise ModelFormatError(f"{path}: {e}") from None
 
 
 # -- pack -------------------------------------------------------------------------------
@@ -50,17 +121,16 @@ def cmd_pack(a) -> int:
     out = a.output or os.path.splitext(os.path.basename(a.model))[0] + ".ert"
     r = pack(data, a.model, board=a.board, kernels=a.kernels, disable=tuple(a.disable or ()),
              check_budget=not a.no_budget_check)
-    tmp = out + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(r.binary)
-    os.replace(tmp, out)  # a failed write never leaves a half-written model behind
+    write_file(out, lambda f: f.write(r.binary))
     src_ops = r.graph.meta.get("source_ops", len(r.graph.ops))
     print(f"packed {a.model} -> {out} for board {r.board.name} ({r.board.title}), "
           f"kernels {a.kernels or r.board.kernels}")
     print(f"  ops:            {len(r.graph.ops)} (source model: {src_ops})")
     print(f"  constant bytes: {r.constant_bytes:,}")
+    budget = (f"L2 target {r.board.arena_budget:,}, RAM limit {r.board.ram_bytes:,}" if r.board.ram_bytes
+              else f"budget {r.board.arena_budget:,}")
     print(f"  arena bytes:    {r.plan.arena_bytes:,} (lower bound {r.plan.lower_bound:,}; "
-          f"strategy {r.plan.strategy}; budget {r.board.arena_budget:,})")
+          f"strategy {r.plan.strategy}; {budget})")
     if (a.kernels or r.board.kernels) == "ref":
         wbuf = r.weight_buffer_bytes
         print(f"  weight buffer:  {wbuf:,} B (MicroPython streams constants from the file through it; "
@@ -69,6 +139,8 @@ def cmd_pack(a) -> int:
     for name, note in r.pass_report:
         if note:
             print(f"  pass {name}: {note}")
+    for w in r.warnings:
+        print(f"edge-rt: warning: {w}", file=sys.stderr)
     return 0
 
 
@@ -82,31 +154,28 @@ def _fmt_array(x) -> str:
 def cmd_run(a) -> int:
     import numpy as np
 
-    from ..interpreter import Interpreter
-    from ..testing.reference import random_input
-    it = Interpreter(a.model, kernels=a.kernels, threads=a.threads)
+    from .inputs import load_npy, random_inputs
+    it = open_interpreter(a.model, kernels=a.kernels, threads=a.threads)
     details = it.input_details()
     inputs = a.input or []
     if inputs and len(inputs) != len(details):
-        return _fail(f"model has {len(details)} inputs, {len(inputs)} --input given")
-    rng = np.random.default_rng(a.seed)
-    xs = []
-    for i, d in enumerate(details):
-        if inputs:
-            try:
-                x = np.load(inputs[i], allow_pickle=False)
-            except (OSError, ValueError) as e:
-                return _fail(f"cannot load {inputs[i]}: {e}")
-        else:
-            x = random_input(d["shape"], d["dtype"], rng)
-            print(f"input {i} ({d['name']}): random {np.dtype(d['dtype']).name} {tuple(d['shape'])}")
-        xs.append(x)
+        return _fail(f"{a.model} has {len(details)} inputs, {len(inputs)} --input given")
+    if a.output:  # refuse a bad name before running
+        check_output_name(a.output, len(it.output_details()))
+    if inputs:
+        xs = [load_npy(f, d["shape"], d["dtype"], f"input {i} ({d['name']}) of {a.model}")
+              for i, (f, d) in enumerate(zip(inputs, details))]
+    else:
+        xs = random_inputs([(d["shape"], d["dtype"]) for d in details], a.seed)
+        for i, d in enumerate(details):
+            print(f"input {i} ({d['name']}): random {np.dtype(d['dtype']).name} {tuple(d['shape'])} "
+                  f"(seed {a.seed})")
     if a.profile:
         from .cli_bench import run_profile
         run_profile(it, a, xs)
         return 0
     times = []
-    for _ in range(max(1, a.repeat)):
+    for _ in range(a.repeat):
         # the plan reuses an input's bytes once it is consumed: inputs are set per invoke
         for i, x in enumerate(xs):
             it.set_input(i, x)
@@ -118,10 +187,7 @@ def cmd_run(a) -> int:
         print(f"output {i} ({d['name']}) {y.dtype.name} {tuple(y.shape)}:")
         print(_fmt_array(y))
     if a.output:
-        if len(outs) == 1:
-            np.save(a.output, outs[0])
-        else:
-            np.savez(a.output, *outs)
+        save_outputs(a.output, outs)
         print(f"wrote {a.output}")
     times.sort()
     med = times[len(times) // 2]
@@ -132,8 +198,14 @@ def cmd_run(a) -> int:
 
 # -- inspect ----------------------------------------------------------------------------
 def describe(path: str) -> dict:
+    from ..errors import ModelFormatError
     from ..reader import parse
-    m = parse(_read(path))
+    import binascii
+    data = _read(model_file(path))
+    try:
+        m = parse(data)
+    except ModelFormatError as e:
+        raise ModelFormatError(f"{path}: {e}") from None
 
     def tdesc(tid):
         t = m.tensors[tid]
@@ -141,7 +213,10 @@ def describe(path: str) -> dict:
                 "scale": t.scale, "zero_point": t.zero_point, "bytes": t.nbytes,
                 "kind": "const" if t.kind == F.KIND_CONST else "arena", "offset": t.offset}
     return {
+        # crc32: the header's field, over bytes [16, end); file_crc32: over the whole file, what
+        # `edge-rt deploy` sends and the agent checks
         "format_version": m.version, "total_bytes": m.total_length, "crc32": f"0x{m.crc32:08x}",
+        "file_crc32": f"0x{binascii.crc32(data) & 0xFFFFFFFF:08x}",
         "meta": m.meta, "arena_bytes": m.arena_bytes, "lower_bound": m.lower_bound,
         "constant_bytes": m.constant_bytes,
         "inputs": [tdesc(t) for t in m.inputs], "outputs": [tdesc(t) for t in m.outputs],
@@ -168,7 +243,8 @@ def cmd_inspect(a) -> int:
             print(f"wrote {a.memory_png}")
         return 0
     meta = d["meta"]
-    print(f"{a.model}: edge_rt format v{d['format_version']}, {d['total_bytes']:,} bytes, CRC32 {d['crc32']}")
+    print(f"{a.model}: edge_rt format v{d['format_version']}, {d['total_bytes']:,} bytes, header CRC32 "
+          f"{d['crc32']} (bytes 16..end), file CRC32 {d['file_crc32']} (whole file, as deploy checks)")
     print(f"  source {meta.get('source_name')} sha256 {meta.get('source_sha256', '')[:16]}..., "
           f"tool {meta.get('tool_version')}, board {meta.get('board')}, kernels {meta.get('kernel_set')}")
     print(f"  arena {d['arena_bytes']:,} B (lower bound {d['lower_bound']:,} B), constants "
@@ -189,11 +265,14 @@ def cmd_inspect(a) -> int:
 # -- boards -----------------------------------------------------------------------------
 def cmd_boards(a) -> int:
     from ..compiler.boards import DEFAULT_BOARD, board_names, load_board
-    print(f"{'board':12s} {'arena budget':>14s} {'flash budget':>14s} kernels  name")
+    print(f"{'board':12s} {'arena budget':>14s} {'RAM limit':>16s} {'flash budget':>14s} kernels  name")
     for n in board_names():
         b = load_board(n)
         star = " (default)" if n == DEFAULT_BOARD else ""
-        print(f"{n:12s} {b.arena_budget:>12,} B {b.flash_budget:>12,} B {b.kernels:8s} {b.title}{star}")
+        ram = f"{b.ram_bytes:>14,} B" if b.ram_bytes else f"{'-':>16s}"
+        print(f"{n:12s} {b.arena_budget:>12,} B {ram} {b.flash_budget:>12,} B {b.kernels:8s} {b.title}{star}")
+    print("arena budget: on-chip RAM on a microcontroller (a hard limit); on a Linux board the L2 cache, "
+          "a target (exceeding it warns) below the RAM limit")
     return 0
 
 
@@ -212,9 +291,11 @@ def cmd_quantize(a) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..version import __version__
     p = argparse.ArgumentParser(prog="edge-rt", description="Pack int8 .tflite models into a flat "
                                 "binary with a static memory plan and run them bit-exact.",
                                 epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"edge-rt {__version__}")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
 
     s = sub.add_parser("pack", help="compile a .tflite model into an .ert binary",
@@ -222,14 +303,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "and write a flat .ert binary. Fails (exit 1) listing every unsupported op, or "
                        "when the model does not fit the board.")
     s.add_argument("model", nargs="?", metavar="IN.tflite")
-    s.add_argument("-o", "--output", metavar="OUT.ert", help="output path (default: IN with .ert)")
+    s.add_argument("-o", "--output", metavar="OUT.ert", help="output path (default: IN's base name with "
+                   ".ert, in the current directory)")
     s.add_argument("--board", help="target board (see `edge-rt boards`; default rpi4)")
     s.add_argument("--kernels", choices=["np", "ref"], help="kernel set to plan scratch for "
                    "(default: the board's)")
     s.add_argument("--disable", action="append", metavar="PASS", help="switch a pass off (repeatable)")
     s.add_argument("--list-passes", action="store_true", help="list the graph passes and exit")
     s.add_argument("--no-budget-check", action="store_true", help="write the file even if it does "
-                   "not fit the board")
+                   "not fit the board (with a warning saying by how much)")
     s.set_defaults(fn=cmd_pack)
 
     s = sub.add_parser("run", help="run a packed model and time it",
@@ -237,11 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "print outputs and the median latency.")
     s.add_argument("model", metavar="MODEL.ert")
     s.add_argument("--input", action="append", metavar="x.npy", help="input array (repeat per input)")
-    s.add_argument("--output", metavar="y.npy", help="save the output(s) (.npy, or .npz for several)")
-    s.add_argument("--repeat", type=int, default=1, metavar="N", help="invocations to time (default 1)")
+    s.add_argument("--output", metavar="y.npy", help="save the output(s): NAME.npy, or NAME.npz for several")
+    s.add_argument("--repeat", type=positive_int, default=1, metavar="N",
+                   help="invocations to time (default 1)")
     s.add_argument("--kernels", choices=["np", "ref"], help="kernel set (default: numpy if present)")
     s.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
-    s.add_argument("--threads", type=int, default=1, metavar="N",
+    s.add_argument("--threads", type=positive_int, default=1, metavar="N",
                    help="BLAS threads for the numpy kernels (default 1)")
     from .cli_bench import add_commands as add_bench, add_profile_args
     add_profile_args(s)
@@ -282,18 +365,38 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stdout_gone() -> int:
+    """stdout's reader went away (`edge-rt run M.ert | head -3`): stop quietly, as Unix tools
+    do, and point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the broken pipe
+
+
 def main(argv=None) -> int:
+    """Every failure a user can cause ends in one line on stderr and a non-zero exit: errors
+    edge_rt raises on purpose (EdgeRTError), and any file-system error a command did not word
+    itself (OSError: 'PATH: problem')."""
     p = build_parser()
     a = p.parse_args(argv)
     if not getattr(a, "fn", None):
         p.print_help()
         return 2
     try:
-        return a.fn(a)
+        rc = a.fn(a)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return rc
     except UnsupportedModelError as e:
         return _fail(str(e))
     except EdgeRTError as e:
         return _fail(str(e))
+    except BrokenPipeError:
+        return _stdout_gone()
+    except OSError as e:
+        return _fail(_os_problem(e))
     except KeyboardInterrupt:
         return 130
 

@@ -17,6 +17,7 @@ import sys
 import tempfile
 
 from .bench import BLAS_ENV, LABELS, RUNTIMES, repo_root, run_bench, tflite_io
+from .cli import model_file, positive_int
 from ..errors import EdgeRTError
 
 BENCH_DESC = ("Median invoke latency of edge_rt (numpy kernels) against TFLite Micro, TFLite reference "
@@ -54,9 +55,9 @@ def default_models() -> list[str]:
 def add_bench_args(s: argparse.ArgumentParser) -> None:
     s.add_argument("models", nargs="*", metavar="MODEL.tflite",
                    help="models to measure (default: every int8 model in ../shared/models and models/)")
-    s.add_argument("--repeat", type=int, default=100, metavar="N", help="timed invokes per runtime (default 100)")
+    s.add_argument("--repeat", type=positive_int, default=100, metavar="N", help="timed invokes per runtime (default 100)")
     s.add_argument("--warmup", type=int, default=10, metavar="N", help="untimed invokes first (default 10)")
-    s.add_argument("--threads", type=int, default=1, metavar="N",
+    s.add_argument("--threads", type=positive_int, default=1, metavar="N",
                    help="threads for LiteRT and for numpy's BLAS (default 1)")
     s.add_argument("--runtimes", metavar="LIST", default=",".join(RUNTIMES),
                    help=f"comma-separated subset of {','.join(RUNTIMES)}")
@@ -154,7 +155,7 @@ def format_report(r: dict) -> str:
         lines += ["", "notes:"] + notes
     if bad:
         lines += ["", "outputs that differ from TFLite Micro's on the same random input (expected for "
-                  "XNNPACK; see DESIGN.md for LiteRT's reference FC):"] + bad
+                  "XNNPACK; see DESIGN.md for LiteRT-ref's FULLY_CONNECTED):"] + bad
     return "\n".join(lines)
 
 
@@ -238,8 +239,7 @@ def cmd_bench(a) -> int:
     if not paths:
         raise EdgeRTError("no models given and none found in ../shared/models or models/")
     for p in paths:
-        if not os.path.isfile(p):
-            raise EdgeRTError(f"cannot read {p}: no such file")
+        model_file(p)
     log(f"benchmarking {len(paths)} model(s): {', '.join(os.path.basename(p) for p in paths)}")
     r = run_bench(paths, **kw)
     print(json.dumps(r, indent=2) if a.json else format_report(r))
@@ -250,23 +250,22 @@ def cmd_bench(a) -> int:
 def add_profile_args(run_parser: argparse.ArgumentParser) -> None:
     run_parser.add_argument("--profile", action="store_true",
                             help="time every op: type, output shape, MACs, median time, share, MAC/s")
-    run_parser.add_argument("--profile-repeat", type=int, default=50, metavar="N",
+    run_parser.add_argument("--profile-repeat", type=positive_int, default=50, metavar="N",
                             help="passes the per-op medians are taken over (default 50)")
 
 
 def run_profile(it, args, inputs=None) -> dict:
     """Print the per-op profile of a loaded Interpreter and return it. inputs: arrays to feed
     (default: args.input .npy files if given, else random with args.seed)."""
-    import numpy as np
+    from .inputs import load_npy, random_inputs
     from .profile_ops import format_profile, profile
-    from ..testing.reference import random_input
     if inputs is None:
         files = getattr(args, "input", None) or []
+        specs = [(d["shape"], d["dtype"]) for d in it.input_details()]
         if files:
-            inputs = [np.load(f, allow_pickle=False) for f in files]
+            inputs = [load_npy(f, *spec) for f, spec in zip(files, specs)]
         else:
-            rng = np.random.default_rng(getattr(args, "seed", 0) or 0)
-            inputs = [random_input(d["shape"], d["dtype"], rng) for d in it.input_details()]
+            inputs = random_inputs(specs, getattr(args, "seed", 0) or 0)
     p = profile(it, inputs, getattr(args, "profile_repeat", 50))
     print(f"per-op profile (kernels {it.kernel_set}):")
     print(format_profile(p))

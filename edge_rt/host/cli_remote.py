@@ -11,12 +11,7 @@ import time
 from ..errors import EdgeRTError
 
 
-def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise EdgeRTError(f"cannot read {path}: {e.strerror}") from None
+from .cli import _read, check_output_name, model_file, positive_int, save_outputs
 
 
 def _port_args(s, required=True):
@@ -45,22 +40,18 @@ def _link(a):
 
 
 def _load_input_bytes(path, desc) -> bytes:
-    import numpy as np
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise EdgeRTError(f"cannot load {path}: {e}") from None
-    t = desc.inputs[0]
+    from .inputs import load_npy, to_le_bytes
     if len(desc.inputs) != 1:
         raise EdgeRTError(f"model has {len(desc.inputs)} inputs; --input supports single-input models")
-    if x.dtype != np.dtype(t.dtype) or tuple(x.shape) != tuple(t.shape):
-        raise EdgeRTError(f"{path}: {x.dtype} {tuple(x.shape)} given, model input is {t.dtype} {t.shape}")
-    return x.astype(x.dtype.newbyteorder("<")).tobytes()
+    t = desc.inputs[0]
+    return to_le_bytes([load_npy(path, t.shape, t.dtype, f"the input of {desc.name}")])
 
 
 # -- agent ------------------------------------------------------------------------------
 def cmd_agent(a) -> int:
     from ..agent import Agent, serve, stdio_agent
+    if a.model:
+        model_file(a.model)
     store = a.store or (os.path.dirname(os.path.abspath(a.model)) if a.model else os.getcwd())
     kw = dict(vendor=a.vendor, mlperf_model=a.mlperf_model, kernels=a.kernels)
     if a.stdio:
@@ -111,7 +102,7 @@ def cmd_deploy(a) -> int:
             print(file=sys.stderr)
         info = dev.info()
     print(f"deployed {a.model} -> {name}.ert on {a.port}: {len(data):,} B in {dt:.2f} s "
-          f"({len(data) / max(dt, 1e-9) / 1024:,.1f} KiB/s), CRC32 {crc:08x}, arena {info.arena_bytes:,} B, "
+          f"({len(data) / max(dt, 1e-9) / 1024:,.1f} KiB/s), file CRC32 0x{crc:08x} (whole file), arena {info.arena_bytes:,} B, "
           f"{info.n_ops} ops; now selected")
     if dev.link.garbled:
         print(f"  note: {dev.link.garbled} garbled replies were re-requested")
@@ -125,6 +116,8 @@ def cmd_remote_run(a) -> int:
     dev = _link(a)
     with dev.link:
         desc = dev.info()
+        if a.output:  # refuse a bad name before running
+            check_output_name(a.output, len(desc.outputs))
         data = _load_input_bytes(a.input, desc) if a.input else random_input_bytes(desc, a.seed)
         if not a.input:
             print(f"input: random {desc.inputs[0].dtype} {desc.inputs[0].shape} (seed {a.seed})")
@@ -137,7 +130,7 @@ def cmd_remote_run(a) -> int:
             print(np.array2string(y))
     print(f"m-results (dequantized): {r.results[:16]}{' ...' if len(r.results) > 16 else ''}")
     if a.output:
-        np.save(a.output, outs[0]) if len(outs) == 1 else np.savez(a.output, *outs)
+        save_outputs(a.output, outs)
         print(f"wrote {a.output}")
     print(f"latency: {r.elapsed_us / r.n:,.1f} us per inference over {r.n} (device clock, model {desc.name})")
     return 0
@@ -204,7 +197,7 @@ def _print_estimate(a):
         print("energy: not measured (give --power hwmon|serial:PORT, or MODEL.ert for an estimate)")
         return
     from ..reader import parse
-    print(format_energy(estimate_energy(parse(_read(model)), a.board)))
+    print(format_energy(estimate_energy(parse(_read(model_file(model))), a.board)))
 
 
 # -- profile ----------------------------------------------------------------------------
@@ -235,9 +228,10 @@ def cmd_profile(a) -> int:
                 e = measure(src, work, a.idle)
     else:
         inputs = None
+        model_file(a.model)
         if a.input:
-            import numpy as np
-            inputs = [np.load(a.input, allow_pickle=False)]
+            from .inputs import load_npy
+            inputs = [load_npy(a.input)]
         r = P.local_profile(a.model, a.runs, a.warmup, a.kernels, inputs)
         title = os.path.basename(a.model)
         e = None
@@ -274,8 +268,9 @@ def cmd_profile(a) -> int:
         out = {k: v for k, v in r.items() if k in ("where", "kernels", "stats", "ops", "latency_us")}
         if e is not None:
             out["energy"] = {k: v for k, v in e.items() if k not in ("trace",)}
-        with open(a.json, "w") as f:
-            json.dump(out, f, indent=1, default=str)
+        from .cli import write_file
+        text = json.dumps(out, indent=1, default=str)
+        write_file(a.json, lambda f: f.write(text.encode()))
         print(f"wrote {a.json}")
     return 0
 
@@ -319,7 +314,7 @@ def add_commands(sub) -> None:
     _port_args(r)
     r.add_argument("--input", metavar="x.npy", help="input array (dtype and shape of the model input)")
     r.add_argument("--output", metavar="y.npy", help="save the raw output(s)")
-    r.add_argument("--repeat", type=int, default=1, metavar="N", help="inferences to time (default 1)")
+    r.add_argument("--repeat", type=positive_int, default=1, metavar="N", help="inferences to time (default 1)")
     r.add_argument("--seed", type=int, default=0, help="seed of the random input")
     r.set_defaults(fn=cmd_remote_run)
     b = rs.add_parser("bench", help="MLPerf Tiny style throughput benchmark",
@@ -331,7 +326,7 @@ def add_commands(sub) -> None:
     b.add_argument("--input", metavar="x.npy")
     b.add_argument("--iterations", type=int, default=0, metavar="N", help="inferences per loop (default: auto)")
     b.add_argument("--warmup", type=int, default=10, metavar="W", help="warm-up inferences per loop (default 10)")
-    b.add_argument("--loops", type=int, default=5, help="loops (default 5)")
+    b.add_argument("--loops", type=positive_int, default=5, help="loops (default 5)")
     b.add_argument("--min-seconds", type=float, default=1.0, metavar="S", help="window per loop when N is auto")
     b.add_argument("--seed", type=int, default=0)
     _power_args(b)
@@ -344,7 +339,7 @@ def add_commands(sub) -> None:
     s.add_argument("model", nargs="?", metavar="MODEL.ert", help="model to profile locally (with --port: "
                    "the local copy used for the energy estimate)")
     _port_args(s, required=False)
-    s.add_argument("--runs", type=int, default=200, metavar="N", help="inferences to time (default 200)")
+    s.add_argument("--runs", type=positive_int, default=200, metavar="N", help="inferences to time (default 200)")
     s.add_argument("--warmup", type=int, default=10, metavar="W", help="warm-up inferences (default 10)")
     s.add_argument("--kernels", choices=["np", "ref"], help="local kernel set (default: numpy if present)")
     s.add_argument("--input", metavar="x.npy", help="input array (default: random)")

@@ -8,6 +8,7 @@ commands: model upload with CRC32, input download, inference, outputs, per-op ti
 from __future__ import annotations
 
 import binascii
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -31,7 +32,10 @@ def open_port(port: str, baud: int = 115200, timeout: float = 0.05):
     try:
         return serial.serial_for_url(port, baudrate=baud, timeout=timeout, write_timeout=5)
     except (serial.SerialException, ValueError, OSError) as e:
-        raise EdgeRTError(f"cannot open serial port {port}: {e}") from None
+        # pyserial nests the OSError's repr in its message: keep the cause's words only
+        code = getattr(e, "errno", None)
+        why = os.strerror(code) if isinstance(code, int) else str(e)
+        raise EdgeRTError(f"cannot open serial port {port}: {why}") from None
 
 
 class Link:
@@ -47,6 +51,7 @@ class Link:
         self.ser = ser if ser is not None else open_port(port, baud)
         self.line_times: list[float] = []   # host perf_counter() at which each reply line ended
         self.garbled = 0                      # replies thrown away and re-requested
+        self._banner_open = False             # stale input ended inside a boot banner
 
     def close(self):
         try:
@@ -72,6 +77,19 @@ class Link:
         except Exception:
             pass
 
+    def _discard_stale(self):
+        """Drop what arrived before a command. A boot banner cut after its m-init-done (the
+        board printed it while the port opened) still owes its m-ready: remember that, so it
+        is not taken for the reply."""
+        stale = b""
+        try:
+            while getattr(self.ser, "in_waiting", 0):
+                stale += self.ser.read(self.ser.in_waiting)
+        except Exception:
+            return
+        if b"m-init-done" in stale:
+            self._banner_open = READY.encode() not in stale.rsplit(b"m-init-done", 1)[1]
+
     def _read_reply(self, cmd: str, timeout: float):
         lines, times, buf = [], [], bytearray()
         deadline = time.perf_counter() + timeout
@@ -93,7 +111,9 @@ class Link:
                     if not line:
                         continue
                     if line == READY:
-                        if "m-init-done" in lines:   # a boot banner (board reset on open): skip
+                        # a boot banner (board reset on open), or the rest of one: skip
+                        if "m-init-done" in lines or (self._banner_open and not lines):
+                            self._banner_open = False
                             lines, times = [], []
                             continue
                         self.line_times = times
@@ -112,10 +132,7 @@ class Link:
         tok = cmd.split(" ", 1)[0]
         why = ""
         for attempt in range(tries):
-            try:
-                self.ser.reset_input_buffer()
-            except Exception:
-                pass
+            self._discard_stale()
             self.ser.write((cmd + "%").encode("ascii"))
             try:
                 lines = self._read_reply(cmd, self.timeout if timeout is None else timeout)

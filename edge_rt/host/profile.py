@@ -58,15 +58,8 @@ def local_profile(model, runs: int = 200, warmup: int = 10, kernels=None, inputs
         raise EdgeRTError("--runs must be > 0")
     it = Interpreter(model, kernels=kernels)
     if inputs is None:
-        rng = np.random.default_rng(seed)
-        inputs = []
-        for d in it.input_details():
-            dt = np.dtype(d["dtype"])
-            if dt.kind == "f":
-                inputs.append(rng.standard_normal(d["shape"]).astype(dt))
-            else:
-                info = np.iinfo(dt)
-                inputs.append(rng.integers(info.min, info.max, d["shape"], endpoint=True).astype(dt))
+        from .inputs import random_inputs
+        inputs = random_inputs([(d["shape"], d["dtype"]) for d in it.input_details()], seed)
 
     def feed():  # the plan may reuse an input's bytes: set inputs before every invoke
         for i, x in enumerate(inputs):
@@ -120,17 +113,9 @@ def remote_profile(dev, runs: int = 100, warmup: int = 10, data: bytes | None = 
 
 
 def random_input_bytes(desc, seed: int = 0) -> bytes:
-    rng = np.random.default_rng(seed)
-    parts = []
-    for t in desc.inputs:
-        dt = np.dtype(t.dtype)
-        if dt.kind == "f":
-            parts.append(rng.standard_normal(t.shape).astype(dt.newbyteorder("<")).tobytes())
-        else:
-            info = np.iinfo(dt)
-            parts.append(rng.integers(info.min, info.max, t.shape, endpoint=True).astype(
-                dt.newbyteorder("<")).tobytes())
-    return b"".join(parts)
+    """The random inputs `edge-rt run --seed SEED` feeds locally, as the agent's input bytes."""
+    from .inputs import random_inputs, to_le_bytes
+    return to_le_bytes(random_inputs([(t.shape, t.dtype) for t in desc.inputs], seed))
 
 
 def format_report(r: dict) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..host.inputs import random_input  # noqa: F401  (re-exported: tests and tools use it)
+
 
 def litert_module():
     """The LiteRT/tflite-runtime interpreter module, whichever is installed, or None."""
@@ -55,11 +57,3 @@ class LiteRT:
             self.it.set_tensor(i, x)
         self.it.invoke()
         return [self.it.get_tensor(o).copy() for o in self.outs]
-
-
-def random_input(shape, dtype, rng):
-    dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        return rng.uniform(-3, 3, size=shape).astype(dtype)
-    info = np.iinfo(dtype)
-    return rng.integers(info.min, info.max + 1, size=shape, dtype=dtype)

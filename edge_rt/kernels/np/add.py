@@ -4,7 +4,7 @@
 import numpy as np
 
 from .broadcast import bind_pair_table, pair_table
-from .requant import exact_mbqm
+from ._mbqm import exact_mbqm
 
 
 def table(params, sign=1):

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._table import bind_table
 from .broadcast import int8_table
-from .requant import exact_mbqm
+from ._mbqm import exact_mbqm
 
 MODE_FLOAT = 0
 BAND = 1024

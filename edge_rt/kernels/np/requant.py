@@ -27,77 +27,14 @@
 import numpy as np
 
 from . import requant_f64
+from ._mbqm import I32_MIN as _I32_MIN, exact_mbqm, first_at_least
 
 SMALL = 4096  # below this many elements a uniform constant is tiled too (faster than a 0-d)
 # ndarray item assignment is numpy's cheapest casting copy (unsafe casting, no allocation)
 setitem = np.ndarray.__setitem__
 
-_I32_MIN = -(1 << 31)
 _F32_EXACT = 1 << 24   # integers up to 2**24 are exact in float32
 _F64_EXACT = 1 << 53
-
-
-def _first(lo, hi, pred):
-    """Smallest x in [lo, hi] with pred(x) (pred monotone False..True), or None."""
-    if not pred(hi):
-        return None
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if pred(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
-def _first_at_least(mult, shift, offset, targets):
-    """For each target t and channel c: the smallest int32 x with mbqm(x, mult[c], shift[c])
-    + offset >= t, or None. mbqm is non-decreasing in x for a positive multiplier, so this is
-    what a bisection finds; here a closed-form estimate from the real multiplier
-    m * 2**shift / 2**31 (off by at most a couple of steps) is corrected by exact evaluation,
-    vectorized over channels — load time matters (bind runs this for every op)."""
-    n = len(mult)
-    m = np.asarray(mult, np.int64)
-    sh = np.asarray(shift, np.int64)
-    lo_x, hi_x = _I32_MIN, (1 << 31) - 1
-    out = []
-    for t in targets:
-        est = []
-        for mc, sc in zip(mult, shift):
-            # x >= (t - offset - 1/2) / real, exactly: (2(t - off) - 1) * 2**(30 - shift) / m
-            num = (2 * (t - offset) - 1) << (30 - sc) if sc <= 30 else 0
-            est.append(min(max(num // mc if mc > 0 else lo_x, lo_x), hi_x))
-        x = np.array(est, np.int64)
-
-        def r(v):
-            return exact_mbqm(v, m, sh) + offset
-        for _ in range(64):  # converges in a step or two; the bound only guards the loop
-            down = (x > lo_x) & (r(np.maximum(x - 1, lo_x)) >= t)
-            up = (r(x) < t) & (x < hi_x)
-            if not down.any() and not up.any():
-                break
-            x = x - down + up
-        ok = r(x) >= t
-        out.append([int(v) if k else None for v, k in zip(x, ok)])
-        assert len(out[-1]) == n
-    return out
-
-
-def exact_mbqm(x, mult, shift):
-    """Reference mbqm on an int64 array (bind time only: allocates). Used to build tables."""
-    x = np.asarray(x, np.int64)
-    mult = np.asarray(mult, np.int64)
-    shift = np.asarray(shift, np.int64)
-    left = np.maximum(shift, 0)
-    right = np.maximum(-shift, 0)
-    x = ((x << left) - _I32_MIN) % (1 << 32) + _I32_MIN
-    ab = x * mult
-    t = ab + np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
-    q = (t >> 31) + ((t < 0) & ((t & ((1 << 31) - 1)) != 0))
-    q = np.where((x == _I32_MIN) & (mult == _I32_MIN), (1 << 31) - 1, q)
-    mask = (np.int64(1) << right) - 1
-    return (q >> right) + ((q & mask) > (mask >> 1) + (q < 0))
-
 
 # Plan constants as one int64 vector: a header, then per-channel rows (see plan_constants).
 HEADER = 4      # accumulator code, mode, has_mask, wrap
@@ -145,7 +82,7 @@ def plan_constants(mult, shift, offset, lo, hi, n, xmax=None, acc=np.float32, bi
 def _plan_fast(mult, shift, offset, lo, hi, xmax, exact):
     """(has_mask, wrap, rows) of the clamp-first path, or None when it does not apply."""
     xlo, xhi, chans = [], [], []
-    firsts = _first_at_least(mult, shift, offset, [lo, hi + 1])
+    firsts = first_at_least(mult, shift, offset, [lo, hi + 1])
     r0 = exact_mbqm(np.zeros(len(mult), np.int64), mult, shift) + offset
     for c, (m, s, xm) in enumerate(zip(mult, shift, xmax)):
         a, b = firsts[0][c], firsts[1][c]

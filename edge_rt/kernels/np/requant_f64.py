@@ -26,6 +26,8 @@ import sys
 
 import numpy as np
 
+from ._mbqm import exact_mbqm, first_at_least
+
 MAGIC = 1.5 * 2.0 ** 52
 LOW_BYTE = 0 if sys.byteorder == "little" else 7
 _CORE = getattr(np, "_core", None) or getattr(np, "core", None)  # numpy 2 / 1.x
@@ -92,7 +94,6 @@ def low_bytes(t):
 def verify(mult, shift, offset, lo, hi, bias, amax, acc_dtype, mask):
     """(m, b, h) when the F64 steps equal clamp(offset + mbqm(acc + bias)) for every
     accumulator acc in [-amax, amax] of every channel (see the top of the file), else None."""
-    from .requant import _first_at_least as first_at_least, exact_mbqm  # requant imports this module
     if CLIP is None:
         return None
     n = len(amax)
