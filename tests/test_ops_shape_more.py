@@ -83,7 +83,7 @@ def test_expand_dims_rejects_bad_axis_and_int32():
 
 # -- zero allocation: every new op, numpy and pure-Python kernels ---------------------------
 ALLOC_CASES = ["EXPAND_DIMS", "TRANSPOSE", "TRANSPOSE_float32", "RESIZE_NEAREST_NEIGHBOR",
-               "RESIZE_NEAREST_NEIGHBOR_float32"]
+               "RESIZE_NEAREST_NEIGHBOR_float32", "REDUCE_MAX", "REDUCE_MAX_float32"]
 
 
 def _alloc_models():
@@ -93,6 +93,8 @@ def _alloc_models():
         "TRANSPOSE_float32": transpose_model((2, 3, 4), (2, 0, 1), "float32"),
         "RESIZE_NEAREST_NEIGHBOR": resize_model((1, 4, 5, 3), (8, 10)),
         "RESIZE_NEAREST_NEIGHBOR_float32": resize_model((1, 3, 4, 2), (7, 9), True, True, "float32"),
+        "REDUCE_MAX": reduce_max_model((1, 6, 5, 4), [1, 2], True),
+        "REDUCE_MAX_float32": reduce_max_model((2, 4, 3, 5), [3, 1], False, "float32"),
     }
 
 
@@ -183,3 +185,37 @@ def test_resize_nearest_neighbor_rejects_dynamic_size():
     b.op("RESIZE_NEAREST_NEIGHBOR", [x, s], [y], "ResizeNearestNeighborOptions")
     msg = problem(b.build([x, s], [y]))
     assert "RESIZE_NEAREST_NEIGHBOR" in msg and "size" in msg and "constant" in msg
+
+
+# -- REDUCE_MAX ----------------------------------------------------------------------------
+def reduce_max_model(shape, axes, keep, dtype="int8", q_out=Q_IN):
+    b = ModelBuilder()
+    x = t(b, "x", shape, dtype)
+    red = {a % len(shape) for a in axes}
+    out = [1 if d in red else n for d, n in enumerate(shape)] if keep else [n for d, n in enumerate(shape) if d not in red]
+    y = t(b, "y", out, dtype, q_out)
+    b.op("REDUCE_MAX", [x, i32(b, "axes", axes)], [y], "ReducerOptions", KeepDims=keep)
+    return b.build([x], [y])
+
+
+REDUCE_CASES = [((7,), [0]), ((3, 5), [1]), ((3, 5), [0]), ((3, 5), [0, 1]), ((2, 3, 4), [1]),
+                ((2, 3, 4), [-1]), ((2, 3, 4), [0, 2]), ((1, 6, 5, 4), [1, 2]), ((2, 4, 3, 5), [3, 1]),
+                ((2, 4, 3, 5), [0, 1, 2, 3]), ((2, 4, 3, 5), [1, 1, -3]), ((2, 1, 3, 2, 3), [4, 0]),
+                ((2, 2, 3, 1, 2, 3), [2, 5])]
+
+
+@pytest.mark.parametrize("keep", [False, True])
+@pytest.mark.parametrize("shape,axes", REDUCE_CASES, ids=str)
+def test_reduce_max(shape, axes, keep):
+    check_bit_exact(reduce_max_model(shape, axes, keep), trials=3, kernel_sets=KS)
+
+
+@pytest.mark.parametrize("shape,axes", REDUCE_CASES[::3], ids=str)
+def test_reduce_max_float32(shape, axes):
+    check_bit_exact(reduce_max_model(shape, axes, True, "float32"), trials=2, kernel_sets=KS)
+
+
+def test_reduce_max_rejects_requantization_and_int16():
+    msg = problem(reduce_max_model((2, 3, 4), [1], False, q_out=(0.1, 2)))
+    assert "REDUCE_MAX" in msg and "quantization must be equal" in msg
+    assert "supported: int8, float32" in problem(reduce_max_model((2, 3, 4), [1], False, "int16"))
