@@ -83,7 +83,8 @@ def test_expand_dims_rejects_bad_axis_and_int32():
 
 # -- zero allocation: every new op, numpy and pure-Python kernels ---------------------------
 ALLOC_CASES = ["EXPAND_DIMS", "TRANSPOSE", "TRANSPOSE_float32", "RESIZE_NEAREST_NEIGHBOR",
-               "RESIZE_NEAREST_NEIGHBOR_float32", "REDUCE_MAX", "REDUCE_MAX_float32"]
+               "RESIZE_NEAREST_NEIGHBOR_float32", "REDUCE_MAX", "REDUCE_MAX_float32",
+               "MAXIMUM", "MINIMUM_float32", "MINIMUM_int32"]
 
 
 def _alloc_models():
@@ -95,6 +96,9 @@ def _alloc_models():
         "RESIZE_NEAREST_NEIGHBOR_float32": resize_model((1, 3, 4, 2), (7, 9), True, True, "float32"),
         "REDUCE_MAX": reduce_max_model((1, 6, 5, 4), [1, 2], True),
         "REDUCE_MAX_float32": reduce_max_model((2, 4, 3, 5), [3, 1], False, "float32"),
+        "MAXIMUM": minmax_model("MAXIMUM", (2, 1, 3, 1), (1, 4, 1, 5), (2, 4, 3, 5)),
+        "MINIMUM_float32": minmax_model("MINIMUM", (2, 4, 3, 5), (1, 1, 1, 5), (2, 4, 3, 5), "float32"),
+        "MINIMUM_int32": minmax_model("MINIMUM", (3, 5), (3, 5), (3, 5), "int32"),
     }
 
 
@@ -219,3 +223,64 @@ def test_reduce_max_rejects_requantization_and_int16():
     msg = problem(reduce_max_model((2, 3, 4), [1], False, q_out=(0.1, 2)))
     assert "REDUCE_MAX" in msg and "quantization must be equal" in msg
     assert "supported: int8, float32" in problem(reduce_max_model((2, 3, 4), [1], False, "int16"))
+
+
+# -- MAXIMUM / MINIMUM ---------------------------------------------------------------------
+def minmax_model(op, sa, sb, so, dtype="int8", qs=(Q_IN, Q_IN, Q_IN), const_b=False):
+    b = ModelBuilder()
+    x1 = t(b, "a", sa, dtype, qs[0])
+    if const_b:
+        rng = np.random.default_rng(1)
+        x2 = b.const("b", random_input(sb, dtype, rng), *(qs[1] if dtype == "int8" else (None, None)))
+    else:
+        x2 = t(b, "b", sb, dtype, qs[1])
+    y = t(b, "y", so, dtype, qs[2])
+    b.op(op, [x1, x2], [y])
+    return b.build([x1] if const_b else [x1, x2], [y])
+
+
+MINMAX_SHAPES = [((3, 5, 7), (3, 5, 7), (3, 5, 7)), ((1, 4, 5, 3), (1,), (1, 4, 5, 3)),
+                 ((1,), (2, 3, 5), (2, 3, 5)), ((2, 4, 3, 5), (1, 1, 1, 5), (2, 4, 3, 5)),
+                 ((2, 1, 3, 1), (1, 4, 1, 5), (2, 4, 3, 5)), ((7, 1), (1, 9), (7, 9)),
+                 ((1, 2, 1, 3, 1, 2), (2, 1, 3, 1, 4, 1), (2, 2, 3, 3, 4, 2)), ((), (3, 4), (3, 4))]
+
+
+@pytest.mark.parametrize("op", ["MAXIMUM", "MINIMUM"])
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "float32"])
+@pytest.mark.parametrize("shapes", MINMAX_SHAPES, ids=str)
+def test_maximum_minimum(op, dtype, shapes):
+    check_bit_exact(minmax_model(op, *shapes, dtype), trials=2, kernel_sets=KS)
+
+
+@pytest.mark.parametrize("op", ["MAXIMUM", "MINIMUM"])
+def test_maximum_minimum_raw_values_and_constants(op):
+    # unequal quantization: TFLite Micro compares and copies the raw int8 values
+    qs = ((0.05, -3), (0.1, 7), (0.02, 0))
+    check_bit_exact(minmax_model(op, (2, 4, 3), (4, 1), (2, 4, 3), qs=qs), trials=3, kernel_sets=KS)
+    check_bit_exact(minmax_model(op, (1, 5, 5, 4), (4,), (1, 5, 5, 4), const_b=True), trials=3, kernel_sets=KS)
+
+
+@pytest.mark.parametrize("op", ["MAXIMUM", "MINIMUM"])
+def test_maximum_minimum_float_ties_and_signed_zeros(op):
+    # TFLite's ternary keeps b on ties: -0.0 vs 0.0 tells it apart from np.maximum
+    a = np.array([0.0, -0.0, 1.5, -2.0, 3.0, -0.0], np.float32)
+    b_ = np.array([-0.0, 0.0, 1.5, -2.0, -3.0, -0.0], np.float32)
+    data = minmax_model(op, (6,), (6,), (6,), "float32")
+    check_bit_exact(data, kernel_sets=KS, inputs=[(a, b_), (b_, a)])
+    from edge_rt.testing.reference import TFLM
+    want = TFLM(data)(a, b_)[0]
+    it = Interpreter(pack(data, "m.tflite", kernels="np", check_budget=False).binary, kernels="np")
+    it.set_input(0, a)
+    it.set_input(1, b_)
+    it.invoke()
+    assert np.signbit(it.get_output(0)).tolist() == np.signbit(want).tolist()
+
+
+def test_maximum_rejects_mixed_dtypes_and_bad_broadcast():
+    b = ModelBuilder()
+    x1 = t(b, "a", (2, 3))
+    x2 = t(b, "b", (2, 3), "int16")
+    y = t(b, "y", (2, 3))
+    b.op("MAXIMUM", [x1, x2], [y])
+    assert "MAXIMUM" in problem(b.build([x1, x2], [y]))
+    assert "do not broadcast" in problem(minmax_model("MINIMUM", (2, 3), (4, 3), (2, 3)))

@@ -2,6 +2,8 @@
 # Views are flat typed sequences (memoryview / array) indexed in row-major order.
 from ... import format as F
 from . import conv_add, ds_conv, fc_add, lookup
+from . import minimum
+from . import maximum
 from . import reduce_max
 from . import resize_nearest_neighbor
 from . import transpose
@@ -36,6 +38,8 @@ KERNELS = {
     F.OP_DS_CONV_2D: ds_conv.bind,
     F.OP_FULLY_CONNECTED_ADD: fc_add.bind,
     F.OP_LOOKUP: lookup.bind,
+    F.OP_MINIMUM: minimum.bind,
+    F.OP_MAXIMUM: maximum.bind,
     F.OP_REDUCE_MAX: reduce_max.bind,
     F.OP_RESIZE_NEAREST_NEIGHBOR: resize_nearest_neighbor.bind,
     F.OP_TRANSPOSE: transpose.bind,
