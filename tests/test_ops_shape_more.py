@@ -84,7 +84,7 @@ def test_expand_dims_rejects_bad_axis_and_int32():
 # -- zero allocation: every new op, numpy and pure-Python kernels ---------------------------
 ALLOC_CASES = ["EXPAND_DIMS", "TRANSPOSE", "TRANSPOSE_float32", "RESIZE_NEAREST_NEIGHBOR",
                "RESIZE_NEAREST_NEIGHBOR_float32", "REDUCE_MAX", "REDUCE_MAX_float32",
-               "MAXIMUM", "MINIMUM_float32", "MINIMUM_int32"]
+               "MAXIMUM", "MINIMUM_float32", "MINIMUM_int32", "SLICE", "SLICE_int16"]
 
 
 def _alloc_models():
@@ -99,6 +99,8 @@ def _alloc_models():
         "MAXIMUM": minmax_model("MAXIMUM", (2, 1, 3, 1), (1, 4, 1, 5), (2, 4, 3, 5)),
         "MINIMUM_float32": minmax_model("MINIMUM", (2, 4, 3, 5), (1, 1, 1, 5), (2, 4, 3, 5), "float32"),
         "MINIMUM_int32": minmax_model("MINIMUM", (3, 5), (3, 5), (3, 5), "int32"),
+        "SLICE": slice_model((1, 8, 8, 3), [0, 2, 3, 0], [1, 4, 4, 3]),
+        "SLICE_int16": slice_model((2, 5, 7), [1, 1, 2], [1, 3, 4], "int16"),
     }
 
 
@@ -284,3 +286,36 @@ def test_maximum_rejects_mixed_dtypes_and_bad_broadcast():
     b.op("MAXIMUM", [x1, x2], [y])
     assert "MAXIMUM" in problem(b.build([x1, x2], [y]))
     assert "do not broadcast" in problem(minmax_model("MINIMUM", (2, 3), (4, 3), (2, 3)))
+
+
+# -- SLICE ---------------------------------------------------------------------------------
+def slice_model(shape, begin, size, dtype="int8"):
+    b = ModelBuilder()
+    x = t(b, "x", shape, dtype)
+    out = [n - bg if s == -1 else s for n, bg, s in zip(shape, begin, size)]
+    y = t(b, "y", out, dtype)
+    b.op("SLICE", [x, i32(b, "begin", begin), i32(b, "size", size)], [y])
+    return b.build([x], [y])
+
+
+SLICE_CASES = [((9,), [2], [5]), ((9,), [0], [-1]), ((4, 6), [1, 2], [2, 3]), ((4, 6), [0, 0], [4, 6]),
+               ((4, 6), [3, 0], [1, -1]), ((2, 5, 7), [1, 1, 2], [1, 3, 4]), ((2, 5, 7), [0, 4, 0], [-1, 1, -1]),
+               ((1, 8, 8, 3), [0, 2, 3, 0], [1, 4, 4, 3]), ((1, 8, 8, 3), [0, 0, 0, 1], [-1, -1, -1, 1]),
+               ((2, 3, 4, 5, 2), [1, 0, 2, 1, 0], [1, 3, 2, 3, 1]), ((3, 4), [1, 2], [0, 2])]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "float32"])
+@pytest.mark.parametrize("shape,begin,size", SLICE_CASES, ids=str)
+def test_slice(shape, begin, size, dtype):
+    if 0 in size:  # an empty slice: TFLite Micro has nothing to compare; edge_rt runs it
+        for ks in KS:
+            it = Interpreter(pack(slice_model(shape, begin, size, dtype), "m.tflite", kernels=ks).binary)
+            it.invoke()
+            assert it.get_output(0).shape == tuple(size)
+        return
+    check_bit_exact(slice_model(shape, begin, size, dtype), trials=2, kernel_sets=KS)
+
+
+def test_slice_rejects_out_of_range():
+    msg = problem(slice_model((4, 6), [1, 4], [2, 3]))
+    assert "SLICE" in msg and "axis 1: begin 4 size 3 outside" in msg
