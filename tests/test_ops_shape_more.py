@@ -84,7 +84,8 @@ def test_expand_dims_rejects_bad_axis_and_int32():
 # -- zero allocation: every new op, numpy and pure-Python kernels ---------------------------
 ALLOC_CASES = ["EXPAND_DIMS", "TRANSPOSE", "TRANSPOSE_float32", "RESIZE_NEAREST_NEIGHBOR",
                "RESIZE_NEAREST_NEIGHBOR_float32", "REDUCE_MAX", "REDUCE_MAX_float32",
-               "MAXIMUM", "MINIMUM_float32", "MINIMUM_int32", "SLICE", "SLICE_int16"]
+               "MAXIMUM", "MINIMUM_float32", "MINIMUM_int32", "SLICE", "SLICE_int16",
+               "PACK", "PACK_float32", "UNPACK", "UNPACK_int32"]
 
 
 def _alloc_models():
@@ -101,6 +102,10 @@ def _alloc_models():
         "MINIMUM_int32": minmax_model("MINIMUM", (3, 5), (3, 5), (3, 5), "int32"),
         "SLICE": slice_model((1, 8, 8, 3), [0, 2, 3, 0], [1, 4, 4, 3]),
         "SLICE_int16": slice_model((2, 5, 7), [1, 1, 2], [1, 3, 4], "int16"),
+        "PACK": pack_model((1, 4, 4, 3), 3, 3),
+        "PACK_float32": pack_model((2, 3, 4), 2, -2, "float32"),
+        "UNPACK": unpack_model((2, 3, 4), 1),
+        "UNPACK_int32": unpack_model((1, 4, 3, 2), 3, "int32"),
     }
 
 
@@ -319,3 +324,58 @@ def test_slice(shape, begin, size, dtype):
 def test_slice_rejects_out_of_range():
     msg = problem(slice_model((4, 6), [1, 4], [2, 3]))
     assert "SLICE" in msg and "axis 1: begin 4 size 3 outside" in msg
+
+
+# -- PACK / UNPACK -------------------------------------------------------------------------
+def pack_model(shape, n, axis, dtype="int8"):
+    b = ModelBuilder()
+    xs = [t(b, f"x{k}", shape, dtype) for k in range(n)]
+    rank = len(shape) + 1
+    a = axis + rank if axis < 0 else axis
+    y = t(b, "y", tuple(shape[:a]) + (n,) + tuple(shape[a:]), dtype)
+    b.op("PACK", xs, [y], "PackOptions", ValuesCount=n, Axis=axis)
+    return b.build(xs, [y])
+
+
+def unpack_model(shape, axis, dtype="int8"):
+    b = ModelBuilder()
+    x = t(b, "x", shape, dtype)
+    a = axis + len(shape) if axis < 0 else axis
+    out = tuple(shape[:a]) + tuple(shape[a + 1:])
+    ys = [t(b, f"y{k}", out, dtype) for k in range(shape[a])]
+    b.op("UNPACK", [x], ys, "UnpackOptions", Num=shape[a], Axis=axis)
+    return b.build([x], ys)
+
+
+PACK_CASES = [((5,), 3, 0), ((5,), 2, 1), ((5,), 4, -1), ((2, 3), 3, 0), ((2, 3), 2, 1), ((2, 3), 4, 2),
+              ((2, 3, 4), 2, -2), ((1, 4, 4, 3), 3, 3), ((1, 4, 4, 3), 2, 0), ((3, 1, 2), 1, 1)]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "float32"])
+@pytest.mark.parametrize("shape,n,axis", PACK_CASES, ids=str)
+def test_pack(shape, n, axis, dtype):
+    check_bit_exact(pack_model(shape, n, axis, dtype), trials=2, kernel_sets=KS)
+
+
+UNPACK_CASES = [((4,), 0), ((3, 5), 0), ((3, 5), 1), ((3, 5), -1), ((2, 3, 4), 1), ((2, 3, 4), 2),
+                ((1, 4, 3, 2), 3), ((2, 4, 3, 2), 0), ((1, 3), 1), ((2, 1, 3, 2, 2), 2)]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "float32"])
+@pytest.mark.parametrize("shape,axis", UNPACK_CASES, ids=str)
+def test_unpack(shape, axis, dtype):
+    check_bit_exact(unpack_model(shape, axis, dtype), trials=2, kernel_sets=KS)
+
+
+def test_pack_unpack_reject_mismatches():
+    b = ModelBuilder()
+    x0, x1 = t(b, "x0", (2, 3)), t(b, "x1", (3, 2))
+    y = t(b, "y", (2, 2, 3))
+    b.op("PACK", [x0, x1], [y], "PackOptions", ValuesCount=2, Axis=0)
+    msg = problem(b.build([x0, x1], [y]))
+    assert "PACK" in msg and "input 1 shape (3, 2) != input 0 shape (2, 3)" in msg
+    b = ModelBuilder()
+    x = t(b, "x", (3, 2))
+    ys = [t(b, f"y{k}", (2,)) for k in range(2)]
+    b.op("UNPACK", [x], ys, "UnpackOptions", Num=2, Axis=0)
+    assert "UNPACK" in problem(b.build([x], ys))

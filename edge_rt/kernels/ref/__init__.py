@@ -2,6 +2,8 @@
 # Views are flat typed sequences (memoryview / array) indexed in row-major order.
 from ... import format as F
 from . import conv_add, ds_conv, fc_add, lookup
+from . import unpack
+from . import pack
 from . import slice
 from . import minimum
 from . import maximum
@@ -39,6 +41,8 @@ KERNELS = {
     F.OP_DS_CONV_2D: ds_conv.bind,
     F.OP_FULLY_CONNECTED_ADD: fc_add.bind,
     F.OP_LOOKUP: lookup.bind,
+    F.OP_UNPACK: unpack.bind,
+    F.OP_PACK: pack.bind,
     F.OP_SLICE: slice.bind,
     F.OP_MINIMUM: minimum.bind,
     F.OP_MAXIMUM: maximum.bind,
