@@ -85,7 +85,8 @@ def test_expand_dims_rejects_bad_axis_and_int32():
 ALLOC_CASES = ["EXPAND_DIMS", "TRANSPOSE", "TRANSPOSE_float32", "RESIZE_NEAREST_NEIGHBOR",
                "RESIZE_NEAREST_NEIGHBOR_float32", "REDUCE_MAX", "REDUCE_MAX_float32",
                "MAXIMUM", "MINIMUM_float32", "MINIMUM_int32", "SLICE", "SLICE_int16",
-               "PACK", "PACK_float32", "UNPACK", "UNPACK_int32"]
+               "PACK", "PACK_float32", "UNPACK", "UNPACK_int32",
+               "GATHER", "GATHER_batch_float32"]
 
 
 def _alloc_models():
@@ -106,6 +107,8 @@ def _alloc_models():
         "PACK_float32": pack_model((2, 3, 4), 2, -2, "float32"),
         "UNPACK": unpack_model((2, 3, 4), 1),
         "UNPACK_int32": unpack_model((1, 4, 3, 2), 3, "int32"),
+        "GATHER": gather_model((5, 4), (2, 3), 1)[0],
+        "GATHER_batch_float32": gather_model((3, 6, 2), (3, 4), 1, 1, "float32")[0],
     }
 
 
@@ -379,3 +382,69 @@ def test_pack_unpack_reject_mismatches():
     ys = [t(b, f"y{k}", (2,)) for k in range(2)]
     b.op("UNPACK", [x], ys, "UnpackOptions", Num=2, Axis=0)
     assert "UNPACK" in problem(b.build([x], ys))
+
+
+# -- GATHER --------------------------------------------------------------------------------
+def gather_model(shape, ishape, axis, batch_dims=0, dtype="int8", const=True, seed=0):
+    rng = np.random.default_rng(seed)
+    a = axis + len(shape) if axis < 0 else axis
+    bd = batch_dims + len(ishape) if batch_dims < 0 else batch_dims
+    values = rng.integers(0, shape[a], ishape).astype(np.int32)
+    b = ModelBuilder()
+    x = t(b, "x", shape, dtype)
+    ind = b.const("indices", values) if const else b.tensor("indices", ishape, "int32")
+    y = t(b, "y", tuple(shape[:a]) + tuple(ishape[bd:]) + tuple(shape[a + 1:]), dtype)
+    b.op("GATHER", [x, ind], [y], "GatherOptions", Axis=axis, BatchDims=batch_dims)
+    return b.build([x] if const else [x, ind], [y]), values
+
+
+GATHER_CASES = [((7,), (3,), 0, 0), ((7,), (), 0, 0), ((5, 4), (6,), 0, 0), ((5, 4), (2, 3), 1, 0),
+                ((5, 4), (4,), -1, 0), ((2, 5, 3), (4,), 1, 0), ((2, 5, 3), (2, 2), 2, 0),
+                ((1, 10, 8), (1, 3), 1, 1), ((3, 6, 2), (3, 4), 1, 1), ((2, 3, 4, 5), (2, 3, 2), 2, 2),
+                ((2, 3, 4, 5), (2, 6), 3, 1), ((4, 3), (5, 2), 0, 0)]
+
+
+@pytest.mark.parametrize("const", [True, False], ids=["const", "input"])
+@pytest.mark.parametrize("shape,ishape,axis,bd", GATHER_CASES, ids=str)
+def test_gather(shape, ishape, axis, bd, const):
+    for seed in range(2):
+        data, values = gather_model(shape, ishape, axis, bd, const=const, seed=seed)
+        rng = np.random.default_rng(seed)
+        xs = [(random_input(shape, "int8", rng),) + (() if const else (values,)) for _ in range(2)]
+        check_bit_exact(data, kernel_sets=KS, inputs=xs)
+
+
+@pytest.mark.parametrize("dtype", ["float32"])
+def test_gather_other_dtypes(dtype):
+    data, _ = gather_model((3, 6, 2), (3, 4), 1, 1, dtype)
+    check_bit_exact(data, trials=2, kernel_sets=KS)
+
+
+@pytest.mark.parametrize("dtype", ["int16", "int32"])
+def test_gather_rejects_int16_int32(dtype):  # TFLite Micro: "Type 'INT16' is not supported by gather"
+    assert "supported: int8, float32" in problem(gather_model((3, 6), (2,), 1, 0, dtype)[0])
+
+
+@pytest.mark.parametrize("ks", KS)
+def test_gather_index_out_of_range_fails_the_invoke(ks):
+    from edge_rt.errors import InputError
+    from edge_rt.testing.reference import TFLM
+    data, values = gather_model((5, 4), (6,), 0, const=False)
+    bad = values.copy()
+    bad[3] = 5
+    with pytest.raises(RuntimeError):  # TFLite Micro fails the invoke too
+        TFLM(data)(np.zeros((5, 4), np.int8), bad)
+    it = Interpreter(pack(data, "m.tflite", kernels=ks).binary)
+    it.set_input(0, np.zeros((5, 4), np.int8))
+    it.set_input(1, bad)
+    with pytest.raises(InputError, match=r"GATHER\): index 5 out of range \[0, 5\)"):
+        it.invoke()
+
+
+def test_gather_rejects_constant_index_out_of_range():
+    b = ModelBuilder()
+    x = t(b, "x", (5, 4))
+    y = t(b, "y", (2, 4))
+    b.op("GATHER", [x, i32(b, "indices", [1, 7])], [y], "GatherOptions", Axis=0)
+    msg = problem(b.build([x], [y]))
+    assert "GATHER" in msg and "index 7 out of range [0, 5)" in msg
