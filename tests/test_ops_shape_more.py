@@ -86,7 +86,7 @@ ALLOC_CASES = ["EXPAND_DIMS", "TRANSPOSE", "TRANSPOSE_float32", "RESIZE_NEAREST_
                "RESIZE_NEAREST_NEIGHBOR_float32", "REDUCE_MAX", "REDUCE_MAX_float32",
                "MAXIMUM", "MINIMUM_float32", "MINIMUM_int32", "SLICE", "SLICE_int16",
                "PACK", "PACK_float32", "UNPACK", "UNPACK_int32",
-               "GATHER", "GATHER_batch_float32"]
+               "GATHER", "GATHER_batch_float32", "BROADCAST_TO", "BROADCAST_TO_int16"]
 
 
 def _alloc_models():
@@ -109,6 +109,8 @@ def _alloc_models():
         "UNPACK_int32": unpack_model((1, 4, 3, 2), 3, "int32"),
         "GATHER": gather_model((5, 4), (2, 3), 1)[0],
         "GATHER_batch_float32": gather_model((3, 6, 2), (3, 4), 1, 1, "float32")[0],
+        "BROADCAST_TO": broadcast_to_model((1, 1, 1, 4), (1, 5, 5, 4)),
+        "BROADCAST_TO_int16": broadcast_to_model((2, 1, 3), (2, 4, 3), "int16"),
     }
 
 
@@ -448,3 +450,28 @@ def test_gather_rejects_constant_index_out_of_range():
     b.op("GATHER", [x, i32(b, "indices", [1, 7])], [y], "GatherOptions", Axis=0)
     msg = problem(b.build([x], [y]))
     assert "GATHER" in msg and "index 7 out of range [0, 5)" in msg
+
+
+# -- BROADCAST_TO --------------------------------------------------------------------------
+def broadcast_to_model(shape, to, dtype="int8"):
+    b = ModelBuilder()
+    x = t(b, "x", shape, dtype)
+    y = t(b, "y", to, dtype)
+    b.op("BROADCAST_TO", [x, i32(b, "shape", to)], [y])
+    return b.build([x], [y])
+
+
+BROADCAST_TO_CASES = [((1,), (5,)), ((3,), (4, 3)), ((4, 1), (4, 6)), ((1, 3), (5, 3)), ((2, 1, 3), (2, 4, 3)),
+                      ((1, 1, 1, 4), (1, 5, 5, 4)), ((5, 1), (2, 3, 5, 4)), ((), (2, 3)), ((2, 3), (2, 3)),
+                      ((1, 2, 1, 3, 1), (2, 2, 3, 3, 2))]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "float32"])
+@pytest.mark.parametrize("shape,to", BROADCAST_TO_CASES, ids=str)
+def test_broadcast_to(shape, to, dtype):
+    check_bit_exact(broadcast_to_model(shape, to, dtype), trials=2, kernel_sets=KS)
+
+
+def test_broadcast_to_rejects_non_broadcast():
+    msg = problem(broadcast_to_model((2, 3), (4, 3)))
+    assert "BROADCAST_TO" in msg and "does not broadcast" in msg

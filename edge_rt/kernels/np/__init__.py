@@ -1,6 +1,7 @@
 # numpy kernel set: vectorized, bit-identical to kernels/ref.
 from ... import format as F
 from . import conv_add, ds_conv, fc_add, lookup
+from . import broadcast_to
 from . import gather
 from . import unpack
 from . import pack
@@ -45,6 +46,7 @@ KERNELS = {
     F.OP_DS_CONV_2D: ds_conv.bind,
     F.OP_FULLY_CONNECTED_ADD: fc_add.bind,
     F.OP_LOOKUP: lookup.bind,
+    F.OP_BROADCAST_TO: broadcast_to.bind,
     F.OP_GATHER: gather.bind,
     F.OP_UNPACK: unpack.bind,
     F.OP_PACK: pack.bind,
