@@ -475,3 +475,60 @@ def test_broadcast_to(shape, to, dtype):
 def test_broadcast_to_rejects_non_broadcast():
     msg = problem(broadcast_to_model((2, 3), (4, 3)))
     assert "BROADCAST_TO" in msg and "does not broadcast" in msg
+
+
+# -- all of them in one graph: on both kernel sets and on MicroPython with the heap locked ----
+def chain_model():
+    """x -> TRANSPOSE -> RESIZE_NEAREST_NEIGHBOR -> SLICE -> MAXIMUM(const) -> REDUCE_MAX ->
+    EXPAND_DIMS -> UNPACK -> PACK (reversed) -> GATHER -> MINIMUM(const) -> BROADCAST_TO."""
+    rng = np.random.default_rng(5)
+    b = ModelBuilder()
+    x = t(b, "x", (1, 4, 5, 3))
+    a = t(b, "a", (1, 5, 4, 3))
+    b.op("TRANSPOSE", [x, i32(b, "perm", [0, 2, 1, 3])], [a])
+    r = t(b, "r", (1, 7, 6, 3))
+    b.op("RESIZE_NEAREST_NEIGHBOR", [a, i32(b, "size", [7, 6])], [r], "ResizeNearestNeighborOptions",
+         HalfPixelCenters=True)
+    s = t(b, "s", (1, 5, 4, 3))
+    b.op("SLICE", [r, i32(b, "begin", [0, 1, 1, 0]), i32(b, "sz", [1, 5, 4, 3])], [s])
+    mx = t(b, "mx", (1, 5, 4, 3))
+    b.op("MAXIMUM", [s, b.const("floor", rng.integers(-60, 0, 3, dtype=np.int8), *Q_IN)], [mx])
+    red = t(b, "red", (1, 5, 3))
+    b.op("REDUCE_MAX", [mx, i32(b, "axes", [2])], [red], "ReducerOptions", KeepDims=False)
+    e = t(b, "e", (1, 1, 5, 3))
+    b.op("EXPAND_DIMS", [red, i32(b, "axis", 1)], [e])
+    parts = [t(b, f"u{k}", (1, 1, 3)) for k in range(5)]
+    b.op("UNPACK", [e], parts, "UnpackOptions", Num=5, Axis=2)
+    p = t(b, "p", (1, 5, 1, 3))
+    b.op("PACK", parts[::-1], [p], "PackOptions", ValuesCount=5, Axis=1)
+    gth = t(b, "g", (1, 3, 1, 3))
+    b.op("GATHER", [p, i32(b, "idx", [4, 0, 2])], [gth], "GatherOptions", Axis=1)
+    mn = t(b, "mn", (1, 3, 1, 3))
+    b.op("MINIMUM", [gth, b.const("ceil", rng.integers(0, 90, (1, 3, 1, 1), dtype=np.int8), *Q_IN)], [mn])
+    y = t(b, "y", (2, 3, 4, 3))
+    b.op("BROADCAST_TO", [mn, i32(b, "to", [2, 3, 4, 3])], [y])
+    return b.build([x], [y])
+
+
+def test_chain_bit_exact():
+    data = chain_model()
+    r = check_bit_exact(data, trials=4, kernel_sets=KS)
+    assert r["ops"] == 10 and "EXPAND_DIMS" not in packed_ops(data)  # EXPAND_DIMS became an alias
+
+
+def test_chain_on_micropython_heap_locked():
+    from edge_rt.testing import micropython as MP
+    from edge_rt.testing.reference import TFLM
+    why = MP.unavailable()
+    if why is not None:
+        pytest.skip(str(why))
+    data = chain_model()
+    binary = pack(data, "chain.tflite", kernels="ref", check_budget=False).binary
+    rng = np.random.default_rng(3)
+    xs = [random_input((1, 4, 5, 3), "int8", rng) for _ in range(2)]
+    res = MP.run_model(binary, [[x.tobytes()] for x in xs], timeout=120)
+    ref = TFLM(data)
+    for k, x in enumerate(xs):
+        want = ref(x)[0]
+        got = np.frombuffer(res.outputs[k][0], np.int8).reshape(want.shape)
+        assert np.array_equal(got, want), f"inference {k}: differs from TFLite Micro on MicroPython"
