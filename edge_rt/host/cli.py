@@ -197,6 +197,25 @@ def cmd_boards(a) -> int:
     return 0
 
 
+# -- ops --------------------------------------------------------------------------------
+def cmd_ops(a) -> int:
+    from ..compiler import op_table
+    if a.json:
+        print(json.dumps(op_table.rows(), indent=1))
+    else:
+        print(op_table.markdown() if a.markdown else op_table.text())
+    return 0
+
+
+def add_ops_command(sub) -> None:
+    s = sub.add_parser("ops", help="list the supported ops, their dtypes and kernel sets",
+                       description="List every op edge_rt packs, the dtypes it takes and the kernel "
+                       "sets that implement it (read from the registries).")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.add_argument("--markdown", action="store_true", help="print the README's markdown table")
+    s.set_defaults(fn=cmd_ops)
+
+
 # -- bundle -----------------------------------------------------------------------------
 def cmd_bundle(a) -> int:
     from ..compiler.bundle import write_bundle
@@ -263,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True, metavar="DIR", help="output directory")
     s.add_argument("--mpy", action="store_true", help="compile modules to .mpy (needs mpy-cross)")
     s.set_defaults(fn=cmd_bundle)
+    add_ops_command(sub)
     add_bench(sub)
     from .cli_remote import add_commands as add_remote
     add_remote(sub)
