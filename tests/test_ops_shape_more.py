@@ -532,3 +532,20 @@ def test_chain_on_micropython_heap_locked():
         want = ref(x)[0]
         got = np.frombuffer(res.outputs[k][0], np.int8).reshape(want.shape)
         assert np.array_equal(got, want), f"inference {k}: differs from TFLite Micro on MicroPython"
+
+
+def micropython_cases():
+    """[(label, .tflite bytes, inputs or None)] for test_micropython's every-ref-op session:
+    one int8 model per new op (int16 where the kernel copies bytes), run with the heap locked."""
+    return [("EXPAND_DIMS", expand_dims_model((2, 3, 4), -1), None),
+            ("TRANSPOSE", transpose_model((2, 3, 4, 5), (3, 1, 0, 2)), None),
+            ("TRANSPOSE_int16", transpose_model((3, 4, 2), (2, 0, 1), "int16"), None),
+            ("RESIZE_NEAREST_NEIGHBOR", resize_model((1, 3, 4, 2), (7, 9), True, True), None),
+            ("REDUCE_MAX", reduce_max_model((2, 4, 3, 5), [3, 1], False), None),
+            ("MAXIMUM", minmax_model("MAXIMUM", (2, 1, 3, 1), (1, 4, 1, 5), (2, 4, 3, 5)), None),
+            ("MINIMUM", minmax_model("MINIMUM", (1, 5, 5, 4), (4,), (1, 5, 5, 4), const_b=True), None),
+            ("SLICE", slice_model((2, 5, 7), [1, 1, 2], [1, 3, 4]), None),
+            ("PACK", pack_model((2, 3, 4), 3, -2), None),
+            ("UNPACK", unpack_model((2, 3, 4), 1), None),
+            ("GATHER", gather_model((3, 6, 2), (3, 4), 1, 1)[0], None),
+            ("BROADCAST_TO", broadcast_to_model((1, 2, 1, 3, 1), (2, 2, 3, 3, 2)), None)]
