@@ -323,6 +323,8 @@ def _op_models():
     w = b.const("w", RNG.integers(-127, 128, (10, 24), dtype=np.int8), scale=0.01)
     b.op("FULLY_CONNECTED", [x, w, bias(b, "b", 10)], [y], "FullyConnectedOptions")
     ms.append(("FULLY_CONNECTED", b.build([x], [y]), None))
+    from test_ops_shape_more import micropython_cases  # the shape and data-movement ops
+    ms += micropython_cases()
     return ms
 
 

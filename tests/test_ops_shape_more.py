@@ -83,7 +83,10 @@ def test_expand_dims_rejects_bad_axis_and_int32():
 
 # -- zero allocation: every new op, numpy and pure-Python kernels ---------------------------
 ALLOC_CASES = ["EXPAND_DIMS", "TRANSPOSE", "TRANSPOSE_float32", "RESIZE_NEAREST_NEIGHBOR",
-               "RESIZE_NEAREST_NEIGHBOR_float32"]
+               "RESIZE_NEAREST_NEIGHBOR_float32", "REDUCE_MAX", "REDUCE_MAX_float32",
+               "MAXIMUM", "MINIMUM_float32", "MINIMUM_int32", "SLICE", "SLICE_int16",
+               "PACK", "PACK_float32", "UNPACK", "UNPACK_int32",
+               "GATHER", "GATHER_batch_float32", "BROADCAST_TO", "BROADCAST_TO_int16"]
 
 
 def _alloc_models():
@@ -93,6 +96,21 @@ def _alloc_models():
         "TRANSPOSE_float32": transpose_model((2, 3, 4), (2, 0, 1), "float32"),
         "RESIZE_NEAREST_NEIGHBOR": resize_model((1, 4, 5, 3), (8, 10)),
         "RESIZE_NEAREST_NEIGHBOR_float32": resize_model((1, 3, 4, 2), (7, 9), True, True, "float32"),
+        "REDUCE_MAX": reduce_max_model((1, 6, 5, 4), [1, 2], True),
+        "REDUCE_MAX_float32": reduce_max_model((2, 4, 3, 5), [3, 1], False, "float32"),
+        "MAXIMUM": minmax_model("MAXIMUM", (2, 1, 3, 1), (1, 4, 1, 5), (2, 4, 3, 5)),
+        "MINIMUM_float32": minmax_model("MINIMUM", (2, 4, 3, 5), (1, 1, 1, 5), (2, 4, 3, 5), "float32"),
+        "MINIMUM_int32": minmax_model("MINIMUM", (3, 5), (3, 5), (3, 5), "int32"),
+        "SLICE": slice_model((1, 8, 8, 3), [0, 2, 3, 0], [1, 4, 4, 3]),
+        "SLICE_int16": slice_model((2, 5, 7), [1, 1, 2], [1, 3, 4], "int16"),
+        "PACK": pack_model((1, 4, 4, 3), 3, 3),
+        "PACK_float32": pack_model((2, 3, 4), 2, -2, "float32"),
+        "UNPACK": unpack_model((2, 3, 4), 1),
+        "UNPACK_int32": unpack_model((1, 4, 3, 2), 3, "int32"),
+        "GATHER": gather_model((5, 4), (2, 3), 1)[0],
+        "GATHER_batch_float32": gather_model((3, 6, 2), (3, 4), 1, 1, "float32")[0],
+        "BROADCAST_TO": broadcast_to_model((1, 1, 1, 4), (1, 5, 5, 4)),
+        "BROADCAST_TO_int16": broadcast_to_model((2, 1, 3), (2, 4, 3), "int16"),
     }
 
 
@@ -183,3 +201,351 @@ def test_resize_nearest_neighbor_rejects_dynamic_size():
     b.op("RESIZE_NEAREST_NEIGHBOR", [x, s], [y], "ResizeNearestNeighborOptions")
     msg = problem(b.build([x, s], [y]))
     assert "RESIZE_NEAREST_NEIGHBOR" in msg and "size" in msg and "constant" in msg
+
+
+# -- REDUCE_MAX ----------------------------------------------------------------------------
+def reduce_max_model(shape, axes, keep, dtype="int8", q_out=Q_IN):
+    b = ModelBuilder()
+    x = t(b, "x", shape, dtype)
+    red = {a % len(shape) for a in axes}
+    out = [1 if d in red else n for d, n in enumerate(shape)] if keep else [n for d, n in enumerate(shape) if d not in red]
+    y = t(b, "y", out, dtype, q_out)
+    b.op("REDUCE_MAX", [x, i32(b, "axes", axes)], [y], "ReducerOptions", KeepDims=keep)
+    return b.build([x], [y])
+
+
+REDUCE_CASES = [((7,), [0]), ((3, 5), [1]), ((3, 5), [0]), ((3, 5), [0, 1]), ((2, 3, 4), [1]),
+                ((2, 3, 4), [-1]), ((2, 3, 4), [0, 2]), ((1, 6, 5, 4), [1, 2]), ((2, 4, 3, 5), [3, 1]),
+                ((2, 4, 3, 5), [0, 1, 2, 3]), ((2, 4, 3, 5), [1, 1, -3]), ((2, 1, 3, 2, 3), [4, 0]),
+                ((2, 2, 3, 1, 2, 3), [2, 5])]
+
+
+@pytest.mark.parametrize("keep", [False, True])
+@pytest.mark.parametrize("shape,axes", REDUCE_CASES, ids=str)
+def test_reduce_max(shape, axes, keep):
+    check_bit_exact(reduce_max_model(shape, axes, keep), trials=3, kernel_sets=KS)
+
+
+@pytest.mark.parametrize("shape,axes", REDUCE_CASES[::3], ids=str)
+def test_reduce_max_float32(shape, axes):
+    check_bit_exact(reduce_max_model(shape, axes, True, "float32"), trials=2, kernel_sets=KS)
+
+
+def test_reduce_max_rejects_requantization_and_int16():
+    msg = problem(reduce_max_model((2, 3, 4), [1], False, q_out=(0.1, 2)))
+    assert "REDUCE_MAX" in msg and "quantization must be equal" in msg
+    assert "supported: int8, float32" in problem(reduce_max_model((2, 3, 4), [1], False, "int16"))
+
+
+# -- MAXIMUM / MINIMUM ---------------------------------------------------------------------
+def minmax_model(op, sa, sb, so, dtype="int8", qs=(Q_IN, Q_IN, Q_IN), const_b=False):
+    b = ModelBuilder()
+    x1 = t(b, "a", sa, dtype, qs[0])
+    if const_b:
+        rng = np.random.default_rng(1)
+        x2 = b.const("b", random_input(sb, dtype, rng), *(qs[1] if dtype == "int8" else (None, None)))
+    else:
+        x2 = t(b, "b", sb, dtype, qs[1])
+    y = t(b, "y", so, dtype, qs[2])
+    b.op(op, [x1, x2], [y])
+    return b.build([x1] if const_b else [x1, x2], [y])
+
+
+MINMAX_SHAPES = [((3, 5, 7), (3, 5, 7), (3, 5, 7)), ((1, 4, 5, 3), (1,), (1, 4, 5, 3)),
+                 ((1,), (2, 3, 5), (2, 3, 5)), ((2, 4, 3, 5), (1, 1, 1, 5), (2, 4, 3, 5)),
+                 ((2, 1, 3, 1), (1, 4, 1, 5), (2, 4, 3, 5)), ((7, 1), (1, 9), (7, 9)),
+                 ((1, 2, 1, 3, 1, 2), (2, 1, 3, 1, 4, 1), (2, 2, 3, 3, 4, 2)), ((), (3, 4), (3, 4))]
+
+
+@pytest.mark.parametrize("op", ["MAXIMUM", "MINIMUM"])
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "float32"])
+@pytest.mark.parametrize("shapes", MINMAX_SHAPES, ids=str)
+def test_maximum_minimum(op, dtype, shapes):
+    check_bit_exact(minmax_model(op, *shapes, dtype), trials=2, kernel_sets=KS)
+
+
+@pytest.mark.parametrize("op", ["MAXIMUM", "MINIMUM"])
+def test_maximum_minimum_raw_values_and_constants(op):
+    # unequal quantization: TFLite Micro compares and copies the raw int8 values
+    qs = ((0.05, -3), (0.1, 7), (0.02, 0))
+    check_bit_exact(minmax_model(op, (2, 4, 3), (4, 1), (2, 4, 3), qs=qs), trials=3, kernel_sets=KS)
+    check_bit_exact(minmax_model(op, (1, 5, 5, 4), (4,), (1, 5, 5, 4), const_b=True), trials=3, kernel_sets=KS)
+
+
+@pytest.mark.parametrize("op", ["MAXIMUM", "MINIMUM"])
+def test_maximum_minimum_float_ties_and_signed_zeros(op):
+    # TFLite's ternary keeps b on ties: -0.0 vs 0.0 tells it apart from np.maximum
+    a = np.array([0.0, -0.0, 1.5, -2.0, 3.0, -0.0], np.float32)
+    b_ = np.array([-0.0, 0.0, 1.5, -2.0, -3.0, -0.0], np.float32)
+    data = minmax_model(op, (6,), (6,), (6,), "float32")
+    check_bit_exact(data, kernel_sets=KS, inputs=[(a, b_), (b_, a)])
+    from edge_rt.testing.reference import TFLM
+    want = TFLM(data)(a, b_)[0]
+    it = Interpreter(pack(data, "m.tflite", kernels="np", check_budget=False).binary, kernels="np")
+    it.set_input(0, a)
+    it.set_input(1, b_)
+    it.invoke()
+    assert np.signbit(it.get_output(0)).tolist() == np.signbit(want).tolist()
+
+
+def test_maximum_rejects_mixed_dtypes_and_bad_broadcast():
+    b = ModelBuilder()
+    x1 = t(b, "a", (2, 3))
+    x2 = t(b, "b", (2, 3), "int16")
+    y = t(b, "y", (2, 3))
+    b.op("MAXIMUM", [x1, x2], [y])
+    assert "MAXIMUM" in problem(b.build([x1, x2], [y]))
+    assert "do not broadcast" in problem(minmax_model("MINIMUM", (2, 3), (4, 3), (2, 3)))
+
+
+# -- SLICE ---------------------------------------------------------------------------------
+def slice_model(shape, begin, size, dtype="int8"):
+    b = ModelBuilder()
+    x = t(b, "x", shape, dtype)
+    out = [n - bg if s == -1 else s for n, bg, s in zip(shape, begin, size)]
+    y = t(b, "y", out, dtype)
+    b.op("SLICE", [x, i32(b, "begin", begin), i32(b, "size", size)], [y])
+    return b.build([x], [y])
+
+
+SLICE_CASES = [((9,), [2], [5]), ((9,), [0], [-1]), ((4, 6), [1, 2], [2, 3]), ((4, 6), [0, 0], [4, 6]),
+               ((4, 6), [3, 0], [1, -1]), ((2, 5, 7), [1, 1, 2], [1, 3, 4]), ((2, 5, 7), [0, 4, 0], [-1, 1, -1]),
+               ((1, 8, 8, 3), [0, 2, 3, 0], [1, 4, 4, 3]), ((1, 8, 8, 3), [0, 0, 0, 1], [-1, -1, -1, 1]),
+               ((2, 3, 4, 5, 2), [1, 0, 2, 1, 0], [1, 3, 2, 3, 1]), ((3, 4), [1, 2], [0, 2])]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "float32"])
+@pytest.mark.parametrize("shape,begin,size", SLICE_CASES, ids=str)
+def test_slice(shape, begin, size, dtype):
+    if 0 in size:  # an empty slice: TFLite Micro has nothing to compare; edge_rt runs it
+        for ks in KS:
+            it = Interpreter(pack(slice_model(shape, begin, size, dtype), "m.tflite", kernels=ks).binary)
+            it.invoke()
+            assert it.get_output(0).shape == tuple(size)
+        return
+    check_bit_exact(slice_model(shape, begin, size, dtype), trials=2, kernel_sets=KS)
+
+
+def test_slice_rejects_out_of_range():
+    msg = problem(slice_model((4, 6), [1, 4], [2, 3]))
+    assert "SLICE" in msg and "axis 1: begin 4 size 3 outside" in msg
+
+
+# -- PACK / UNPACK -------------------------------------------------------------------------
+def pack_model(shape, n, axis, dtype="int8"):
+    b = ModelBuilder()
+    xs = [t(b, f"x{k}", shape, dtype) for k in range(n)]
+    rank = len(shape) + 1
+    a = axis + rank if axis < 0 else axis
+    y = t(b, "y", tuple(shape[:a]) + (n,) + tuple(shape[a:]), dtype)
+    b.op("PACK", xs, [y], "PackOptions", ValuesCount=n, Axis=axis)
+    return b.build(xs, [y])
+
+
+def unpack_model(shape, axis, dtype="int8"):
+    b = ModelBuilder()
+    x = t(b, "x", shape, dtype)
+    a = axis + len(shape) if axis < 0 else axis
+    out = tuple(shape[:a]) + tuple(shape[a + 1:])
+    ys = [t(b, f"y{k}", out, dtype) for k in range(shape[a])]
+    b.op("UNPACK", [x], ys, "UnpackOptions", Num=shape[a], Axis=axis)
+    return b.build([x], ys)
+
+
+PACK_CASES = [((5,), 3, 0), ((5,), 2, 1), ((5,), 4, -1), ((2, 3), 3, 0), ((2, 3), 2, 1), ((2, 3), 4, 2),
+              ((2, 3, 4), 2, -2), ((1, 4, 4, 3), 3, 3), ((1, 4, 4, 3), 2, 0), ((3, 1, 2), 1, 1)]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "float32"])
+@pytest.mark.parametrize("shape,n,axis", PACK_CASES, ids=str)
+def test_pack(shape, n, axis, dtype):
+    check_bit_exact(pack_model(shape, n, axis, dtype), trials=2, kernel_sets=KS)
+
+
+UNPACK_CASES = [((4,), 0), ((3, 5), 0), ((3, 5), 1), ((3, 5), -1), ((2, 3, 4), 1), ((2, 3, 4), 2),
+                ((1, 4, 3, 2), 3), ((2, 4, 3, 2), 0), ((1, 3), 1), ((2, 1, 3, 2, 2), 2)]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "float32"])
+@pytest.mark.parametrize("shape,axis", UNPACK_CASES, ids=str)
+def test_unpack(shape, axis, dtype):
+    check_bit_exact(unpack_model(shape, axis, dtype), trials=2, kernel_sets=KS)
+
+
+def test_pack_unpack_reject_mismatches():
+    b = ModelBuilder()
+    x0, x1 = t(b, "x0", (2, 3)), t(b, "x1", (3, 2))
+    y = t(b, "y", (2, 2, 3))
+    b.op("PACK", [x0, x1], [y], "PackOptions", ValuesCount=2, Axis=0)
+    msg = problem(b.build([x0, x1], [y]))
+    assert "PACK" in msg and "input 1 shape (3, 2) != input 0 shape (2, 3)" in msg
+    b = ModelBuilder()
+    x = t(b, "x", (3, 2))
+    ys = [t(b, f"y{k}", (2,)) for k in range(2)]
+    b.op("UNPACK", [x], ys, "UnpackOptions", Num=2, Axis=0)
+    assert "UNPACK" in problem(b.build([x], ys))
+
+
+# -- GATHER --------------------------------------------------------------------------------
+def gather_model(shape, ishape, axis, batch_dims=0, dtype="int8", const=True, seed=0):
+    rng = np.random.default_rng(seed)
+    a = axis + len(shape) if axis < 0 else axis
+    bd = batch_dims + len(ishape) if batch_dims < 0 else batch_dims
+    values = rng.integers(0, shape[a], ishape).astype(np.int32)
+    b = ModelBuilder()
+    x = t(b, "x", shape, dtype)
+    ind = b.const("indices", values) if const else b.tensor("indices", ishape, "int32")
+    y = t(b, "y", tuple(shape[:a]) + tuple(ishape[bd:]) + tuple(shape[a + 1:]), dtype)
+    b.op("GATHER", [x, ind], [y], "GatherOptions", Axis=axis, BatchDims=batch_dims)
+    return b.build([x] if const else [x, ind], [y]), values
+
+
+GATHER_CASES = [((7,), (3,), 0, 0), ((7,), (), 0, 0), ((5, 4), (6,), 0, 0), ((5, 4), (2, 3), 1, 0),
+                ((5, 4), (4,), -1, 0), ((2, 5, 3), (4,), 1, 0), ((2, 5, 3), (2, 2), 2, 0),
+                ((1, 10, 8), (1, 3), 1, 1), ((3, 6, 2), (3, 4), 1, 1), ((2, 3, 4, 5), (2, 3, 2), 2, 2),
+                ((2, 3, 4, 5), (2, 6), 3, 1), ((4, 3), (5, 2), 0, 0)]
+
+
+@pytest.mark.parametrize("const", [True, False], ids=["const", "input"])
+@pytest.mark.parametrize("shape,ishape,axis,bd", GATHER_CASES, ids=str)
+def test_gather(shape, ishape, axis, bd, const):
+    for seed in range(2):
+        data, values = gather_model(shape, ishape, axis, bd, const=const, seed=seed)
+        rng = np.random.default_rng(seed)
+        xs = [(random_input(shape, "int8", rng),) + (() if const else (values,)) for _ in range(2)]
+        check_bit_exact(data, kernel_sets=KS, inputs=xs)
+
+
+@pytest.mark.parametrize("dtype", ["float32"])
+def test_gather_other_dtypes(dtype):
+    data, _ = gather_model((3, 6, 2), (3, 4), 1, 1, dtype)
+    check_bit_exact(data, trials=2, kernel_sets=KS)
+
+
+@pytest.mark.parametrize("dtype", ["int16", "int32"])
+def test_gather_rejects_int16_int32(dtype):  # TFLite Micro: "Type 'INT16' is not supported by gather"
+    assert "supported: int8, float32" in problem(gather_model((3, 6), (2,), 1, 0, dtype)[0])
+
+
+@pytest.mark.parametrize("ks", KS)
+def test_gather_index_out_of_range_fails_the_invoke(ks):
+    from edge_rt.errors import InputError
+    from edge_rt.testing.reference import TFLM
+    data, values = gather_model((5, 4), (6,), 0, const=False)
+    bad = values.copy()
+    bad[3] = 5
+    with pytest.raises(RuntimeError):  # TFLite Micro fails the invoke too
+        TFLM(data)(np.zeros((5, 4), np.int8), bad)
+    it = Interpreter(pack(data, "m.tflite", kernels=ks).binary)
+    it.set_input(0, np.zeros((5, 4), np.int8))
+    it.set_input(1, bad)
+    with pytest.raises(InputError, match=r"GATHER\): index 5 out of range \[0, 5\)"):
+        it.invoke()
+
+
+def test_gather_rejects_constant_index_out_of_range():
+    b = ModelBuilder()
+    x = t(b, "x", (5, 4))
+    y = t(b, "y", (2, 4))
+    b.op("GATHER", [x, i32(b, "indices", [1, 7])], [y], "GatherOptions", Axis=0)
+    msg = problem(b.build([x], [y]))
+    assert "GATHER" in msg and "index 7 out of range [0, 5)" in msg
+
+
+# -- BROADCAST_TO --------------------------------------------------------------------------
+def broadcast_to_model(shape, to, dtype="int8"):
+    b = ModelBuilder()
+    x = t(b, "x", shape, dtype)
+    y = t(b, "y", to, dtype)
+    b.op("BROADCAST_TO", [x, i32(b, "shape", to)], [y])
+    return b.build([x], [y])
+
+
+BROADCAST_TO_CASES = [((1,), (5,)), ((3,), (4, 3)), ((4, 1), (4, 6)), ((1, 3), (5, 3)), ((2, 1, 3), (2, 4, 3)),
+                      ((1, 1, 1, 4), (1, 5, 5, 4)), ((5, 1), (2, 3, 5, 4)), ((), (2, 3)), ((2, 3), (2, 3)),
+                      ((1, 2, 1, 3, 1), (2, 2, 3, 3, 2))]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "float32"])
+@pytest.mark.parametrize("shape,to", BROADCAST_TO_CASES, ids=str)
+def test_broadcast_to(shape, to, dtype):
+    check_bit_exact(broadcast_to_model(shape, to, dtype), trials=2, kernel_sets=KS)
+
+
+def test_broadcast_to_rejects_non_broadcast():
+    msg = problem(broadcast_to_model((2, 3), (4, 3)))
+    assert "BROADCAST_TO" in msg and "does not broadcast" in msg
+
+
+# -- all of them in one graph: on both kernel sets and on MicroPython with the heap locked ----
+def chain_model():
+    """x -> TRANSPOSE -> RESIZE_NEAREST_NEIGHBOR -> SLICE -> MAXIMUM(const) -> REDUCE_MAX ->
+    EXPAND_DIMS -> UNPACK -> PACK (reversed) -> GATHER -> MINIMUM(const) -> BROADCAST_TO."""
+    rng = np.random.default_rng(5)
+    b = ModelBuilder()
+    x = t(b, "x", (1, 4, 5, 3))
+    a = t(b, "a", (1, 5, 4, 3))
+    b.op("TRANSPOSE", [x, i32(b, "perm", [0, 2, 1, 3])], [a])
+    r = t(b, "r", (1, 7, 6, 3))
+    b.op("RESIZE_NEAREST_NEIGHBOR", [a, i32(b, "size", [7, 6])], [r], "ResizeNearestNeighborOptions",
+         HalfPixelCenters=True)
+    s = t(b, "s", (1, 5, 4, 3))
+    b.op("SLICE", [r, i32(b, "begin", [0, 1, 1, 0]), i32(b, "sz", [1, 5, 4, 3])], [s])
+    mx = t(b, "mx", (1, 5, 4, 3))
+    b.op("MAXIMUM", [s, b.const("floor", rng.integers(-60, 0, 3, dtype=np.int8), *Q_IN)], [mx])
+    red = t(b, "red", (1, 5, 3))
+    b.op("REDUCE_MAX", [mx, i32(b, "axes", [2])], [red], "ReducerOptions", KeepDims=False)
+    e = t(b, "e", (1, 1, 5, 3))
+    b.op("EXPAND_DIMS", [red, i32(b, "axis", 1)], [e])
+    parts = [t(b, f"u{k}", (1, 1, 3)) for k in range(5)]
+    b.op("UNPACK", [e], parts, "UnpackOptions", Num=5, Axis=2)
+    p = t(b, "p", (1, 5, 1, 3))
+    b.op("PACK", parts[::-1], [p], "PackOptions", ValuesCount=5, Axis=1)
+    gth = t(b, "g", (1, 3, 1, 3))
+    b.op("GATHER", [p, i32(b, "idx", [4, 0, 2])], [gth], "GatherOptions", Axis=1)
+    mn = t(b, "mn", (1, 3, 1, 3))
+    b.op("MINIMUM", [gth, b.const("ceil", rng.integers(0, 90, (1, 3, 1, 1), dtype=np.int8), *Q_IN)], [mn])
+    y = t(b, "y", (2, 3, 4, 3))
+    b.op("BROADCAST_TO", [mn, i32(b, "to", [2, 3, 4, 3])], [y])
+    return b.build([x], [y])
+
+
+def test_chain_bit_exact():
+    data = chain_model()
+    r = check_bit_exact(data, trials=4, kernel_sets=KS)
+    assert r["ops"] == 10 and "EXPAND_DIMS" not in packed_ops(data)  # EXPAND_DIMS became an alias
+
+
+def test_chain_on_micropython_heap_locked():
+    from edge_rt.testing import micropython as MP
+    from edge_rt.testing.reference import TFLM
+    why = MP.unavailable()
+    if why is not None:
+        pytest.skip(str(why))
+    data = chain_model()
+    binary = pack(data, "chain.tflite", kernels="ref", check_budget=False).binary
+    rng = np.random.default_rng(3)
+    xs = [random_input((1, 4, 5, 3), "int8", rng) for _ in range(2)]
+    res = MP.run_model(binary, [[x.tobytes()] for x in xs], timeout=120)
+    ref = TFLM(data)
+    for k, x in enumerate(xs):
+        want = ref(x)[0]
+        got = np.frombuffer(res.outputs[k][0], np.int8).reshape(want.shape)
+        assert np.array_equal(got, want), f"inference {k}: differs from TFLite Micro on MicroPython"
+
+
+def micropython_cases():
+    """[(label, .tflite bytes, inputs or None)] for test_micropython's every-ref-op session:
+    one int8 model per new op (int16 where the kernel copies bytes), run with the heap locked."""
+    return [("EXPAND_DIMS", expand_dims_model((2, 3, 4), -1), None),
+            ("TRANSPOSE", transpose_model((2, 3, 4, 5), (3, 1, 0, 2)), None),
+            ("TRANSPOSE_int16", transpose_model((3, 4, 2), (2, 0, 1), "int16"), None),
+            ("RESIZE_NEAREST_NEIGHBOR", resize_model((1, 3, 4, 2), (7, 9), True, True), None),
+            ("REDUCE_MAX", reduce_max_model((2, 4, 3, 5), [3, 1], False), None),
+            ("MAXIMUM", minmax_model("MAXIMUM", (2, 1, 3, 1), (1, 4, 1, 5), (2, 4, 3, 5)), None),
+            ("MINIMUM", minmax_model("MINIMUM", (1, 5, 5, 4), (4,), (1, 5, 5, 4), const_b=True), None),
+            ("SLICE", slice_model((2, 5, 7), [1, 1, 2], [1, 3, 4]), None),
+            ("PACK", pack_model((2, 3, 4), 3, -2), None),
+            ("UNPACK", unpack_model((2, 3, 4), 1), None),
+            ("GATHER", gather_model((3, 6, 2), (3, 4), 1, 1)[0], None),
+            ("BROADCAST_TO", broadcast_to_model((1, 2, 1, 3, 1), (2, 2, 3, 3, 2)), None)]

@@ -276,6 +276,25 @@ def cmd_boards(a) -> int:
     return 0
 
 
+# -- ops --------------------------------------------------------------------------------
+def cmd_ops(a) -> int:
+    from ..compiler import op_table
+    if a.json:
+        print(json.dumps(op_table.rows(), indent=1))
+    else:
+        print(op_table.markdown() if a.markdown else op_table.text())
+    return 0
+
+
+def add_ops_command(sub) -> None:
+    s = sub.add_parser("ops", help="list the supported ops, their dtypes and kernel sets",
+                       description="List every op edge_rt packs, the dtypes it takes and the kernel "
+                       "sets that implement it (read from the registries).")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.add_argument("--markdown", action="store_true", help="print the README's markdown table")
+    s.set_defaults(fn=cmd_ops)
+
+
 # -- bundle -----------------------------------------------------------------------------
 def cmd_bundle(a) -> int:
     from ..compiler.bundle import write_bundle
@@ -359,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ..compiler.quantize.command import add_arguments as add_quantize
     add_quantize(s)
     s.set_defaults(fn=cmd_quantize)
+    add_ops_command(sub)
     add_bench(sub)
     from .cli_remote import add_commands as add_remote
     add_remote(sub)

@@ -4,6 +4,14 @@ One file per op, same names as the kernel files; explicit table below."""
 from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max_pool_2d, add, sub, mul, reshape, squeeze, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish, pad, concatenation, mean, quantize, dequantize)
 from .common import OpProblem  # noqa: F401
 from . import lookup
+from . import broadcast_to
+from . import gather
+from . import unpack
+from . import pack
+from . import slice
+from . import minimum
+from . import maximum
+from . import reduce_max
 from . import resize_nearest_neighbor
 from . import transpose
 from . import expand_dims
@@ -41,6 +49,14 @@ PREPARE = {
     "STRIDED_SLICE": strided_slice.prepare,
     "SPLIT": split.prepare,
     "SPLIT_V": split_v.prepare,
+    "REDUCE_MAX": reduce_max.prepare,
+    "MAXIMUM": maximum.prepare,
+    "MINIMUM": minimum.prepare,
+    "SLICE": slice.prepare,
+    "PACK": pack.prepare,
+    "UNPACK": unpack.prepare,
+    "GATHER": gather.prepare,
+    "BROADCAST_TO": broadcast_to.prepare,
     # fused ops made by compiler/passes
     "CONV_2D_ADD": prepare_conv_add,
     "DS_CONV_2D": prepare_ds_conv,

@@ -1,6 +1,14 @@
 # numpy kernel set: vectorized, bit-identical to kernels/ref.
 from ... import format as F
 from . import conv_add, ds_conv, fc_add, lookup
+from . import broadcast_to
+from . import gather
+from . import unpack
+from . import pack
+from . import slice
+from . import minimum
+from . import maximum
+from . import reduce_max
 from . import resize_nearest_neighbor
 from . import transpose
 from . import expand_dims
@@ -42,6 +50,14 @@ KERNELS = {
     F.OP_DS_CONV_2D: ds_conv.bind,
     F.OP_FULLY_CONNECTED_ADD: fc_add.bind,
     F.OP_LOOKUP: lookup.bind,
+    F.OP_BROADCAST_TO: broadcast_to.bind,
+    F.OP_GATHER: gather.bind,
+    F.OP_UNPACK: unpack.bind,
+    F.OP_PACK: pack.bind,
+    F.OP_SLICE: slice.bind,
+    F.OP_MINIMUM: minimum.bind,
+    F.OP_MAXIMUM: maximum.bind,
+    F.OP_REDUCE_MAX: reduce_max.bind,
     F.OP_RESIZE_NEAREST_NEIGHBOR: resize_nearest_neighbor.bind,
     F.OP_TRANSPOSE: transpose.bind,
     F.OP_EXPAND_DIMS: expand_dims.bind,
