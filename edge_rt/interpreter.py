@@ -207,6 +207,7 @@ class Interpreter:
                                            m.meta.get("np_layout", "(none)"), m.meta.get("tool_version", "?"),
                                            sets["np"].LAYOUT))
         self.arena_bytes = m.arena_bytes
+        self.state_bytes = m.state_bytes
         self._arena = arena = new_arena(m.arena_bytes)
         # one table of views per kind of view a set binds to (numpy arrays for np; flat typed views
         # for the others)
@@ -220,6 +221,7 @@ class Interpreter:
         self._views = tables.get("flat") or tables.get("np")
         self.weight_buffer_bytes = 0
         self._weights = None
+        self.reset_state()
         if not stream:
             self._run = [_bind(sets[s], op, m, tables["np" if s == "np" else "flat"], arena)
                          for op, s in zip(m.ops, op_sets)]
@@ -239,6 +241,20 @@ class Interpreter:
             loads = tuple(loads)
             _read_consts(self._file, loads)  # bind may read its constants
             self._run.append(_streamed(self._file, loads, _bind(sets[s], op, m, v, arena)))
+
+    def reset_state(self):
+        """Put every state variable (streaming models: META "state") back to its initial value,
+        as a freshly loaded model: the init image is copied into the arena's state region. The
+        state otherwise survives from one invoke() to the next. No-op for stateless models."""
+        t = self.model.state_init
+        if t is None:
+            return
+        dst = memoryview(self._arena)[:t.nbytes]
+        if self._file is not None:  # streamed: the image stays in the file
+            self._file.seek(self.model.consts_offset + t.offset)
+            self._file.readinto(dst)
+        else:
+            dst[:] = self.model.consts[t.offset:t.offset + t.nbytes]
 
     def close(self):
         """Release the model file (streamed mode) or mapping. The interpreter cannot run after it.

@@ -3,7 +3,7 @@ kernels support and compute its device parameters and constants at pack time.
 One file per op, same names as the kernel files; explicit table below."""
 from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max_pool_2d, add, sub, mul, reshape, squeeze, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish, pad, concatenation, mean, quantize, dequantize)
 from .common import OpProblem  # noqa: F401
-from . import lookup, split, split_v, strided_slice
+from . import assign_variable, lookup, read_variable, split, split_v, strided_slice
 from .fused import prepare_conv_add, prepare_ds_conv
 
 FUSED_OPS = ("CONV_2D_ADD", "DS_CONV_2D", "FULLY_CONNECTED_ADD", "LOOKUP")
@@ -34,6 +34,8 @@ PREPARE = {
     "STRIDED_SLICE": strided_slice.prepare,
     "SPLIT": split.prepare,
     "SPLIT_V": split_v.prepare,
+    "READ_VARIABLE": read_variable.prepare,
+    "ASSIGN_VARIABLE": assign_variable.prepare,
     # fused ops made by compiler/passes
     "CONV_2D_ADD": prepare_conv_add,
     "DS_CONV_2D": prepare_ds_conv,
