@@ -479,3 +479,17 @@ def test_streaming_state_bit_exact_on_micropython_heap_locked():
     assert got == want
     assert len(set(want)) > 1  # the frames move the output
     assert res.heap_totals and max(res.heap_totals) <= MP.HEAP_BYTES
+
+
+@needs_mpy
+def test_uint8_edges_on_micropython():
+    """A uint8-in, uint8-out conv model: the folded edges run in set_input/get_output (tables),
+    invoke heap-locked; bit-exact vs TFLite Micro."""
+    from test_ops_uint8_edges import conv_u8_model
+    data = conv_u8_model(2)
+    ert = pack(data, "u8.tflite", kernels="ref", check_budget=False).binary
+    xs = [np.random.default_rng(k).integers(0, 256, (1, 9, 9, 3), dtype=np.uint8) for k in range(3)]
+    res = MP.run_model(ert, [[x.tobytes()] for x in xs], timeout=120)
+    ref = TFLM(data)
+    for k, x in enumerate(xs):
+        assert bytes(res.outputs[k][0]) == ref(x)[0].tobytes()
