@@ -64,7 +64,8 @@ DTYPE_CODES = {DT_INT8: "b", DT_UINT8: "B", DT_INT16: "h", DT_INT32: "i", DT_FLO
 OP_FMT = "<HBBHHII"
 OP_SIZE = 16
 
-# PLAN: header "<IIII": arena bytes, activation lower bound, number of entries, reserved;
+# PLAN: header "<IIII": arena bytes, activation lower bound, number of entries, state bytes
+# (the persistent state region [0, state bytes) of streaming models; 0 = none; META "state");
 # entry "<iIIii": tensor id (-1 = op scratch), arena offset, bytes, first op, last op.
 PLAN_FMT = "<IIII"
 PLAN_SIZE = 16
@@ -110,6 +111,8 @@ OP_BROADCAST_TO = 33
 OP_STRIDED_SLICE = 40
 OP_SPLIT = 41
 OP_SPLIT_V = 42
+OP_READ_VARIABLE = 43    # streaming state (compiler/importers/variables.py)
+OP_ASSIGN_VARIABLE = 44
 # fused ops (compiler/passes): see compiler/prepare/fused.py for their operands
 OP_CONV_2D_ADD = 100
 OP_DS_CONV_2D = 101
@@ -125,6 +128,7 @@ OP_NAMES = {
     OP_LEAKY_RELU: "LEAKY_RELU", OP_HARD_SWISH: "HARD_SWISH", OP_PAD: "PAD",
     OP_CONCATENATION: "CONCATENATION", OP_MEAN: "MEAN", OP_QUANTIZE: "QUANTIZE",
     OP_DEQUANTIZE: "DEQUANTIZE", OP_STRIDED_SLICE: "STRIDED_SLICE", OP_SPLIT: "SPLIT", OP_SPLIT_V: "SPLIT_V",
+    OP_READ_VARIABLE: "READ_VARIABLE", OP_ASSIGN_VARIABLE: "ASSIGN_VARIABLE",
     OP_CONV_2D_ADD: "CONV_2D_ADD", OP_DS_CONV_2D: "DS_CONV_2D",
     OP_FULLY_CONNECTED_ADD: "FULLY_CONNECTED_ADD", OP_LOOKUP: "LOOKUP",
     OP_EXPAND_DIMS: "EXPAND_DIMS", OP_TRANSPOSE: "TRANSPOSE",

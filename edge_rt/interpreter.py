@@ -228,6 +228,7 @@ class Interpreter:
                                            m.meta.get("np_layout", "(none)"), m.meta.get("tool_version", "?"),
                                            sets["np"].LAYOUT))
         self.arena_bytes = m.arena_bytes
+        self.state_bytes = m.state_bytes
         self._arena = arena = new_arena(m.arena_bytes)
         # one table of views per kind of view a set binds to (numpy arrays for np; flat typed views
         # for the others)
@@ -245,6 +246,8 @@ class Interpreter:
         # and cleared by set_input(i), so a second invoke() on a consumed input is refused
         self.consumed_inputs = reader.consumed_inputs(m)
         self._stale = bytearray(len(m.inputs))
+        self._tables = {}  # io_convert: the uint8 edges' 256-entry maps, made once
+        self.reset_state()
         if not stream:
             self._run = [_bind(sets[s], op, m, tables["np" if s == "np" else "flat"], arena)
                          for op, s in zip(m.ops, op_sets)]
@@ -264,6 +267,20 @@ class Interpreter:
             loads = tuple(loads)
             _read_consts(self._file, loads)  # bind may read its constants
             self._run.append(_streamed(self._file, loads, _bind(sets[s], op, m, v, arena)))
+
+    def reset_state(self):
+        """Put every state variable (streaming models: META "state") back to its initial value,
+        as a freshly loaded model: the init image is copied into the arena's state region. The
+        state otherwise survives from one invoke() to the next. No-op for stateless models."""
+        t = self.model.state_init
+        if t is None:
+            return
+        dst = memoryview(self._arena)[:t.nbytes]
+        if self._file is not None:  # streamed: the image stays in the file
+            self._file.seek(self.model.consts_offset + t.offset)
+            self._file.readinto(dst)
+        else:
+            dst[:] = self.model.consts[t.offset:t.offset + t.nbytes]
 
     def close(self):
         """Release the model file (streamed mode) or mapping. The interpreter cannot run after it.
@@ -293,24 +310,26 @@ class Interpreter:
 
     # -- I/O ---------------------------------------------------------------------------
     def _conversion(self, what, i):
-        """(scale, zero_point, float tensor name) when the runtime converts this float32 I/O to int8 (the
-        fold_io_quantize pass moved a QUANTIZE/DEQUANTIZE here), else None."""
+        """The io_convert entry when the runtime converts this I/O (the fold_io_quantize pass moved a
+        QUANTIZE/DEQUANTIZE here): [int8 scale, int8 zero point, caller's tensor name] for float32,
+        plus ["uint8", uint8 scale, uint8 zero point, multiplier, shift] for uint8; else None."""
         c = self.model.meta.get("io_convert")
         if not c:
             return None
-        q = c.get(what, {}).get(str(i))
-        return (q[0], q[1], q[2]) if q else None
+        return c.get(what, {}).get(str(i))
 
     def _details(self, ids, what):
         out = []
         for i, tid in enumerate(ids):
             t = self.model.tensors[tid]
             conv = self._conversion(what, i)
-            dt = F.DT_FLOAT32 if conv else t.dtype
+            u8 = conv is not None and len(conv) > 3
+            dt = (F.DT_UINT8 if u8 else F.DT_FLOAT32) if conv else t.dtype
             d = {"index": i, "name": conv[2] if conv else t.name, "shape": t.shape,
                  "dtype": _NP_DTYPES[dt] if HAVE_NUMPY else F.DTYPE_NAMES[dt],
-                 "scale": 0.0 if conv else t.scale, "zero_point": 0 if conv else t.zero_point}
-            if conv:  # float32 for the caller; int8 (scale, zero_point) inside the arena
+                 "scale": (conv[4] if u8 else 0.0) if conv else t.scale,
+                 "zero_point": (conv[5] if u8 else 0) if conv else t.zero_point}
+            if conv:  # float32 / uint8 for the caller; int8 (scale, zero_point) inside the arena
                 d["converted_to"] = {"dtype": "int8", "scale": conv[0], "zero_point": conv[1]}
             out.append(d)
         return out
@@ -320,26 +339,6 @@ class Interpreter:
 
     def output_details(self):
         return self._details(self.model.outputs, "outputs")
-
-    def _set_converted(self, i, t, data, conv, where):
-        from . import io_convert
-        if HAVE_NUMPY and isinstance(data, np.ndarray):
-            if data.dtype != np.float32:
-                raise InputError("%s: dtype %s given, expected float32" % (where, data.dtype))
-            if tuple(data.shape) != tuple(t.shape):
-                raise InputError("%s: shape %s given, expected %s" % (where, tuple(data.shape), tuple(t.shape)))
-            dst = np.frombuffer(self._arena, np.int8, t.size(), t.offset).reshape(t.shape)
-            io_convert.quantize_np(data, conv[0], conv[1], dst)
-            return
-        from array import array
-        try:
-            vals = array("f", bytes(data))
-        except (TypeError, ValueError):
-            raise InputError("%s: expected float32 data (numpy array or raw bytes), got %s" % (
-                where, type(data).__name__))
-        if len(vals) != t.size():
-            raise InputError("%s: %d float32 values given, expected %d %s" % (where, len(vals), t.size(), t.shape))
-        io_convert.quantize_py(vals, conv[0], conv[1], self._views[self.model.inputs[i]])
 
     def _io(self, ids, i, what):
         if not isinstance(i, int) or i < 0 or i >= len(ids):
@@ -357,7 +356,8 @@ class Interpreter:
         where = "input %d (%s)" % (i, t.name)
         conv = self._conversion("inputs", i)
         if conv:
-            return self._set_converted(i, t, data, conv, where)
+            from . import io_convert
+            return io_convert.set_converted(self, i, t, data, conv, where)
         if HAVE_NUMPY and isinstance(data, np.ndarray):
             want = np.dtype(_NP_DTYPES[t.dtype])
             if data.dtype != want:
@@ -387,12 +387,9 @@ class Interpreter:
         t = self._io(self.model.outputs, i, "output")
         raw = bytearray(memoryview(self._arena)[t.offset:t.offset + t.nbytes])
         conv = self._conversion("outputs", i)
-        if conv:  # float32 for the caller, computed as the folded DEQUANTIZE would
+        if conv:  # float32 / uint8 for the caller, as the folded DEQUANTIZE / QUANTIZE computes it
             from . import io_convert
-            if HAVE_NUMPY:
-                return io_convert.dequantize_np(np.frombuffer(raw, np.int8).reshape(t.shape), conv[0], conv[1])
-            from array import array
-            return io_convert.dequantize_py(array("b", raw), conv[0], conv[1])
+            return io_convert.get_converted(self, i, t, raw, conv)
         if HAVE_NUMPY:
             return np.frombuffer(raw, _NP_DTYPES[t.dtype]).reshape(t.shape).copy()
         return raw

@@ -58,6 +58,8 @@ class Model:
         self.outputs = []
         self.arena_bytes = 0
         self.lower_bound = 0
+        self.state_bytes = 0        # persistent state region [0, state_bytes) of the arena
+        self.state_init = None      # TensorInfo of the init image copied into it (META "state")
         self.plan = []
         self.consts = None          # memoryview of CONSTS; None when streamed (parse_file)
         self.consts_offset = 0      # file offset of CONSTS (streamed constants)
@@ -205,9 +207,12 @@ def _tables(m, section):
 
     plan = section(F.SEC_PLAN)
     p_len = len(plan)
-    arena, lower, nplan, _ = _unpack(F.PLAN_FMT, plan, 0, p_len, "PLAN header")
+    arena, lower, nplan, state = _unpack(F.PLAN_FMT, plan, 0, p_len, "PLAN header")
     m.arena_bytes = arena
     m.lower_bound = lower
+    m.state_bytes = state
+    if state > arena:
+        _fail("PLAN: state region of %d bytes is larger than the %d-byte arena" % (state, arena))
     for i in range(nplan):
         m.plan.append(_unpack(F.PLAN_ENTRY_FMT, plan, F.PLAN_SIZE + i * F.PLAN_ENTRY_SIZE,
                               p_len, "PLAN entry %d" % i))
@@ -284,6 +289,7 @@ def _tables(m, section):
             _fail("IO: tensor id %d out of range (model has %d tensors)" % (tid, nt))
     m.inputs = list(ids[:nin])
     m.outputs = list(ids[nin:])
+    _state(m)
 
 
 def consumed_inputs(m):
@@ -301,3 +307,20 @@ def consumed_inputs(m):
                 out.append(i)
                 break
     return tuple(out)
+
+
+def _state(m):
+    """Check META "state" against the PLAN's state region: the init image is a uint8 constant
+    of exactly state_bytes bytes."""
+    st = m.meta.get("state")
+    if not m.state_bytes and not st:
+        return
+    if not isinstance(st, dict) or st.get("bytes") != m.state_bytes or st.get("offset", 0) != 0:
+        _fail("META state does not describe the PLAN's %d-byte state region" % m.state_bytes)
+    tid = st.get("init")
+    if not isinstance(tid, int) or not 0 <= tid < len(m.tensors):
+        _fail("META state: init image tensor %r out of range" % (tid,))
+    t = m.tensors[tid]
+    if t.kind != F.KIND_CONST or t.dtype != F.DT_UINT8 or t.nbytes != m.state_bytes:
+        _fail("META state: tensor %d is not a %d-byte uint8 constant init image" % (tid, m.state_bytes))
+    m.state_init = t

@@ -237,6 +237,7 @@ def _op_models():
     from test_ops_slice_split import slice_model, split_model
     from test_ops_uint8_edges import quantize_model
     from test_ops_shape_more import expand_dims_model, resize_model, transpose_model
+    from test_streaming_state import delay_model
     from test_passes import bias, chain_model, conv_w, ds_model, fc_residual_model, q8, residual_model
     from edge_rt.testing.tflite_builder import ModelBuilder
     all_int8 = [(np.arange(-128, 128, dtype=np.int8).reshape(4, 64),)]
@@ -274,6 +275,7 @@ def _op_models():
         ("TRANSPOSE", transpose_model((2, 3, 4, 5), [0, 3, 1, 2]), None),
         ("RESIZE_NEAREST_NEIGHBOR", resize_model((1, 3, 4, 2), (6, 7), half_pixel=True), None),
         ("SPLIT_V_float32", split_model((1, 15, 1, 8), -1, None, "float32", sizes=[3, -1, 2]), None),
+        ("READ_ASSIGN_VARIABLE", delay_model(), None),  # stateful: the trials run in sequence on both sides
     ]
     b = ModelBuilder()  # PAD (int8 and float32)
     x = q8(b, "x", (1, 5, 6, 3), 0.02, 7)
@@ -466,3 +468,34 @@ def test_float_io_conversion_on_micropython():
     ref = TFLM(data)
     for k, x in enumerate(xs):
         assert res.outputs[k][0] == ref(x)[0].astype(np.float32).tobytes(), k
+
+
+@needs_mpy
+def test_streaming_state_bit_exact_on_micropython_heap_locked():
+    """The micro-wake-word model over 50 feature frames in one MicroPython session, the state
+    carried across invokes in the arena's state region, each invoke heap-locked."""
+    from edge_rt.testing.streaming import feature_frames
+    data = _tflite("mww_okay_nabu_v2")
+    ert = pack(data, "mww.tflite", kernels="ref", check_budget=False).binary
+    frames = feature_frames(50, (1, 3, 40), seed=7)
+    res = MP.run_model(ert, [[x.tobytes()] for x in frames], timeout=240)
+    ref = TFLM(data)
+    got = [bytes(res.outputs[k][0]) for k in range(len(frames))]
+    want = [ref(x)[0].tobytes() for x in frames]
+    assert got == want
+    assert len(set(want)) > 1  # the frames move the output
+    assert res.heap_totals and max(res.heap_totals) <= MP.HEAP_BYTES
+
+
+@needs_mpy
+def test_uint8_edges_on_micropython():
+    """A uint8-in, uint8-out conv model: the folded edges run in set_input/get_output (tables),
+    invoke heap-locked; bit-exact vs TFLite Micro."""
+    from test_ops_uint8_edges import conv_u8_model
+    data = conv_u8_model(2)
+    ert = pack(data, "u8.tflite", kernels="ref", check_budget=False).binary
+    xs = [np.random.default_rng(k).integers(0, 256, (1, 9, 9, 3), dtype=np.uint8) for k in range(3)]
+    res = MP.run_model(ert, [[x.tobytes()] for x in xs], timeout=120)
+    ref = TFLM(data)
+    for k, x in enumerate(xs):
+        assert bytes(res.outputs[k][0]) == ref(x)[0].tobytes()

@@ -1,11 +1,13 @@
 """uint8 at the graph edges: QUANTIZE uint8 -> int8 (camera images in) and int8 -> uint8
-(probabilities out), TFLite Micro's Requantize, as single-op sweeps and inside a small conv
-model with uint8 input and output; bit-exact (0 LSB) against TFLite Micro on both kernel sets."""
+(probabilities out), TFLite Micro's Requantize, as single-op sweeps (kernels) and inside a small
+conv model with uint8 input and output (folded into set_input/get_output, and as kernels with
+the fold off); bit-exact (0 LSB) against TFLite Micro on both kernel sets."""
 import numpy as np
 import pytest
 
 from edge_rt.compiler.pack import pack
 from edge_rt.errors import UnsupportedModelError
+from edge_rt.interpreter import Interpreter
 from edge_rt.testing.conformance import check_bit_exact
 from edge_rt.testing.tflite_builder import ModelBuilder
 
@@ -60,8 +62,30 @@ def conv_u8_model(seed=0):
 
 
 def test_conv_model_uint8_in_and_out():
+    # fold_io_quantize moves both edge QUANTIZEs into set_input / get_output (256-entry tables):
+    # the uint8 tensors take no arena bytes
     r = check_bit_exact(conv_u8_model(), trials=6, kernel_sets=KS)
-    assert r["ops"] == 3
+    assert r["ops"] == 1
+    it = Interpreter(pack(conv_u8_model(), "u8.tflite", kernels="ref", check_budget=False).binary)
+    (d,), (o,) = it.input_details(), it.output_details()
+    assert d["dtype"] == np.uint8 and d["converted_to"]["dtype"] == "int8" and o["dtype"] == np.uint8
+    assert (d["scale"], d["zero_point"]) == (np.float32(1 / 255), 0) and o["zero_point"] == 108
+    # with the fold off the QUANTIZE ops run as kernels, bit-exact too, in a larger arena
+    r2 = check_bit_exact(conv_u8_model(), trials=3, kernel_sets=KS, disable=("fold_io_quantize",))
+    assert r2["ops"] == 3 and r2["arena_bytes"]["ref"] > r["arena_bytes"]["ref"]
+
+
+def test_folded_uint8_input_as_raw_bytes_and_wrong_dtype():
+    from edge_rt.errors import InputError
+    from edge_rt.testing.reference import TFLM
+    data = conv_u8_model(1)
+    it = Interpreter(pack(data, "u8.tflite", kernels="ref", check_budget=False).binary)
+    x = np.random.default_rng(3).integers(0, 256, (1, 9, 9, 3), dtype=np.uint8)
+    it.set_input(0, x.tobytes())  # the MicroPython path: bytes through the table
+    it.invoke()
+    assert np.array_equal(it.get_output(0), TFLM(data)(x)[0])
+    with pytest.raises(InputError, match="expected uint8"):
+        it.set_input(0, x.astype(np.int8))
 
 
 def test_rejects_uint8_to_uint8_and_bad_zero_point():
@@ -73,7 +97,6 @@ def test_rejects_uint8_to_uint8_and_bad_zero_point():
 
 
 def test_uint8_edges_invoke_allocates_nothing():
-    from edge_rt.interpreter import Interpreter
     from edge_rt.testing.conformance import traced_invokes
     it = Interpreter(pack(conv_u8_model(), "u8.tflite", kernels="np", check_budget=False).binary, kernels="np")
     it.set_input(0, np.arange(243, dtype=np.uint8).reshape(1, 9, 9, 3))

@@ -20,6 +20,13 @@ class Tensor:
     quant_dim: int = 0
     data: np.ndarray | None = None        # constant contents, None for activations
     alias_of: int | None = None           # shares the bytes of another tensor (RESHAPE)
+    # a persistent state tensor (a resource variable of a streaming model): its initial value,
+    # which the runtime copies into the state region at load and on reset_state()
+    state_init: np.ndarray | None = None
+
+    @property
+    def is_state(self) -> bool:
+        return self.state_init is not None
 
     @property
     def is_const(self) -> bool:
@@ -74,6 +81,11 @@ class Graph:
         self.tensors.append(Tensor(name=name, shape=tuple(data.shape), dtype=str(data.dtype),
                                    data=np.ascontiguousarray(data)))
         return len(self.tensors) - 1
+
+    @property
+    def state(self) -> list[int]:
+        """Ids of the persistent state tensors (compiler/importers/variables.py)."""
+        return [i for i, t in enumerate(self.tensors) if t.is_state]
 
     def producers(self) -> dict[int, int]:
         return {t: i for i, op in enumerate(self.ops) for t in op.outputs}

@@ -71,10 +71,18 @@ FLOAT_EDGE_OPS = ("QUANTIZE", "DEQUANTIZE")  # float32 <-> int8 at the graph's e
 
 
 def float_model_problem(g: Graph) -> str | None:
-    """One line for a float model (an op other than QUANTIZE/DEQUANTIZE reads float32),
-    instead of one problem per op: what it is and what to do."""
-    ops = [op for op in g.ops if op.type not in FLOAT_EDGE_OPS
-           and any(t >= 0 and g.tensors[t].dtype == "float32" for t in op.inputs)]
+    """One line for a float model (an op that computes only in int8 reads float32; QUANTIZE/DEQUANTIZE
+    at the edges and the data-movement ops that take float32 do not count), instead of one problem
+    per op: what it is and what to do."""
+    from .op_table import dtypes_of
+
+    def int_only(op):
+        if op.type in FLOAT_EDGE_OPS or op.type not in PREPARE:
+            return op.type not in FLOAT_EDGE_OPS
+        d = dtypes_of(op.type)
+        return "float32" not in d and d != "any"
+    ops = [op for op in g.ops if int_only(op)
+           and any(0 <= t < len(g.tensors) and g.tensors[t].dtype == "float32" for t in op.inputs)]
     if not ops:
         return None
     return (f"a float32 model ({len(ops)} of {len(g.ops)} ops compute in float32, from "

@@ -15,7 +15,12 @@
    byte while both live, except an in-place pair at its hand-over step; every offset aligned);
    the smallest verified arena wins.
 5. The lower bound is the largest sum of live unit sizes at any step (in-place pairs counted
-   once): no placement of these lifetimes can use less."""
+   once): no placement of these lifetimes can use less.
+6. State (the variables of streaming models, Tensor.is_state, and every tensor aliasing one)
+   is persistent: it must keep its bytes from one invoke to the next. It gets its own region
+   at the start of the arena, [0, state_bytes), one variable after another; steps 1-5 plan the
+   scratch above it. The verifier sees the state as buffers live at every step, and checks
+   that nothing else touches the region. Reported apart: Plan.state_bytes (docs/memory.md)."""
 from __future__ import annotations
 
 import os
@@ -60,6 +65,7 @@ class Buffer:
     first: int
     last: int
     shares: tuple | None = None   # key of the buffer this one overwrites in place at `first`
+    persistent: bool = False      # a state tensor: lives across invokes, in the state region
 
     def overlaps_in_time(self, other: "Buffer") -> bool:
         return self.first <= other.last and other.first <= self.last
@@ -74,6 +80,7 @@ class Plan:
     strategy: str
     tried: dict         # strategy -> arena bytes
     inplace: int = 0    # in-place pairs used by the chosen plan
+    state_bytes: int = 0  # the persistent state region [0, state_bytes) (arena_bytes includes it)
 
 
 def root(g: Graph, tid: int) -> int:
@@ -91,6 +98,8 @@ def lifetimes(g: Graph, inplace: bool = True) -> list[Buffer]:
         if tid < 0 or g.tensors[tid].is_const:
             return
         r = root(g, tid)
+        if g.tensors[r].is_state:
+            return  # persistent: planned by state_buffers, not by lifetime
         s = spans.setdefault(r, [step, step])
         s[0], s[1] = min(s[0], step), max(s[1], step)
 
@@ -114,6 +123,12 @@ def lifetimes(g: Graph, inplace: bool = True) -> list[Buffer]:
     if inplace:
         _mark_inplace(g, bufs, roots)
     return bufs
+
+
+def state_buffers(g: Graph) -> list[Buffer]:
+    """The state tensors as buffers live at every step, in tensor order (their region's layout)."""
+    last_step = max(len(g.ops) - 1, 0)
+    return [Buffer(("t", tid), _round(g.tensors[tid].nbytes), 0, last_step, persistent=True) for tid in g.state]
 
 
 def _mark_inplace(g: Graph, bufs: list[Buffer], roots: dict) -> None:
@@ -335,6 +350,11 @@ def verify(bufs: list[Buffer], offsets: dict) -> list[str]:
     bytes while both are live (an in-place pair at its hand-over step excepted). An empty list
     means the plan is valid. Written independently of the strategies: a plain pairwise check."""
     errs = []
+    region = sum(b.size for b in bufs if b.persistent)
+    for b in bufs:
+        if b.key in offsets and (offsets[b.key] < region) != b.persistent:
+            errs.append(f"{b.key} at {offsets[b.key]} is {'outside' if b.persistent else 'inside'} the "
+                        f"state region [0, {region})")
     for b in bufs:
         if b.key not in offsets:
             errs.append(f"{b.key} has no offset")
@@ -383,9 +403,23 @@ def plan(g: Graph, strategies=None, inplace: bool | None = None) -> Plan:
     if best is None:
         raise RuntimeError("no placement strategy produced a valid plan")
     size, name, offs, bufs = best
-    p = Plan(offs, bufs, size, lower_bound(shared), name, tried, sum(1 for b in bufs if b.shares))
+    state = state_buffers(g)
+    state_bytes = sum(b.size for b in state)
+    if state:  # the scratch moves up above the state region, which holds the variables in order
+        offs = {k: o + state_bytes for k, o in offs.items()}
+        at = 0
+        for b in state:
+            offs[b.key] = at
+            at += b.size
+        bufs = state + bufs
+        problems = verify(bufs, offs)
+        if problems:
+            raise RuntimeError(f"state region plan invalid: {problems[0]}")
+    p = Plan(offs, bufs, size + state_bytes, lower_bound(shared) + state_bytes, name, tried,
+             sum(1 for b in bufs if b.shares), state_bytes)
     if os.environ.get("EDGE_RT_DEBUG"):
         print(f"edge_rt plan: {len(bufs)} buffers, {sum(b.size for b in bufs):,} B without reuse, "
-              f"arena {size:,} B (lower bound {p.lower_bound:,} B) by {name}, {p.inplace} in place; "
+              f"arena {p.arena_bytes:,} B (state {state_bytes:,} B; lower bound {p.lower_bound:,} B) by {name}, "
+              f"{p.inplace} in place; "
               f"tried {tried}", file=sys.stderr)
     return p

@@ -54,6 +54,26 @@ def write(g: Graph, plan: Plan, meta: dict) -> bytes:
         scale, zp = t.qparams()
         tens += struct.pack(F.TENSOR_FMT, DT[t.dtype], len(t.shape), kind, 0, *dims, offset,
                             t.nbytes, scale, zp, name_off, len(name))
+    if plan.state_bytes:
+        # the init image: every variable's initial bytes at its place in the state region,
+        # one uint8 constant the Interpreter copies into [0, state_bytes) at load and reset_state()
+        image = bytearray(plan.state_bytes)
+        variables = []
+        for tid in g.state:
+            t = g.tensors[tid]
+            at = plan.offsets[("t", tid)]
+            image[at:at + t.nbytes] = np.ascontiguousarray(t.state_init, t.dtype).tobytes()
+            variables.append([t.name, remap[tid], at, t.nbytes])
+        name = b"state/init"
+        _pad(consts)
+        init_at = len(consts)
+        consts += image
+        dims = [plan.state_bytes] + [1] * (F.MAX_DIMS - 1)
+        tens += struct.pack(F.TENSOR_FMT, F.DT_UINT8, 1, F.KIND_CONST, 0, *dims, init_at, plan.state_bytes,
+                            0.0, 0, len(strings), len(name))
+        strings += name
+        meta = dict(meta, state={"offset": 0, "bytes": plan.state_bytes, "init": len(ids),
+                                 "variables": variables})
     ops = bytearray()
     for i, op in enumerate(g.ops):
         ins = [remap[t] if t >= 0 else -1 for t in op.kernel_inputs]
@@ -70,7 +90,7 @@ def write(g: Graph, plan: Plan, meta: dict) -> bytes:
     for b in plan.buffers:
         tid = remap.get(b.key[1], -1) if b.key[0] == "t" else -1
         entries += struct.pack(F.PLAN_ENTRY_FMT, tid, plan.offsets[b.key], b.size, b.first, b.last)
-    plan_sec = struct.pack(F.PLAN_FMT, plan.arena_bytes, plan.lower_bound, len(plan.buffers), 0) + entries
+    plan_sec = struct.pack(F.PLAN_FMT, plan.arena_bytes, plan.lower_bound, len(plan.buffers), plan.state_bytes) + entries
     meta = dict(meta, tool_version=__version__, plan_strategy=plan.strategy,
                 op_sources=[op.source for op in g.ops])
     sections = [(F.SEC_META, json.dumps(meta, sort_keys=True).encode()), (F.SEC_STRINGS, bytes(strings)),

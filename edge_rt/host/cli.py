@@ -218,7 +218,9 @@ def describe(path: str) -> dict:
         "format_version": m.version, "total_bytes": m.total_length, "crc32": f"0x{m.crc32:08x}",
         "file_crc32": f"0x{binascii.crc32(data) & 0xFFFFFFFF:08x}",
         "meta": m.meta, "arena_bytes": m.arena_bytes, "lower_bound": m.lower_bound,
-        "constant_bytes": m.constant_bytes,
+        "constant_bytes": m.constant_bytes, "state_bytes": m.state_bytes,
+        "state": [{"name": n, "tensor": t, "offset": o, "bytes": b}
+                  for n, t, o, b in (m.meta.get("state") or {}).get("variables", [])],
         "inputs": [tdesc(t) for t in m.inputs], "outputs": [tdesc(t) for t in m.outputs],
         "tensors": [tdesc(i) for i in range(len(m.tensors))],
         "ops": [{"index": op.index, "type": op.name, "inputs": list(op.inputs), "outputs": list(op.outputs),
@@ -249,6 +251,12 @@ def cmd_inspect(a) -> int:
           f"tool {meta.get('tool_version')}, board {meta.get('board')}, kernels {meta.get('kernel_set')}")
     print(f"  arena {d['arena_bytes']:,} B (lower bound {d['lower_bound']:,} B), constants "
           f"{d['constant_bytes']:,} B, {len(d['tensors'])} tensors, {len(d['ops'])} ops")
+    if d["state_bytes"]:  # streaming models: persistent, kept across invokes, never reused
+        print(f"  state region [0, {d['state_bytes']:,}) B persistent + scratch {d['arena_bytes'] - d['state_bytes']:,} B; "
+              f"{len(d['state'])} variables (reset_state() restores them):")
+        for v in d["state"]:
+            print(f"    [{v['offset']:6,}, {v['offset'] + v['bytes']:6,}) {v['name']} "
+                  f"{tuple(d['tensors'][v['tensor']]['shape'])}")
     for io in ("inputs", "outputs"):
         for t in d[io]:
             print(f"  {io[:-1]:6s} {t['name']}: {t['dtype']} {tuple(t['shape'])} "

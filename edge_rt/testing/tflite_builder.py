@@ -8,6 +8,10 @@ module's builder functions (the `tflite` package) and the `flatbuffers` runtime.
     y = b.tensor("y", (1, 8, 8, 4), "int8", scale=0.1, zero_point=5)
     b.op("CONV_2D", [x, w, -1], [y], "Conv2DOptions", Padding=0, StrideW=1, StrideH=1)
     data = b.build(inputs=[x], outputs=[y])
+
+Streaming state: tensors of dtype "resource", VAR_HANDLE / READ_VARIABLE / ASSIGN_VARIABLE ops
+(string option fields as bytes, e.g. SharedName=b"state"), and CALL_ONCE naming an init
+subgraph, given as another ModelBuilder: b.build([x], [y], subgraphs=[init]) makes it subgraph 1.
 """
 from __future__ import annotations
 
@@ -16,7 +20,8 @@ import numpy as np
 import tflite as S
 
 TYPES = {"int8": S.TensorType.INT8, "uint8": S.TensorType.UINT8, "int16": S.TensorType.INT16,
-         "int32": S.TensorType.INT32, "float32": S.TensorType.FLOAT32, "int64": S.TensorType.INT64}
+         "int32": S.TensorType.INT32, "float32": S.TensorType.FLOAT32, "int64": S.TensorType.INT64,
+         "resource": S.TensorType.RESOURCE}
 PADDING = {"SAME": S.Padding.SAME, "VALID": S.Padding.VALID}
 ACT = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3, "TANH": 4, "SIGN_BIT": 5}
 
@@ -60,6 +65,8 @@ class ModelBuilder:
         for k, v in fields.items():
             if isinstance(v, (list, tuple)):
                 vectors[k] = self._ivec(fb, getattr(mod, f"{cls}Start{k}Vector"), [int(x) for x in v])
+            elif isinstance(v, bytes):
+                vectors[k] = fb.CreateString(v)
         getattr(mod, f"{cls}Start")(fb)
         for k, v in fields.items():
             if k in vectors:
@@ -69,17 +76,22 @@ class ModelBuilder:
             getattr(mod, f"{cls}Add{k}")(fb, v)
         return getattr(mod, f"{cls}End")(fb)
 
-    def build(self, inputs, outputs, signatures=None) -> bytes:
-        """signatures: optional {key: {"inputs": {name: tensor}, "outputs": {name: tensor}}}, written
-        as the model's SignatureDefs (of subgraph 0)."""
+    def build(self, inputs, outputs, signatures=None, subgraphs=()) -> bytes:
+        """The model's bytes. signatures: optional {key: {"inputs": {name: tensor}, "outputs": {name: tensor}}},
+        written as the model's SignatureDefs (of subgraph 0); `subgraphs`: further ModelBuilders (no inputs
+        or outputs), which become subgraphs 1, 2, ... (CALL_ONCE init subgraphs)."""
         fb = flatbuffers.Builder(1024)
-        # buffers: 0 is the empty sentinel, then one per constant
-        buf_of = {}
+        graphs = [(self, list(inputs), list(outputs))] + [(g, [], []) for g in subgraphs]
+        # buffers: 0 is the empty sentinel, then one per constant of every subgraph
         datas = [b""]
-        for i, t in enumerate(self.tensors):
-            if t["data"] is not None:
-                buf_of[i] = len(datas)
-                datas.append(np.ascontiguousarray(t["data"]).tobytes())
+        buf_of = []
+        for g, _, _ in graphs:
+            own = {}
+            for i, t in enumerate(g.tensors):
+                if t["data"] is not None:
+                    own[i] = len(datas)
+                    datas.append(np.ascontiguousarray(t["data"]).tobytes())
+            buf_of.append(own)
         buf_offs = []
         for raw in datas:
             vec = None
@@ -92,7 +104,44 @@ class ModelBuilder:
             if vec is not None:
                 S.BufferAddData(fb, vec)
             buf_offs.append(S.BufferEnd(fb))
+        codes = []
+        for g, _, _ in graphs:
+            for builtin, *_ in g.ops:
+                if builtin not in codes:
+                    codes.append(builtin)
+        code_offs = []
+        for c in codes:
+            num = getattr(S.BuiltinOperator, c)
+            S.OperatorCodeStart(fb)
+            S.OperatorCodeAddDeprecatedBuiltinCode(fb, min(num, 127))
+            S.OperatorCodeAddBuiltinCode(fb, num)
+            S.OperatorCodeAddVersion(fb, 1)
+            code_offs.append(S.OperatorCodeEnd(fb))
+        sgs = [g._subgraph(fb, own, codes, ins, outs) for (g, ins, outs), own in zip(graphs, buf_of)]
 
+        def vec_of(start, offs):
+            start(fb, len(offs))
+            for o in reversed(offs):
+                fb.PrependUOffsetTRelative(o)
+            return fb.EndVector()
+
+        sgv = vec_of(S.ModelStartSubgraphsVector, sgs)
+        cv = vec_of(S.ModelStartOperatorCodesVector, code_offs)
+        bv = vec_of(S.ModelStartBuffersVector, buf_offs)
+        sigv = self._signature_defs(fb, signatures, vec_of) if signatures else None
+        desc = fb.CreateString("edge_rt test model")
+        S.ModelStart(fb)
+        if sigv is not None:
+            S.ModelAddSignatureDefs(fb, sigv)
+        S.ModelAddVersion(fb, 3)
+        S.ModelAddOperatorCodes(fb, cv)
+        S.ModelAddSubgraphs(fb, sgv)
+        S.ModelAddDescription(fb, desc)
+        S.ModelAddBuffers(fb, bv)
+        fb.Finish(S.ModelEnd(fb), file_identifier=b"TFL3")
+        return bytes(fb.Output())
+
+    def _subgraph(self, fb, buf_of, codes, inputs, outputs):
         tens = []
         for i, t in enumerate(self.tensors):
             name = fb.CreateString(t["name"])
@@ -116,19 +165,6 @@ class ModelBuilder:
             if q is not None:
                 S.TensorAddQuantization(fb, q)
             tens.append(S.TensorEnd(fb))
-
-        codes = []
-        for builtin, *_ in self.ops:
-            if builtin not in codes:
-                codes.append(builtin)
-        code_offs = []
-        for c in codes:
-            num = getattr(S.BuiltinOperator, c)
-            S.OperatorCodeStart(fb)
-            S.OperatorCodeAddDeprecatedBuiltinCode(fb, min(num, 127))
-            S.OperatorCodeAddBuiltinCode(fb, num)
-            S.OperatorCodeAddVersion(fb, 1)
-            code_offs.append(S.OperatorCodeEnd(fb))
 
         op_offs = []
         for builtin, ins, outs, opt_cls, fields in self.ops:
@@ -159,22 +195,7 @@ class ModelBuilder:
         S.SubGraphAddOperators(fb, ov)
         S.SubGraphAddInputs(fb, inv)
         S.SubGraphAddOutputs(fb, outv)
-        sg = S.SubGraphEnd(fb)
-        sgv = vec_of(S.ModelStartSubgraphsVector, [sg])
-        cv = vec_of(S.ModelStartOperatorCodesVector, code_offs)
-        bv = vec_of(S.ModelStartBuffersVector, buf_offs)
-        sigv = self._signature_defs(fb, signatures, vec_of) if signatures else None
-        desc = fb.CreateString("edge_rt test model")
-        S.ModelStart(fb)
-        if sigv is not None:
-            S.ModelAddSignatureDefs(fb, sigv)
-        S.ModelAddVersion(fb, 3)
-        S.ModelAddOperatorCodes(fb, cv)
-        S.ModelAddSubgraphs(fb, sgv)
-        S.ModelAddDescription(fb, desc)
-        S.ModelAddBuffers(fb, bv)
-        fb.Finish(S.ModelEnd(fb), file_identifier=b"TFL3")
-        return bytes(fb.Output())
+        return S.SubGraphEnd(fb)
 
     @staticmethod
     def _signature_defs(fb, signatures, vec_of):

@@ -86,6 +86,10 @@ OPTION_READERS = {
         "new_axis_mask": o.NewAxisMask(), "shrink_axis_mask": o.ShrinkAxisMask(), "offset": bool(o.Offset())}),
     "SPLIT": (S.SplitOptions, lambda o: {"num_splits": o.NumSplits()}),
     "SPLIT_V": (S.SplitVOptions, lambda o: {"num_splits": o.NumSplits()}),
+    "VAR_HANDLE": (S.VarHandleOptions, lambda o: {
+        "container": (o.Container() or b"").decode(errors="replace"),
+        "shared_name": (o.SharedName() or b"").decode(errors="replace")}),
+    "CALL_ONCE": (S.CallOnceOptions, lambda o: {"init_subgraph_index": o.InitSubgraphIndex()}),
 }
 OPTION_DEFAULTS = {
     "ADD": {"activation": "NONE"}, "SUB": {"activation": "NONE"}, "MUL": {"activation": "NONE"},
@@ -147,14 +151,41 @@ def _read(data: bytes, name: str, problems: list, where: list) -> Graph | None:
     if len(data) < 8 or data[4:8] != b"TFL3":
         problems.append(f"file identifier is {bytes(data[4:8])!r}, expected b'TFL3'")
         return None
-    if nsub != 1:
-        problems.append(f"{nsub} subgraphs; only single-subgraph models (no control flow) "
-                        "are supported")
-        if nsub == 0:
-            return None
+    if nsub == 0:
+        problems.append("0 subgraphs; the model has no graph")
+        return None
     sg = model.Subgraphs(0)
+    tensors, resources = _tensors(model, sg, data, problems, where)
+    ops = _ops(model, sg, where)
+    where[0] = "the subgraph's inputs and outputs"
+    ins = [int(x) for x in sg.InputsAsNumpy()] if sg.InputsLength() else []
+    outs = [int(x) for x in sg.OutputsAsNumpy()] if sg.OutputsLength() else []
+    meta = {"source_name": name, "source_sha256": hashlib.sha256(data).hexdigest(), "source_ops": len(ops)}
+    if all(0 <= t < len(tensors) for t in ins + outs):
+        meta["tflite_io"] = {"inputs": [[t, _shape_signature(sg.Tensors(t))] for t in ins],
+                             "outputs": [[t, _shape_signature(sg.Tensors(t))] for t in outs]}
+    where[0] = "the signature defs"
+    sigs = _signatures(model, len(tensors), problems)
+    if sigs:
+        meta["signatures"] = sigs
+    where[0] = "the subgraph's inputs and outputs"
+    g = Graph(tensors, ops, ins, outs, meta=meta)
+    # resource variables (streaming state): CALL_ONCE's init subgraph and the VAR_HANDLE /
+    # READ_VARIABLE / ASSIGN_VARIABLE ops become persistent state tensors (variables.py)
+    from .variables import lower_variables
+    init_subgraphs = lower_variables(g, resources, model, data, problems, where)
+    other = [i for i in range(1, nsub) if i not in init_subgraphs]
+    if other:
+        problems.append(f"{nsub} subgraphs; subgraphs {other} are neither CALL_ONCE initialisers nor supported "
+                        "(no control flow: IF, WHILE)")
+    return g
 
+
+def _tensors(model, sg, data: bytes, problems: list, where: list) -> tuple[list[Tensor], set]:
+    """The subgraph's tensors, and the ids of its RESOURCE tensors (read as int32 placeholders;
+    variables.lower_variables replaces every use of them)."""
     tensors: list[Tensor] = []
+    resources = set()
     for i in range(sg.TensorsLength()):
         where[0] = f"tensor {i}"
         t = sg.Tensors(i)
@@ -162,6 +193,10 @@ def _read(data: bytes, name: str, problems: list, where: list) -> Graph | None:
         ttype = t.Type()
         shape = tuple(int(x) for x in t.ShapeAsNumpy()) if t.ShapeLength() else ()
         dtype = TENSOR_TYPES.get(ttype)
+        if ttype == S.TensorType.RESOURCE:
+            resources.add(i)
+            tensors.append(Tensor(tname, (), "int32"))
+            continue
         data_arr = None
         buf = model.Buffers(t.Buffer())
         if buf is not None:
@@ -190,7 +225,10 @@ def _read(data: bytes, name: str, problems: list, where: list) -> Graph | None:
                   else np.zeros(len(scale), np.int64))
             qdim = int(q.QuantizedDimension())
         tensors.append(Tensor(tname, shape, dtype, scale, zp, qdim, data_arr))
+    return tensors, resources
 
+
+def _ops(model, sg, where: list) -> list[Op]:
     ops: list[Op] = []
     for i in range(sg.OperatorsLength()):
         where[0] = f"op {i}"
@@ -209,19 +247,7 @@ def _read(data: bytes, name: str, problems: list, where: list) -> Graph | None:
         ins = [int(x) for x in op.InputsAsNumpy()] if op.InputsLength() else []
         outs = [int(x) for x in op.OutputsAsNumpy()] if op.OutputsLength() else []
         ops.append(Op(tname, ins, outs, options, source=[i]))
-
-    where[0] = "the subgraph's inputs and outputs"
-    ins = [int(x) for x in sg.InputsAsNumpy()] if sg.InputsLength() else []
-    outs = [int(x) for x in sg.OutputsAsNumpy()] if sg.OutputsLength() else []
-    meta = {"source_name": name, "source_sha256": hashlib.sha256(data).hexdigest(), "source_ops": len(ops)}
-    if all(0 <= t < len(tensors) for t in ins + outs):
-        meta["tflite_io"] = {"inputs": [[t, _shape_signature(sg.Tensors(t))] for t in ins],
-                             "outputs": [[t, _shape_signature(sg.Tensors(t))] for t in outs]}
-    where[0] = "the signature defs"
-    sigs = _signatures(model, len(tensors), problems)
-    if sigs:
-        meta["signatures"] = sigs
-    return Graph(tensors, ops, ins, outs, meta=meta)
+    return ops
 
 
 def _shape_signature(t) -> list[int]:

@@ -33,6 +33,7 @@ def remove_dead(g: Graph):
         # a tensor is read if it, or any tensor aliasing the same bytes, is read
         live = {root(g, t) for op in g.ops for t in op.inputs if t >= 0}
         live |= {root(g, t) for t in g.outputs}
+        live |= set(g.state)  # the next invoke reads the state: its assignments are never dead
         dead = {i for i, op in enumerate(g.ops) if all(root(g, t) not in live for t in op.outputs)}
         if not dead:
             break

@@ -16,6 +16,7 @@ from . import resize_nearest_neighbor
 from . import transpose
 from . import expand_dims
 from . import lookup, split, split_v, strided_slice
+from . import assign_variable, lookup, read_variable, split, split_v, strided_slice
 from .fused import prepare_conv_add, prepare_ds_conv
 
 FUSED_OPS = ("CONV_2D_ADD", "DS_CONV_2D", "FULLY_CONNECTED_ADD", "LOOKUP")
@@ -57,6 +58,8 @@ PREPARE = {
     "UNPACK": unpack.prepare,
     "GATHER": gather.prepare,
     "BROADCAST_TO": broadcast_to.prepare,
+    "READ_VARIABLE": read_variable.prepare,
+    "ASSIGN_VARIABLE": assign_variable.prepare,
     # fused ops made by compiler/passes
     "CONV_2D_ADD": prepare_conv_add,
     "DS_CONV_2D": prepare_ds_conv,

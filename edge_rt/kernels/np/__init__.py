@@ -13,6 +13,7 @@ from . import resize_nearest_neighbor
 from . import transpose
 from . import expand_dims
 from . import split, split_v, strided_slice
+from . import assign_variable, read_variable, split, split_v, strided_slice
 from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max_pool_2d, add, sub, mul, reshape, squeeze, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish, pad, concatenation, mean, quantize, dequantize)
 
 NAME = "np"
@@ -46,6 +47,8 @@ KERNELS = {
     F.OP_STRIDED_SLICE: strided_slice.bind,
     F.OP_SPLIT: split.bind,
     F.OP_SPLIT_V: split_v.bind,
+    F.OP_READ_VARIABLE: read_variable.bind,
+    F.OP_ASSIGN_VARIABLE: assign_variable.bind,
     F.OP_CONV_2D_ADD: conv_add.bind,
     F.OP_DS_CONV_2D: ds_conv.bind,
     F.OP_FULLY_CONNECTED_ADD: fc_add.bind,
