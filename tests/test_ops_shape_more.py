@@ -370,3 +370,36 @@ def micropython_cases():
             ("UNPACK", unpack_model((2, 3, 4), 1), None),
             ("GATHER", gather_model((3, 6, 2), (3, 4), 1, 1)[0], None),
             ("BROADCAST_TO", broadcast_to_model((1, 2, 1, 3, 1), (2, 2, 3, 3, 2)), None)]
+
+
+# -- the patterns converters emit around these ops -----------------------------------------
+def conv1d_upsample_model():
+    """Keras Conv1D lowering (EXPAND_DIMS -> CONV_2D -> SQUEEZE), then an FPN-style upsample
+    (RESIZE_NEAREST_NEIGHBOR x2 -> CONCATENATION with a skip), a TRANSPOSE to channels-first
+    and a global REDUCE_MAX head."""
+    from test_synthetic_models import Net
+    net = Net(9)
+    b = net.b
+    x = net.act((1, 16, 6), 0.04, 2)
+    e = net.act((1, 1, 16, 6), 0.04, 2)
+    b.op("EXPAND_DIMS", [x, i32(b, "axis", 1)], [e])
+    c = net.conv(e, 8, k=1)                     # (1, 1, 16, 8)
+    d = net.dw(c, stride=2)                     # (1, 1, 8, 8)
+    s, z = net.qp(d)
+    up = net.act((1, 2, 16, 8), s, z)
+    b.op("RESIZE_NEAREST_NEIGHBOR", [d, i32(b, "size", [2, 16])], [up], "ResizeNearestNeighborOptions")
+    skip = net.act((1, 2, 16, 8), s, z)
+    b.op("BROADCAST_TO", [c, i32(b, "to", [1, 2, 16, 8])], [skip])  # c's grid differs: raw copy
+    cat = net.act((1, 2, 16, 16), s, z)
+    b.op("CONCATENATION", [up, skip], [cat], "ConcatenationOptions", Axis=3)
+    tr = net.act((1, 16, 2, 16), s, z)
+    b.op("TRANSPOSE", [cat, i32(b, "perm", [0, 3, 1, 2])], [tr])
+    y = net.act((1, 16), s, z)
+    b.op("REDUCE_MAX", [tr, i32(b, "axes", [2, 3])], [y], "ReducerOptions", KeepDims=False)
+    return b.build([x], [y])
+
+
+def test_converter_patterns_bit_exact():
+    data = conv1d_upsample_model()
+    r = check_bit_exact(data, trials=4)
+    assert "EXPAND_DIMS" not in packed_ops(data, "np") and r["ops"] >= 6
