@@ -54,7 +54,8 @@ def kernel_set(name):
         try:
             from .kernels import c as ks
         except ImportError as e:
-            raise EdgeRTError("kernel set 'c' is not available here (%s); use the 'np' set" % (e,))
+            raise EdgeRTError("kernel set 'c' is not available here (the C extension is not built: %s); "
+                              "run with kernels='np' or repack the model with --kernels np" % (e,))
     elif name == "viper":
         try:
             from .kernels import viper as ks
@@ -154,6 +155,16 @@ def _bind(ks, op, m, v, arena):
                                    m.meta.get("tool_version", "?")))
 
 
+def _c_features():
+    """Feature mask for the C kernels: EDGE_RT_C_FEATURES (an int; 0 = portable C) narrows what
+    the CPU offers (tests and benchmarks run each SIMD path); -1 = all the CPU has."""
+    try:
+        import os
+        return int(os.environ.get("EDGE_RT_C_FEATURES", "-1"))
+    except (ImportError, ValueError):
+        return -1
+
+
 class Interpreter:
     """Run a packed .ert model.
 
@@ -206,6 +217,16 @@ class Interpreter:
                                        "numpy kernels need layout %d: repack it (edge-rt pack)" % (
                                            m.meta.get("np_layout", "(none)"), m.meta.get("tool_version", "?"),
                                            sets["np"].LAYOUT))
+        if "c" in sets:
+            if stream:
+                self.close()
+                raise EdgeRTError("kernel set 'c' needs the constants mapped (stream=False)")
+            if m.meta.get("c_layout") != sets["c"].LAYOUT:
+                self.close()
+                raise ModelFormatError("model was packed for C kernel layout %s by edge_rt %s; this edge_rt's "
+                                       "C kernels need layout %d: repack it (edge-rt pack)" % (
+                                           m.meta.get("c_layout", "(none)"), m.meta.get("tool_version", "?"),
+                                           sets["c"].LAYOUT))
         self.arena_bytes = m.arena_bytes
         self._arena = arena = new_arena(m.arena_bytes)
         # one table of views per kind of view a set binds to (numpy arrays for np; flat typed views
@@ -220,9 +241,20 @@ class Interpreter:
         self._views = tables.get("flat") or tables.get("np")
         self.weight_buffer_bytes = 0
         self._weights = None
+        self.c_simd = None  # the SIMD path of the C kernels when some op runs on them
         if not stream:
-            self._run = [_bind(sets[s], op, m, tables["np" if s == "np" else "flat"], arena)
-                         for op, s in zip(m.ops, op_sets)]
+            self._run = []
+            group = []  # consecutive C ops: one C program (one call) each
+            for op, s in zip(m.ops, op_sets):
+                if s == "c":
+                    group.append((op, _bind(sets[s], op, m, tables["flat"], arena)))
+                    continue
+                if group:
+                    self._run.append(self._program(sets["c"], group))
+                    group = []
+                self._run.append(_bind(sets[s], op, m, tables["np" if s == "np" else "flat"], arena))
+            if group:
+                self._run.append(self._program(sets["c"], group))
             return
         plan, self.weight_buffer_bytes = reader.weight_plan(m)
         self._weights = wbuf = bytearray(self.weight_buffer_bytes)
@@ -239,6 +271,16 @@ class Interpreter:
             loads = tuple(loads)
             _read_consts(self._file, loads)  # bind may read its constants
             self._run.append(_streamed(self._file, loads, _bind(sets[s], op, m, v, arena)))
+
+    def _program(self, ks, group):
+        """One C call running a group of consecutive C ops (validated by the C side first)."""
+        try:
+            prog = ks.program(self.model, self._arena, group, _c_features())
+        except Exception:
+            self.close()
+            raise
+        self.c_simd = prog.simd
+        return prog.run
 
     def close(self):
         """Release the model file (streamed mode) or mapping. The interpreter cannot run after it.

@@ -40,12 +40,15 @@ def test_sections_aligned(ert):
     assert all(off % F.ALIGN == 0 for off, _ in m.sections.values())
 
 
-def test_zero_copy_constants(tmp_path, ert):
+def test_zero_copy_constants(tmp_path, hello_world_bytes):
     p = tmp_path / "m.ert"
-    p.write_bytes(ert)
-    it = edge_rt.Interpreter(str(p))
+    p.write_bytes(pack(hello_world_bytes, "hello_world_int8.tflite", kernels="np").binary)
+    it = edge_rt.Interpreter(str(p), kernels="np")
     consts = [v for v, t in zip(it._views, it.model.tensors) if t.kind == F.KIND_CONST]
     assert consts and all(not v.flags.owndata and not v.flags.writeable for v in consts)
+    it = edge_rt.Interpreter(str(p), kernels="ref")  # flat views (ref, c): read-only memoryviews of the map
+    consts = [v for v, t in zip(it._views, it.model.tensors) if t.kind == F.KIND_CONST]
+    assert consts and all(isinstance(v, memoryview) and v.readonly for v in consts)
 
 
 @pytest.mark.parametrize("cut", [0, 10, 31, 100, -1])

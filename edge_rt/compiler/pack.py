@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 from dataclasses import dataclass, field
 
 from ..errors import BudgetError, UnsupportedModelError
@@ -10,7 +11,7 @@ from .. import format as F
 from .boards import Board, load_board
 from .importers.tflite import import_tflite
 from .ir import Graph
-from .kernel_sets import resolve
+from .kernel_sets import c_available, c_layout, resolve
 from .passes import run_passes
 from .planner import Plan, plan as make_plan
 from .prepare import FUSED_OPS, PREPARE, OpProblem
@@ -24,6 +25,7 @@ class PackResult:
     plan: Plan
     board: Board
     pass_report: list = field(default_factory=list)
+    kernel_set: str = "np"  # the set packed for (the board's may fall back to np: pack())
 
     @property
     def constant_bytes(self) -> int:
@@ -70,6 +72,11 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
          kernels: str | None = None, disable: tuple = (), check_budget: bool = True) -> PackResult:
     b = load_board(board)
     ks = kernels or b.kernels
+    if kernels is None and ks == "c" and not c_available():
+        # the board's default set: fall back to numpy where this host cannot run C kernels
+        # (an explicit kernels="c" still packs for C: the file may be meant for another machine)
+        sys.stderr.write("edge-rt: warning: C kernels not built on this host; packing for kernel set 'np'\n")
+        ks = "np"
     g, problems = import_tflite(data, name)
     if g is None:
         raise UnsupportedModelError([f"{name}: {p}" for p in problems])
@@ -87,6 +94,8 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
         if "np" in op_kernels:
             from ..kernels import np as np_kernels
             meta["np_layout"] = np_kernels.LAYOUT
+        if "c" in op_kernels:
+            meta["c_layout"] = c_layout()
         binary = write(g, p, meta)
     except (ValueError, IndexError, OverflowError, struct.error) as e:
         # values no valid model holds (e.g. a dimension beyond the format's int32 fields)
@@ -104,4 +113,4 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
         if len(binary) > b.flash_budget:
             raise BudgetError(f"{base} needs {len(binary):,} B of model storage; board {b.name} allows "
                               f"{b.flash_budget:,} B")
-    return PackResult(binary, g, p, b, report)
+    return PackResult(binary, g, p, b, report, ks)

@@ -45,3 +45,5 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
         op.scratch_bytes = scratch_bytes(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl,
                                          wd.reshape(oc, -1), folded)
         np_constants(g, op, constants(wd, folded, *requant_values(g, op), op.params))
+    elif ks == "c":  # one int32 accumulator row (no im2col: taps are read in place)
+        op.scratch_bytes = 4 * oc

@@ -31,3 +31,5 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
         op.scratch_bytes = scratch_bytes(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl,
                                          wd.reshape(-1, oc).T, folded)
         np_constants(g, op, constants(wd, folded, *requant_values(g, op), op.params))
+    elif ks == "c":  # one int32 accumulator row
+        op.scratch_bytes = 4 * oc

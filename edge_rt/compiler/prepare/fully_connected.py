@@ -24,3 +24,5 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
         from ...kernels.np.fully_connected import constants, scratch_bytes
         op.scratch_bytes = scratch_bytes(x.size // k, n, k, wd, folded)
         np_constants(g, op, constants(wd, folded, *requant_values(g, op), op.params))
+    elif ks == "c":  # one int32 accumulator row
+        op.scratch_bytes = 4 * n

@@ -39,6 +39,8 @@ def prepare_conv_add(g: Graph, op: Op, ks: str) -> None:
         np_constants(g, op, table(add.params, 1))
         op.scratch_bytes = (g.tensors[mid].nbytes + 15) // 16 * 16 + max(conv.scratch_bytes,
                                                                          add_scratch(add.params, 12))
+    elif ks == "c":  # the convolution's accumulator row; each row is added to skip as it is made
+        op.scratch_bytes = conv.scratch_bytes
 
 
 def prepare_ds_conv(g: Graph, op: Op, ks: str) -> None:
@@ -58,3 +60,6 @@ def prepare_ds_conv(g: Graph, op: Op, ks: str) -> None:
         x = g.tensors[op.inputs[0]]
         rows = max(dw.params[4], 1)  # pad_top rows may be re-read after an in-place write
         op.scratch_bytes = (rows * x.shape[2] * x.shape[3] + 15) // 16 * 16 + ow * c
+        if ks == "c":  # the band padded to 16, then one int32 accumulator row (kernels/c/ds_conv.c)
+            poc = g.tensors[op.outputs[0]].shape[3]
+            op.scratch_bytes = (rows * x.shape[2] * x.shape[3] + 15) // 16 * 16 + (ow * c + 15) // 16 * 16 + 4 * max(c, poc)

@@ -1,0 +1,48 @@
+/* DEPTHWISE_CONV_2D, int8: per output pixel, each tap adds x[c / dm] * w[tap][c] over the
+ * channels into an int32 row (contiguous, vectorized per SIMD target; no im2col), then the row
+ * is requantized. prm and p: ert_kernels.h. */
+#include "ert_conv.h"
+
+int ert_depthwise_conv_2d_extents(const int32_t *p, int32_t np, int64_t *e)
+{
+    int64_t xb, yb, taps;
+    if (np != ERT_GEOM_PRMS + 1 || ert_geom_check(p, &xb, &yb, &taps) != 0) return -1;
+    int64_t dm = p[ERT_GEOM_PRMS], oc = p[4];
+    if (dm < 1 || (int64_t)p[3] * dm != oc) return -1;
+    e[0] = xb; e[1] = taps * oc; e[2] = e[3] = e[4] = 4 * oc; e[5] = yb; e[6] = 4 * oc;
+    return 0;
+}
+
+ERT_INLINE void dw_body(const ert_op *op, int lvl)
+{
+    ert_geom g;
+    ert_geom_load(&g, op->prm);
+    int32_t dm = op->prm[ERT_GEOM_PRMS];
+    const int8_t *x = (const int8_t *)op->p[0], *wt = (const int8_t *)op->p[1];
+    const int32_t *bias = (const int32_t *)op->p[2], *mult = (const int32_t *)op->p[3];
+    const int32_t *shift = (const int32_t *)op->p[4];
+    int8_t *y = (int8_t *)op->p[5];
+    int32_t *acc = (int32_t *)op->p[6];
+    (void)lvl;
+    for (int32_t b = 0; b < g.nb; b++)
+        for (int32_t oy = 0; oy < g.oh; oy++)
+            for (int32_t ox = 0; ox < g.ow; ox++) {
+                memcpy(acc, bias, (size_t)g.oc * 4);
+                for (int32_t ky = 0; ky < g.kh; ky++) {
+                    int32_t iy = oy * g.sh - g.pt + ky * g.dh;
+                    int row_ok = iy >= 0 && iy < g.h;
+                    for (int32_t kx = 0; kx < g.kw; kx++) {
+                        int32_t ix = ox * g.sw - g.pl + kx * g.dw;
+                        const int8_t *wp = wt + (int64_t)(ky * g.kw + kx) * g.oc;
+                        if (row_ok && ix >= 0 && ix < g.w)
+                            ert_dw_tap(&g, dm, x + (((int64_t)b * g.h + iy) * g.w + ix) * g.ic, wp, acc);
+                        else if (g.in_zp)
+                            ert_dw_pad_tap(&g, wp, acc);
+                    }
+                }
+                ert_requant_row(acc, g.oc, mult, shift, g.out_off, g.lo, g.hi,
+                                y + (((int64_t)b * g.oh + oy) * g.ow + ox) * g.oc);
+            }
+}
+
+ERT_VARIANTS(ert_depthwise_conv_2d_run, dw_body)

@@ -1,0 +1,127 @@
+/* Shared loops of the convolution kernels (conv_2d.c, conv_add.c, depthwise_conv_2d.c,
+ * ds_conv.c): the geometry record, its validation, and the per-output-pixel accumulation. The
+ * input zero point is folded into the bias at pack time over all taps, so a padded tap adds
+ * in_zp * w (cancelling its share of the fold), exactly the reference's skipped tap. */
+#ifndef ERT_CONV_H
+#define ERT_CONV_H
+
+#include "ert_fixedpoint.h"
+#include "ert_simd.h"
+
+/* prm[0..18]: nb, h, w, ic, oc, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi */
+typedef struct {
+    int32_t nb, h, w, ic, oc, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi;
+} ert_geom;
+
+#define ERT_GEOM_PRMS 19
+
+ERT_INLINE void ert_geom_load(ert_geom *g, const int32_t *p)
+{
+    g->nb = p[0]; g->h = p[1]; g->w = p[2]; g->ic = p[3]; g->oc = p[4]; g->kh = p[5]; g->kw = p[6];
+    g->oh = p[7]; g->ow = p[8]; g->sh = p[9]; g->sw = p[10]; g->dh = p[11]; g->dw = p[12];
+    g->pt = p[13]; g->pl = p[14]; g->in_zp = p[15]; g->out_off = p[16]; g->lo = p[17]; g->hi = p[18];
+}
+
+/* Every coordinate the loops form stays far inside int32 and every tensor below 2^24 elements:
+ * 0 on success, and the byte sizes of input, output and one pixel's taps. */
+static inline int ert_geom_check(const int32_t *p, int64_t *x_bytes, int64_t *y_bytes, int64_t *taps)
+{
+    for (int i = 0; i < 9; i++)
+        if (!ERT_DIM_OK(p[i])) return -1;
+    for (int i = 9; i < 13; i++)
+        if (p[i] < 1 || p[i] > (1 << 16)) return -1;
+    if (p[13] < 0 || p[13] > (1 << 16) || p[14] < 0 || p[14] > (1 << 16)) return -1;
+    if (p[15] < -255 || p[15] > 255) return -1;
+    int64_t nb = p[0], h = p[1], w = p[2], ic = p[3], oc = p[4], kh = p[5], kw = p[6], oh = p[7], ow = p[8];
+    if (oh * p[9] + kh * p[11] + p[13] > (1 << 30) || ow * p[10] + kw * p[12] + p[14] > (1 << 30)) return -1;
+    *x_bytes = nb * h * w * ic;
+    *y_bytes = nb * oh * ow * oc;
+    *taps = kh * kw;
+    if (*x_bytes > ERT_MAX_DIM || *y_bytes > ERT_MAX_DIM || kh * kw > ERT_MAX_DOT) return -1;
+    return 0;
+}
+
+/* Valid kx range [*lo, *hi) of output column ox for stride-1-dilation taps (dw == 1). */
+ERT_INLINE void ert_kx_range(const ert_geom *g, int32_t ix0, int32_t *lo, int32_t *hi)
+{
+    int32_t a = ix0 < 0 ? -ix0 : 0;
+    int32_t b = g->w - ix0;
+    if (b > g->kw) b = g->kw;
+    if (b < a) b = a;
+    *lo = a; *hi = b;
+}
+
+/* acc[c] += in_zp * sum_j w[c, tap, j] for one padded tap (w rows of stride ws). */
+ERT_INLINE void ert_conv_pad_tap(const ert_geom *g, const int8_t *wt, int32_t ws, int32_t *acc)
+{
+    for (int32_t c = 0; c < g->oc; c++) {
+        int32_t s = 0;
+        const int8_t *wr = wt + (int64_t)c * ws;
+        for (int32_t j = 0; j < g->ic; j++)
+            s += wr[j];
+        acc[c] = (int32_t)((uint32_t)acc[c] + (uint32_t)(g->in_zp * s));
+    }
+}
+
+/* CONV_2D: acc[oc] += taps of output pixel (oy, ox) of the batch whose input starts at xb;
+ * filter [oc][kh][kw][ic]. A run of valid taps along kx is one contiguous dot product. */
+ERT_INLINE void ert_conv_pixel(int lvl, const ert_geom *g, const int8_t *xb, const int8_t *wt, int32_t oy,
+                               int32_t ox, int32_t *acc)
+{
+    int32_t ic = g->ic, ws = g->kh * g->kw * ic;
+    int32_t iy0 = oy * g->sh - g->pt, ix0 = ox * g->sw - g->pl;
+    int32_t klo = 0, khi = g->kw;
+    if (g->dw == 1) ert_kx_range(g, ix0, &klo, &khi);
+    for (int32_t ky = 0; ky < g->kh; ky++) {
+        int32_t iy = iy0 + ky * g->dh;
+        const int8_t *wrow = wt + (int64_t)ky * g->kw * ic;
+        if (iy < 0 || iy >= g->h) {
+            if (g->in_zp)
+                for (int32_t kx = 0; kx < g->kw; kx++)
+                    ert_conv_pad_tap(g, wrow + kx * ic, ws, acc);
+            continue;
+        }
+        const int8_t *xrow = xb + (int64_t)iy * g->w * ic;
+        if (g->dw == 1) {
+            if (khi > klo)
+                ert_dotn(lvl, xrow + (int64_t)(ix0 + klo) * ic, wrow + klo * ic, ws, (khi - klo) * ic, g->oc, acc);
+            if (g->in_zp) {
+                for (int32_t kx = 0; kx < klo; kx++) ert_conv_pad_tap(g, wrow + kx * ic, ws, acc);
+                for (int32_t kx = khi; kx < g->kw; kx++) ert_conv_pad_tap(g, wrow + kx * ic, ws, acc);
+            }
+            continue;
+        }
+        for (int32_t kx = 0; kx < g->kw; kx++) {
+            int32_t ix = ix0 + kx * g->dw;
+            if (ix < 0 || ix >= g->w) {
+                if (g->in_zp) ert_conv_pad_tap(g, wrow + kx * ic, ws, acc);
+            } else {
+                ert_dotn(lvl, xrow + (int64_t)ix * ic, wrow + kx * ic, ws, ic, g->oc, acc);
+            }
+        }
+    }
+}
+
+/* DEPTHWISE: acc[oc] += taps of output pixel (oy, ox); filter [kh][kw][oc]; output channel c
+ * reads input channel c / dm. row(iy) gives the start of input row iy (DS_CONV_2D reads rows it
+ * has overwritten from its ring). Inner loops run over channels: contiguous, vectorized. */
+ERT_INLINE void ert_dw_tap(const ert_geom *g, int32_t dm, const int8_t *xp, const int8_t *wp, int32_t *acc)
+{
+    int32_t oc = g->oc;
+    if (dm == 1) {
+        for (int32_t c = 0; c < oc; c++)
+            acc[c] = (int32_t)((uint32_t)acc[c] + (uint32_t)((int32_t)xp[c] * wp[c]));
+    } else {
+        for (int32_t ci = 0; ci < g->ic; ci++)
+            for (int32_t q = 0; q < dm; q++)
+                acc[ci * dm + q] = (int32_t)((uint32_t)acc[ci * dm + q] + (uint32_t)((int32_t)xp[ci] * wp[ci * dm + q]));
+    }
+}
+
+ERT_INLINE void ert_dw_pad_tap(const ert_geom *g, const int8_t *wp, int32_t *acc)
+{
+    for (int32_t c = 0; c < g->oc; c++)
+        acc[c] = (int32_t)((uint32_t)acc[c] + (uint32_t)(g->in_zp * wp[c]));
+}
+
+#endif
