@@ -241,18 +241,23 @@ class Interpreter:
         self._views = tables.get("flat") or tables.get("np")
         self.weight_buffer_bytes = 0
         self._weights = None
+        self._per_op = None
         self.c_simd = None  # the SIMD path of the C kernels when some op runs on them
         if not stream:
             self._run = []
+            # per op: its callable, or (op, record spec) for a C op (op_steps() makes those callable)
+            self._per_op = []
             group = []  # consecutive C ops: one C program (one call) each
             for op, s in zip(m.ops, op_sets):
                 if s == "c":
                     group.append((op, _bind(sets[s], op, m, tables["flat"], arena)))
+                    self._per_op.append(group[-1])
                     continue
                 if group:
                     self._run.append(self._program(sets["c"], group))
                     group = []
                 self._run.append(_bind(sets[s], op, m, tables["np" if s == "np" else "flat"], arena))
+                self._per_op.append(self._run[-1])
             if group:
                 self._run.append(self._program(sets["c"], group))
             return
@@ -271,6 +276,19 @@ class Interpreter:
             loads = tuple(loads)
             _read_consts(self._file, loads)  # bind may read its constants
             self._run.append(_streamed(self._file, loads, _bind(sets[s], op, m, v, arena)))
+
+    def op_steps(self):
+        """One callable per op, in schedule order (per-op profiling): invoke() runs consecutive C
+        ops as one call, so each C op gets its own one-op program here (made once, on request)."""
+        if getattr(self, "_per_op", None) is None:
+            return list(self._run)  # streamed: already one step per op
+        steps = []
+        for x in self._per_op:
+            if isinstance(x, tuple):
+                x = self._program(kernel_set("c"), [x])
+            steps.append(x)
+        self._per_op = steps
+        return list(steps)
 
     def _program(self, ks, group):
         """One C call running a group of consecutive C ops (validated by the C side first)."""

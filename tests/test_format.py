@@ -8,6 +8,7 @@ import pytest
 import edge_rt
 from edge_rt import format as F
 from edge_rt.compiler.pack import pack
+from edge_rt.testing.c_set import C_SETS
 from edge_rt.reader import parse
 
 
@@ -139,7 +140,7 @@ def test_tampered_payload_with_valid_crc_never_crashes_the_loader():
         for _ in range(int(rng.integers(1, 3))):
             b[int(rng.integers(F.CRC_START, len(b)))] = int(rng.integers(0, 256))
         struct.pack_into("<I", b, 12, binascii.crc32(memoryview(b)[F.CRC_START:]) & 0xFFFFFFFF)
-        for ks in ("np", "ref"):
+        for ks in ("np", "ref") + C_SETS:  # c: the C validator guards the kernels too
             try:
                 edge_rt.Interpreter(bytes(b), kernels=ks)
             except edge_rt.EdgeRTError:
