@@ -105,7 +105,8 @@ def test_validator_refuses_out_of_bounds_records():
     consts = bytearray(4096)
     arena = bytearray(4096)
     n, k = 4, 8
-    good = [(0, 0, k), (0, 0, n * k), (0, 64, 4 * n), (0, 128, 4 * n), (0, 192, 4 * n), (1, 0, n), (1, 64, 4 * n)]
+    good = [(0, 0, k), (0, 0, n * k), (0, 64, 4 * n), (0, 128, 4 * n), (0, 192, 4 * n), (1, 0, n), (1, 64, 4 * n),
+            (0, 256, 64 * 2), (0, 512, 64)]  # packed weights: 1 block of 16 channels x 2 groups of 4; wsum
     prm = [1, n, k, 0, -128, 127]
     _ert.Program(consts, arena, [(F.OP_FULLY_CONNECTED, prm, good)]).run()
 
@@ -118,11 +119,11 @@ def test_validator_refuses_out_of_bounds_records():
         refused(prm, short)
     refused(prm, good[:5] + [(0, 0, n)] + good[6:])             # output in the read-only file
     refused(prm, good[:2] + [(0, 66, 4 * n)] + good[3:])         # misaligned int32 bias
-    refused(prm, good[:6] + [(1, 4090, 4 * n)])                   # scratch past the arena
+    refused(prm, good[:6] + [(1, 4090, 4 * n)] + good[7:])        # scratch past the arena
     refused([1, n, k, 0, -128], good)                             # too few params
     refused([0, n, k, 0, -128, 127], good)                        # empty batch
     refused([1, n, -k, 0, -128, 127], good)
-    refused(prm, good[:6])                                        # a missing operand
+    refused(prm, good[:8])                                        # a missing operand
     with pytest.raises(ValueError):
         _ert.Program(consts, arena, [(999, prm, good)])
 
@@ -136,7 +137,7 @@ def test_damaged_record_is_one_line_naming_the_op():
     m = reader.parse(bytes(binary))
     off, _ = m.sections[F.SEC_OPS]
     sc = struct.unpack_from("<I", binary, off + 12)[0]
-    assert sc == 64
+    assert sc == 64  # one int32 row of 16 channels
     struct.pack_into("<I", binary, off + 12, 60)
     import binascii
     struct.pack_into("<I", binary, 12, binascii.crc32(memoryview(binary)[F.CRC_START:]) & 0xFFFFFFFF)

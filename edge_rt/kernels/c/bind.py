@@ -65,15 +65,22 @@ def _fc(op, m, v):
     return prm, opd
 
 
+def _packed(m, op, at):
+    """The C packing of the op's weights (prepare/common.py c_constants) at op.inputs[at:at + 2]."""
+    if len(op.inputs) < at + 2:
+        raise ValueError("the packed weights are missing (file not packed for the c kernels)")
+    return [_operand(m, op.inputs[at], F.DT_INT8), _operand(m, op.inputs[at + 1], F.DT_INT32)]
+
+
 def fully_connected(op, m, v, arena):
     prm, opd = _fc(op, m, v)
-    return (F.OP_FULLY_CONNECTED, prm, opd + [_scratch(op)])
+    return (F.OP_FULLY_CONNECTED, prm, opd + [_scratch(op)] + _packed(m, op, 5))
 
 
 def fc_add(op, m, v, arena):
     prm, opd = _fc(op, m, v)
     return (F.OP_FULLY_CONNECTED_ADD, prm + [op.params[3]] + list(op.params[4:16]),
-            opd + [_operand(m, op.inputs[5], F.DT_INT8), _scratch(op)])
+            opd + [_operand(m, op.inputs[5], F.DT_INT8), _scratch(op)] + _packed(m, op, 6))
 
 
 def _shape4(m, tid, what):
@@ -119,20 +126,21 @@ def _geometry(head, params, m, y, oc):
 def conv_2d(op, m, v, arena):
     head, ids, oc = _conv_like(op, m, v, False, op.params)
     prm = _geometry(head[:7], op.params, m, op.outputs[0], oc)
-    return (F.OP_CONV_2D, prm, _conv_operands(m, v, ids, oc, op.outputs[0]) + [_scratch(op)])
+    return (F.OP_CONV_2D, prm, _conv_operands(m, v, ids, oc, op.outputs[0]) + [_scratch(op)] + _packed(m, op, 5))
 
 
 def conv_add(op, m, v, arena):
     head, ids, oc = _conv_like(op, m, v, False, op.params)
     prm = _geometry(head[:7], op.params, m, op.outputs[0], oc) + [op.params[10]] + list(op.params[11:23])
     return (F.OP_CONV_2D_ADD, prm, _conv_operands(m, v, ids, oc, op.outputs[0]) +
-            [_operand(m, op.inputs[5], F.DT_INT8), _scratch(op)])
+            [_operand(m, op.inputs[5], F.DT_INT8), _scratch(op)] + _packed(m, op, 6))
 
 
 def depthwise_conv_2d(op, m, v, arena):
     head, ids, oc = _conv_like(op, m, v, True, op.params)
     prm = _geometry(head[:7], op.params, m, op.outputs[0], oc) + [op.params[10]]
-    return (F.OP_DEPTHWISE_CONV_2D, prm, _conv_operands(m, v, ids, oc, op.outputs[0]) + [_scratch(op)])
+    return (F.OP_DEPTHWISE_CONV_2D, prm, _conv_operands(m, v, ids, oc, op.outputs[0]) + [_scratch(op)] +
+            _packed(m, op, 5))
 
 
 def ds_conv(op, m, v, arena):
@@ -155,7 +163,7 @@ def ds_conv(op, m, v, arena):
     pmo, pso = _requant(m, v, i_pm, i_ps, poc)
     opd = _conv_operands(m, v, ids, c, op.outputs[0])[:5]
     opd += [_operand(m, i_pw, F.DT_INT8), _operand(m, i_pb, F.DT_INT32), pmo, pso,
-            _operand(m, op.outputs[0], F.DT_INT8), _scratch(op)]
+            _operand(m, op.outputs[0], F.DT_INT8), _scratch(op)] + _packed(m, op, 9)
     return (F.OP_DS_CONV_2D, prm, opd)
 
 

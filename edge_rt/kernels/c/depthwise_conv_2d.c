@@ -9,7 +9,8 @@ int ert_depthwise_conv_2d_extents(const int32_t *p, int32_t np, int64_t *e)
     if (np != ERT_GEOM_PRMS + 1 || ert_geom_check(p, &xb, &yb, &taps) != 0) return -1;
     int64_t dm = p[ERT_GEOM_PRMS], oc = p[4];
     if (dm < 1 || (int64_t)p[3] * dm != oc) return -1;
-    e[0] = xb; e[1] = taps * oc; e[2] = e[3] = e[4] = 4 * oc; e[5] = yb; e[6] = 4 * oc;
+    e[0] = xb; e[1] = taps * oc; e[2] = e[3] = e[4] = 4 * oc; e[5] = yb; e[6] = ERT_PATCH_SCRATCH(taps, oc);
+    e[7] = ERT_WP_BYTES(oc, taps); e[8] = ERT_WSUM_BYTES(oc);
     return 0;
 }
 
@@ -23,7 +24,27 @@ ERT_INLINE void dw_body(const ert_op *op, int lvl)
     const int32_t *shift = (const int32_t *)op->p[4];
     int8_t *y = (int8_t *)op->p[5];
     int32_t *acc = (int32_t *)op->p[6];
-    (void)lvl;
+#if ERT_X86
+    if (lvl == ERT_LVL_VNNI && g.ic == 1) {
+        /* one input channel: a CONV_2D with K = kh*kw taps and the filter transposed (packed at
+         * pack time into wp), run as patches through the VNNI product */
+        int32_t k = g.kh * g.kw;
+        int8_t *patch = (int8_t *)op->p[6];
+        int32_t rows = ERT_GEMM_ROWS(g.oc);
+        ert_pix pos = {0, 0, 0};
+        for (int64_t done = 0;;) {
+            const int8_t *xr[16];
+            int32_t r = ert_next_pixels(&g, &pos, x, patch, ERT_R16(k), xr, rows, ERT_BIASED(lvl));
+            if (!r) break;
+            int8_t *yr[16];
+            for (int32_t q = 0; q < r; q++, done++)
+                yr[q] = y + done * g.oc;
+            ert_epi e = {bias, (const int32_t *)op->p[8], mult, shift, g.out_off, g.lo, g.hi, NULL, 0, yr, NULL};
+            ert_gemm_vnni(xr, r, k, (const int8_t *)op->p[7], g.oc, &e, 1);
+        }
+        return;
+    }
+#endif
     for (int32_t b = 0; b < g.nb; b++)
         for (int32_t oy = 0; oy < g.oh; oy++)
             for (int32_t ox = 0; ox < g.ow; ox++) {

@@ -5,7 +5,7 @@
  * In place (output planned over the input: same shape, stride 1, checked by extents), writing
  * output row oy destroys input row oy, which later rows still read (up to pad_top rows back):
  * it is first saved in a ring of max(pad_top, 1) rows, and reads of rows already overwritten go
- * to the ring. Scratch: [ring, 16-aligned][band ow*oc, 16-aligned][acc int32 x max(oc, poc)]. */
+ * to the ring. Scratch: [ring, 16-aligned][band ow*oc, 16-aligned][acc: ERT_GEMM_ROWS(poc) int32 rows of max(oc, poc)]. */
 #include "ert_conv.h"
 
 #define PW_AT (ERT_GEOM_PRMS + 1)
@@ -26,7 +26,8 @@ int ert_ds_conv_extents(const int32_t *p, int32_t np, int64_t *e)
     e[1] = kh * kw * c; e[2] = e[3] = e[4] = 4 * c;
     e[5] = poc * c; e[6] = e[7] = e[8] = 4 * poc;
     e[9] = p[0] * oh * ow * poc;
-    e[10] = ring + R16(ow * c) + acc;
+    e[10] = ring + R16(ow * c) + ERT_GEMM_ROWS(poc) * acc;
+    e[11] = ERT_WP_BYTES(poc, c); e[12] = ERT_WSUM_BYTES(poc);
     return 0;
 }
 
@@ -41,6 +42,8 @@ ERT_INLINE void ds_body(const ert_op *op, int lvl)
     const int8_t *pww = (const int8_t *)op->p[5];
     const int32_t *pb = (const int32_t *)op->p[6], *pmul = (const int32_t *)op->p[7], *psh = (const int32_t *)op->p[8];
     int8_t *y = (int8_t *)op->p[9];
+    const int8_t *pwp = (const int8_t *)op->p[11];
+    const int32_t *pwsum = (const int32_t *)op->p[12];
     int32_t rows = g.pt > 0 ? g.pt : 1, row = g.w * g.ic;
     int32_t ring_bytes = R16(rows * row);
     int8_t *ring = (int8_t *)op->p[10];
@@ -67,13 +70,22 @@ ERT_INLINE void ds_body(const ert_op *op, int lvl)
                 }
                 ert_requant_row(acc, g.oc, dmul, dsh, g.out_off, g.lo, g.hi, band + (int64_t)ox * g.oc);
             }
+            if (ERT_BIASED(lvl)) /* the band is the VNNI product's input: store it biased */
+                ert_bias_row(band, g.ow * g.oc);
             if (inplace)
                 memcpy(ring + (int64_t)(oy % rows) * row, xb + (int64_t)oy * row, (size_t)row);
             int8_t *yr = y + ((int64_t)b * g.oh + oy) * g.ow * poc;
-            for (int32_t ox = 0; ox < g.ow; ox++) {
-                memcpy(acc, pb, (size_t)poc * 4);
-                ert_dotn(lvl, band + (int64_t)ox * g.oc, pww, g.oc, g.oc, poc, acc);
-                ert_requant_row(acc, poc, pmul, psh, p_off, p_lo, p_hi, yr + (int64_t)ox * poc);
+            int32_t rows = ERT_GEMM_ROWS(poc);
+            for (int32_t ox = 0; ox < g.ow; ox += rows) {
+                int32_t r = g.ow - ox < rows ? g.ow - ox : rows;
+                const int8_t *xr[16];
+                int8_t *out[16];
+                for (int32_t q = 0; q < r; q++) {
+                    xr[q] = band + (int64_t)(ox + q) * g.oc;
+                    out[q] = yr + (int64_t)(ox + q) * poc;
+                }
+                ert_epi e = {pb, pwsum, pmul, psh, p_off, p_lo, p_hi, NULL, 0, out, NULL};
+                ert_gemm(lvl, xr, r, g.oc, pww, pwp, poc, &e, acc, ERT_BIASED(lvl));
             }
         }
     }

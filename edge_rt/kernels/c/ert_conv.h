@@ -7,6 +7,7 @@
 
 #include "ert_fixedpoint.h"
 #include "ert_simd.h"
+#include "ert_gemm.h"
 
 /* prm[0..18]: nb, h, w, ic, oc, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi */
 typedef struct {
@@ -31,7 +32,7 @@ static inline int ert_geom_check(const int32_t *p, int64_t *x_bytes, int64_t *y_
     for (int i = 9; i < 13; i++)
         if (p[i] < 1 || p[i] > (1 << 16)) return -1;
     if (p[13] < 0 || p[13] > (1 << 16) || p[14] < 0 || p[14] > (1 << 16)) return -1;
-    if (p[15] < -255 || p[15] > 255) return -1;
+    if (p[15] < -128 || p[15] > 127) return -1; /* the input zero point: patches hold it as int8 */
     int64_t nb = p[0], h = p[1], w = p[2], ic = p[3], oc = p[4], kh = p[5], kw = p[6], oh = p[7], ow = p[8];
     if (oh * p[9] + kh * p[11] + p[13] > (1 << 30) || ow * p[10] + kw * p[12] + p[14] > (1 << 30)) return -1;
     *x_bytes = nb * h * w * ic;
@@ -100,6 +101,91 @@ ERT_INLINE void ert_conv_pixel(int lvl, const ert_geom *g, const int8_t *xb, con
             }
         }
     }
+}
+
+#define ERT_R16(n) (((int64_t)(n) + 15) / 16 * 16)
+
+/* Scratch of the patch-based kernels: ERT_GEMM_ROWS(oc) patches of K bytes (16-aligned), then as
+ * many int32 rows. */
+#define ERT_PATCH_SCRATCH(k, oc) (ERT_GEMM_ROWS(oc) * (ERT_R16(k) + 4 * (int64_t)(oc)))
+
+/* The K = kh*kw*ic input bytes output pixel (oy, ox) multiplies, in the filter's (ky, kx, ic)
+ * order, padded taps holding in_zp (the reference's skipped taps, given the folded bias): a
+ * pointer into the input itself for a 1x1 tap inside it, else the row built in patch. */
+ERT_INLINE void ert_bias_row(int8_t *d, int32_t n)
+{
+    uint8_t *u = (uint8_t *)d;
+    for (int32_t i = 0; i < n; i++)
+        u[i] ^= 0x80u;
+}
+
+ERT_INLINE const int8_t *ert_patch_plain(const ert_geom *g, const int8_t *xb, int32_t oy, int32_t ox, int8_t *patch)
+{
+    int32_t ic = g->ic, iy0 = oy * g->sh - g->pt, ix0 = ox * g->sw - g->pl, run = g->kw * ic;
+    int zp = (int)(uint8_t)(int8_t)g->in_zp;
+    if (g->kh == 1 && g->kw == 1 && iy0 >= 0 && iy0 < g->h && ix0 >= 0 && ix0 < g->w)
+        return xb + ((int64_t)iy0 * g->w + ix0) * ic;
+    int8_t *d = patch;
+    int32_t klo = 0, khi = g->kw;
+    if (g->dw == 1) ert_kx_range(g, ix0, &klo, &khi);
+    for (int32_t ky = 0; ky < g->kh; ky++, d += run) {
+        int32_t iy = iy0 + ky * g->dh;
+        if (iy < 0 || iy >= g->h) {
+            memset(d, zp, (size_t)run);
+            continue;
+        }
+        const int8_t *xrow = xb + (int64_t)iy * g->w * ic;
+        if (g->dw == 1) {
+            memset(d, zp, (size_t)(klo * ic));
+            memcpy(d + klo * ic, xrow + (int64_t)(ix0 + klo) * ic, (size_t)((khi - klo) * ic));
+            memset(d + khi * ic, zp, (size_t)((g->kw - khi) * ic));
+            continue;
+        }
+        for (int32_t kx = 0; kx < g->kw; kx++) {
+            int32_t ix = ix0 + kx * g->dw;
+            if (ix < 0 || ix >= g->w)
+                memset(d + kx * ic, zp, (size_t)ic);
+            else
+                memcpy(d + kx * ic, xrow + (int64_t)ix * ic, (size_t)ic);
+        }
+    }
+    return patch;
+}
+
+/* biased (ERT_BIASED): the row goes to the patch as x ^ 0x80, for the VNNI product */
+ERT_INLINE const int8_t *ert_patch(const ert_geom *g, const int8_t *xb, int32_t oy, int32_t ox, int8_t *patch,
+                                   int biased)
+{
+    const int8_t *r = ert_patch_plain(g, xb, oy, ox, patch);
+    if (!biased) return r;
+    int32_t k = g->kh * g->kw * g->ic;
+    if (r != patch) memcpy(patch, r, (size_t)k);
+    ert_bias_row(patch, k);
+    return patch;
+}
+
+/* Up to `want` next output pixels (row-major over batch, oy, ox from *pos): their rows into xr,
+ * patches at patch + i * pstride; returns how many. */
+typedef struct {
+    int32_t b, oy, ox;
+} ert_pix;
+
+ERT_INLINE int32_t ert_next_pixels(const ert_geom *g, ert_pix *pos, const int8_t *x, int8_t *patch, int64_t pstride,
+                                   const int8_t **xr, int32_t want, int biased)
+{
+    int32_t r = 0;
+    while (r < want && pos->b < g->nb) {
+        xr[r] = ert_patch(g, x + (int64_t)pos->b * g->h * g->w * g->ic, pos->oy, pos->ox, patch + r * pstride, biased);
+        r++;
+        if (++pos->ox == g->ow) {
+            pos->ox = 0;
+            if (++pos->oy == g->oh) {
+                pos->oy = 0;
+                pos->b++;
+            }
+        }
+    }
+    return r;
 }
 
 /* DEPTHWISE: acc[oc] += taps of output pixel (oy, ox); filter [kh][kw][oc]; output channel c

@@ -8,6 +8,7 @@
 
 #include <string.h>
 #include "ert_kernels.h"
+#include "ert_fixedpoint.h"
 
 #define ERT_LVL_C 0
 #define ERT_LVL_AVX2 1
@@ -219,6 +220,34 @@ ERT_INLINE void ert_requant_row(const int32_t *acc, int32_t n, const int32_t *mu
 {
     for (int32_t j = 0; j < n; j++)
         y[j] = (int8_t)ert_clamp(ert_mbqm(acc[j], mult[j], shift[j]) + off, lo, hi);
+}
+
+/* The same, kept as int32 in place (the residual epilogues add it to the skip row next). */
+ERT_INLINE void ert_requant_row32(int32_t *acc, int32_t n, const int32_t *mult, const int32_t *shift,
+                                  int32_t off, int32_t lo, int32_t hi)
+{
+    for (int32_t j = 0; j < n; j++)
+        acc[j] = ert_clamp(ert_mbqm(acc[j], mult[j], shift[j]) + off, lo, hi);
+}
+
+/* y[j] = ADD(v[j], s[j]) (or ADD(s[j], v[j]) when the convolution feeds ADD's second input). y may
+ * be s itself (the planner's in-place pair, exactly the same bytes): element j reads s[j] before
+ * writing y[j], which the vectorized loop keeps, so the aliasing check is waived (ivdep). */
+ERT_INLINE void ert_add_row(const int32_t *a, int first, const int32_t *v, const int8_t *s, int8_t *y, int32_t n)
+{
+    if (first) {
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC ivdep
+#endif
+        for (int32_t j = 0; j < n; j++)
+            y[j] = ert_add_one(a, v[j], s[j]);
+    } else {
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC ivdep
+#endif
+        for (int32_t j = 0; j < n; j++)
+            y[j] = ert_add_one(a, s[j], v[j]);
+    }
 }
 
 /* One kernel body instantiated per SIMD level; `name` dispatches on ctx->features. */

@@ -12,14 +12,14 @@
 
 /* opcode, name, operand signature (ert_kernels.h), extents, run; opcodes from format.py */
 static const ert_kernel KERNELS[] = {
-    {ERT_OP_CONV_2D, "CONV_2D", "bbiiios", ert_conv_2d_extents, ert_conv_2d_run},
-    {ERT_OP_DEPTHWISE_CONV_2D, "DEPTHWISE_CONV_2D", "bbiiios", ert_depthwise_conv_2d_extents,
+    {ERT_OP_CONV_2D, "CONV_2D", "bbiiiosbi", ert_conv_2d_extents, ert_conv_2d_run},
+    {ERT_OP_DEPTHWISE_CONV_2D, "DEPTHWISE_CONV_2D", "bbiiiosbi", ert_depthwise_conv_2d_extents,
      ert_depthwise_conv_2d_run},
-    {ERT_OP_FULLY_CONNECTED, "FULLY_CONNECTED", "bbiiios", ert_fully_connected_extents,
+    {ERT_OP_FULLY_CONNECTED, "FULLY_CONNECTED", "bbiiiosbi", ert_fully_connected_extents,
      ert_fully_connected_run},
-    {ERT_OP_CONV_2D_ADD, "CONV_2D_ADD", "bbiiiobs", ert_conv_add_extents, ert_conv_add_run},
-    {ERT_OP_DS_CONV_2D, "DS_CONV_2D", "bbiiibiiios", ert_ds_conv_extents, ert_ds_conv_run},
-    {ERT_OP_FULLY_CONNECTED_ADD, "FULLY_CONNECTED_ADD", "bbiiiobs", ert_fc_add_extents, ert_fc_add_run},
+    {ERT_OP_CONV_2D_ADD, "CONV_2D_ADD", "bbiiiobsbi", ert_conv_add_extents, ert_conv_add_run},
+    {ERT_OP_DS_CONV_2D, "DS_CONV_2D", "bbiiibiiiosbi", ert_ds_conv_extents, ert_ds_conv_run},
+    {ERT_OP_FULLY_CONNECTED_ADD, "FULLY_CONNECTED_ADD", "bbiiiobsbi", ert_fc_add_extents, ert_fc_add_run},
 };
 
 int ert_kernel_count(void) { return (int)(sizeof(KERNELS) / sizeof(KERNELS[0])); }
