@@ -45,6 +45,22 @@ ERT_INLINE void dw_body(const ert_op *op, int lvl)
         return;
     }
 #endif
+#if ERT_X86
+    if (lvl == ERT_LVL_VNNI && dm == 1 && g.kh <= 16) {
+        const int8_t *rowp[16];
+        for (int32_t b = 0; b < g.nb; b++)
+            for (int32_t oy = 0; oy < g.oh; oy++) {
+                for (int32_t ky = 0; ky < g.kh; ky++) {
+                    int32_t iy = oy * g.sh - g.pt + ky * g.dh;
+                    rowp[ky] = iy >= 0 && iy < g.h ? x + ((int64_t)b * g.h + iy) * g.w * g.ic : NULL;
+                }
+                int8_t *yr = y + ((int64_t)b * g.oh + oy) * g.ow * g.oc;
+                for (int32_t ox = 0; ox < g.ow; ox++)
+                    ert_dw_pixel_vnni(&g, rowp, ox, wt, bias, mult, shift, yr + (int64_t)ox * g.oc, 0);
+            }
+        return;
+    }
+#endif
     for (int32_t b = 0; b < g.nb; b++)
         for (int32_t oy = 0; oy < g.oh; oy++)
             for (int32_t ox = 0; ox < g.ow; ox++) {

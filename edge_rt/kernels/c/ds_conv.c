@@ -52,6 +52,19 @@ ERT_INLINE void ds_body(const ert_op *op, int lvl)
     for (int32_t b = 0; b < g.nb; b++) {
         const int8_t *xb = x + (int64_t)b * g.h * row;
         for (int32_t oy = 0; oy < g.oh; oy++) {
+#if ERT_X86
+            if (lvl == ERT_LVL_VNNI && dm == 1 && g.kh <= 16) {
+                const int8_t *rowp[16];
+                for (int32_t ky = 0; ky < g.kh; ky++) {
+                    int32_t iy = oy * g.sh - g.pt + ky * g.dh;
+                    rowp[ky] = !(iy >= 0 && iy < g.h) ? NULL : (inplace && iy < oy) ? ring + (int64_t)(iy % rows) * row
+                                                                                      : xb + (int64_t)iy * row;
+                }
+                for (int32_t ox = 0; ox < g.ow; ox++)
+                    ert_dw_pixel_vnni(&g, rowp, ox, dww, db, dmul, dsh, band + (int64_t)ox * g.oc, 1);
+            } else
+#endif
+            {
             for (int32_t ox = 0; ox < g.ow; ox++) {
                 memcpy(acc, db, (size_t)g.oc * 4);
                 for (int32_t ky = 0; ky < g.kh; ky++) {
@@ -70,8 +83,9 @@ ERT_INLINE void ds_body(const ert_op *op, int lvl)
                 }
                 ert_requant_row(acc, g.oc, dmul, dsh, g.out_off, g.lo, g.hi, band + (int64_t)ox * g.oc);
             }
-            if (ERT_BIASED(lvl)) /* the band is the VNNI product's input: store it biased */
+            if (ERT_BIASED(lvl) && !(dm == 1 && g.kh <= 16)) /* the band feeds the VNNI product: biased */
                 ert_bias_row(band, g.ow * g.oc);
+            }
             if (inplace)
                 memcpy(ring + (int64_t)(oy % rows) * row, xb + (int64_t)oy * row, (size_t)row);
             int8_t *yr = y + ((int64_t)b * g.oh + oy) * g.ow * poc;

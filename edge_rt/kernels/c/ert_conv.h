@@ -152,10 +152,69 @@ ERT_INLINE const int8_t *ert_patch_plain(const ert_geom *g, const int8_t *xb, in
     return patch;
 }
 
+#if ERT_X86
+/* d[0..n) = s[0..n) ^ 0x80 and d[0..n) = v: masked 64-byte moves (no libc call per tap run) */
+ERT_TGT_VNNI static inline void ert_copy_bias_vnni(int8_t *d, const int8_t *s, int32_t n)
+{
+    const __m512i k80 = _mm512_set1_epi8((char)0x80);
+    for (int32_t i = 0; i < n; i += 64) {
+        int32_t r = n - i;
+        __mmask64 m = r >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << r) - 1);
+        _mm512_mask_storeu_epi8(d + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, s + i), k80));
+    }
+}
+
+ERT_TGT_VNNI static inline void ert_fill_vnni(int8_t *d, int8_t v, int32_t n)
+{
+    const __m512i f = _mm512_set1_epi8(v);
+    for (int32_t i = 0; i < n; i += 64) {
+        int32_t r = n - i;
+        __mmask64 m = r >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << r) - 1);
+        _mm512_mask_storeu_epi8(d + i, m, f);
+    }
+}
+
+/* ert_patch_plain's row, biased (x ^ 0x80) for the VNNI product, built with masked moves */
+ERT_TGT_VNNI static inline const int8_t *ert_patch_vnni(const ert_geom *g, const int8_t *xb, int32_t oy, int32_t ox,
+                                                        int8_t *d)
+{
+    int32_t ic = g->ic, iy0 = oy * g->sh - g->pt, ix0 = ox * g->sw - g->pl, run = g->kw * ic;
+    int8_t zp = (int8_t)(g->in_zp ^ 0x80);
+    int32_t klo = 0, khi = g->kw;
+    if (g->dw == 1) ert_kx_range(g, ix0, &klo, &khi);
+    int8_t *patch = d;
+    for (int32_t ky = 0; ky < g->kh; ky++, d += run) {
+        int32_t iy = iy0 + ky * g->dh;
+        if (iy < 0 || iy >= g->h) {
+            ert_fill_vnni(d, zp, run);
+            continue;
+        }
+        const int8_t *xrow = xb + (int64_t)iy * g->w * ic;
+        if (g->dw == 1) {
+            if (klo) ert_fill_vnni(d, zp, klo * ic);
+            ert_copy_bias_vnni(d + klo * ic, xrow + (int64_t)(ix0 + klo) * ic, (khi - klo) * ic);
+            if (khi < g->kw) ert_fill_vnni(d + khi * ic, zp, (g->kw - khi) * ic);
+            continue;
+        }
+        for (int32_t kx = 0; kx < g->kw; kx++) {
+            int32_t ix = ix0 + kx * g->dw;
+            if (ix < 0 || ix >= g->w)
+                ert_fill_vnni(d + kx * ic, zp, ic);
+            else
+                ert_copy_bias_vnni(d + kx * ic, xrow + (int64_t)ix * ic, ic);
+        }
+    }
+    return patch;
+}
+#endif
+
 /* biased (ERT_BIASED): the row goes to the patch as x ^ 0x80, for the VNNI product */
 ERT_INLINE const int8_t *ert_patch(const ert_geom *g, const int8_t *xb, int32_t oy, int32_t ox, int8_t *patch,
                                    int biased)
 {
+#if ERT_X86
+    if (biased) return ert_patch_vnni(g, xb, oy, ox, patch);
+#endif
     const int8_t *r = ert_patch_plain(g, xb, oy, ox, patch);
     if (!biased) return r;
     int32_t k = g->kh * g->kw * g->ic;
@@ -209,5 +268,52 @@ ERT_INLINE void ert_dw_pad_tap(const ert_geom *g, const int8_t *wp, int32_t *acc
     for (int32_t c = 0; c < g->oc; c++)
         acc[c] = (int32_t)((uint32_t)acc[c] + (uint32_t)(g->in_zp * wp[c]));
 }
+
+#if ERT_X86
+/* DEPTHWISE (dm == 1) output pixel ox of the output row whose input rows are rowp[ky] (NULL:
+ * padded), 64 channels per pass in 4 registers: acc = bias + sum x * w (vpmulld on sign-extended
+ * lanes; a padded tap adds in_zp * w), then the output stage (ert_gemm.h) into out[c], stored
+ * biased (x ^ 0x80) when it feeds the VNNI product (the DS_CONV_2D band). */
+ERT_TGT_VNNI static inline void ert_dw_pixel_vnni(const ert_geom *g, const int8_t *const *rowp, int32_t ox,
+                                                  const int8_t *w, const int32_t *bias, const int32_t *mult,
+                                                  const int32_t *shift, int8_t *out, int biased)
+{
+    int32_t oc = g->oc, ix0 = ox * g->sw - g->pl;
+    const __m512i zpv = _mm512_set1_epi32(g->in_zp);
+    for (int32_t c0 = 0; c0 < oc; c0 += 64) {
+        __mmask16 m[4];
+        __m512i a[4];
+        for (int b = 0; b < 4; b++) {
+            int32_t n = oc - c0 - 16 * b;
+            m[b] = n >= 16 ? (__mmask16)0xffff : (n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u));
+            a[b] = _mm512_maskz_loadu_epi32(m[b], bias + c0 + 16 * b);
+        }
+        for (int32_t ky = 0; ky < g->kh; ky++) {
+            const int8_t *xr = rowp[ky];
+            for (int32_t kx = 0; kx < g->kw; kx++) {
+                int32_t ix = ix0 + kx * g->dw;
+                const int8_t *wp = w + (int64_t)(ky * g->kw + kx) * oc + c0;
+                int valid = xr != NULL && ix >= 0 && ix < g->w;
+                if (!valid && !g->in_zp) continue;
+                const int8_t *xp = valid ? xr + (int64_t)ix * g->ic + c0 : NULL;
+                for (int b = 0; b < 4; b++) {
+                    __m512i wv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[b], wp + 16 * b));
+                    __m512i xv = valid ? _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[b], xp + 16 * b)) : zpv;
+                    a[b] = _mm512_add_epi32(a[b], _mm512_mullo_epi32(xv, wv));
+                }
+            }
+        }
+        for (int b = 0; b < 4; b++) {
+            if (!m[b]) break;
+            int32_t o = c0 + 16 * b;
+            __m512i v = ert_mbqm16(a[b], _mm512_maskz_loadu_epi32(m[b], mult + o), _mm512_maskz_loadu_epi32(m[b], shift + o));
+            v = ert_clamp16(_mm512_add_epi32(v, _mm512_set1_epi32(g->out_off)), g->lo, g->hi);
+            __m128i q = _mm512_cvtepi32_epi8(v);
+            if (biased) q = _mm_xor_si128(q, _mm_set1_epi8((char)0x80));
+            _mm_mask_storeu_epi8(out + o, m[b], q);
+        }
+    }
+}
+#endif
 
 #endif
