@@ -372,7 +372,7 @@ class Agent:
         if k is None or k <= 0:
             raise EdgeRTError("ert-ops K: K must be >0")
         inputs = self._inputs()
-        runs = it._run
+        runs = it.op_steps()
         per = [[] for _ in runs]
         for _ in range(k):
             for i in range(len(inputs)):

@@ -65,7 +65,8 @@ def kernel_set(name):
         try:
             from .kernels import c as ks
         except ImportError as e:
-            raise EdgeRTError("kernel set 'c' is not available here (%s); use the 'np' set (--kernels np)" % (e,))
+            raise EdgeRTError("kernel set 'c' is not available here (the C extension is not built: %s); "
+                              "use the 'np' set (--kernels np), or repack the model with --kernels np" % (e,))
     elif name == "viper":
         try:
             from .kernels import viper as ks
@@ -171,6 +172,16 @@ def _bind(ks, op, m, v, arena):
             op.index, op.name, ks.NAME, type(e).__name__, e, hint))
 
 
+def _c_features():
+    """Feature mask for the C kernels: EDGE_RT_C_FEATURES (an int; 0 = portable C) narrows what
+    the CPU offers (tests and benchmarks run each SIMD path); -1 = all the CPU has."""
+    try:
+        import os
+        return int(os.environ.get("EDGE_RT_C_FEATURES", "-1"))
+    except (ImportError, ValueError):
+        return -1
+
+
 class Interpreter:
     """Run a packed .ert model.
 
@@ -227,6 +238,16 @@ class Interpreter:
                                        "numpy kernels need layout %d: repack it (edge-rt pack)" % (
                                            m.meta.get("np_layout", "(none)"), m.meta.get("tool_version", "?"),
                                            sets["np"].LAYOUT))
+        if "c" in sets:
+            if stream:
+                self.close()
+                raise EdgeRTError("kernel set 'c' needs the constants mapped (stream=False)")
+            if m.meta.get("c_layout") != sets["c"].LAYOUT:
+                self.close()
+                raise ModelFormatError("model was packed for C kernel layout %s by edge_rt %s; this edge_rt's "
+                                       "C kernels need layout %d: repack it (edge-rt pack)" % (
+                                           m.meta.get("c_layout", "(none)"), m.meta.get("tool_version", "?"),
+                                           sets["c"].LAYOUT))
         self.arena_bytes = m.arena_bytes
         self.state_bytes = m.state_bytes
         self._arena = arena = new_arena(m.arena_bytes)
@@ -248,9 +269,25 @@ class Interpreter:
         self._stale = bytearray(len(m.inputs))
         self._tables = {}  # io_convert: the uint8 edges' 256-entry maps, made once
         self.reset_state()
+        self._per_op = None
+        self.c_simd = None  # the SIMD path of the C kernels when some op runs on them
         if not stream:
-            self._run = [_bind(sets[s], op, m, tables["np" if s == "np" else "flat"], arena)
-                         for op, s in zip(m.ops, op_sets)]
+            self._run = []
+            # per op: its callable, or (op, record spec) for a C op (op_steps() makes those callable)
+            self._per_op = []
+            group = []  # consecutive C ops: one C program (one call) each
+            for op, s in zip(m.ops, op_sets):
+                if s == "c":
+                    group.append((op, _bind(sets[s], op, m, tables["flat"], arena)))
+                    self._per_op.append(group[-1])
+                    continue
+                if group:
+                    self._run.append(self._program(sets["c"], group))
+                    group = []
+                self._run.append(_bind(sets[s], op, m, tables["np" if s == "np" else "flat"], arena))
+                self._per_op.append(self._run[-1])
+            if group:
+                self._run.append(self._program(sets["c"], group))
             return
         plan, self.weight_buffer_bytes = reader.weight_plan(m)
         self._weights = wbuf = bytearray(self.weight_buffer_bytes)
@@ -281,6 +318,28 @@ class Interpreter:
             self._file.readinto(dst)
         else:
             dst[:] = self.model.consts[t.offset:t.offset + t.nbytes]
+    def op_steps(self):
+        """One callable per op, in schedule order (per-op profiling): invoke() runs consecutive C
+        ops as one call, so each C op gets its own one-op program here (made once, on request)."""
+        if getattr(self, "_per_op", None) is None:
+            return list(self._run)  # streamed: already one step per op
+        steps = []
+        for x in self._per_op:
+            if isinstance(x, tuple):
+                x = self._program(kernel_set("c"), [x])
+            steps.append(x)
+        self._per_op = steps
+        return list(steps)
+
+    def _program(self, ks, group):
+        """One C call running a group of consecutive C ops (validated by the C side first)."""
+        try:
+            prog = ks.program(self.model, self._arena, group, _c_features())
+        except Exception:
+            self.close()
+            raise
+        self.c_simd = prog.simd
+        return prog.run
 
     def close(self):
         """Release the model file (streamed mode) or mapping. The interpreter cannot run after it.

@@ -8,6 +8,7 @@ import pytest
 import edge_rt
 from edge_rt import format as F
 from edge_rt.compiler.pack import pack
+from edge_rt.testing.c_set import C_SETS
 from edge_rt.reader import parse
 
 
@@ -40,12 +41,15 @@ def test_sections_aligned(ert):
     assert all(off % F.ALIGN == 0 for off, _ in m.sections.values())
 
 
-def test_zero_copy_constants(tmp_path, ert):
+def test_zero_copy_constants(tmp_path, hello_world_bytes):
     p = tmp_path / "m.ert"
-    p.write_bytes(ert)
-    it = edge_rt.Interpreter(str(p))
+    p.write_bytes(pack(hello_world_bytes, "hello_world_int8.tflite", kernels="np").binary)
+    it = edge_rt.Interpreter(str(p), kernels="np")
     consts = [v for v, t in zip(it._views, it.model.tensors) if t.kind == F.KIND_CONST]
     assert consts and all(not v.flags.owndata and not v.flags.writeable for v in consts)
+    it = edge_rt.Interpreter(str(p), kernels="ref")  # flat views (ref, c): read-only memoryviews of the map
+    consts = [v for v, t in zip(it._views, it.model.tensors) if t.kind == F.KIND_CONST]
+    assert consts and all(isinstance(v, memoryview) and v.readonly for v in consts)
 
 
 @pytest.mark.parametrize("cut", [0, 10, 31, 100, -1])
@@ -136,7 +140,7 @@ def test_tampered_payload_with_valid_crc_never_crashes_the_loader():
         for _ in range(int(rng.integers(1, 3))):
             b[int(rng.integers(F.CRC_START, len(b)))] = int(rng.integers(0, 256))
         struct.pack_into("<I", b, 12, binascii.crc32(memoryview(b)[F.CRC_START:]) & 0xFFFFFFFF)
-        for ks in ("np", "ref"):
+        for ks in ("np", "ref") + C_SETS:  # c: the C validator guards the kernels too
             try:
                 edge_rt.Interpreter(bytes(b), kernels=ks)
             except edge_rt.EdgeRTError:

@@ -1,8 +1,9 @@
 """Every int8 model in ../shared/models runs bit-exact against TFLite Micro, on both kernel
-sets, over at least 50 random inputs (fewer for the slow pure-Python set)."""
+sets (and the C set when built), over at least 50 random inputs (fewer for the slow pure-Python set)."""
 
 import pytest
 
+from edge_rt.testing.c_set import C_BUILT, SKIP_REASON
 from edge_rt.testing.conformance import check_bit_exact
 from edge_rt.testing import shared_models
 
@@ -15,6 +16,12 @@ _load = shared_models.load
 @pytest.mark.parametrize("name", MODELS)
 def test_model_numpy_50_inputs(name):
     check_bit_exact(_load(name), trials=50, kernel_sets=("np",))
+
+
+@pytest.mark.skipif(not C_BUILT, reason=SKIP_REASON)
+@pytest.mark.parametrize("name", MODELS)
+def test_model_c_50_inputs(name):
+    check_bit_exact(_load(name), trials=50, kernel_sets=("c",))
 
 
 # The pure-Python set runs its own plan (fused ops streamed in place); it is ~1000x slower,

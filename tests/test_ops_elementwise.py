@@ -9,10 +9,11 @@ from edge_rt.compiler.prepare.add import add_sub_reals
 from edge_rt.compiler.quant import quantize_multiplier
 from edge_rt.errors import UnsupportedModelError
 from edge_rt.kernels import broadcast
+from edge_rt.testing.c_set import C_SETS
 from edge_rt.testing.conformance import check_bit_exact
 from edge_rt.testing.tflite_builder import ModelBuilder
 
-KS = ("np", "ref")
+KS = ("np", "ref") + C_SETS  # c: these ops fall back per op to numpy
 OPTIONS = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions"}
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
 

@@ -8,11 +8,12 @@ import pytest
 from edge_rt.compiler.pack import pack
 from edge_rt.errors import UnsupportedModelError
 from edge_rt.interpreter import Interpreter
+from edge_rt.testing.c_set import C_SETS
 from edge_rt.testing.conformance import check_bit_exact, run_edge
 from edge_rt.testing.reference import TFLM
 from edge_rt.testing.tflite_builder import ModelBuilder
 
-KS = ("np", "ref")
+KS = ("np", "ref") + C_SETS  # c: these ops fall back per op to numpy
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
 
 

@@ -6,10 +6,11 @@ import pytest
 
 from edge_rt.compiler.pack import pack
 from edge_rt.errors import UnsupportedModelError
+from edge_rt.testing.c_set import C_SETS
 from edge_rt.testing.conformance import check_bit_exact
 from edge_rt.testing.tflite_builder import ModelBuilder
 
-KS = ("np", "ref")
+KS = ("np", "ref") + C_SETS  # c: these ops fall back per op to numpy
 
 
 def _out_size(padding, n, f, s):

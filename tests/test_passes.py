@@ -11,6 +11,7 @@ from edge_rt.compiler.passes.fold_activation import fold_activation
 from edge_rt.compiler.passes.fold_pad import fold_pad
 from edge_rt.compiler.passes.fuse import fuse_depthwise_separable, fuse_residual
 from edge_rt.compiler.passes.remove_dead import remove_dead, remove_identity_requantize
+from edge_rt.testing.c_set import C_SETS
 from edge_rt.testing.conformance import check_bit_exact
 from edge_rt.testing.tflite_builder import ModelBuilder
 from edge_rt.testing import shared_models
@@ -247,7 +248,7 @@ def test_list_passes_cli(capsys):
 @pytest.mark.parametrize("disabled", pass_names())
 @pytest.mark.parametrize("name", ["micro_speech_int8", "kws_dscnn_int8", "ic_resnet8_int8"])
 def test_real_models_bit_exact_each_pass_disabled(name, disabled):
-    check_bit_exact(_real(name), trials=3, kernel_sets=("np",), disable=(disabled,))
+    check_bit_exact(_real(name), trials=3, kernel_sets=("np",) + C_SETS, disable=(disabled,))
 
 
 @pytest.mark.parametrize("name", ["kws_dscnn_int8", "ic_resnet8_int8"])

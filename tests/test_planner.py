@@ -344,7 +344,7 @@ def test_in_place_switch_off(monkeypatch):
 def test_linux_boards_budget_their_l2_and_carry_estimates(name, arena):
     from edge_rt.compiler.boards import load_board
     b = load_board(name)
-    assert b.arena_budget == arena and b.kernels == "np" and b.flash_budget >= 16 << 20
+    assert b.arena_budget == arena and b.kernels == "c" and b.flash_budget >= 16 << 20
     assert b.raw["serial"]["baud"] == 115200 and b.raw["serial"]["port"].startswith("/dev/")
     assert 1 < b.raw["energy"]["pj_per_mac"] < 1000 and 1 < b.raw["energy"]["pj_per_byte"] < 1000
     assert b.raw["cpu"]["clock_mhz"] >= 1000

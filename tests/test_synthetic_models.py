@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from edge_rt.compiler.pack import pack
+from edge_rt.testing.c_set import C_SETS
 from edge_rt.testing.conformance import check_bit_exact
 from edge_rt.testing.tflite_builder import ModelBuilder
 
@@ -161,7 +162,7 @@ def two_branch_concat():
 @pytest.mark.parametrize("make", [mobilenet_like, mobilenet_v3_like, two_branch_concat])
 def test_network_bit_exact(make):
     data = make()
-    r = check_bit_exact(data, trials=3)
+    r = check_bit_exact(data, trials=3, kernel_sets=("np", "ref") + C_SETS)
     assert r["ops"] >= 3
 
 

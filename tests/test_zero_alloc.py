@@ -15,6 +15,7 @@ from edge_rt.compiler.pack import pack
 from edge_rt.interpreter import Interpreter
 from edge_rt.kernels.np.requant import Plan
 from edge_rt.kernels.quant import mbqm
+from edge_rt.testing.c_set import C_SETS
 from edge_rt.testing.conformance import check_bit_exact, traced_invokes
 from edge_rt.testing.reference import random_input
 from edge_rt.testing.tflite_builder import ModelBuilder
@@ -23,8 +24,11 @@ MODELS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "..", "s
 PEAK_LIMIT = 4096
 
 
-def _interpreter(data: bytes, name: str) -> Interpreter:
-    it = Interpreter(pack(data, name, kernels="np", check_budget=False).binary, kernels="np")
+KS = ("np",) + C_SETS  # the C set (when built): its whole schedule is one C call per run of C ops
+
+
+def _interpreter(data: bytes, name: str, ks: str = "np") -> Interpreter:
+    it = Interpreter(pack(data, name, kernels=ks, check_budget=False).binary, kernels=ks)
     rng = np.random.default_rng(0)
     for i, d in enumerate(it.input_details()):
         it.set_input(i, random_input(d["shape"], d["dtype"], rng))
@@ -32,10 +36,11 @@ def _interpreter(data: bytes, name: str) -> Interpreter:
 
 
 @pytest.mark.skipif(not MODELS, reason="no shipped models in ../shared/models")
+@pytest.mark.parametrize("ks", KS)
 @pytest.mark.parametrize("path", MODELS, ids=os.path.basename)
-def test_model_invoke_allocates_nothing(path):
+def test_model_invoke_allocates_nothing(path, ks):
     with open(path, "rb") as f:
-        it = _interpreter(f.read(), os.path.basename(path))
+        it = _interpreter(f.read(), os.path.basename(path), ks)
     growth, peak = traced_invokes(it)
     assert growth <= 0, f"{os.path.basename(path)}: {growth} bytes retained over 20 invokes"
     assert peak < PEAK_LIMIT, f"{os.path.basename(path)}: traced peak {peak} bytes during invoke"
@@ -87,10 +92,11 @@ def _single_op_models():
     return out
 
 
+@pytest.mark.parametrize("ks", KS)
 @pytest.mark.parametrize("name,data", list(_single_op_models().items()))
-def test_single_op_invoke_allocates_nothing(name, data):
-    check_bit_exact(data, trials=2, kernel_sets=("np",))  # the model is valid and exact
-    it = _interpreter(data, name + ".tflite")
+def test_single_op_invoke_allocates_nothing(name, data, ks):
+    check_bit_exact(data, trials=2, kernel_sets=(ks,))  # the model is valid and exact
+    it = _interpreter(data, name + ".tflite", ks)
     growth, peak = traced_invokes(it)
     assert growth <= 0 and peak < PEAK_LIMIT, f"{name}: growth {growth}, peak {peak} bytes"
 
@@ -185,10 +191,11 @@ def _gemm_models():
     return out
 
 
+@pytest.mark.parametrize("ks", KS)
 @pytest.mark.parametrize("name,data", list(_gemm_models().items()))
-def test_gemm_kernels_bit_exact_and_allocation_free(name, data):
-    check_bit_exact(data, trials=3, kernel_sets=("np",))
-    it = _interpreter(data, name + ".tflite")
+def test_gemm_kernels_bit_exact_and_allocation_free(name, data, ks):
+    check_bit_exact(data, trials=3, kernel_sets=(ks,))
+    it = _interpreter(data, name + ".tflite", ks)
     growth, peak = traced_invokes(it)
     assert growth <= 0 and peak < PEAK_LIMIT, f"{name}: growth {growth}, peak {peak} bytes"
 
@@ -209,7 +216,7 @@ def test_depthwise_float64_accumulator_bit_exact_and_allocation_free():
     data = b.build([x], [y])
     from edge_rt.kernels.np._conv_common import gemm_dtype
     assert gemm_dtype(np.ones((4, 9), np.int8), np.array([1 << 25]))[0] == np.float64
-    check_bit_exact(data, trials=3, kernel_sets=("np",))
+    check_bit_exact(data, trials=3, kernel_sets=KS)
     it = _interpreter(data, "dw_f64.tflite")
     growth, peak = traced_invokes(it)
     assert growth <= 0 and peak < PEAK_LIMIT, (growth, peak)

@@ -16,10 +16,23 @@ def ops_of(name: str) -> frozenset:
         return frozenset(importlib.import_module(f"edge_rt.kernels.{name}.ops").OPS)
     except ModuleNotFoundError:
         pass
+    except ImportError:  # the set's package cannot import here (c without its extension): read ops.py alone
+        return frozenset(_load_file(name, "ops").OPS)
     try:
         return frozenset(importlib.import_module(f"edge_rt.kernels.{name}").KERNELS)
     except ModuleNotFoundError:
         return frozenset()
+
+
+def _load_file(name: str, mod: str):
+    """kernels/<name>/<mod>.py loaded by path, without importing its package."""
+    import importlib.util
+    import os
+    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels", name, mod + ".py")
+    spec = importlib.util.spec_from_file_location(f"_edge_rt_{name}_{mod}", here)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def resolve(primary: str, opcode: int) -> str | None:
@@ -28,3 +41,20 @@ def resolve(primary: str, opcode: int) -> str | None:
         if opcode in ops_of(name):
             return name
     return None
+
+
+def c_available() -> bool:
+    """Whether the compiled C kernel set imports on this host (its extension is built)."""
+    try:
+        importlib.import_module("edge_rt.kernels.c")
+    except ImportError:
+        return False
+    return True
+
+
+def c_layout() -> int:
+    """The C kernels' scratch layout version (kernels/c/ops.py LAYOUT), with or without the extension."""
+    try:
+        return importlib.import_module("edge_rt.kernels.c.ops").LAYOUT
+    except ImportError:
+        return _load_file("c", "ops").LAYOUT

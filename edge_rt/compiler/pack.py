@@ -10,7 +10,7 @@ from .. import format as F
 from .boards import Board, load_board
 from .importers.tflite import import_tflite
 from .ir import Graph
-from .kernel_sets import resolve
+from .kernel_sets import c_available, c_layout, resolve
 from .passes import run_passes
 from .planner import Plan, plan as make_plan
 from .prepare import FUSED_OPS, PREPARE, OpProblem
@@ -25,6 +25,7 @@ class PackResult:
     board: Board
     pass_report: list = field(default_factory=list)
     warnings: list = field(default_factory=list)   # one line each; the CLI prints them
+    kernel_set: str = "np"  # the set packed for (the board's may fall back to np: pack())
 
     @property
     def constant_bytes(self) -> int:
@@ -94,6 +95,12 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
          kernels: str | None = None, disable: tuple = (), check_budget: bool = True) -> PackResult:
     b = load_board(board)
     ks = kernels or b.kernels
+    notes = []
+    if kernels is None and ks == "c" and not c_available():
+        # the board's default set: fall back to numpy where this host cannot run C kernels
+        # (an explicit kernels="c" still packs for C: the file may be meant for another machine)
+        notes.append("C kernels not built on this host; packed for kernel set 'np'")
+        ks = "np"
     g, problems = import_tflite(data, name)
     if g is None:
         raise UnsupportedModelError([f"{name}: {p}" for p in problems])
@@ -114,6 +121,8 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
         if "np" in op_kernels:
             from ..kernels import np as np_kernels
             meta["np_layout"] = np_kernels.LAYOUT
+        if "c" in op_kernels:
+            meta["c_layout"] = c_layout()
         binary = write(g, p, meta)
     except (ValueError, IndexError, OverflowError, struct.error) as e:
         # values no valid model holds (e.g. a dimension beyond the format's int32 fields)
@@ -121,8 +130,8 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
     over, warnings = budget_check(os.path.basename(name), b, ks, p.arena_bytes, binary)
     if over and check_budget:
         raise BudgetError(over[0])
-    warnings += [f"{m} (written anyway: --no-budget-check)" for m in over]
-    return PackResult(binary, g, p, b, report, warnings)
+    warnings = notes + warnings + [f"{m} (written anyway: --no-budget-check)" for m in over]
+    return PackResult(binary, g, p, b, report, warnings, ks)
 
 
 def budget_check(base: str, b: Board, ks: str, arena: int, binary: bytes) -> tuple[list, list]:

@@ -1,9 +1,10 @@
-"""Latency benchmark: edge_rt (numpy kernels) against TFLite Micro and LiteRT (reference
-kernels and the default XNNPACK path), host side.
+"""Latency benchmark: edge_rt (runtime `edge_rt`: the default C kernel set, numpy per op where C
+lacks an op; `edge_rt_np`: the numpy set) against TFLite Micro and LiteRT (reference kernels and
+the default XNNPACK path), host side.
 
 How one model is measured:
-1. The parent packs the model for the numpy kernels (packing is host work, so it is not
-   part of our load time or memory), draws one random input (seed 0) and saves it.
+1. The parent packs the model for the C and for the numpy kernels (packing is host work, so it
+   is not part of our load time or memory), draws one random input (seed 0) and saves it.
 2. One child process per runtime is started, one after the other (so load times do not
    compete for the cores). Each child reads the file bytes, times loading (bytes to
    ready-to-invoke, median of a few loads), runs once to fingerprint the outputs, warms up,
@@ -24,9 +25,11 @@ import sys
 
 from .bench_child import LOAD_REPEAT
 
-RUNTIMES = ("edge_rt", "tflm", "litert_ref", "litert_xnnpack")
-LABELS = {"edge_rt": "edge_rt", "tflm": "TFLM", "litert_ref": "LiteRT-ref",
+RUNTIMES = ("edge_rt", "edge_rt_np", "tflm", "litert_ref", "litert_xnnpack")
+LABELS = {"edge_rt": "edge_rt", "edge_rt_np": "edge_rt-np", "tflm": "TFLM", "litert_ref": "LiteRT-ref",
           "litert_xnnpack": "LiteRT-XNNPACK"}
+OURS = ("edge_rt", "edge_rt_np")  # runtime -> the .ert packed for its kernel set (entry key)
+ERT_KEY = {"edge_rt": "_ert", "edge_rt_np": "_ert_np"}
 # Old OpenBLAS builds on this machine want these; a current numpy's OpenBLAS runs slower with them.
 BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -159,18 +162,23 @@ def prepare_model(path: str, tmp: str, seed: int = 0, disable: tuple = ()) -> di
     tag = f"{len(os.listdir(tmp))}_{base}"  # two models may share a base name
     inputs = os.path.join(tmp, tag + ".inputs.npz")
     np.savez(inputs, *[random_input(shape, dt, rng) for shape, dt in ins])
-    entry.update(_inputs=inputs, _n_outputs=n_out, _tflite=path, _ert=None, _ert_note=None)
-    try:
-        r = pack(data, os.path.basename(path), kernels="np", check_budget=False, disable=disable)
-        entry["_ert"] = os.path.join(tmp, tag + ".ert")
-        with open(entry["_ert"], "wb") as f:
-            f.write(r.binary)
-        entry["ert_bytes"] = len(r.binary)
-        entry["arena_bytes"] = r.plan.arena_bytes
-    except UnsupportedModelError as e:
-        entry["_ert_note"] = "unsupported: " + (e.problems[0] if e.problems else _first_line(e))
-    except Exception as e:  # a packer bug must not stop the peers' measurements
-        entry["_ert_note"] = f"error: {type(e).__name__}: {_first_line(e)}"
+    entry.update(_inputs=inputs, _n_outputs=n_out, _tflite=path, _ert=None, _ert_note=None, _ert_np=None)
+    from ..compiler.kernel_sets import c_available
+    for key, ks in (("_ert", "c" if c_available() else "np"), ("_ert_np", "np")):
+        try:
+            r = pack(data, os.path.basename(path), kernels=ks, check_budget=False, disable=disable)
+            entry[key] = os.path.join(tmp, tag + key + ".ert")
+            with open(entry[key], "wb") as f:
+                f.write(r.binary)
+            if key == "_ert":
+                entry["ert_bytes"] = len(r.binary)
+                entry["kernel_set"] = ks
+                entry["op_kernels"] = [op.kernel_set for op in r.graph.ops]
+            entry["arena_bytes" if key == "_ert" else "arena_bytes_np"] = r.plan.arena_bytes
+        except UnsupportedModelError as e:
+            entry["_ert_note"] = "unsupported: " + (e.problems[0] if e.problems else _first_line(e))
+        except Exception as e:  # a packer bug must not stop the peers' measurements
+            entry["_ert_note"] = f"error: {type(e).__name__}: {_first_line(e)}"
     return entry
 
 
@@ -178,11 +186,11 @@ def bench_model(entry: dict, opts: dict, env: dict, tmp: str, log=None) -> dict:
     """Measure every runtime on one prepared model, interleaved; fills entry['runtimes']."""
     res, kids = {}, {}
     for rt in opts["runtimes"]:
-        note = entry["_ert_note"] if rt == "edge_rt" else missing_note(rt)
+        note = entry["_ert_note"] if rt in OURS else missing_note(rt)
         if note:
             res[rt] = {"status": note.split(":")[0], "note": note}
             continue
-        spec = {"runtime": rt, "path": entry["_ert"] if rt == "edge_rt" else entry["_tflite"],
+        spec = {"runtime": rt, "path": entry[ERT_KEY[rt]] if rt in OURS else entry["_tflite"],
                 "inputs": entry["_inputs"], "n_outputs": entry["_n_outputs"], "threads": opts["threads"],
                 "warmup": opts["warmup"], "load_repeat": opts.get("load_repeat", LOAD_REPEAT)}
         kid = _Child(spec, env, os.path.join(tmp, f"{len(os.listdir(tmp))}.{rt}.stderr"))
@@ -196,6 +204,8 @@ def bench_model(entry: dict, opts: dict, env: dict, tmp: str, log=None) -> dict:
                    "first_load_ms": msg["load_s"][0] * 1e3, "out_sha1": msg["out_sha1"], "_t": []}
         if msg.get("blas"):
             entry["_blas"] = msg["blas"]
+        if msg.get("c_simd"):
+            entry["c_simd"] = msg["c_simd"]
     repeat = max(1, opts["repeat"])
     rounds = min(repeat, opts.get("rounds", 10))
     order = list(kids)

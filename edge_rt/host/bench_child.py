@@ -68,10 +68,11 @@ def _blas_info() -> dict:
 def _make_runner(spec, data):
     """(set_inputs(xs), invoke(), outputs()) for the runtime named in spec."""
     rt = spec["runtime"]
-    if rt == "edge_rt":
+    if rt in ("edge_rt", "edge_rt_np"):  # edge_rt: the file's sets (c, numpy per op); edge_rt_np: numpy
         from edge_rt import Interpreter
-        it = Interpreter(data, kernels="np")
+        it = Interpreter(data, kernels=None if rt == "edge_rt" else "np")
         n_out = len(it.output_details())
+        spec["_c_simd"] = it.c_simd
 
         def set_inputs(xs):
             for i, x in enumerate(xs):
@@ -131,7 +132,7 @@ def _child_main(spec: dict) -> None:
         if spec["runtime"] == "baseline":
             send({"ready": True, "rss_kb": rss_kb(), "blas": _blas_info()})
             return
-        if spec["runtime"] == "edge_rt":
+        if spec["runtime"] in ("edge_rt", "edge_rt_np"):
             try:
                 from threadpoolctl import threadpool_limits
                 threadpool_limits(spec["threads"])
@@ -158,7 +159,8 @@ def _child_main(spec: dict) -> None:
             set_inputs(xs)
             invoke()
         send({"ready": True, "load_s": loads, "out_sha1": h.hexdigest()[:16],
-              "blas": _blas_info() if spec["runtime"] == "edge_rt" else None})
+              "blas": _blas_info() if spec["runtime"] in ("edge_rt", "edge_rt_np") else None,
+              "c_simd": spec.get("_c_simd")})
         clock = time.perf_counter
         for line in sys.stdin:
             cmd = line.split()

@@ -124,14 +124,15 @@ def cmd_pack(a) -> int:
     write_file(out, lambda f: f.write(r.binary))
     src_ops = r.graph.meta.get("source_ops", len(r.graph.ops))
     print(f"packed {a.model} -> {out} for board {r.board.name} ({r.board.title}), "
-          f"kernels {a.kernels or r.board.kernels}")
-    print(f"  ops:            {len(r.graph.ops)} (source model: {src_ops})")
+          f"kernels {r.kernel_set}")
+    print(f"  ops:            {len(r.graph.ops)} (source model: {src_ops}); kernel sets: "
+          f"{kernel_summary([op.kernel_set for op in r.graph.ops])}")
     print(f"  constant bytes: {r.constant_bytes:,}")
     budget = (f"L2 target {r.board.arena_budget:,}, RAM limit {r.board.ram_bytes:,}" if r.board.ram_bytes
               else f"budget {r.board.arena_budget:,}")
     print(f"  arena bytes:    {r.plan.arena_bytes:,} (lower bound {r.plan.lower_bound:,}; "
           f"strategy {r.plan.strategy}; {budget})")
-    if (a.kernels or r.board.kernels) == "ref":
+    if r.kernel_set == "ref":
         wbuf = r.weight_buffer_bytes
         print(f"  weight buffer:  {wbuf:,} B (MicroPython streams constants from the file through it; "
               f"arena + buffer {r.plan.arena_bytes + wbuf:,} of {r.board.arena_budget:,})")
@@ -193,7 +194,17 @@ def cmd_run(a) -> int:
     med = times[len(times) // 2]
     print(f"latency: median {med * 1e6:,.1f} us over {len(times)} invoke(s) "
           f"(kernels {it.kernel_set}, arena {it.arena_bytes:,} B)")
+    print(f"kernel sets: {kernel_summary(it.op_kernel_sets, it.c_simd)}")
     return 0
+
+
+def kernel_summary(op_sets, c_simd=None) -> str:
+    """'c: 10 ops (SIMD avx512vnni), np: 2 ops (SOFTMAX...)': which set runs the ops."""
+    parts = []
+    for s in sorted(set(op_sets), key=op_sets.index):
+        n = op_sets.count(s)
+        parts.append(f"{s}: {n} op{'s' if n != 1 else ''}" + (f" (SIMD {c_simd})" if s == "c" and c_simd else ""))
+    return ", ".join(parts)
 
 
 # -- inspect ----------------------------------------------------------------------------
@@ -261,12 +272,17 @@ def cmd_inspect(a) -> int:
         for t in d[io]:
             print(f"  {io[:-1]:6s} {t['name']}: {t['dtype']} {tuple(t['shape'])} "
                   f"scale {t['scale']:.6g} zero_point {t['zero_point']}")
+    sets = meta.get("op_kernels") or [meta.get("kernel_set", "np")] * len(d["ops"])
+    if a.kernels:
+        from ..interpreter import Interpreter
+        sets = Interpreter(a.model, kernels=a.kernels).op_kernel_sets
+    print(f"  kernel sets: {kernel_summary(sets)}")
     print("  ops:")
-    for op in d["ops"]:
+    for op, ks in zip(d["ops"], sets):
         outs = [d["tensors"][t] for t in op["outputs"]]
         shp = ", ".join(str(tuple(t["shape"])) for t in outs)
         sc = f" scratch {op['scratch_bytes']:,} B" if op["scratch_bytes"] else ""
-        print(f"    {op['index']:3d} {op['type']:20s} -> {shp}{sc}")
+        print(f"    {op['index']:3d} {op['type']:20s} [{ks:3s}] -> {shp}{sc}")
     return 0
 
 
@@ -333,8 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", metavar="OUT.ert", help="output path (default: IN's base name with "
                    ".ert, in the current directory)")
     s.add_argument("--board", help="target board (see `edge-rt boards`; default rpi4)")
-    s.add_argument("--kernels", choices=["np", "ref"], help="kernel set to plan scratch for "
-                   "(default: the board's)")
+    s.add_argument("--kernels", choices=["c", "np", "ref"], help="kernel set to plan scratch for "
+                   "(default: the board's; c falls back to np per op, and to np for the whole file when "
+                   "the C kernels are not built here)")
     s.add_argument("--disable", action="append", metavar="PASS", help="switch a pass off (repeatable)")
     s.add_argument("--list-passes", action="store_true", help="list the graph passes and exit")
     s.add_argument("--no-budget-check", action="store_true", help="write the file even if it does "
@@ -349,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", metavar="y.npy", help="save the output(s): NAME.npy, or NAME.npz for several")
     s.add_argument("--repeat", type=positive_int, default=1, metavar="N",
                    help="invocations to time (default 1)")
-    s.add_argument("--kernels", choices=["np", "ref"], help="kernel set (default: numpy if present)")
+    s.add_argument("--kernels", choices=["c", "np", "ref"], help="kernel set (default: the sets the file "
+                   "was packed for)")
     s.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
     s.add_argument("--threads", type=positive_int, default=1, metavar="N",
                    help="BLAS threads for the numpy kernels (default 1)")
@@ -364,6 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON")
     s.add_argument("--memory", action="store_true", help="draw the memory plan as an ASCII timeline")
     s.add_argument("--memory-png", metavar="FILE", help="draw the memory plan into a PNG (needs matplotlib)")
+    s.add_argument("--kernels", choices=["c", "np", "ref"], help="show the set each op would run on with "
+                   "this kernel set (default: as packed)")
     s.set_defaults(fn=cmd_inspect)
 
     s = sub.add_parser("boards", help="list the known boards and their budgets",

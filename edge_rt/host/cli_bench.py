@@ -114,7 +114,10 @@ def format_report(r: dict) -> str:
     w = max([16] + [len(m["model"]) for m in r["models"]])
     head = f"{'model':{w}s} {'MACs':>8s} " + " ".join(f"{LABELS[rt]:>14s}" for rt in rts)
     head += "".join(f" {'ours/' + LABELS[rt]:>19s}" for rt in peers if "edge_rt" in rts)
-    lines = env_lines(r) + ["", "latency (us, median)", head]
+    simd = sorted({m["c_simd"] for m in r["models"] if m.get("c_simd")})
+    lines = env_lines(r) + [f"edge_rt: C kernels, SIMD path {', '.join(simd) or '(none: C set not used)'} "
+                            f"(CPU features detected at run time); numpy per op where C lacks an op; "
+                            f"edge_rt-np: the numpy set", "", "latency (us, median)", head]
     notes = []
     for m in r["models"]:
         cells = []

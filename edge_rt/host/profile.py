@@ -51,7 +51,7 @@ def local_profile(model, runs: int = 200, warmup: int = 10, kernels=None, inputs
     """Time `runs` inferences of a local .ert (path or bytes) and, separately, each op.
 
     Whole-inference latencies come from plain invoke() calls (no instrumentation); the per-op
-    times are medians over runs of the Interpreter's prebound op callables (`_run`, one per op
+    times are medians over runs of the Interpreter's prebound op callables (`op_steps()`, one per op
     in schedule order) timed one by one, so their sum is close to but not exactly the p50."""
     from ..interpreter import Interpreter
     if runs <= 0:
@@ -73,7 +73,7 @@ def local_profile(model, runs: int = 200, warmup: int = 10, kernels=None, inputs
         t0 = time.perf_counter_ns()
         it.invoke()
         lat.append((time.perf_counter_ns() - t0) / 1000.0)
-    fns = it._run
+    fns = it.op_steps()
     per = np.zeros((runs, len(fns)))
     clock = time.perf_counter_ns
     for r in range(runs):

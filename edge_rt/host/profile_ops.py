@@ -1,6 +1,6 @@
 """Per-op profile of a loaded Interpreter and MAC counts (host side).
 
-The profiler times each prebound callable of `Interpreter._run` (one zero-argument closure
+The profiler times each prebound callable of `Interpreter.op_steps()` (one zero-argument closure
 per op, in schedule order), so nothing in `invoke()` changes and profiling costs nothing
 when it is off. MAC counts come from tensor shapes only, so the same function serves the
 host IR (`compiler.ir.Graph`) and the device reader's `Model`:
@@ -94,7 +94,7 @@ def profile(it, inputs, repeat: int = 50) -> dict:
     (untimed). Returns {"ops": [row, ...], "sum_us", "invoke_us", "repeat"}; each row has
     index, type, output shape, macs, median time (us), share of the sum and MAC/s."""
     repeat = max(1, int(repeat))
-    run = it._run
+    run = it.op_steps()
     m = it.model
     clock = time.perf_counter
     samples = [[] for _ in run]

@@ -118,3 +118,29 @@ def weighted_op(g: Graph, op: Op, x: Tensor, w: Tensor, y: Tensor, w_sums: np.nd
     lo, hi = act_range(op, y)
     op.kernel_inputs = [op.inputs[0], op.inputs[1], add_const(g, op, "folded_bias", folded), mult, shift]
     return in_zp, out_zp, lo, hi, folded
+
+
+def c_constants(g: Graph, op: Op, w2: np.ndarray) -> None:
+    """Append the C set's packing of an (oc, K) int8 weight matrix to the kernel inputs (read by the
+    AVX-512 VNNI product, kernels/c/ert_gemm.h): [ceil(oc/16)][ceil(K/4)][16][4] int8, zero padded,
+    and wsum = 128 * the row sums (int32, oc padded to 16), which removes the +128 that product
+    adds to each input byte."""
+    oc, k = w2.shape
+    ocb, k4 = -(-oc // 16), -(-k // 4)
+    pad = np.zeros((ocb * 16, k4 * 4), np.int8)
+    pad[:oc, :k] = w2
+    wp = pad.reshape(ocb, 16, k4, 4).transpose(0, 2, 1, 3)
+    wsum = np.zeros(ocb * 16, np.int32)
+    wsum[:oc] = 128 * w2.astype(np.int64).sum(axis=1)
+    op.kernel_inputs = op.kernel_inputs + [add_const(g, op, "c_wp", wp), add_const(g, op, "c_wsum", wsum)]
+
+
+def c_gemm_rows(oc: int) -> int:
+    """Rows the C set's product takes at once for oc channels (kernels/c/ert_gemm.h ERT_GEMM_ROWS)."""
+    return 16 if oc <= 16 else (8 if oc <= 32 else 4)
+
+
+def c_patch_scratch(k: int, oc: int) -> int:
+    """Scratch of the C set's patch-based products (kernels/c/ert_conv.h ERT_PATCH_SCRATCH):
+    c_gemm_rows(oc) patches of K bytes (16-aligned) and as many int32 rows."""
+    return c_gemm_rows(oc) * ((k + 15) // 16 * 16 + 4 * oc)

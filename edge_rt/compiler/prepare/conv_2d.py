@@ -5,7 +5,7 @@ params: [stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
 import numpy as np
 
 from ..ir import Graph, Op
-from .common import (need, need_const, need_dtype, need_quant, np_constants, requant_values, same_or_valid,
+from .common import (c_constants, c_patch_scratch, need, need_const, need_dtype, need_quant, np_constants, requant_values, same_or_valid,
                      weighted_op)
 
 
@@ -45,3 +45,6 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
         op.scratch_bytes = scratch_bytes(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl,
                                          wd.reshape(oc, -1), folded)
         np_constants(g, op, constants(wd, folded, *requant_values(g, op), op.params))
+    elif ks == "c":  # patches of 4 pixels (none needed for 1x1) and 4 int32 rows; packed weights
+        op.scratch_bytes = c_patch_scratch(kh * kw * ic, oc)
+        c_constants(g, op, wd.reshape(oc, -1))

@@ -4,7 +4,7 @@ params: [output_offset, act_min, act_max]."""
 import numpy as np
 
 from ..ir import Graph, Op
-from .common import need, need_const, need_dtype, need_quant, np_constants, requant_values, weighted_op
+from .common import c_constants, need, need_const, need_dtype, need_quant, np_constants, requant_values, weighted_op
 
 
 def prepare(g: Graph, op: Op, ks: str) -> None:
@@ -24,3 +24,6 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
         from ...kernels.np.fully_connected import constants, scratch_bytes
         op.scratch_bytes = scratch_bytes(x.size // k, n, k, wd, folded)
         np_constants(g, op, constants(wd, folded, *requant_values(g, op), op.params))
+    elif ks == "c":  # int32 rows for up to 4 batch rows (they go four at a time), packed weights
+        op.scratch_bytes = 4 * n * min(4, x.size // k)
+        c_constants(g, op, wd)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..ir import Graph, Op
 from . import conv_2d, depthwise_conv_2d, fully_connected
 from .add import prepare_add_sub
-from .common import need, np_constants
+from .common import c_gemm_rows, need, np_constants
 
 
 def _part(g: Graph, op: Op, key: str) -> Op:
@@ -39,11 +39,14 @@ def prepare_conv_add(g: Graph, op: Op, ks: str) -> None:
         np_constants(g, op, table(add.params, 1))
         op.scratch_bytes = (g.tensors[mid].nbytes + 15) // 16 * 16 + max(conv.scratch_bytes,
                                                                          add_scratch(add.params, 12))
+    elif ks == "c":  # the convolution's scratch (each row is added to skip as it is made); its packing
+        op.kernel_inputs = conv.kernel_inputs[:5] + [skip] + conv.kernel_inputs[5:]
+        op.scratch_bytes = conv.scratch_bytes
 
 
 def prepare_ds_conv(g: Graph, op: Op, ks: str) -> None:
     dw, pw = _part(g, op, "depthwise"), _part(g, op, "pointwise")
-    depthwise_conv_2d.prepare(g, dw, ks)
+    depthwise_conv_2d.prepare(g, dw, "ref" if ks == "c" else ks)  # c: streams the depthwise rows itself
     conv_2d.prepare(g, pw, ks)
     mid = g.tensors[dw.outputs[0]]
     need(pw.params[:6] == [1, 1, 1, 1, 0, 0], "the pointwise part must be a 1x1 stride-1 convolution")
@@ -58,3 +61,7 @@ def prepare_ds_conv(g: Graph, op: Op, ks: str) -> None:
         x = g.tensors[op.inputs[0]]
         rows = max(dw.params[4], 1)  # pad_top rows may be re-read after an in-place write
         op.scratch_bytes = (rows * x.shape[2] * x.shape[3] + 15) // 16 * 16 + ow * c
+        if ks == "c":  # the band padded to 16, then 4 int32 rows (kernels/c/ds_conv.c); the 1x1's packing
+            poc = g.tensors[op.outputs[0]].shape[3]
+            op.scratch_bytes = (rows * x.shape[2] * x.shape[3] + 15) // 16 * 16 + (ow * c + 15) // 16 * 16 + c_gemm_rows(poc) * 4 * max(c, poc)
+            op.kernel_inputs = op.kernel_inputs + pw.kernel_inputs[5:7]

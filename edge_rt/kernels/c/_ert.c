@@ -1,0 +1,251 @@
+/* CPython glue of the C kernel set: the only file that includes Python.h.
+ *
+ * Program(consts, arena, ops, features=-1): validates and binds a table of op records once
+ * (ert_op_init); ops is a sequence of (opcode, params, operands), operands a sequence of
+ * (region, offset, room) with region 0 = consts (read-only, the mapped file) and 1 = arena.
+ * The program holds buffer exports of both regions for its lifetime (the arena cannot be
+ * resized or freed under it). Program.run() runs the whole table in one call with the GIL
+ * released and allocates nothing. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdlib.h>
+#include "ert_kernels.h"
+
+typedef struct {
+    PyObject_HEAD
+    Py_buffer consts, arena;
+    int have_consts, have_arena;
+    ert_op *ops;
+    int32_t nops;
+    int32_t *prm;
+    ert_ctx ctx;
+} Program;
+
+static void program_dealloc(Program *self)
+{
+    if (self->have_consts) PyBuffer_Release(&self->consts);
+    if (self->have_arena) PyBuffer_Release(&self->arena);
+    free(self->ops);
+    free(self->prm);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int fail_op(Py_ssize_t i, int code, int bad, const char *what)
+{
+    PyObject *v = Py_BuildValue("(nis)", i, bad, what);
+    if (v) {
+        PyErr_SetObject(PyExc_ValueError, v);
+        Py_DECREF(v);
+    }
+    (void)code;
+    return -1;
+}
+
+static const char *code_text(int code)
+{
+    switch (code) {
+    case ERT_E_OPCODE: return "no C kernel for this opcode";
+    case ERT_E_PARAMS: return "parameters inconsistent or out of bounds";
+    case ERT_E_NPTR: return "wrong number of operands";
+    case ERT_E_ROOM: return "operand would be accessed past the end of its tensor";
+    case ERT_E_WRITE: return "output or scratch operand is not in the arena";
+    case ERT_E_ALIGN: return "int32 operand is not 4-byte aligned";
+    default: return "invalid";
+    }
+}
+
+static int bind_op(Program *self, Py_ssize_t i, PyObject *item, int32_t *prm)
+{
+    long opcode;
+    PyObject *params, *operands;
+    if (!PyArg_ParseTuple(item, "lOO", &opcode, &params, &operands)) return -1;
+    PyObject *ps = PySequence_Fast(params, "params must be a sequence");
+    if (!ps) return -1;
+    Py_ssize_t np_ = PySequence_Fast_GET_SIZE(ps);
+    for (Py_ssize_t j = 0; j < np_ && j < ERT_MAX_PRMS; j++) {
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(ps, j));
+        if ((v == -1 && PyErr_Occurred()) || v < INT32_MIN || v > INT32_MAX) {
+            Py_DECREF(ps);
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_OverflowError, "param outside int32");
+            return -1;
+        }
+        prm[j] = (int32_t)v;
+    }
+    Py_DECREF(ps);
+    if (np_ > ERT_MAX_PRMS) return fail_op(i, ERT_E_PARAMS, -1, "too many parameters");
+    PyObject *os = PySequence_Fast(operands, "operands must be a sequence");
+    if (!os) return -1;
+    Py_ssize_t nptr = PySequence_Fast_GET_SIZE(os);
+    if (nptr > ERT_MAX_PTRS) {
+        Py_DECREF(os);
+        return fail_op(i, ERT_E_NPTR, -1, code_text(ERT_E_NPTR));
+    }
+    ert_operand opd[ERT_MAX_PTRS];
+    for (Py_ssize_t j = 0; j < nptr; j++) {
+        int region;
+        long long off, room;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(os, j), "iLL", &region, &off, &room)) {
+            Py_DECREF(os);
+            return -1;
+        }
+        Py_buffer *b = region == 0 ? &self->consts : &self->arena;
+        int have = region == 0 ? self->have_consts : self->have_arena;
+        if ((region != 0 && region != 1) || !have || off < 0 || room < 0 || off > (long long)b->len ||
+            room > (long long)b->len - off) {
+            Py_DECREF(os);
+            return fail_op(i, ERT_E_ROOM, (int)j, "operand lies outside its region");
+        }
+        opd[j].ptr = (char *)b->buf + off;
+        opd[j].room = room;
+        opd[j].writable = region == 1;
+    }
+    Py_DECREF(os);
+    int32_t bad = -1;
+    int rc = ert_op_init(&self->ops[i], (int32_t)opcode, prm, (int32_t)np_, opd, (int32_t)nptr, &bad);
+    if (rc != ERT_OK) return fail_op(i, rc, bad, code_text(rc));
+    return 0;
+}
+
+static int program_init(Program *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"consts", "arena", "ops", "features", NULL};
+    PyObject *consts, *arena, *ops;
+    long long features = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|L", kwlist, &consts, &arena, &ops, &features))
+        return -1;
+    if (self->ops) {
+        PyErr_SetString(PyExc_RuntimeError, "Program already initialised");
+        return -1;
+    }
+    if (consts != Py_None) {
+        if (PyObject_GetBuffer(consts, &self->consts, PyBUF_SIMPLE) < 0) return -1;
+        self->have_consts = 1;
+    }
+    if (PyObject_GetBuffer(arena, &self->arena, PyBUF_WRITABLE) < 0) return -1;
+    self->have_arena = 1;
+    PyObject *seq = PySequence_Fast(ops, "ops must be a sequence");
+    if (!seq) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n > INT32_MAX / ERT_MAX_PRMS) {
+        Py_DECREF(seq);
+        PyErr_SetString(PyExc_ValueError, "too many ops");
+        return -1;
+    }
+    self->ops = (ert_op *)calloc((size_t)(n ? n : 1), sizeof(ert_op));
+    self->prm = (int32_t *)calloc((size_t)(n ? n : 1) * ERT_MAX_PRMS, sizeof(int32_t));
+    if (!self->ops || !self->prm) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (bind_op(self, i, PySequence_Fast_GET_ITEM(seq, i), self->prm + i * ERT_MAX_PRMS) < 0) {
+            Py_DECREF(seq);
+            return -1;
+        }
+    }
+    Py_DECREF(seq);
+    self->nops = (int32_t)n;
+    uint32_t have = ert_cpu_features();
+    self->ctx.features = features < 0 ? have : (have & (uint32_t)features);
+    return 0;
+}
+
+static PyObject *program_run(Program *self, PyObject *unused)
+{
+    (void)unused;
+    if (!self->ops) {
+        PyErr_SetString(PyExc_RuntimeError, "Program not initialised");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    ert_run(self->ops, self->nops, &self->ctx);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *program_simd(Program *self, void *unused)
+{
+    (void)unused;
+    return PyUnicode_FromString(ert_simd_path(self->ctx.features));
+}
+
+static PyMethodDef program_methods[] = {
+    {"run", (PyCFunction)program_run, METH_NOARGS, "Run every bound op, GIL released."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef program_getset[] = {
+    {"simd", (getter)program_simd, NULL, "SIMD path this program runs", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject ProgramType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "edge_rt.kernels.c._ert.Program",
+    .tp_basicsize = sizeof(Program),
+    .tp_dealloc = (destructor)program_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A validated, bound table of C op records.",
+    .tp_methods = program_methods,
+    .tp_getset = program_getset,
+    .tp_init = (initproc)program_init,
+    .tp_new = PyType_GenericNew,
+};
+
+static PyObject *mod_features(PyObject *m, PyObject *unused)
+{
+    (void)m; (void)unused;
+    return PyLong_FromUnsignedLong(ert_cpu_features());
+}
+
+static PyObject *mod_simd_path(PyObject *m, PyObject *arg)
+{
+    (void)m;
+    unsigned long f = PyLong_AsUnsignedLong(arg);
+    if (f == (unsigned long)-1 && PyErr_Occurred()) return NULL;
+    return PyUnicode_FromString(ert_simd_path((uint32_t)f));
+}
+
+static PyObject *mod_kernels(PyObject *m, PyObject *unused)
+{
+    (void)m; (void)unused;
+    PyObject *d = PyDict_New();
+    if (!d) return NULL;
+    for (int i = 0; i < ert_kernel_count(); i++) {
+        const ert_kernel *k = ert_kernel_at(i);
+        PyObject *key = PyLong_FromLong(k->opcode);
+        PyObject *val = Py_BuildValue("(ss)", k->name, k->sig);
+        if (!key || !val || PyDict_SetItem(d, key, val) < 0) {
+            Py_XDECREF(key); Py_XDECREF(val); Py_DECREF(d);
+            return NULL;
+        }
+        Py_DECREF(key); Py_DECREF(val);
+    }
+    return d;
+}
+
+static PyMethodDef mod_methods[] = {
+    {"features", mod_features, METH_NOARGS, "CPU feature bits detected at run time."},
+    {"simd_path", mod_simd_path, METH_O, "Name of the SIMD path a feature mask selects."},
+    {"kernels", mod_kernels, METH_NOARGS, "{opcode: (name, operand signature)}"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_ert", "edge_rt C kernels", -1, mod_methods,
+                                    NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__ert(void)
+{
+    if (PyType_Ready(&ProgramType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&moddef);
+    if (!m) return NULL;
+    Py_INCREF(&ProgramType);
+    if (PyModule_AddObject(m, "Program", (PyObject *)&ProgramType) < 0 ||
+        PyModule_AddIntConstant(m, "ABI_VERSION", ERT_ABI_VERSION) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_PRMS", ERT_MAX_PRMS) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

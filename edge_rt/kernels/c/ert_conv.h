@@ -1,0 +1,319 @@
+/* Shared loops of the convolution kernels (conv_2d.c, conv_add.c, depthwise_conv_2d.c,
+ * ds_conv.c): the geometry record, its validation, and the per-output-pixel accumulation. The
+ * input zero point is folded into the bias at pack time over all taps, so a padded tap adds
+ * in_zp * w (cancelling its share of the fold), exactly the reference's skipped tap. */
+#ifndef ERT_CONV_H
+#define ERT_CONV_H
+
+#include "ert_fixedpoint.h"
+#include "ert_simd.h"
+#include "ert_gemm.h"
+
+/* prm[0..18]: nb, h, w, ic, oc, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi */
+typedef struct {
+    int32_t nb, h, w, ic, oc, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi;
+} ert_geom;
+
+#define ERT_GEOM_PRMS 19
+
+ERT_INLINE void ert_geom_load(ert_geom *g, const int32_t *p)
+{
+    g->nb = p[0]; g->h = p[1]; g->w = p[2]; g->ic = p[3]; g->oc = p[4]; g->kh = p[5]; g->kw = p[6];
+    g->oh = p[7]; g->ow = p[8]; g->sh = p[9]; g->sw = p[10]; g->dh = p[11]; g->dw = p[12];
+    g->pt = p[13]; g->pl = p[14]; g->in_zp = p[15]; g->out_off = p[16]; g->lo = p[17]; g->hi = p[18];
+}
+
+/* Every coordinate the loops form stays far inside int32 and every tensor below 2^24 elements:
+ * 0 on success, and the byte sizes of input, output and one pixel's taps. */
+static inline int ert_geom_check(const int32_t *p, int64_t *x_bytes, int64_t *y_bytes, int64_t *taps)
+{
+    for (int i = 0; i < 9; i++)
+        if (!ERT_DIM_OK(p[i])) return -1;
+    for (int i = 9; i < 13; i++)
+        if (p[i] < 1 || p[i] > (1 << 16)) return -1;
+    if (p[13] < 0 || p[13] > (1 << 16) || p[14] < 0 || p[14] > (1 << 16)) return -1;
+    if (p[15] < -128 || p[15] > 127) return -1; /* the input zero point: patches hold it as int8 */
+    int64_t nb = p[0], h = p[1], w = p[2], ic = p[3], oc = p[4], kh = p[5], kw = p[6], oh = p[7], ow = p[8];
+    if (oh * p[9] + kh * p[11] + p[13] > (1 << 30) || ow * p[10] + kw * p[12] + p[14] > (1 << 30)) return -1;
+    *x_bytes = nb * h * w * ic;
+    *y_bytes = nb * oh * ow * oc;
+    *taps = kh * kw;
+    if (*x_bytes > ERT_MAX_DIM || *y_bytes > ERT_MAX_DIM || kh * kw > ERT_MAX_DOT) return -1;
+    return 0;
+}
+
+/* Valid kx range [*lo, *hi) of output column ox for stride-1-dilation taps (dw == 1). */
+ERT_INLINE void ert_kx_range(const ert_geom *g, int32_t ix0, int32_t *lo, int32_t *hi)
+{
+    int32_t a = ix0 < 0 ? -ix0 : 0;
+    int32_t b = g->w - ix0;
+    if (b > g->kw) b = g->kw;
+    if (b < a) b = a;
+    *lo = a; *hi = b;
+}
+
+/* acc[c] += in_zp * sum_j w[c, tap, j] for one padded tap (w rows of stride ws). */
+ERT_INLINE void ert_conv_pad_tap(const ert_geom *g, const int8_t *wt, int32_t ws, int32_t *acc)
+{
+    for (int32_t c = 0; c < g->oc; c++) {
+        int32_t s = 0;
+        const int8_t *wr = wt + (int64_t)c * ws;
+        for (int32_t j = 0; j < g->ic; j++)
+            s += wr[j];
+        acc[c] = (int32_t)((uint32_t)acc[c] + (uint32_t)(g->in_zp * s));
+    }
+}
+
+/* CONV_2D: acc[oc] += taps of output pixel (oy, ox) of the batch whose input starts at xb;
+ * filter [oc][kh][kw][ic]. A run of valid taps along kx is one contiguous dot product. */
+ERT_INLINE void ert_conv_pixel(int lvl, const ert_geom *g, const int8_t *xb, const int8_t *wt, int32_t oy,
+                               int32_t ox, int32_t *acc)
+{
+    int32_t ic = g->ic, ws = g->kh * g->kw * ic;
+    int32_t iy0 = oy * g->sh - g->pt, ix0 = ox * g->sw - g->pl;
+    int32_t klo = 0, khi = g->kw;
+    if (g->dw == 1) ert_kx_range(g, ix0, &klo, &khi);
+    for (int32_t ky = 0; ky < g->kh; ky++) {
+        int32_t iy = iy0 + ky * g->dh;
+        const int8_t *wrow = wt + (int64_t)ky * g->kw * ic;
+        if (iy < 0 || iy >= g->h) {
+            if (g->in_zp)
+                for (int32_t kx = 0; kx < g->kw; kx++)
+                    ert_conv_pad_tap(g, wrow + kx * ic, ws, acc);
+            continue;
+        }
+        const int8_t *xrow = xb + (int64_t)iy * g->w * ic;
+        if (g->dw == 1) {
+            if (khi > klo)
+                ert_dotn(lvl, xrow + (int64_t)(ix0 + klo) * ic, wrow + klo * ic, ws, (khi - klo) * ic, g->oc, acc);
+            if (g->in_zp) {
+                for (int32_t kx = 0; kx < klo; kx++) ert_conv_pad_tap(g, wrow + kx * ic, ws, acc);
+                for (int32_t kx = khi; kx < g->kw; kx++) ert_conv_pad_tap(g, wrow + kx * ic, ws, acc);
+            }
+            continue;
+        }
+        for (int32_t kx = 0; kx < g->kw; kx++) {
+            int32_t ix = ix0 + kx * g->dw;
+            if (ix < 0 || ix >= g->w) {
+                if (g->in_zp) ert_conv_pad_tap(g, wrow + kx * ic, ws, acc);
+            } else {
+                ert_dotn(lvl, xrow + (int64_t)ix * ic, wrow + kx * ic, ws, ic, g->oc, acc);
+            }
+        }
+    }
+}
+
+#define ERT_R16(n) (((int64_t)(n) + 15) / 16 * 16)
+
+/* Scratch of the patch-based kernels: ERT_GEMM_ROWS(oc) patches of K bytes (16-aligned), then as
+ * many int32 rows. */
+#define ERT_PATCH_SCRATCH(k, oc) (ERT_GEMM_ROWS(oc) * (ERT_R16(k) + 4 * (int64_t)(oc)))
+
+/* The K = kh*kw*ic input bytes output pixel (oy, ox) multiplies, in the filter's (ky, kx, ic)
+ * order, padded taps holding in_zp (the reference's skipped taps, given the folded bias): a
+ * pointer into the input itself for a 1x1 tap inside it, else the row built in patch. */
+ERT_INLINE void ert_bias_row(int8_t *d, int32_t n)
+{
+    uint8_t *u = (uint8_t *)d;
+    for (int32_t i = 0; i < n; i++)
+        u[i] ^= 0x80u;
+}
+
+ERT_INLINE const int8_t *ert_patch_plain(const ert_geom *g, const int8_t *xb, int32_t oy, int32_t ox, int8_t *patch)
+{
+    int32_t ic = g->ic, iy0 = oy * g->sh - g->pt, ix0 = ox * g->sw - g->pl, run = g->kw * ic;
+    int zp = (int)(uint8_t)(int8_t)g->in_zp;
+    if (g->kh == 1 && g->kw == 1 && iy0 >= 0 && iy0 < g->h && ix0 >= 0 && ix0 < g->w)
+        return xb + ((int64_t)iy0 * g->w + ix0) * ic;
+    int8_t *d = patch;
+    int32_t klo = 0, khi = g->kw;
+    if (g->dw == 1) ert_kx_range(g, ix0, &klo, &khi);
+    for (int32_t ky = 0; ky < g->kh; ky++, d += run) {
+        int32_t iy = iy0 + ky * g->dh;
+        if (iy < 0 || iy >= g->h) {
+            memset(d, zp, (size_t)run);
+            continue;
+        }
+        const int8_t *xrow = xb + (int64_t)iy * g->w * ic;
+        if (g->dw == 1) {
+            memset(d, zp, (size_t)(klo * ic));
+            memcpy(d + klo * ic, xrow + (int64_t)(ix0 + klo) * ic, (size_t)((khi - klo) * ic));
+            memset(d + khi * ic, zp, (size_t)((g->kw - khi) * ic));
+            continue;
+        }
+        for (int32_t kx = 0; kx < g->kw; kx++) {
+            int32_t ix = ix0 + kx * g->dw;
+            if (ix < 0 || ix >= g->w)
+                memset(d + kx * ic, zp, (size_t)ic);
+            else
+                memcpy(d + kx * ic, xrow + (int64_t)ix * ic, (size_t)ic);
+        }
+    }
+    return patch;
+}
+
+#if ERT_X86
+/* d[0..n) = s[0..n) ^ 0x80 and d[0..n) = v: masked 64-byte moves (no libc call per tap run) */
+ERT_TGT_VNNI static inline void ert_copy_bias_vnni(int8_t *d, const int8_t *s, int32_t n)
+{
+    const __m512i k80 = _mm512_set1_epi8((char)0x80);
+    for (int32_t i = 0; i < n; i += 64) {
+        int32_t r = n - i;
+        __mmask64 m = r >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << r) - 1);
+        _mm512_mask_storeu_epi8(d + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, s + i), k80));
+    }
+}
+
+ERT_TGT_VNNI static inline void ert_fill_vnni(int8_t *d, int8_t v, int32_t n)
+{
+    const __m512i f = _mm512_set1_epi8(v);
+    for (int32_t i = 0; i < n; i += 64) {
+        int32_t r = n - i;
+        __mmask64 m = r >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << r) - 1);
+        _mm512_mask_storeu_epi8(d + i, m, f);
+    }
+}
+
+/* ert_patch_plain's row, biased (x ^ 0x80) for the VNNI product, built with masked moves */
+ERT_TGT_VNNI static inline const int8_t *ert_patch_vnni(const ert_geom *g, const int8_t *xb, int32_t oy, int32_t ox,
+                                                        int8_t *d)
+{
+    int32_t ic = g->ic, iy0 = oy * g->sh - g->pt, ix0 = ox * g->sw - g->pl, run = g->kw * ic;
+    int8_t zp = (int8_t)(g->in_zp ^ 0x80);
+    int32_t klo = 0, khi = g->kw;
+    if (g->dw == 1) ert_kx_range(g, ix0, &klo, &khi);
+    int8_t *patch = d;
+    for (int32_t ky = 0; ky < g->kh; ky++, d += run) {
+        int32_t iy = iy0 + ky * g->dh;
+        if (iy < 0 || iy >= g->h) {
+            ert_fill_vnni(d, zp, run);
+            continue;
+        }
+        const int8_t *xrow = xb + (int64_t)iy * g->w * ic;
+        if (g->dw == 1) {
+            if (klo) ert_fill_vnni(d, zp, klo * ic);
+            ert_copy_bias_vnni(d + klo * ic, xrow + (int64_t)(ix0 + klo) * ic, (khi - klo) * ic);
+            if (khi < g->kw) ert_fill_vnni(d + khi * ic, zp, (g->kw - khi) * ic);
+            continue;
+        }
+        for (int32_t kx = 0; kx < g->kw; kx++) {
+            int32_t ix = ix0 + kx * g->dw;
+            if (ix < 0 || ix >= g->w)
+                ert_fill_vnni(d + kx * ic, zp, ic);
+            else
+                ert_copy_bias_vnni(d + kx * ic, xrow + (int64_t)ix * ic, ic);
+        }
+    }
+    return patch;
+}
+#endif
+
+/* biased (ERT_BIASED): the row goes to the patch as x ^ 0x80, for the VNNI product */
+ERT_INLINE const int8_t *ert_patch(const ert_geom *g, const int8_t *xb, int32_t oy, int32_t ox, int8_t *patch,
+                                   int biased)
+{
+#if ERT_X86
+    if (biased) return ert_patch_vnni(g, xb, oy, ox, patch);
+#endif
+    const int8_t *r = ert_patch_plain(g, xb, oy, ox, patch);
+    if (!biased) return r;
+    int32_t k = g->kh * g->kw * g->ic;
+    if (r != patch) memcpy(patch, r, (size_t)k);
+    ert_bias_row(patch, k);
+    return patch;
+}
+
+/* Up to `want` next output pixels (row-major over batch, oy, ox from *pos): their rows into xr,
+ * patches at patch + i * pstride; returns how many. */
+typedef struct {
+    int32_t b, oy, ox;
+} ert_pix;
+
+ERT_INLINE int32_t ert_next_pixels(const ert_geom *g, ert_pix *pos, const int8_t *x, int8_t *patch, int64_t pstride,
+                                   const int8_t **xr, int32_t want, int biased)
+{
+    int32_t r = 0;
+    while (r < want && pos->b < g->nb) {
+        xr[r] = ert_patch(g, x + (int64_t)pos->b * g->h * g->w * g->ic, pos->oy, pos->ox, patch + r * pstride, biased);
+        r++;
+        if (++pos->ox == g->ow) {
+            pos->ox = 0;
+            if (++pos->oy == g->oh) {
+                pos->oy = 0;
+                pos->b++;
+            }
+        }
+    }
+    return r;
+}
+
+/* DEPTHWISE: acc[oc] += taps of output pixel (oy, ox); filter [kh][kw][oc]; output channel c
+ * reads input channel c / dm. row(iy) gives the start of input row iy (DS_CONV_2D reads rows it
+ * has overwritten from its ring). Inner loops run over channels: contiguous, vectorized. */
+ERT_INLINE void ert_dw_tap(const ert_geom *g, int32_t dm, const int8_t *xp, const int8_t *wp, int32_t *acc)
+{
+    int32_t oc = g->oc;
+    if (dm == 1) {
+        for (int32_t c = 0; c < oc; c++)
+            acc[c] = (int32_t)((uint32_t)acc[c] + (uint32_t)((int32_t)xp[c] * wp[c]));
+    } else {
+        for (int32_t ci = 0; ci < g->ic; ci++)
+            for (int32_t q = 0; q < dm; q++)
+                acc[ci * dm + q] = (int32_t)((uint32_t)acc[ci * dm + q] + (uint32_t)((int32_t)xp[ci] * wp[ci * dm + q]));
+    }
+}
+
+ERT_INLINE void ert_dw_pad_tap(const ert_geom *g, const int8_t *wp, int32_t *acc)
+{
+    for (int32_t c = 0; c < g->oc; c++)
+        acc[c] = (int32_t)((uint32_t)acc[c] + (uint32_t)(g->in_zp * wp[c]));
+}
+
+#if ERT_X86
+/* DEPTHWISE (dm == 1) output pixel ox of the output row whose input rows are rowp[ky] (NULL:
+ * padded), 64 channels per pass in 4 registers: acc = bias + sum x * w (vpmulld on sign-extended
+ * lanes; a padded tap adds in_zp * w), then the output stage (ert_gemm.h) into out[c], stored
+ * biased (x ^ 0x80) when it feeds the VNNI product (the DS_CONV_2D band). */
+ERT_TGT_VNNI static inline void ert_dw_pixel_vnni(const ert_geom *g, const int8_t *const *rowp, int32_t ox,
+                                                  const int8_t *w, const int32_t *bias, const int32_t *mult,
+                                                  const int32_t *shift, int8_t *out, int biased)
+{
+    int32_t oc = g->oc, ix0 = ox * g->sw - g->pl;
+    const __m512i zpv = _mm512_set1_epi32(g->in_zp);
+    for (int32_t c0 = 0; c0 < oc; c0 += 64) {
+        __mmask16 m[4];
+        __m512i a[4];
+        for (int b = 0; b < 4; b++) {
+            int32_t n = oc - c0 - 16 * b;
+            m[b] = n >= 16 ? (__mmask16)0xffff : (n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u));
+            a[b] = _mm512_maskz_loadu_epi32(m[b], bias + c0 + 16 * b);
+        }
+        for (int32_t ky = 0; ky < g->kh; ky++) {
+            const int8_t *xr = rowp[ky];
+            for (int32_t kx = 0; kx < g->kw; kx++) {
+                int32_t ix = ix0 + kx * g->dw;
+                const int8_t *wp = w + (int64_t)(ky * g->kw + kx) * oc + c0;
+                int valid = xr != NULL && ix >= 0 && ix < g->w;
+                if (!valid && !g->in_zp) continue;
+                const int8_t *xp = valid ? xr + (int64_t)ix * g->ic + c0 : NULL;
+                for (int b = 0; b < 4; b++) {
+                    __m512i wv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[b], wp + 16 * b));
+                    __m512i xv = valid ? _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[b], xp + 16 * b)) : zpv;
+                    a[b] = _mm512_add_epi32(a[b], _mm512_mullo_epi32(xv, wv));
+                }
+            }
+        }
+        for (int b = 0; b < 4; b++) {
+            if (!m[b]) break;
+            int32_t o = c0 + 16 * b;
+            __m512i v = ert_mbqm16(a[b], _mm512_maskz_loadu_epi32(m[b], mult + o), _mm512_maskz_loadu_epi32(m[b], shift + o));
+            v = ert_clamp16(_mm512_add_epi32(v, _mm512_set1_epi32(g->out_off)), g->lo, g->hi);
+            __m128i q = _mm512_cvtepi32_epi8(v);
+            if (biased) q = _mm_xor_si128(q, _mm_set1_epi8((char)0x80));
+            _mm_mask_storeu_epi8(out + o, m[b], q);
+        }
+    }
+}
+#endif
+
+#endif

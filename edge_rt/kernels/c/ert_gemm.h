@@ -1,0 +1,226 @@
+/* Rows x weights products of the weighted ops: acc[p][o] = bias[o] + sum_k x_p[k] * w[o][k] for
+ * P input rows (pixels' patches, FC batch rows, a DS_CONV_2D band's pixels).
+ *
+ * AVX-512 VNNI path (vpdpbusd: four u8 x s8 products summed per int32 lane): the weights come
+ * packed at pack time as [ceil(oc/16)][ceil(K/4)][16][4] int8 (zero padded), so one 64-byte load
+ * holds 16 output channels x 4 taps; each row's 4 input bytes are broadcast and biased to u8
+ * (x ^ 0x80 = x + 128), and wsum[o] = 128 * sum_k w[o][k] (pack time) takes the bias back off:
+ * exact in int32 (|128 * sum| < 2^31 under ERT_MAX_DOT). A tile is 4 rows x 64 channels in 16
+ * accumulators, no horizontal sums. Other paths: dot products of each row with the original
+ * [oc][K] weights (ert_dotn). */
+#ifndef ERT_GEMM_H
+#define ERT_GEMM_H
+
+#include "ert_simd.h"
+
+/* The output stage of a product: requantize, clamp [, ADD with the skip row], store int8. */
+typedef struct {
+    const int32_t *bias, *wsum, *mult, *shift;
+    int32_t off, lo, hi;
+    const int32_t *add;     /* ADD's 12 params, or NULL */
+    int first;              /* the product feeds ADD's first input */
+    int8_t *const *yr;      /* output row of each input row */
+    const int8_t *const *sr; /* skip row of each input row (ADD only) */
+} ert_epi;
+
+#if ERT_X86
+ERT_TGT_VNNI static inline __m512i ert_bcast4(const int8_t *x, int32_t k, int32_t kq, int32_t kfull)
+{
+    uint32_t v = 0;
+    if (kq < kfull)
+        memcpy(&v, x + kq * 4, 4);
+    else
+        memcpy(&v, x + kq * 4, (size_t)(k - kq * 4)); /* the last, partial group: only K bytes read */
+    return _mm512_set1_epi32((int32_t)(v ^ 0x80808080u));
+}
+
+/* Rows the kernel built itself (patches, the DS band): already biased to u8 (x ^ 0x80) and
+ * readable up to a multiple of 4 bytes (the bytes past K meet zero weights). */
+ERT_TGT_VNNI static inline __m512i ert_bcast4_biased(const int8_t *x, int32_t k, int32_t kq, int32_t kfull)
+{
+    int32_t v;
+    (void)k; (void)kfull;
+    memcpy(&v, x + kq * 4, 4);
+    return _mm512_set1_epi32(v);
+}
+
+/* A tile of P rows x B channel blocks of 16 (P * B = 16 accumulators, the weights loaded once
+ * per 4 taps for all P rows); blocks past the last repeat it (their results are not stored).
+ * P=4,B=4 for 64 channels or more, P=8,B=2 for 17-32, P=16,B=1 for up to 16. */
+#define ERT_GEMM_TILE(P, B, V, BCAST)                                                                \
+    ERT_TGT_VNNI static inline void ert_gemm_tile_##P##x##B##V(const int8_t *const *xr, int32_t k,       \
+                                                          const int8_t *wp, int32_t ocb, int32_t ob0,   \
+                                                          __m512i a[P][B])                              \
+    {                                                                                                 \
+        int32_t k4 = (k + 3) / 4, kfull = k / 4;                                                      \
+        const int8_t *wb[B];                                                                          \
+        for (int b = 0; b < B; b++) {                                                                 \
+            int32_t ob = ob0 + b < ocb ? ob0 + b : ocb - 1;                                           \
+            wb[b] = wp + (int64_t)ob * k4 * 64;                                                       \
+            for (int p = 0; p < P; p++)                                                               \
+                a[p][b] = _mm512_setzero_si512();                                                     \
+        }                                                                                             \
+        for (int32_t kq = 0; kq < k4; kq++) {                                                         \
+            __m512i w[B];                                                                             \
+            for (int b = 0; b < B; b++)                                                               \
+                w[b] = _mm512_loadu_si512(wb[b] + kq * 64);                                           \
+            for (int p = 0; p < P; p++) {                                                             \
+                __m512i xv = BCAST(xr[p], k, kq, kfull);                                              \
+                for (int b = 0; b < B; b++)                                                           \
+                    a[p][b] = _mm512_dpbusd_epi32(a[p][b], xv, w[b]);                                 \
+            }                                                                                         \
+        }                                                                                             \
+    }
+ERT_GEMM_TILE(4, 4, , ert_bcast4)
+ERT_GEMM_TILE(8, 2, , ert_bcast4)
+ERT_GEMM_TILE(16, 1, , ert_bcast4)
+ERT_GEMM_TILE(1, 4, , ert_bcast4)
+ERT_GEMM_TILE(4, 4, b, ert_bcast4_biased)
+ERT_GEMM_TILE(8, 2, b, ert_bcast4_biased)
+ERT_GEMM_TILE(16, 1, b, ert_bcast4_biased)
+ERT_GEMM_TILE(1, 4, b, ert_bcast4_biased)
+
+/* The output stage fused into the product (VNNI path): requantization (TFLite's double rounding,
+ * 16 lanes: 64-bit products of even and odd lanes, the nudge, truncation by 2^31, then the
+ * rounding shift), the clamp, and for the residual ops the ADD with the skip row. */
+
+ERT_TGT_VNNI static inline __m512i ert_srdhm16(__m512i x, __m512i m)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i pos = _mm512_set1_epi64(1 << 30), neg = _mm512_set1_epi64(1 - (1 << 30));
+    const __m512i r31 = _mm512_set1_epi64(((int64_t)1 << 31) - 1);
+    __m512i pe = _mm512_mul_epi32(x, m);
+    __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(m, 32));
+    pe = _mm512_add_epi64(pe, _mm512_mask_blend_epi64(_mm512_cmplt_epi64_mask(pe, zero), pos, neg));
+    po = _mm512_add_epi64(po, _mm512_mask_blend_epi64(_mm512_cmplt_epi64_mask(po, zero), pos, neg));
+    pe = _mm512_srai_epi64(_mm512_mask_add_epi64(pe, _mm512_cmplt_epi64_mask(pe, zero), pe, r31), 31);
+    po = _mm512_srai_epi64(_mm512_mask_add_epi64(po, _mm512_cmplt_epi64_mask(po, zero), po, r31), 31);
+    return _mm512_mask_blend_epi32((__mmask16)0xAAAA, pe, _mm512_slli_epi64(po, 32));
+}
+
+ERT_TGT_VNNI static inline __m512i ert_rdbpot16(__m512i x, __m512i e)
+{
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
+    __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, e), one);
+    __m512i rem = _mm512_and_si512(x, mask);
+    __m512i thr = _mm512_srai_epi32(mask, 1);
+    thr = _mm512_mask_add_epi32(thr, _mm512_cmplt_epi32_mask(x, zero), thr, one);
+    __m512i q = _mm512_srav_epi32(x, e);
+    return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, one);
+}
+
+/* ert_mbqm on 16 lanes, per-lane multiplier and shift */
+ERT_TGT_VNNI static inline __m512i ert_mbqm16(__m512i x, __m512i m, __m512i sh)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i ls = _mm512_max_epi32(sh, zero), rs = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
+    return ert_rdbpot16(ert_srdhm16(_mm512_sllv_epi32(x, ls), m), rs);
+}
+
+ERT_TGT_VNNI static inline __m512i ert_clamp16(__m512i v, int32_t lo, int32_t hi)
+{
+    return _mm512_min_epi32(_mm512_max_epi32(v, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));
+}
+
+/* int8 ADD (ert_add_one) on 16 lanes */
+ERT_TGT_VNNI static inline __m512i ert_add16(const int32_t *a, __m512i x1, __m512i x2)
+{
+    __m512i ls = _mm512_set1_epi32(a[2]);
+    __m512i v1 = ert_mbqm16(_mm512_sllv_epi32(_mm512_add_epi32(x1, _mm512_set1_epi32(a[0])), ls),
+                            _mm512_set1_epi32(a[3]), _mm512_set1_epi32(a[4]));
+    __m512i v2 = ert_mbqm16(_mm512_sllv_epi32(_mm512_add_epi32(x2, _mm512_set1_epi32(a[1])), ls),
+                            _mm512_set1_epi32(a[5]), _mm512_set1_epi32(a[6]));
+    __m512i r = ert_mbqm16(_mm512_add_epi32(v1, v2), _mm512_set1_epi32(a[8]), _mm512_set1_epi32(a[9]));
+    return ert_clamp16(_mm512_add_epi32(r, _mm512_set1_epi32(a[7])), a[10], a[11]);
+}
+
+/* channel block ob of row p: bias - wsum, requantize, clamp [, ADD], store the int8 lanes */
+ERT_TGT_VNNI static inline void ert_gemm_out_vnni(__m512i v, int32_t ob, int32_t oc, const ert_epi *e, int32_t p)
+{
+    int32_t o = ob * 16, n = oc - o;
+    __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+    v = _mm512_sub_epi32(_mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, e->bias + o)),
+                         _mm512_maskz_loadu_epi32(m, e->wsum + o));
+    v = ert_mbqm16(v, _mm512_maskz_loadu_epi32(m, e->mult + o), _mm512_maskz_loadu_epi32(m, e->shift + o));
+    v = ert_clamp16(_mm512_add_epi32(v, _mm512_set1_epi32(e->off)), e->lo, e->hi);
+    if (e->add) {
+        __m512i s = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, e->sr[p] + o));
+        v = e->first ? ert_add16(e->add, v, s) : ert_add16(e->add, s, v);
+    }
+    _mm_mask_storeu_epi8(e->yr[p] + o, m, _mm512_cvtepi32_epi8(v));
+}
+
+#define ERT_GEMM_PASS(P, B, V)                                                                       \
+    for (; p + P <= np; p += P)                                                                       \
+        for (int32_t ob0 = 0; ob0 < ocb; ob0 += B) {                                                  \
+            __m512i a[P][B];                                                                          \
+            ert_gemm_tile_##P##x##B##V(xr + p, k, wp, ocb, ob0, a);                                   \
+            for (int q = 0; q < P; q++)                                                               \
+                for (int b = 0; b < B && ob0 + b < ocb; b++)                                          \
+                    ert_gemm_out_vnni(a[q][b], ob0 + b, oc, e, p + q);                                \
+        }
+
+/* np rows (any number); biased: the rows are the kernel's own (ert_bcast4_biased), else the
+ * tensor's (ert_bcast4). Writes the int8 outputs through e (rows e->yr[0..np)). */
+ERT_TGT_VNNI static inline void ert_gemm_vnni(const int8_t *const *xr, int32_t np, int32_t k, const int8_t *wp,
+                                              int32_t oc, const ert_epi *e, int biased)
+{
+    int32_t ocb = (oc + 15) / 16, p = 0;
+    if (biased) {
+        if (ocb == 1) {
+            ERT_GEMM_PASS(16, 1, b)
+        } else if (ocb == 2) {
+            ERT_GEMM_PASS(8, 2, b)
+        }
+        ERT_GEMM_PASS(4, 4, b)
+        ERT_GEMM_PASS(1, 4, b)
+        return;
+    }
+    if (ocb == 1) {
+        ERT_GEMM_PASS(16, 1, )
+    } else if (ocb == 2) {
+        ERT_GEMM_PASS(8, 2, )
+    }
+    ERT_GEMM_PASS(4, 4, )
+    ERT_GEMM_PASS(1, 4, )
+}
+#endif
+
+/* The product for np rows xr[] and its output stage e: w is the [oc][k] weight matrix, wp/wsum
+ * its VNNI packing. biased (VNNI only; ERT_BIASED(lvl)): the rows were built by the kernel as
+ * x ^ 0x80, readable to a multiple of 4 bytes. Other paths: dot products into acc (np int32 rows of
+ * oc, scratch), then the scalar output stage (vectorized by the compiler per target). */
+#define ERT_BIASED(lvl) ((lvl) == ERT_LVL_VNNI)
+
+ERT_INLINE void ert_gemm(int lvl, const int8_t *const *xr, int32_t np, int32_t k, const int8_t *w,
+                         const int8_t *wp, int32_t oc, const ert_epi *e, int32_t *acc, int biased)
+{
+#if ERT_X86
+    if (lvl == ERT_LVL_VNNI) {
+        (void)acc;
+        ert_gemm_vnni(xr, np, k, wp, oc, e, biased);
+        return;
+    }
+#endif
+    (void)biased; (void)wp;
+    for (int32_t p = 0; p < np; p++) {
+        int32_t *a = acc + (int64_t)p * oc;
+        memcpy(a, e->bias, (size_t)oc * 4);
+        ert_dotn(lvl, xr[p], w, k, k, oc, a);
+        if (e->add) {
+            ert_requant_row32(a, oc, e->mult, e->shift, e->off, e->lo, e->hi);
+            ert_add_row(e->add, e->first, a, e->sr[p], e->yr[p], oc);
+        } else {
+            ert_requant_row(a, oc, e->mult, e->shift, e->off, e->lo, e->hi, e->yr[p]);
+        }
+    }
+}
+
+/* Rows a kernel hands ert_gemm at once (the VNNI tile height for oc channels): 16, 8 or 4. */
+#define ERT_GEMM_ROWS(oc) ((oc) <= 16 ? 16 : ((oc) <= 32 ? 8 : 4))
+
+/* Bytes of the VNNI packing of an [oc][k] weight matrix, and of its wsum. */
+#define ERT_WP_BYTES(oc, k) ((int64_t)(((oc) + 15) / 16) * (((k) + 3) / 4) * 64)
+#define ERT_WSUM_BYTES(oc) ((int64_t)(((oc) + 15) / 16) * 64)
+
+#endif

@@ -1,0 +1,130 @@
+/* edge_rt compiled kernel set: the op ABI (C99, no Python headers).
+ *
+ * 1. The host packs a model; at load the Interpreter binds every op the C set runs into one
+ *    ert_op record: `run` (the kernel), `prm` (int32 params: geometry then the op's prepared
+ *    params, layout documented per op below) and `p[]` (pointers to constants in the mapped
+ *    file, to tensors at their arena offsets, and to the op's planned scratch).
+ * 2. ert_op_init() validates a record before it is ever run: the opcode is known, the params
+ *    are self-consistent (ert_kernel.extents rejects them otherwise), and for every pointer the
+ *    bytes the kernel will touch (computed by `extents` from the params alone) fit in the room
+ *    the binder says that pointer has; written pointers lie in writable memory (the arena);
+ *    int32 pointers are 4-byte aligned. Kernels trust nothing else, so a crafted .ert cannot
+ *    make them read or write out of bounds.
+ * 3. ert_run() runs a table of records in order: the whole schedule (or one run of consecutive
+ *    C ops when some ops fall back to another set) in one call.
+ *
+ * Kernels are pure: no malloc, no static or global state, no I/O, no libc beyond
+ * memcpy/memset, integer arithmetic only, no 64-bit division (shifts do TFLite's divisions by
+ * powers of two), so the same sources build for a Cortex-M MicroPython native module. SIMD
+ * variants are picked at run time from ert_ctx.features (ert_cpu_features()), never from the
+ * build machine's -march.
+ *
+ * Operand signature letters (ert_kernel.sig, one per pointer):
+ *   b  int8 input (constant or arena)      i  int32 input (4-byte aligned)
+ *   o  int8 output (arena only)            s  scratch (arena only, 4-byte aligned)
+ */
+#ifndef ERT_KERNELS_H
+#define ERT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ERT_ABI_VERSION 1
+#define ERT_MAX_PTRS 16
+#define ERT_MAX_PRMS 64
+/* Bounds the validator enforces: every tensor dimension, and every dot-product length (taps x
+ * channels). |x * w| <= 2^14, so a dot of at most 2^16 terms plus an int32 bias stays exact in
+ * the int32 accumulator the reference uses (int32 wrap-around semantics otherwise). */
+#define ERT_MAX_DIM (1 << 24)
+#define ERT_MAX_DOT (1 << 16)
+
+/* CPU features (ert_ctx.features); ERT_CPU_FORCE_C disables every SIMD path. */
+#define ERT_CPU_AVX2 1u
+#define ERT_CPU_AVX512VNNI 2u
+#define ERT_CPU_NEON 4u
+#define ERT_CPU_DOTPROD 8u
+
+typedef struct ert_ctx {
+    uint32_t features;
+} ert_ctx;
+
+typedef struct ert_op ert_op;
+typedef void (*ert_run_fn)(const ert_op *op, const ert_ctx *ctx);
+
+struct ert_op {
+    ert_run_fn run;
+    const int32_t *prm;
+    int32_t nprm;
+    int32_t opcode;
+    void *p[ERT_MAX_PTRS];
+};
+
+/* Bytes each pointer operand's kernel touches, from the params alone; 0 when the params are
+ * consistent and within bounds, -1 otherwise. */
+typedef int (*ert_extents_fn)(const int32_t *prm, int32_t nprm, int64_t *ext);
+
+typedef struct ert_kernel {
+    int32_t opcode;          /* edge_rt/format.py OP_* */
+    const char *name;
+    const char *sig;         /* one letter per pointer operand, see above */
+    ert_extents_fn extents;
+    ert_run_fn run;
+} ert_kernel;
+
+/* A pointer operand as the binder describes it: room = bytes from ptr to the end of the tensor
+ * (or scratch) it points into; writable = it lies in the arena. */
+typedef struct ert_operand {
+    void *ptr;
+    int64_t room;
+    int32_t writable;
+} ert_operand;
+
+enum {
+    ERT_OK = 0,
+    ERT_E_OPCODE = -1,   /* no C kernel for the opcode */
+    ERT_E_PARAMS = -2,   /* params inconsistent or out of bounds */
+    ERT_E_NPTR = -3,     /* wrong number of pointer operands */
+    ERT_E_ROOM = -4,     /* operand *bad would be accessed past its room */
+    ERT_E_WRITE = -5,    /* output/scratch operand *bad is not writable */
+    ERT_E_ALIGN = -6     /* int32 operand *bad is not 4-byte aligned */
+};
+
+const ert_kernel *ert_kernel_for(int32_t opcode);
+int ert_kernel_count(void);
+const ert_kernel *ert_kernel_at(int i);
+int ert_op_init(ert_op *op, int32_t opcode, const int32_t *prm, int32_t nprm,
+                const ert_operand *operands, int32_t nptr, int32_t *bad);
+void ert_run(const ert_op *ops, int32_t n, const ert_ctx *ctx);
+uint32_t ert_cpu_features(void);
+const char *ert_simd_path(uint32_t features);
+
+/* ---- ops ---------------------------------------------------------------------------------
+ * FULLY_CONNECTED (fully_connected.c)
+ *   prm: batches, n, k, out_off, lo, hi
+ *   p:   x[b*k] b, w[n*k] b, folded_bias[n] i, mult[n] i, shift[n] i, y[b*n] o, acc[n] s
+ * FULLY_CONNECTED_ADD (fc_add.c): FULLY_CONNECTED, then ADD with the same-index skip element
+ *   prm: FULLY_CONNECTED's 6, position (1: FC feeds ADD's first input), ADD's 12 (add.py)
+ *   p:   FULLY_CONNECTED's 6, skip b (may be y itself: in place), acc s
+ * CONV_2D (conv_2d.c)
+ *   prm: nb, h, w, ic, oc, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi
+ *   p:   x b, filter[oc,kh,kw,ic] b, folded_bias i, mult i, shift i, y o, acc[oc] s
+ * CONV_2D_ADD (conv_add.c): CONV_2D's 19 params, position, ADD's 12; p: CONV_2D's 6, skip b, acc s
+ * DEPTHWISE_CONV_2D (depthwise_conv_2d.c)
+ *   prm: CONV_2D's 19, depth_multiplier (oc = ic * dm); filter[kh,kw,oc]
+ * DS_CONV_2D (ds_conv.c): depthwise rows streamed through a 1x1 convolution
+ *   prm: DEPTHWISE's 20, poc, p_off, p_lo, p_hi, inplace
+ *   p:   x, dw filter, dw bias, dw mult, dw shift, pw filter[poc,oc], pw bias, pw mult,
+ *        pw shift, y, scratch [ring: max(pt,1) input rows, 16-aligned][band ow*oc, 16-aligned][acc]
+ * How to add an op: docs/c_kernels.md. */
+#define ERT_KERNEL_DECL(op) \
+    int ert_##op##_extents(const int32_t *prm, int32_t nprm, int64_t *ext); \
+    void ert_##op##_run(const ert_op *op_, const ert_ctx *ctx)
+
+ERT_KERNEL_DECL(fully_connected);
+ERT_KERNEL_DECL(fc_add);
+ERT_KERNEL_DECL(conv_2d);
+ERT_KERNEL_DECL(conv_add);
+ERT_KERNEL_DECL(depthwise_conv_2d);
+ERT_KERNEL_DECL(ds_conv);
+
+#endif
