@@ -84,19 +84,31 @@ def _op_sets(m, kernels):
         raise ModelFormatError("META op_kernels must list one known kernel set per op (%d ops)" % len(m.ops))
     if kernels is not None and kernels not in F.KERNEL_CHAINS:
         raise EdgeRTError("unknown kernel set %r; available: %s" % (kernels, ", ".join(F.KERNEL_SETS)))
-    loaded = {}
+    loaded, failed = {}, {}
 
-    def load(name):
-        if name not in loaded:
-            loaded[name] = kernel_set(name)
+    def load(name, last):
+        """The set's module; None for a set that cannot import here (viper on CPython) when a
+        later set of the chain can stand in for it (its ops fall back per op)."""
+        if name not in loaded and name not in failed:
+            try:
+                loaded[name] = kernel_set(name)
+            except EdgeRTError as e:
+                failed[name] = e
+        if name in failed:
+            if last:
+                raise failed[name]
+            return None
         return loaded[name]
 
     sets, missing = [], []
     for op, p in zip(m.ops, packed):
         chain = F.KERNEL_CHAINS[p if kernels is None else kernels]
         got = None
-        for s in chain:
-            if _runs_on(s, p) and op.opcode in load(s).KERNELS:
+        for k, s in enumerate(chain):
+            if not _runs_on(s, p):
+                continue
+            ks = load(s, k == len(chain) - 1 or s == kernels)  # an asked-for set must load
+            if ks is not None and op.opcode in ks.KERNELS:
                 got = s
                 break
         if got is None:
@@ -109,7 +121,8 @@ def _op_sets(m, kernels):
                               "op %d (%s); repack it for kernel set %r, or run it with the %r set" % (
                                   p, kernels, op.index, op.name, kernels, p))
         names = ["op %d (%s)" % (o.index, o.name) for o, _, _ in missing]
-        have = sorted(F.OP_NAMES.get(c, str(c)) for c in load(chain[0]).KERNELS)
+        first = load(chain[0], True)
+        have = sorted(F.OP_NAMES.get(c, str(c)) for c in first.KERNELS)
         raise ModelFormatError("no %s kernel for %s; kernels available: %s" % (
             "/".join(chain), ", ".join(names), ", ".join(have)))
     return sets, loaded

@@ -34,6 +34,8 @@ PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../edg
 DEVICE_MODULES = ["version.py", "errors.py", "format.py", "compat.py", "reader.py", "interpreter.py",
                   "io_convert.py"]
 
+MPY_KERNEL_SETS = ("ref", "viper")  # the kernel sets that run on MicroPython
+
 DEVICE_INIT = '''"""edge_rt device runtime (MicroPython bundle)."""
 from .errors import BudgetError, EdgeRTError, InputError, ModelFormatError, UnsupportedModelError  # noqa
 from .interpreter import Interpreter  # noqa: F401
@@ -93,10 +95,11 @@ class BundleReport:
                 f"{self.heap_needed:,} B" + (" (.mpy)" if self.mpy else ""))
 
 
-def device_sources() -> list[tuple[str, str]]:
-    """(path inside the board's lib/edge_rt, host source path) of every device module."""
+def device_sources(kernel_sets=None) -> list[tuple[str, str]]:
+    """(path inside the board's lib/edge_rt, host source path) of every device module, with the
+    whole of each MicroPython kernel set in kernel_sets (default: ref and viper)."""
     rels = list(DEVICE_MODULES)
-    for sub in ("kernels", "kernels/ref"):
+    for sub in ["kernels"] + ["kernels/" + s for s in (kernel_sets or MPY_KERNEL_SETS)]:
         d = os.path.join(PKG_DIR, *sub.split("/"))
         rels += [sub + "/" + f for f in sorted(os.listdir(d)) if f.endswith(".py")]
     return [(r, os.path.join(PKG_DIR, *r.split("/"))) for r in rels]
@@ -158,7 +161,7 @@ def write_bundle(ert_path: str, board: str, out_dir: str, mpy: bool = False) -> 
         main = os.path.join(tmp, "main.py")
         with open(main, "w") as f:
             f.write(MAIN_PY)
-        items = [("lib/edge_rt/" + rel, src, mpy) for rel, src in device_sources()]
+        items = [("lib/edge_rt/" + rel, src, mpy) for rel, src in device_sources(("ref",))]
         items += [("lib/edge_rt/__init__.py", init, mpy), ("model.ert", ert_path, False),
                   ("main.py", main, False)]
         stage = os.path.join(tmp, "bundle")

@@ -2,20 +2,25 @@
 of a graph packed for a given set (format.KERNEL_CHAINS: the first set in the chain that has it)."""
 from __future__ import annotations
 
-import importlib
+import functools
+import importlib.util
+import os
 
 from .. import format as F
 
 
+@functools.lru_cache(maxsize=None)
 def ops_of(name: str) -> frozenset:
     """Opcodes kernel set `name` implements. A set whose kernels cannot be imported on the host
     (viper: MicroPython only; c: a build without the extension) lists them in `<set>/ops.py`."""
     if name not in F.KERNEL_SETS:
         raise ValueError(f"unknown kernel set {name!r}; known: {', '.join(F.KERNEL_SETS)}")
-    try:
-        return frozenset(importlib.import_module(f"edge_rt.kernels.{name}.ops").OPS)
-    except ModuleNotFoundError:
-        pass
+    ops = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels", name, "ops.py")
+    if os.path.exists(ops):  # loaded by path: the set's package itself may not import here
+        spec = importlib.util.spec_from_file_location(f"_edge_rt_{name}_ops", ops)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return frozenset(mod.OPS)
     try:
         return frozenset(importlib.import_module(f"edge_rt.kernels.{name}").KERNELS)
     except ModuleNotFoundError:

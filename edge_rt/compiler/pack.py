@@ -96,7 +96,7 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
         if p.arena_bytes > b.arena_budget:
             raise BudgetError(f"{base} needs {p.arena_bytes:,} B of arena; board {b.name} allows "
                               f"{b.arena_budget:,} B")
-        if ks == "ref":  # MicroPython boards stream constants through a weight buffer in RAM
+        if ks in ("ref", "viper"):  # MicroPython boards stream constants through a weight buffer in RAM
             wbuf = weight_buffer_bytes(binary)
             if p.arena_bytes + wbuf > b.arena_budget:
                 raise BudgetError(f"{base} needs {p.arena_bytes:,} B of arena + {wbuf:,} B of weight "
