@@ -80,3 +80,12 @@ def dot_rows(x: ptr8, xo: int, w: ptr8, bias: ptr16, n: int, k: int, acc: ptr32)
             a += ((int(x[xo + j]) ^ 0x80) - 0x80) * ((int(w[wo + j]) ^ 0x80) - 0x80)
         acc[o] = a
         wo += k
+
+
+@micropython.viper
+def fc(x, w, bias, mult, shift, y, acc, batches: int, n: int, k: int, out_off: int, lo: int, hi: int):
+    """FULLY_CONNECTED: per batch row, dot_rows into acc then requant into y (one call per op:
+    for the smallest models the per-call cost is what remains)."""
+    for b in range(batches):
+        dot_rows(x, b * k, w, bias, n, k, acc)
+        requant(acc, n, mult, shift, n, y, b * n, out_off, lo, hi)

@@ -1,7 +1,7 @@
 # FULLY_CONNECTED, viper: the ref kernel's arithmetic (kernels/ref/fully_connected.py) in
 # native code. Per batch row: n int32 dot products into a bind-time accumulator row
-# (_core.dot_rows), then one requantization pass (_core.requant).
-from ._core import dot_rows, requant
+# (_core.dot_rows), then one requantization pass (_core.requant), all in one call (_core.fc).
+from ._core import fc
 
 
 def bind(op, m, v, arena):
@@ -12,7 +12,5 @@ def bind(op, m, v, arena):
 
     def run(x=v[i_x], w=v[i_w], bias=v[i_b], mult=v[i_m], shift=v[i_s], y=v[op.outputs[0]], n=n, k=k,
             batches=batches, acc=bytearray(4 * n), out_off=out_off, lo=lo, hi=hi):
-        for b in range(batches):
-            dot_rows(x, b * k, w, bias, n, k, acc)
-            requant(acc, n, mult, shift, n, y, b * n, out_off, lo, hi)
+        fc(x, w, bias, mult, shift, y, acc, batches, n, k, out_off, lo, hi)
     return run
