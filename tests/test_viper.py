@@ -93,7 +93,7 @@ def _sweep():
     """[(label, .tflite bytes, inputs or None)]: the models the other kernel sets' op tests use."""
     from test_micropython import _op_models
     from test_ops_elementwise import BROADCASTS, binary_model, unary_model
-    from test_ops_nonlinear import HSWISH_Q, TABLE_IN_Q
+    from test_ops_nonlinear import HSWISH_Q, SOFTMAX_CASES, TABLE_IN_Q, softmax_model
     from test_ops_pool_shape import POOL_CASES, pool_model
     from test_passes import ds_model, fc_residual_model, residual_model
     from test_requant_paths import _fc_model
@@ -121,6 +121,8 @@ def _sweep():
         ms.append((f"TANH_{k}", unary_model("TANH", (4, 64), q, (1 / 128, 0)), all_int8))
     for k, (qi, qo) in enumerate(HSWISH_Q):
         ms.append((f"HARD_SWISH_{k}", unary_model("HARD_SWISH", (4, 64), qi, qo), all_int8))
+    ms += [(f"SOFTMAX_{k}", softmax_model(shape, (scale, zp), beta), None)
+           for k, (shape, scale, zp, beta) in enumerate(SOFTMAX_CASES)]
     for k, kw in enumerate([{}, {"oc": 6}, {"stride": 2}, {"dil": 2, "h": 9, "w": 8}, {"padding": "VALID"},
                             {"mult": 2, "oc": 8}, {"kh": 5, "h": 8}]):
         ms.append((f"DS_CONV_2D_{k}", ds_model(**kw), None))

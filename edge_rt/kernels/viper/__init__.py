@@ -4,8 +4,8 @@
 # (rules in _core.py and docs/micropython.md). Imports only on MicroPython with the native
 # emitter; ops.py lists the opcodes for the host. Ops not here run on the ref set.
 from ... import format as F
-from . import (add, average_pool_2d, conv_2d, conv_add, depthwise_conv_2d, ds_conv, fc_add, fully_connected,
-               hard_swish, leaky_relu, logistic, lookup, max_pool_2d, mul, relu, sub, tanh)
+from . import (add, average_pool_2d, concatenation, conv_2d, conv_add, depthwise_conv_2d, ds_conv, fc_add,
+               fully_connected, hard_swish, leaky_relu, logistic, lookup, max_pool_2d, mul, pad, relu, softmax, sub, tanh)
 
 NAME = "viper"
 KERNELS = {
@@ -26,4 +26,7 @@ KERNELS = {
     F.OP_RELU: relu.bind,
     F.OP_LEAKY_RELU: leaky_relu.bind,
     F.OP_LOOKUP: lookup.bind,
+    F.OP_PAD: pad.bind,
+    F.OP_CONCATENATION: concatenation.bind,
+    F.OP_SOFTMAX: softmax.bind,
 }
