@@ -94,7 +94,8 @@ def _sweep():
     from test_micropython import _op_models
     from test_ops_elementwise import BROADCASTS, binary_model, unary_model
     from test_ops_nonlinear import HSWISH_Q, SOFTMAX_CASES, TABLE_IN_Q, softmax_model
-    from test_ops_pool_shape import POOL_CASES, pool_model
+    from test_ops_pool_shape import (CONCAT_AXES, MEAN_CASES, MEAN_QUANT, PAD_CASES, POOL_CASES, concat_model,
+                                     mean_model, pad_model, pool_model)
     from test_passes import ds_model, fc_residual_model, residual_model
     from test_requant_paths import _fc_model
     from test_synthetic_models import mobilenet_like, mobilenet_v3_like, two_branch_concat
@@ -116,6 +117,10 @@ def _sweep():
         ms.append((f"{op}_all_pairs", binary_model(op, (256, 1), (1, 256), (256, 256), quant[0], quant[1], qo), pairs))
     for kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         ms += [(f"{kind}_{k}", pool_model(kind, *case), None) for k, case in enumerate(POOL_CASES)]
+    ms += [(f"MEAN_{k}_{q}", mean_model(case, q), None) for k, case in enumerate(MEAN_CASES) for q in MEAN_QUANT]
+    ms += [(f"PAD_{k}_{zp}", pad_model(shape, pads, zp), None) for k, (shape, pads) in enumerate(PAD_CASES)
+           for zp in (-128, 7)]
+    ms += [(f"CONCATENATION_{axis}_{n}", concat_model(axis, n), None) for axis in CONCAT_AXES for n in (2, 3)]
     for k, q in enumerate(TABLE_IN_Q):
         ms.append((f"LOGISTIC_{k}", unary_model("LOGISTIC", (4, 64), q, (1 / 256, -128)), all_int8))
         ms.append((f"TANH_{k}", unary_model("TANH", (4, 64), q, (1 / 128, 0)), all_int8))
@@ -253,7 +258,8 @@ def test_bundle_compiles_viper_kernels_for_the_board(tmp_path, board, arch):
     from edge_rt.compiler.bundle import kernel_sources
     from edge_rt.reader import parse
     init = kernel_sources(parse(r.binary))[1]["kernels/viper/__init__.py"]  # shipped compiled
-    assert "F.OP_DS_CONV_2D: ds_conv.bind" in init and "OP_SOFTMAX" not in init and "mul" not in init
+    assert "F.OP_DS_CONV_2D: ds_conv.bind" in init and "F.OP_SOFTMAX: softmax.bind" in init
+    assert "mul" not in init and "OP_ADD" not in init
 
 
 @needs_unix

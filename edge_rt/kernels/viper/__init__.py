@@ -5,7 +5,7 @@
 # emitter; ops.py lists the opcodes for the host. Ops not here run on the ref set.
 from ... import format as F
 from . import (add, average_pool_2d, concatenation, conv_2d, conv_add, depthwise_conv_2d, ds_conv, fc_add,
-               fully_connected, hard_swish, leaky_relu, logistic, lookup, max_pool_2d, mul, pad, relu, softmax, sub, tanh)
+               fully_connected, hard_swish, leaky_relu, logistic, lookup, max_pool_2d, mean, mul, pad, relu, softmax, sub, tanh)
 
 NAME = "viper"
 KERNELS = {
@@ -29,4 +29,5 @@ KERNELS = {
     F.OP_PAD: pad.bind,
     F.OP_CONCATENATION: concatenation.bind,
     F.OP_SOFTMAX: softmax.bind,
+    F.OP_MEAN: mean.bind,
 }

@@ -48,6 +48,7 @@ def conv_pixel(x, w, bias, acc, g, xo0: int, oy: int, ox: int, in_zp: int):
     pt = int(gp[13])
     pl = int(gp[14])
     wo = 0
+    ic4 = ic - 3
     for c in range(oc):
         a = (((int(bp[2 * c + 1]) ^ 0x8000) - 0x8000) << 16) | int(bp[2 * c])
         for ky in range(kh):
@@ -56,8 +57,19 @@ def conv_pixel(x, w, bias, acc, g, xo0: int, oy: int, ox: int, in_zp: int):
                 ix = ox * sw - pl + kx * dw
                 if iy >= 0 and iy < h and ix >= 0 and ix < wd:
                     xo = xo0 + (iy * wd + ix) * ic
-                    for j in range(ic):
-                        a += ((int(xp[xo + j]) ^ 0x80) - 0x80) * ((int(wp[wo + j]) ^ 0x80) - 0x80)
+                    if ic == 1:
+                        a += ((int(xp[xo]) ^ 0x80) - 0x80) * ((int(wp[wo]) ^ 0x80) - 0x80)
+                    else:  # unrolled by 4, as _core.dot_rows
+                        j = 0
+                        while j < ic4:
+                            a += (((int(xp[xo + j]) ^ 0x80) - 0x80) * ((int(wp[wo + j]) ^ 0x80) - 0x80) +
+                                  ((int(xp[xo + j + 1]) ^ 0x80) - 0x80) * ((int(wp[wo + j + 1]) ^ 0x80) - 0x80) +
+                                  ((int(xp[xo + j + 2]) ^ 0x80) - 0x80) * ((int(wp[wo + j + 2]) ^ 0x80) - 0x80) +
+                                  ((int(xp[xo + j + 3]) ^ 0x80) - 0x80) * ((int(wp[wo + j + 3]) ^ 0x80) - 0x80))
+                            j += 4
+                        while j < ic:
+                            a += ((int(xp[xo + j]) ^ 0x80) - 0x80) * ((int(wp[wo + j]) ^ 0x80) - 0x80)
+                            j += 1
                 else:
                     for j in range(ic):
                         a += in_zp * ((int(wp[wo + j]) ^ 0x80) - 0x80)

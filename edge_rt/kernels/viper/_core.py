@@ -72,14 +72,26 @@ def requant(acc: ptr16, n: int, mh: ptr16, sh: ptr16, nch: int, y: ptr8, yo: int
 
 @micropython.viper
 def dot_rows(x: ptr8, xo: int, w: ptr8, bias: ptr16, n: int, k: int, acc: ptr32):
-    """acc[o] = bias[o] + sum_j x[xo + j] * w[o * k + j] for o < n (int8 x, w; int32 bias)."""
-    wo = 0
+    """acc[o] = bias[o] + sum_j x[xo + j] * w[o * k + j] for o < n (int8 x, w; int32 bias).
+    Unrolled by 4 over j, with pointers moved to the row starts (native code has no loop
+    optimiser: this is about a third faster than the plain loop)."""
+    xp = ptr8(uint(x) + xo)
+    wp = ptr8(w)
+    k4 = k - 3
     for o in range(n):
         a = (((int(bias[2 * o + 1]) ^ 0x8000) - 0x8000) << 16) | int(bias[2 * o])
-        for j in range(k):
-            a += ((int(x[xo + j]) ^ 0x80) - 0x80) * ((int(w[wo + j]) ^ 0x80) - 0x80)
+        j = 0
+        while j < k4:
+            a += (((int(xp[j]) ^ 0x80) - 0x80) * ((int(wp[j]) ^ 0x80) - 0x80) +
+                  ((int(xp[j + 1]) ^ 0x80) - 0x80) * ((int(wp[j + 1]) ^ 0x80) - 0x80) +
+                  ((int(xp[j + 2]) ^ 0x80) - 0x80) * ((int(wp[j + 2]) ^ 0x80) - 0x80) +
+                  ((int(xp[j + 3]) ^ 0x80) - 0x80) * ((int(wp[j + 3]) ^ 0x80) - 0x80))
+            j += 4
+        while j < k:
+            a += ((int(xp[j]) ^ 0x80) - 0x80) * ((int(wp[j]) ^ 0x80) - 0x80)
+            j += 1
         acc[o] = a
-        wo += k
+        wp = ptr8(uint(wp) + k)
 
 
 @micropython.viper
