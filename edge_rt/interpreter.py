@@ -58,7 +58,7 @@ def kernel_set(name):
     elif name == "viper":
         try:
             from .kernels import viper as ks
-        except (ImportError, SyntaxError, NameError) as e:
+        except (ImportError, SyntaxError, NameError, ValueError) as e:  # ValueError: .mpy of another arch
             raise EdgeRTError("kernel set 'viper' needs MicroPython's native emitter (%s); use the 'ref' set"
                               % (e,))
     else:

