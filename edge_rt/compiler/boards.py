@@ -24,7 +24,7 @@ class Board:
     title: str
     arena_budget: int     # bytes of activation memory (on-chip: SRAM / heap left / L2)
     flash_budget: int     # bytes for the model file
-    kernels: str          # "np" or "ref"
+    kernels: str          # "np", "ref" or "viper" (format.KERNEL_SETS)
     raw: dict = field(default_factory=dict)
     # Linux boards: RAM, the arena's hard limit; arena_budget (L2) is then a performance
     # target that only warns. None on MCUs, where arena_budget is the hard limit.

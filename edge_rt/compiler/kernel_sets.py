@@ -2,21 +2,20 @@
 of a graph packed for a given set (format.KERNEL_CHAINS: the first set in the chain that has it)."""
 from __future__ import annotations
 
-import importlib
+import functools
+import importlib.util
+import os
 
 from .. import format as F
 
 
+@functools.lru_cache(maxsize=None)
 def ops_of(name: str) -> frozenset:
     """Opcodes kernel set `name` implements. A set whose kernels cannot be imported on the host
     (viper: MicroPython only; c: a build without the extension) lists them in `<set>/ops.py`."""
     if name not in F.KERNEL_SETS:
         raise ValueError(f"unknown kernel set {name!r}; known: {', '.join(F.KERNEL_SETS)}")
-    try:
-        return frozenset(importlib.import_module(f"edge_rt.kernels.{name}.ops").OPS)
-    except ModuleNotFoundError:
-        pass
-    except ImportError:  # the set's package cannot import here (c without its extension): read ops.py alone
+    if os.path.exists(_path(name, "ops")):  # loaded by path: the set's package itself may not import here
         return frozenset(_load_file(name, "ops").OPS)
     try:
         return frozenset(importlib.import_module(f"edge_rt.kernels.{name}").KERNELS)
@@ -24,12 +23,14 @@ def ops_of(name: str) -> frozenset:
         return frozenset()
 
 
+def _path(name: str, mod: str) -> str:
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels", name, mod + ".py")
+
+
 def _load_file(name: str, mod: str):
-    """kernels/<name>/<mod>.py loaded by path, without importing its package."""
-    import importlib.util
-    import os
-    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels", name, mod + ".py")
-    spec = importlib.util.spec_from_file_location(f"_edge_rt_{name}_{mod}", here)
+    """kernels/<name>/<mod>.py loaded by path, without importing its package (viper's kernels import
+    only on MicroPython; c's package needs its extension)."""
+    spec = importlib.util.spec_from_file_location(f"_edge_rt_{name}_{mod}", _path(name, mod))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -54,7 +55,4 @@ def c_available() -> bool:
 
 def c_layout() -> int:
     """The C kernels' scratch layout version (kernels/c/ops.py LAYOUT), with or without the extension."""
-    try:
-        return importlib.import_module("edge_rt.kernels.c.ops").LAYOUT
-    except ImportError:
-        return _load_file("c", "ops").LAYOUT
+    return _load_file("c", "ops").LAYOUT

@@ -43,6 +43,18 @@ def weight_buffer_bytes(binary: bytes) -> int:
     return weight_plan(parse(binary, check_crc=False))[1]
 
 
+# A viper file whose constants total at most this keeps them all in the weight buffer, read once
+# at load (reader.weight_plan): re-reading the file on every inference would cost more than the
+# native kernels' arithmetic (hello_world_int8: 3 reads per inference, 10x its compute).
+RESIDENT_CONST_BYTES = 8192
+
+
+def resident_bytes(g: Graph) -> int:
+    """The weight buffer a resident plan needs: every distinct constant the ops read, aligned."""
+    ids = dict.fromkeys(t for op in g.ops for t in op.kernel_inputs if t >= 0 and g.tensors[t].is_const)
+    return sum(F.align(g.tensors[t].nbytes) for t in ids if g.tensors[t].nbytes)
+
+
 def supported_ops() -> list[str]:
     return sorted(t for t in PREPARE if t not in FUSED_OPS)
 
@@ -118,6 +130,8 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
         op_kernels = [op.kernel_set for op in g.ops]
         meta = dict(g.meta, board=b.name, kernel_set=ks, op_kernels=op_kernels, lower_bound=p.lower_bound,
                     source_name=os.path.basename(name))
+        if ks == "viper" and resident_bytes(g) <= RESIDENT_CONST_BYTES:
+            meta["resident_consts"] = True
         if "np" in op_kernels:
             from ..kernels import np as np_kernels
             meta["np_layout"] = np_kernels.LAYOUT
@@ -147,7 +161,7 @@ def budget_check(base: str, b: Board, ks: str, arena: int, binary: bytes) -> tup
                         f"L2 cache: activations spill to RAM and run slower")
     elif arena > b.arena_budget:
         over.append(f"{base} needs {arena:,} B of arena; board {b.name} allows {b.arena_budget:,} B")
-    if ks == "ref" and b.ram_bytes is None:  # MicroPython streams constants through a weight buffer
+    if ks in ("ref", "viper") and b.ram_bytes is None:  # MicroPython streams constants through a weight buffer
         wbuf = weight_buffer_bytes(binary)
         if arena <= b.arena_budget < arena + wbuf:
             over.append(f"{base} needs {arena:,} B of arena + {wbuf:,} B of weight buffer; board {b.name} "

@@ -34,6 +34,21 @@ def write(g: Graph, plan: Plan, meta: dict) -> bytes:
     strings = bytearray()
     consts = bytearray()
     const_at: dict[bytes, int] = {}  # identical constants are stored once
+    at_of: dict[int, int] = {}
+    # constants in order of first use by the ops, each op's in its input order: the order
+    # reader.weight_plan gives them in the weight buffer, so a streaming interpreter reads an
+    # op's constants with one read (interpreter._merged)
+    first_use = [t for op in g.ops for t in op.kernel_inputs if t >= 0] + ids
+    for old in dict.fromkeys(first_use):
+        t = g.tensors[old]
+        if old in remap and t.is_const:
+            raw = np.ascontiguousarray(t.data, dtype=t.dtype).tobytes()
+            key = t.dtype.encode() + b":" + raw
+            if key not in const_at:
+                _pad(consts)
+                const_at[key] = len(consts)
+                consts += raw
+            at_of[old] = const_at[key]
     tens = bytearray()
     for old in ids:
         t = g.tensors[old]
@@ -41,13 +56,7 @@ def write(g: Graph, plan: Plan, meta: dict) -> bytes:
         name_off = len(strings)
         strings += name
         if t.is_const:
-            raw = np.ascontiguousarray(t.data, dtype=t.dtype).tobytes()
-            key = t.dtype.encode() + b":" + raw
-            if key not in const_at:
-                _pad(consts)
-                const_at[key] = len(consts)
-                consts += raw
-            kind, offset = F.KIND_CONST, const_at[key]
+            kind, offset = F.KIND_CONST, at_of[old]
         else:
             kind, offset = F.KIND_ARENA, plan.offsets[("t", root(g, old))]
         dims = list(t.shape) + [1] * (F.MAX_DIMS - len(t.shape))

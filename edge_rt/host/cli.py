@@ -132,7 +132,7 @@ def cmd_pack(a) -> int:
               else f"budget {r.board.arena_budget:,}")
     print(f"  arena bytes:    {r.plan.arena_bytes:,} (lower bound {r.plan.lower_bound:,}; "
           f"strategy {r.plan.strategy}; {budget})")
-    if r.kernel_set == "ref":
+    if r.kernel_set in ("ref", "viper"):
         wbuf = r.weight_buffer_bytes
         print(f"  weight buffer:  {wbuf:,} B (MicroPython streams constants from the file through it; "
               f"arena + buffer {r.plan.arena_bytes + wbuf:,} of {r.board.arena_budget:,})")
@@ -349,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", metavar="OUT.ert", help="output path (default: IN's base name with "
                    ".ert, in the current directory)")
     s.add_argument("--board", help="target board (see `edge-rt boards`; default rpi4)")
-    s.add_argument("--kernels", choices=["c", "np", "ref"], help="kernel set to plan scratch for "
+    s.add_argument("--kernels", choices=["c", "np", "ref", "viper"], help="kernel set to plan scratch for "
                    "(default: the board's; c falls back to np per op, and to np for the whole file when "
                    "the C kernels are not built here)")
     s.add_argument("--disable", action="append", metavar="PASS", help="switch a pass off (repeatable)")

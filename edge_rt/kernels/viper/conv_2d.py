@@ -1,0 +1,15 @@
+# CONV_2D, viper: the ref kernel's arithmetic (kernels/ref/conv_2d.py) in native code
+# (_conv.conv_pixels); the same operands and params.
+from ._conv import conv_pixels, geometry
+
+
+def bind(op, m, v, arena):
+    i_x, i_w, i_b, i_m, i_s = op.inputs[:5]
+    in_zp, out_off, lo, hi = op.params[6:10]
+    oc, kh, kw, _ = m.tensors[i_w].shape
+    g = geometry(m.tensors[i_x].shape, kh, kw, m.tensors[op.outputs[0]].shape, op.params)
+
+    def run(x=v[i_x], w=v[i_w], bias=v[i_b], mult=v[i_m], shift=v[i_s], y=v[op.outputs[0]],
+            acc=bytearray(4 * oc), g=g, in_zp=in_zp, out_off=out_off, lo=lo, hi=hi):
+        conv_pixels(x, w, bias, mult, shift, y, acc, g, in_zp, out_off, lo, hi)
+    return run

@@ -1,0 +1,2 @@
+# LOOKUP (int8), viper: y = table[x + 128] with the pack-time table (see kernels/ref/lookup.py).
+from .lut import table_bind as bind  # noqa: F401
