@@ -61,7 +61,7 @@ def quantize(model, samples: np.ndarray, method: str = "mse", io: str = "int8",
     if len(fg.inputs) != 1:
         raise EdgeRTError(f"the model has {len(fg.inputs)} inputs; the quantizer takes single-input models")
     folded, report = run_float_passes(copy.deepcopy(fg))
-    st = calibrate.collect(folded, samples, batch=batch)
+    st = calibrate.collect(folded, samples, batch=batch, histograms=method != "minmax")
     ranges = {t: calibrate.choose_range(st, t, method) for t in st.lo}
     ig = compact(quantize_graph(folded, ranges, io))
     return QuantizeResult(write_tflite(ig), fg, folded, ig, report, ranges)
