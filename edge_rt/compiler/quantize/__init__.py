@@ -17,7 +17,7 @@ import numpy as np
 from ...errors import EdgeRTError
 from ..ir import Graph
 from . import calibrate
-from .graph import compact, from_tflite
+from .graph import compact, from_tflite  # noqa: F401 (from_tflite is API)
 from .passes import run_float_passes
 from .quantizer import quantize_graph
 from .tflite_writer import write_tflite
