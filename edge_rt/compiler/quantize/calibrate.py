@@ -40,6 +40,9 @@ def load_samples(path: str, g: Graph) -> np.ndarray:
         if a.dtype.kind not in "fiu":
             raise EdgeRTError(f"calibration: {f} holds {a.dtype}, expected numbers")
         n_in = int(np.prod(shape))
+        nchw = tuple(g.meta.get("nchw_inputs", [()])[0][1:])
+        if nchw and nchw != shape and a.shape[-3:] == nchw:  # an ONNX model's data in its own layout
+            a = np.moveaxis(a.reshape((-1,) + nchw), 1, 3)
         if a.shape == shape:
             a = a.reshape((1,) + shape)
         elif a.ndim >= 1 and a.shape[0] and int(np.prod(a.shape[1:])) == n_in:
