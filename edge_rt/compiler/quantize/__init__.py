@@ -62,6 +62,6 @@ def quantize(model, samples: np.ndarray, method: str = "mse", io: str = "int8",
         raise EdgeRTError(f"the model has {len(fg.inputs)} inputs; the quantizer takes single-input models")
     folded, report = run_float_passes(copy.deepcopy(fg))
     st = calibrate.collect(folded, samples, batch=batch, histograms=method != "minmax")
-    ranges = {t: calibrate.choose_range(st, t, method) for t in st.lo}
+    ranges = calibrate.choose_ranges(folded, st, method)
     ig = compact(quantize_graph(folded, ranges, io))
     return QuantizeResult(write_tflite(ig), fg, folded, ig, report, ranges)

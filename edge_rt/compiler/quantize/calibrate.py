@@ -146,3 +146,16 @@ def choose_range(st: Stats, tid: int, method: str) -> tuple[float, float]:
     if method == "mse":
         return mse_range(st.hist[tid], lo, hi)
     raise EdgeRTError(f"calibration method {method!r} unknown; methods: {', '.join(METHODS)}")
+
+
+def choose_ranges(g: Graph, st: Stats, method: str) -> dict[int, tuple[float, float]]:
+    """choose_range for every tensor seen, except that a SOFTMAX input (classifier logits)
+    keeps its observed maximum: the top logits decide the class, so clipping them (two
+    classes saturating to one value) would turn a clear winner into a tie, while its low end
+    only moves probabilities that round to 0 on the fixed 1/256 output grid anyway."""
+    ranges = {t: choose_range(st, t, method) for t in st.lo}
+    for op in g.ops:
+        if op.type == "SOFTMAX" and op.inputs[0] in ranges:
+            lo, _ = ranges[op.inputs[0]]
+            ranges[op.inputs[0]] = (lo, st.hi[op.inputs[0]])
+    return ranges
