@@ -17,7 +17,7 @@ import numpy as np
 from ...errors import EdgeRTError
 from ..ir import Graph
 from . import calibrate
-from .graph import compact, from_tflite
+from .graph import compact, from_tflite  # noqa: F401 (from_tflite is API)
 from .passes import run_float_passes
 from .quantizer import quantize_graph
 from .tflite_writer import write_tflite
@@ -61,7 +61,7 @@ def quantize(model, samples: np.ndarray, method: str = "mse", io: str = "int8",
     if len(fg.inputs) != 1:
         raise EdgeRTError(f"the model has {len(fg.inputs)} inputs; the quantizer takes single-input models")
     folded, report = run_float_passes(copy.deepcopy(fg))
-    st = calibrate.collect(folded, samples, batch=batch)
-    ranges = {t: calibrate.choose_range(st, t, method) for t in st.lo}
+    st = calibrate.collect(folded, samples, batch=batch, histograms=method != "minmax")
+    ranges = calibrate.choose_ranges(folded, st, method)
     ig = compact(quantize_graph(folded, ranges, io))
     return QuantizeResult(write_tflite(ig), fg, folded, ig, report, ranges)

@@ -20,7 +20,6 @@ from ..ir import Graph
 from . import float_run
 
 METHODS = ("minmax", "percentile", "mse")
-SAMPLES_PER_BATCH = 1 << 15  # values of each tensor kept per batch for percentile/mse
 BINS = 2048
 
 
@@ -41,6 +40,9 @@ def load_samples(path: str, g: Graph) -> np.ndarray:
         if a.dtype.kind not in "fiu":
             raise EdgeRTError(f"calibration: {f} holds {a.dtype}, expected numbers")
         n_in = int(np.prod(shape))
+        nchw = tuple(g.meta.get("nchw_inputs", [()])[0][1:])
+        if nchw and nchw != shape and a.shape[-3:] == nchw:  # an ONNX model's data in its own layout
+            a = np.moveaxis(a.reshape((-1,) + nchw), 1, 3)
         if a.shape == shape:
             a = a.reshape((1,) + shape)
         elif a.ndim >= 1 and a.shape[0] and int(np.prod(a.shape[1:])) == n_in:
@@ -60,23 +62,32 @@ def random_samples(g: Graph, n: int, seed: int = 0) -> np.ndarray:
 
 
 class Stats:
-    """Per tensor: exact min/max and a strided subsample of the values."""
+    """Per tensor: exact min/max (first pass) and, when hist is set, a histogram of every
+    value over [min, max] (second pass, the ranges fixed by the first)."""
 
     def __init__(self):
-        self.lo, self.hi, self.vals = {}, {}, {}
+        self.lo, self.hi, self.hist = {}, {}, {}
+        self.second = False
 
     def __call__(self, tid, y):
-        lo, hi = float(y.min()), float(y.max())
-        self.lo[tid] = min(lo, self.lo.get(tid, lo))
-        self.hi[tid] = max(hi, self.hi.get(tid, hi))
-        flat = y.reshape(-1)
-        step = max(1, flat.size // SAMPLES_PER_BATCH)
-        self.vals.setdefault(tid, []).append(flat[::step].copy())
+        if not self.second:
+            lo, hi = float(y.min()), float(y.max())
+            self.lo[tid] = min(lo, self.lo.get(tid, lo))
+            self.hi[tid] = max(hi, self.hi.get(tid, hi))
+            return
+        lo, hi = self.lo[tid], self.hi[tid]
+        if hi > lo:
+            h, _ = np.histogram(y, bins=BINS, range=(lo, hi))
+            self.hist[tid] = self.hist.get(tid, 0) + h
 
 
-def collect(g: Graph, samples: np.ndarray, batch: int = 32) -> Stats:
+def collect(g: Graph, samples: np.ndarray, batch: int = 32, histograms: bool = True) -> Stats:
+    """Run the float graph over the samples: extremes, then (histograms) value histograms."""
     st = Stats()
     float_run.run_batched(g, [samples], batch=batch, on_tensor=st)
+    if histograms:
+        st.second = True
+        float_run.run_batched(g, [samples], batch=batch, on_tensor=st)
     return st
 
 
@@ -96,12 +107,12 @@ def _grid_mse(centers, counts, lo, hi):
     return float(np.sum(counts * (centers - (q - zp) * s) ** 2))
 
 
-def mse_range(x: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
-    lo, hi = min(lo, 0.0), max(hi, 0.0)
-    if hi - lo < 1e-12:
-        return lo, hi
-    counts, edges = np.histogram(x, bins=BINS, range=(lo, hi))
+def mse_range(counts: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """The [lo', hi'] within [lo, hi] whose int8 grid quantizes a histogram (BINS bins over
+    [lo, hi]) with the least squared error."""
+    edges = np.linspace(lo, hi, len(counts) + 1)
     centers = (edges[:-1] + edges[1:]) / 2
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
     alphas = np.linspace(0.05, 1.0, 96)
     best = min(((_grid_mse(centers, counts, a * lo, a * hi), a * lo, a * hi) for a in alphas))
     _, blo, bhi = best
@@ -115,13 +126,36 @@ def mse_range(x: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
     return blo, bhi
 
 
+def percentile_range(counts: np.ndarray, lo: float, hi: float, pct: float = 0.01) -> tuple[float, float]:
+    """The pct-th and (100 - pct)-th percentiles read off the histogram (bin edges)."""
+    edges = np.linspace(lo, hi, len(counts) + 1)
+    c = np.cumsum(counts) / max(1, counts.sum())
+    i = int(np.searchsorted(c, pct / 100))
+    j = int(np.searchsorted(c, 1 - pct / 100))
+    return float(edges[i]), float(edges[min(j + 1, len(counts))])
+
+
 def choose_range(st: Stats, tid: int, method: str) -> tuple[float, float]:
     lo, hi = st.lo[tid], st.hi[tid]
-    if method == "minmax":
+    if method == "minmax" or hi <= lo:
         return lo, hi
-    x = np.concatenate(st.vals[tid])
+    if tid not in st.hist:
+        raise EdgeRTError(f"calibration method {method} needs histograms (collect(..., histograms=True))")
     if method == "percentile":
-        return float(np.percentile(x, 0.01)), float(np.percentile(x, 99.99))
+        return percentile_range(st.hist[tid], lo, hi)
     if method == "mse":
-        return mse_range(x, lo, hi)
+        return mse_range(st.hist[tid], lo, hi)
     raise EdgeRTError(f"calibration method {method!r} unknown; methods: {', '.join(METHODS)}")
+
+
+def choose_ranges(g: Graph, st: Stats, method: str) -> dict[int, tuple[float, float]]:
+    """choose_range for every tensor seen, except that a SOFTMAX input (classifier logits)
+    keeps its observed maximum: the top logits decide the class, so clipping them (two
+    classes saturating to one value) would turn a clear winner into a tie, while its low end
+    only moves probabilities that round to 0 on the fixed 1/256 output grid anyway."""
+    ranges = {t: choose_range(st, t, method) for t in st.lo}
+    for op in g.ops:
+        if op.type == "SOFTMAX" and op.inputs[0] in ranges:
+            lo, _ = ranges[op.inputs[0]]
+            ranges[op.inputs[0]] = (lo, st.hi[op.inputs[0]])
+    return ranges

@@ -13,9 +13,12 @@ from ..pack import pack
 from . import float_run
 
 
-def run_int8(tflite: bytes, samples: np.ndarray) -> list[np.ndarray]:
-    """Dequantized outputs of an int8 (or float-I/O) .tflite over float samples (N, ...)."""
-    it = Interpreter(pack(tflite, "report.tflite", check_budget=False).binary)
+def run_int8(model: bytes, samples: np.ndarray) -> list[np.ndarray]:
+    """Dequantized outputs of an int8 (or float-I/O) .tflite, or of its packed .ert, over
+    float samples (N, ...)."""
+    if model[4:8] == b"TFL3":
+        model = pack(model, "report.tflite", check_budget=False).binary
+    it = Interpreter(model)
     d = it.input_details()[0]
     outs = [[] for _ in it.output_details()]
     for x in samples:
