@@ -100,6 +100,7 @@ OP_CONV_2D_ADD = 100
 OP_DS_CONV_2D = 101
 OP_FULLY_CONNECTED_ADD = 102
 OP_LOOKUP = 103
+OP_PATCH_STREAM = 104  # compiler/prepare/patch_stream.py
 
 OP_NAMES = {
     OP_CONV_2D: "CONV_2D", OP_DEPTHWISE_CONV_2D: "DEPTHWISE_CONV_2D",
@@ -111,6 +112,7 @@ OP_NAMES = {
     OP_CONCATENATION: "CONCATENATION", OP_MEAN: "MEAN", OP_QUANTIZE: "QUANTIZE",
     OP_DEQUANTIZE: "DEQUANTIZE", OP_CONV_2D_ADD: "CONV_2D_ADD", OP_DS_CONV_2D: "DS_CONV_2D",
     OP_FULLY_CONNECTED_ADD: "FULLY_CONNECTED_ADD", OP_LOOKUP: "LOOKUP",
+    OP_PATCH_STREAM: "PATCH_STREAM",
 }
 # Kernel sets and their per-op fallback order: an op the first set lacks runs on the next one
 # that has it (decided at pack time, recorded per op in META "op_kernels", so the plan holds

@@ -235,6 +235,7 @@ def _op_models():
     from test_ops_nonlinear import softmax_model
     from test_ops_pool_shape import pool_model
     from test_passes import bias, chain_model, conv_w, ds_model, fc_residual_model, q8, residual_model
+    from test_patch_stream import patch_chain_model
     from edge_rt.testing.tflite_builder import ModelBuilder
     all_int8 = [(np.arange(-128, 128, dtype=np.int8).reshape(4, 64),)]
     q_a, q_b = (0.05, 3), (0.07, -20)
@@ -260,6 +261,7 @@ def _op_models():
         ("CONV_2D_ADD", residual_model(), None),
         ("FULLY_CONNECTED_ADD", fc_residual_model(False), None),
         ("LOOKUP", chain_model(), None),
+        ("PATCH_STREAM", patch_chain_model(), None),
     ]
     b = ModelBuilder()  # PAD (int8 and float32)
     x = q8(b, "x", (1, 5, 6, 3), 0.02, 7)

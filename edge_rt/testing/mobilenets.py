@@ -17,7 +17,8 @@ from .tflite_builder import ModelBuilder
 class Net:
     """Tiny helper writing int8 layers with plausible per-channel quantization."""
 
-    def __init__(self, seed):
+    def __init__(self, seed, gain=60.0):
+        self.gain = gain  # output scale / (input scale * mean weight scale * sqrt(taps))
         self.b = ModelBuilder()
         self.rng = np.random.default_rng(seed)
         self.n = 0
@@ -42,7 +43,7 @@ class Net:
                          scale=list(ws), zero_point=[0] * oc, quantized_dimension=qdim)
         bias = self.b.const(self.name("b"), self.rng.integers(-2000, 2000, oc, dtype=np.int32),
                             scale=list(ws * in_scale), zero_point=[0] * oc)
-        out_scale = float(in_scale * ws.mean() * np.sqrt(k) * 60)
+        out_scale = float(in_scale * ws.mean() * np.sqrt(k) * self.gain)
         return w, bias, out_scale
 
     def conv(self, x, oc, k=3, stride=1, padding="SAME", act="RELU6"):
@@ -94,9 +95,9 @@ V1_BLOCKS = ((1, 64), (2, 128), (1, 128), (2, 256), (1, 256), (2, 512), (1, 512)
 
 
 def mobilenet_v1(size: int = 96, alpha: float = 0.25, channels: int = 1, classes: int = 2,
-                 blocks: int = 13, seed: int = 11) -> bytes:
+                 blocks: int = 13, seed: int = 11, gain: float = 16.0) -> bytes:
     """MobileNet-v1 (person_detect style at the defaults), SAME padding throughout."""
-    net = Net(seed)
+    net = Net(seed, gain)  # a gain that keeps activations alive through the depth
     b = net.b
     x = net.act((1, size, size, channels), 1 / 128, 0)
     t = net.conv(x, max(8, int(32 * alpha)), stride=2)
@@ -121,10 +122,10 @@ def _add(net, a, c):
     return y
 
 
-def mobilenet_v2(size: int = 48, classes: int = 10, seed: int = 12) -> bytes:
+def mobilenet_v2(size: int = 48, classes: int = 10, seed: int = 12, gain: float = 16.0) -> bytes:
     """MobileNet-v2 style: stem, inverted residual blocks (expand 1x1, depthwise 3x3, project
     1x1 without activation, ADD when stride 1 and equal channels), 1x1 head, pool, FC, SOFTMAX."""
-    net = Net(seed)
+    net = Net(seed, gain)  # a gain that keeps activations alive through the depth
     b = net.b
     x = net.act((1, size, size, 3), 1 / 128, 0)
     t = net.conv(x, 16, stride=2)

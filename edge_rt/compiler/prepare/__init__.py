@@ -5,8 +5,9 @@ from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max
 from .common import OpProblem  # noqa: F401
 from . import lookup
 from .fused import prepare_conv_add, prepare_ds_conv
+from .patch_stream import prepare_patch
 
-FUSED_OPS = ("CONV_2D_ADD", "DS_CONV_2D", "FULLY_CONNECTED_ADD", "LOOKUP")
+FUSED_OPS = ("CONV_2D_ADD", "DS_CONV_2D", "FULLY_CONNECTED_ADD", "LOOKUP", "PATCH_STREAM")
 
 PREPARE = {
     "CONV_2D": conv_2d.prepare,
@@ -36,4 +37,5 @@ PREPARE = {
     "DS_CONV_2D": prepare_ds_conv,
     "FULLY_CONNECTED_ADD": prepare_conv_add,
     "LOOKUP": lookup.prepare,
+    "PATCH_STREAM": prepare_patch,
 }

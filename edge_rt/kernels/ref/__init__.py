@@ -1,7 +1,7 @@
 # Pure-Python kernel set: the readable specification of every op; runs on MicroPython.
 # Views are flat typed sequences (memoryview / array) indexed in row-major order.
 from ... import format as F
-from . import conv_add, ds_conv, fc_add, lookup
+from . import conv_add, ds_conv, fc_add, lookup, patch_stream
 from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max_pool_2d, add, sub, mul, reshape, squeeze, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish, pad, concatenation, mean, quantize, dequantize)
 
 NAME = "ref"
@@ -32,4 +32,5 @@ KERNELS = {
     F.OP_DS_CONV_2D: ds_conv.bind,
     F.OP_FULLY_CONNECTED_ADD: fc_add.bind,
     F.OP_LOOKUP: lookup.bind,
+    F.OP_PATCH_STREAM: patch_stream.bind,
 }
