@@ -45,7 +45,8 @@ def test_patch_rectangles_tile_the_cut_and_carry_their_halo():
     assert len(ps) == 16
     cover = np.zeros((48, 48), int)
     for (iy0, ix0, hi, wi), (oy0, ox0), subs in ps:
-        ho, wo, pt, pl = subs[-1]
+        ho, wo, pt, pl, y0, x0 = subs[-1]
+        assert (y0, x0) == (oy0, ox0)
         cover[oy0:oy0 + ho, ox0:ox0 + wo] += 1
         # the depthwise needs one more row each side inside the image, the conv 2x + 1
         h1 = subs[0][0]
@@ -53,9 +54,9 @@ def test_patch_rectangles_tile_the_cut_and_carry_their_halo():
         assert pt == (1 if oy0 == 0 else 0) and subs[0][2] == 0
         assert hi == min(2 * (max(oy0 - 1, 0) + h1 - 1) + 3, 96) - 2 * max(oy0 - 1, 0)
     assert (cover == 1).all()
-    a, b, macs, whole = patch_cost(chain, 4, 4)
-    assert macs > whole and a >= max(p[0][2] * p[0][3] for p in ps)
-    assert patch_cost(chain, 1, 1)[2] == whole      # one patch: nothing recomputed
+    a, b, c, macs, whole = patch_cost(chain, 4, 4)
+    assert macs > whole and a >= max(p[0][2] * p[0][3] for p in ps) and c == 0
+    assert patch_cost(chain, 1, 1)[3] == whole      # one patch: nothing recomputed
 
 
 def _forced(k, ny, nx):
@@ -134,3 +135,60 @@ def test_patched_model_on_micropython_heap_locked():
     got = np.frombuffer(res.outputs[0][0], want.dtype).reshape(want.shape)
     assert np.array_equal(got, want)
     assert res.heap_totals and max(res.heap_totals) <= MP.HEAP_BYTES
+
+
+def resnet_like(size=16):
+    """ResNet-8 in miniature: stem, an identity residual block, a projection block (TFLite's
+    op order: main path, then the 1x1 stride-2 shortcut, then ADD), pool, FC."""
+    from edge_rt.testing.mobilenets import Net, _add
+    net = Net(6, gain=16.0)
+    b = net.b
+    x = net.act((1, size, size, 3), 1 / 128, 0)
+    x0 = net.conv(x, 8)
+    r = _add(net, net.conv(net.conv(x0, 8), 8, act="NONE"), x0)
+    m = net.conv(net.conv(r, 16, stride=2), 16, act="NONE")
+    r2 = _add(net, m, net.conv(r, 16, k=1, stride=2, act="NONE"))
+    _, h, w, c = net.shape(r2)
+    s, z = net.qp(r2)
+    pooled = net.act((1, 1, 1, c), s, z)
+    b.op("AVERAGE_POOL_2D", [r2], [pooled], "Pool2DOptions", Padding="VALID", StrideW=w, StrideH=h,
+         FilterWidth=w, FilterHeight=h)
+    flat = net.act((1, c), s, z)
+    b.op("RESHAPE", [pooled, b.const("newshape", np.array([1, c], np.int32))], [flat])
+    return b.build([x], [net.fc(flat, 5)])
+
+
+@pytest.mark.parametrize("ny, nx", [(2, 2), (3, 5), (16, 16)])
+def test_forced_residual_patches_bit_exact(ny, nx, monkeypatch):
+    # stem + conv + CONV_2D_ADD(skip = the stem's output): the skip comes from two ops back
+    monkeypatch.setattr(passes, "AFTER_PREPARE", [_forced(3, ny, nx)])
+    data = resnet_like()
+    r = pack(data, "m.tflite", kernels="ref")
+    op = r.graph.ops[0]
+    assert op.type == "PATCH_STREAM" and [o.type for o in op.options["chain"]][-1] == "CONV_2D_ADD"
+    assert P.verify(r.plan.buffers, r.plan.offsets) == []
+    check_bit_exact(data, trials=2, kernel_sets=("ref",))
+
+
+def test_projection_first_and_residual_patches_on_resnet_like():
+    data = resnet_like(32)
+    r = pack(data, "m.tflite", kernels="ref")
+    notes = dict(r.pass_report)
+    assert notes["schedule_projection_first"].startswith("moved 1")
+    assert r.graph.ops[0].type == "PATCH_STREAM"
+    off = pack(data, "m.tflite", kernels="ref", disable=("schedule_projection_first", "stream_patches"))
+    assert r.plan.arena_bytes < off.plan.arena_bytes
+    check_bit_exact(data, trials=2)   # np packs keep their schedule unless the np plan shrinks too
+    check_bit_exact(data, trials=2, disable=("stream_patches",))
+
+
+def test_ic_resnet8_figures():
+    from edge_rt.testing import shared_models
+    data = shared_models.load("ic_resnet8_int8")
+    r = pack(data, "ic_resnet8.tflite", kernels="ref")
+    off = pack(data, "ic_resnet8.tflite", kernels="ref", disable=("schedule_projection_first", "stream_patches"))
+    assert r.graph.ops[0].type == "PATCH_STREAM"
+    assert r.plan.arena_bytes <= 0.6 * 49152            # TFLite Micro's head: 49,152 B
+    assert r.plan.arena_bytes < P.sequential_bound(off.graph)
+    assert r.graph.ops[0].options["extra_macs"] <= 0.15 * SP.model_macs(off.graph)
+    assert P.verify(r.plan.buffers, r.plan.offsets) == []

@@ -262,13 +262,18 @@ def _live_per_step(bufs: list[Buffer]) -> list[int]:
     return live
 
 
-def lower_bound(bufs: list[Buffer]) -> int:
-    """Largest sum of live bytes at any step, an in-place pair counted once, a row-overlap
-    pair by its smallest joint span."""
+def live_bytes(bufs: list[Buffer]) -> list[int]:
+    """Live bytes at each step, an in-place pair counted once, a row-overlap pair by its
+    smallest joint span."""
     live = _live_per_step(units(bufs)[0])
     for step, saved in overlap_savings(bufs):
         live[step] -= saved
-    return max(live, default=0)
+    return live
+
+
+def lower_bound(bufs: list[Buffer]) -> int:
+    """Largest of live_bytes: no placement of these lifetimes can use less."""
+    return max(live_bytes(bufs), default=0)
 
 
 def sequential_bound(g: Graph) -> int:

@@ -11,6 +11,7 @@ from .fuse import fuse_depthwise_separable, fuse_residual
 from .fuse_lookup import fuse_lookup_chain
 from .dedupe_constants import dedupe_constants
 from .patch_streaming import stream_patches
+from .schedule_projection import schedule_projection_first
 from .remove_dead import remove_dead, remove_identity_requantize
 
 PIPELINE: list = [eliminate_reshape, fold_io_quantize, remove_identity_requantize, fold_pad, fold_activation,
@@ -19,7 +20,7 @@ PIPELINE: list = [eliminate_reshape, fold_io_quantize, remove_identity_requantiz
 
 # Run by pack after prepare (they need the prepared ops and their kernel set): plain functions
 # `(graph, kernel set) -> (graph, note)`.
-AFTER_PREPARE: list = [stream_patches]
+AFTER_PREPARE: list = [schedule_projection_first, stream_patches]
 
 
 def pass_names() -> list[str]:

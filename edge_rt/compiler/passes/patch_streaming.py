@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..ir import Graph, Op
 from ..planner import lifetimes, lower_bound, root
-from ..prepare.patch_stream import PATCHABLE, make_patch_op, patch_cost, sub_geometry
+from ..prepare.common import OpProblem
+from ..prepare.patch_stream import PATCHABLE, make_patch_op, patch_cost, skip_sources, sub_geometry
 
 MAX_EXTRA_MACS = 0.15   # recompute budget: extra MACs / the model's MACs
 MAX_GRID = 8            # patches per side tried
@@ -22,35 +23,38 @@ def model_macs(g: Graph) -> int:
         elif op.type in ("FULLY_CONNECTED", "FULLY_CONNECTED_ADD"):
             w = g.tensors[op.inputs[1]].shape
             total += g.tensors[op.outputs[0]].size * w[-1]
-        elif op.type == "CONV_2D_ADD":
-            w = g.tensors[op.inputs[1]].shape
-            total += g.tensors[op.outputs[0]].size * w[1] * w[2] * w[3]
     return total
 
 
 def _chain(g: Graph) -> list[Op]:
     """The longest run of schedule-leading pure-Python row-streaming ops from a graph input,
-    each reading only the previous one's output, which nothing else reads."""
-    consumers = g.consumers()
-    outs = {root(g, t) for t in g.outputs}
+    each reading the previous one's output (a residual may also add an earlier chain tensor)."""
     chain = []
     for op in g.ops:
         if op.type not in PATCHABLE or op.kernel_set != "ref":
             break
         x = op.inputs[0]
-        if chain:
-            if x != chain[-1].outputs[0]:
-                break
-        elif x not in g.inputs:
+        if chain and x != chain[-1].outputs[0] or not chain and x not in g.inputs:
             break
         t = g.tensors[x]
         if t.dtype != "int8" or len(t.shape) != 4 or t.shape[0] != 1:
             break
-        chain.append(op)
-        y = op.outputs[0]
-        if root(g, y) in outs or len(consumers.get(y, [])) != 1:
+        try:
+            skip_sources(chain + [op])
+        except OpProblem:
             break
+        chain.append(op)
     return chain
+
+
+def _cut_ok(g: Graph, chain: list[Op], k: int, consumers: dict) -> bool:
+    """Cutting after chain[k-1] hides chain[:k-1]'s outputs: nothing outside may read them."""
+    outs = {root(g, t) for t in g.outputs}
+    for o in chain[:k - 1]:
+        y = o.outputs[0]
+        if root(g, y) in outs or any(c >= k for c in consumers.get(y, [])):
+            return False
+    return True
 
 
 def stream_patches(g: Graph, ks: str = "ref"):
@@ -61,16 +65,22 @@ def stream_patches(g: Graph, ks: str = "ref"):
     base = lower_bound(lifetimes(g))
     budget = MAX_EXTRA_MACS * model_macs(g)
     geos = [sub_geometry(g, o) for o in chain]
+    consumers = g.consumers()
     best = None
     for k in range(2, len(chain) + 1):
+        if not _cut_ok(g, chain, k, consumers):
+            continue
         for ny in range(1, MAX_GRID + 1):
             for nx in range(1, MAX_GRID + 1):
                 if ny * nx == 1:
                     continue
-                _, _, macs, whole = patch_cost(geos[:k], ny, nx)
+                macs, whole = patch_cost(geos[:k], ny, nx)[3:]
                 if macs - whole > budget:
                     continue
-                op = make_patch_op(g, chain[:k], ny, nx)
+                try:
+                    op = make_patch_op(g, chain[:k], ny, nx)
+                except OpProblem:
+                    continue
                 old = g.ops
                 g.ops = [op] + old[k:]
                 peak = lower_bound(lifetimes(g))
