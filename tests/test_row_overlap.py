@@ -115,3 +115,17 @@ def test_mobilenet_v1_96_overlap_drops_the_peak():
     # 48x48x8 -> 48x48x16 no longer needs 18,432 + 36,864 B side by side
     assert on.plan.arena_bytes < 18432 + 36864 and on.plan.overlaps >= 3
     assert off.plan.arena_bytes < 18432 + 36864   # plain DEPTHWISE_CONV_2D overlaps too
+
+
+def test_inspect_memory_shows_row_overlap_and_patch_scratch(tmp_path):
+    from edge_rt.compiler.memviz import render_ascii
+    from edge_rt.host.cli import describe
+    r = pack(mobilenet_v1(), "m.tflite", kernels="ref")
+    p = tmp_path / "m.ert"
+    p.write_bytes(r.binary)
+    text = render_ascii(describe(str(p)))
+    assert "(rows over " in text and "scratch of op 0 (PATCH_STREAM)" in text
+    # the live column counts shared bytes once: never above the arena
+    for line in text.splitlines():
+        if "| " in line and line.split("| ")[-1].replace(",", "").isdigit():
+            assert int(line.split("| ")[-1].replace(",", "")) <= r.plan.arena_bytes

@@ -144,3 +144,50 @@ def mobilenet_v2(size: int = 48, classes: int = 10, seed: int = 12, gain: float 
     b.op("RESHAPE", [pooled, b.const("newshape", np.array([1, c], np.int32))], [flat])
     y = net.softmax(net.fc(flat, classes))
     return b.build([x], [y])
+
+
+def dscnn_1d(frames: int = 49, features: int = 10, width: int = 64, blocks: int = 4, classes: int = 12,
+             seed: int = 13, gain: float = 16.0) -> bytes:
+    """A 1-D DS-CNN (keyword spotting over time): (1, frames, 1, features) input, a 5x1
+    convolution, `blocks` depthwise-separable blocks with 3x1 depthwise kernels, pool, FC."""
+    net = Net(seed, gain)
+    b = net.b
+    x = net.act((1, frames, 1, features), 1 / 128, 0)
+
+    def conv_k1(t, oc, k, stride=1, depthwise=False):
+        n, h, w, c = net.shape(t)
+        s, _ = net.qp(t)
+        if depthwise:
+            wt, bias, os_ = net._wb((1, k, 1, c), c, 3, k, s)
+            oc = c
+        else:
+            wt, bias, os_ = net._wb((oc, k, 1, c), oc, 0, k * c, s)
+        y = net.act((n, -(-h // stride), 1, oc), os_, -128)
+        if depthwise:
+            b.op("DEPTHWISE_CONV_2D", [t, wt, bias], [y], "DepthwiseConv2DOptions", Padding="SAME", StrideW=1,
+                 StrideH=stride, DepthMultiplier=1, DilationWFactor=1, DilationHFactor=1,
+                 FusedActivationFunction="RELU")
+        else:
+            b.op("CONV_2D", [t, wt, bias], [y], "Conv2DOptions", Padding="SAME", StrideW=1, StrideH=stride,
+                 DilationWFactor=1, DilationHFactor=1, FusedActivationFunction="RELU")
+        return y
+
+    t = conv_k1(x, width, 5, stride=2)
+    for _ in range(blocks):
+        t = conv_k1(conv_k1(t, width, 3, depthwise=True), width, 1)
+    _, h, w, c = net.shape(t)
+    s, z = net.qp(t)
+    pooled = net.act((1, 1, 1, c), s, z)
+    b.op("AVERAGE_POOL_2D", [t], [pooled], "Pool2DOptions", Padding="VALID", StrideW=w, StrideH=h,
+         FilterWidth=w, FilterHeight=h)
+    flat = net.act((1, c), s, z)
+    b.op("RESHAPE", [pooled, b.const("newshape", np.array([1, c], np.int32))], [flat])
+    return b.build([x], [net.softmax(net.fc(flat, classes))])
+
+
+# name -> builder: the synthetic models tools/memory_bench.py measures beside ../shared/models
+BENCH_MODELS = {
+    "mobilenet_v1_96_025": mobilenet_v1,
+    "mobilenet_v2_48": mobilenet_v2,
+    "dscnn_1d": dscnn_1d,
+}
