@@ -118,6 +118,7 @@ OP_CONV_2D_ADD = 100
 OP_DS_CONV_2D = 101
 OP_FULLY_CONNECTED_ADD = 102
 OP_LOOKUP = 103
+OP_PATCH_STREAM = 104  # compiler/prepare/patch_stream.py
 
 OP_NAMES = {
     OP_CONV_2D: "CONV_2D", OP_DEPTHWISE_CONV_2D: "DEPTHWISE_CONV_2D",
@@ -135,6 +136,7 @@ OP_NAMES = {
     OP_RESIZE_NEAREST_NEIGHBOR: "RESIZE_NEAREST_NEIGHBOR", OP_REDUCE_MAX: "REDUCE_MAX",
     OP_MAXIMUM: "MAXIMUM", OP_MINIMUM: "MINIMUM", OP_SLICE: "SLICE", OP_PACK: "PACK",
     OP_UNPACK: "UNPACK", OP_GATHER: "GATHER", OP_BROADCAST_TO: "BROADCAST_TO",
+    OP_PATCH_STREAM: "PATCH_STREAM",
 }
 # Kernel sets and their per-op fallback order: an op the first set lacks runs on the next one
 # that has it (decided at pack time, recorded per op in META "op_kernels", so the plan holds

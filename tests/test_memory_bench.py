@@ -29,7 +29,7 @@ def _run(capsys, argv):
 def test_hello_world_beats_tflite_micro(capsys):
     pytest.importorskip("tflite_micro")
     path = os.path.join(ROOT, "models", "hello_world_int8.tflite")
-    (row,) = json.loads(_run(capsys, [path, "--dir", "/nonexistent", "--json"]))
+    (row,) = json.loads(_run(capsys, [path, "--dir", "/nonexistent", "--no-synthetic", "--json"]))
     ref, t = row["ref"], row["tflm"]
     assert ref["chain"] and ref["arena"] == ref["lower_bound"]
     assert ref["arena"] <= t["head"] and ref["arena"] < t["min_arena"]
@@ -46,6 +46,9 @@ def test_every_shared_int8_model_meets_the_targets(capsys):
     rows = json.loads(_run(capsys, ["--json"]))
     names = {r["model"] for r in rows}
     assert "hello_world_int8" in names and not any("float" in n for n in names)
+    assert {"mobilenet_v1_96_025", "mobilenet_v2_48", "dscnn_1d"} <= names   # the synthetic ones
+    sixty = {r["model"] for r in rows if "<= 0.6 head" in r.get("targets", {})}
+    assert sixty == {"mobilenet_v1_96_025", "kws_dscnn_int8", "ic_resnet8_int8"}
     for r in rows:
         if "unsupported" in r["ref"]:
             continue  # ops still landing; reported as such in the table
@@ -60,5 +63,5 @@ def test_unsupported_model_is_reported(tmp_path, capsys):
     b.op("FULLY_CONNECTED", [x, w, -1], [y], "FullyConnectedOptions")
     p = tmp_path / "odd.tflite"
     p.write_bytes(b.build([x], [y]))
-    out = _run(capsys, [str(p), "--dir", "/nonexistent", "--no-tflm"])
+    out = _run(capsys, [str(p), "--dir", "/nonexistent", "--no-synthetic", "--no-tflm"])
     assert "odd" in out and "unsupported: " in out and "FULLY_CONNECTED" in out

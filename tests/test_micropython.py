@@ -239,6 +239,7 @@ def _op_models():
     from test_ops_shape_more import expand_dims_model, resize_model, transpose_model
     from test_streaming_state import delay_model
     from test_passes import bias, chain_model, conv_w, ds_model, fc_residual_model, q8, residual_model
+    from test_patch_stream import patch_chain_model
     from edge_rt.testing.tflite_builder import ModelBuilder
     all_int8 = [(np.arange(-128, 128, dtype=np.int8).reshape(4, 64),)]
     q_a, q_b = (0.05, 3), (0.07, -20)
@@ -276,6 +277,7 @@ def _op_models():
         ("RESIZE_NEAREST_NEIGHBOR", resize_model((1, 3, 4, 2), (6, 7), half_pixel=True), None),
         ("SPLIT_V_float32", split_model((1, 15, 1, 8), -1, None, "float32", sizes=[3, -1, 2]), None),
         ("READ_ASSIGN_VARIABLE", delay_model(), None),  # stateful: the trials run in sequence on both sides
+        ("PATCH_STREAM", patch_chain_model(), None),
     ]
     b = ModelBuilder()  # PAD (int8 and float32)
     x = q8(b, "x", (1, 5, 6, 3), 0.02, 7)

@@ -25,7 +25,23 @@ def _entries(d: dict) -> list[dict]:
                     and a["last_op"] == b["first_op"]):
                 b["note"] = f"  (in place over {a['sym']})"
                 b["over"], a["taken"] = a["sym"], True
+            elif (a is not b and a["last_op"] == b["first_op"] and not b["note"]
+                  and a["offset"] < b["offset"] + b["bytes"] and b["offset"] < a["offset"] + a["bytes"]):
+                # a row overlap (planner.ROWWISE): the output streams over its dying input
+                b["note"] = f"  (rows over {a['sym']}, starting {a['offset'] - b['offset']:+,} B from it)"
+                b["over"] = a["sym"]
     return out
+
+
+def _union_bytes(spans) -> int:
+    """Bytes covered by (offset, size) spans: overlapping buffers count once."""
+    total, end = 0, 0
+    for lo, n in sorted(spans):
+        hi = lo + n
+        if hi > end:
+            total += hi - max(lo, end)
+            end = hi
+    return total
 
 
 def _steps(d: dict, entries: list[dict]) -> int:
@@ -65,8 +81,8 @@ def render_ascii(d: dict, width: int = 64) -> str:
                     best, cover = e, n
             row.append(best["sym"] if best else ".")
         label = f"{s:3d} {ops[s]['type']}" if s < len(ops) else f"{s:3d}"
-        used = {(e["offset"], e["bytes"]) for e in live}  # an in-place pair counts once
-        lines.append(f"{label:{name_w}s} |{''.join(row)}| {sum(b for _, b in used):,}")
+        used = _union_bytes((e["offset"], e["bytes"]) for e in live)  # shared bytes count once
+        lines.append(f"{label:{name_w}s} |{''.join(row)}| {used:,}")
     lines.append("buffers:")
     for e in entries:
         lines.append(f"  {e['sym']} [{e['offset']:>8,} +{e['bytes']:>8,} B] ops {e['first_op']}-"

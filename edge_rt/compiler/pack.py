@@ -11,7 +11,7 @@ from .boards import Board, load_board
 from .importers.tflite import import_tflite
 from .ir import Graph
 from .kernel_sets import c_available, c_layout, resolve
-from .passes import run_passes
+from .passes import run_after_prepare, run_passes
 from .planner import Plan, plan as make_plan
 from .prepare import FUSED_OPS, PREPARE, OpProblem
 from .writer import write
@@ -125,6 +125,8 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
     problems += prepare_all(g, ks)
     if problems:
         raise UnsupportedModelError([f"{name}: {p}" for p in problems], supported_ops())
+    g, after = run_after_prepare(g, ks, disable)
+    report += after
     try:
         p = make_plan(g)
         op_kernels = [op.kernel_set for op in g.ops]

@@ -15,10 +15,17 @@
    byte while both live, except an in-place pair at its hand-over step; every offset aligned);
    the smallest verified arena wins.
 5. The lower bound is the largest sum of live unit sizes at any step (in-place pairs counted
-   once): no placement of these lifetimes can use less.
-6. State (the variables of streaming models, Tensor.is_state, and every tensor aliasing one)
+   once, a row-overlap pair by its smallest joint span): no placement of these lifetimes can
+   use less.
+6. Row overlap (ops in ROWWISE, pure-Python kernels): an op that writes its output row by row
+   while it reads its input row by row may put the output partly over an input that dies at
+   that op, the output starting at least `d` bytes below the input (partial overlap with an
+   offset), so that output row r never lands on an input row the op still reads once row r
+   is written. The pair stays two buffers; placement treats only the bytes that d rules out
+   as busy, and `verify` checks the pair row by row (docs/memory.md, "Row overlap").
+7. State (the variables of streaming models, Tensor.is_state, and every tensor aliasing one)
    is persistent: it must keep its bytes from one invoke to the next. It gets its own region
-   at the start of the arena, [0, state_bytes), one variable after another; steps 1-5 plan the
+   at the start of the arena, [0, state_bytes), one variable after another; steps 1-6 plan the
    scratch above it. The verifier sees the state as buffers live at every step, and checks
    that nothing else touches the region. Reported apart: Plan.state_bytes (docs/memory.md)."""
 from __future__ import annotations
@@ -48,6 +55,24 @@ INPLACE = {
 }
 SAME_SHAPE_ONLY = ("DS_CONV_2D",)
 
+
+# Op type -> lowest input row the pure-Python kernel may still read once it has started
+# writing output row r (n = 1). CONV_2D and DEPTHWISE_CONV_2D write output pixels while later
+# pixels of the same row still read rows from r*sh - pt on; DS_CONV_2D writes row r after its
+# depthwise band is done, so only rows of later output rows ((r+1)*sh - pt on) stay needed.
+# params[0] = stride_h and params[4] = pad_top for all three (prepare/conv_2d.py,
+# depthwise_conv_2d.py, fused.py). Rows >= h mean "none": nothing left to protect.
+def _rows_from(r: int, sh: int, pt: int) -> int:
+    return max(r * sh - pt, 0)
+
+
+ROWWISE = {
+    "CONV_2D": lambda r, oh, p: _rows_from(r, p[0], p[4]),
+    "DEPTHWISE_CONV_2D": lambda r, oh, p: _rows_from(r, p[0], p[4]),
+    "DS_CONV_2D": lambda r, oh, p: _rows_from(r + 1, p[0], p[4]) if r + 1 < oh else 1 << 30,
+}
+ROWWISE_SETS = ("ref",)   # kernel sets whose kernels of these ops follow that row order
+
 EXACT_MAX_UNITS = 14        # exact search above this many units would take too long
 EXACT_NODE_LIMIT = 30_000   # candidates tried before the best plan found so far is kept
 RANDOM_ORDERS = 48          # seeded random orders tried by best_of_orders
@@ -66,6 +91,12 @@ class Buffer:
     last: int
     shares: tuple | None = None   # key of the buffer this one overwrites in place at `first`
     persistent: bool = False      # a state tensor: lives across invokes, in the state region
+    # row overlap (ROWWISE): (input key, min offset d, output row bytes, input row bytes,
+    # input rows, needs) -- needs[r] = first input row still read once output row r is written
+    overlap: tuple | None = None
+    # placement units only: partner unit key -> ("ge" | "le", a): the unit may share bytes
+    # with that partner when (own offset - partner's offset) >= a (resp. <= a)
+    allow: dict | None = None
 
     def overlaps_in_time(self, other: "Buffer") -> bool:
         return self.first <= other.last and other.first <= self.last
@@ -81,6 +112,7 @@ class Plan:
     tried: dict         # strategy -> arena bytes
     inplace: int = 0    # in-place pairs used by the chosen plan
     state_bytes: int = 0  # the persistent state region [0, state_bytes) (arena_bytes includes it)
+    overlaps: int = 0   # row-overlap pairs whose bytes the chosen plan actually overlaps
 
 
 def root(g: Graph, tid: int) -> int:
@@ -157,10 +189,48 @@ def _mark_inplace(g: Graph, bufs: list[Buffer], roots: dict) -> None:
                 ob.shares = ib.key
                 taken.add(r)
                 break
+    _mark_overlap(g, by_key, roots, io_roots, taken)
+
+
+def row_overlap(g: Graph, op, ks: str | None = None) -> tuple | None:
+    """(d, output row bytes, input row bytes, input rows, needs) for an op of ROWWISE run by a
+    row-order kernel set: the output may start d bytes below its input (or anywhere lower)."""
+    ks = ks or op.kernel_set
+    if op.type not in ROWWISE or ks not in ROWWISE_SETS or len(op.params) < 5 or not op.outputs:
+        return None
+    tx, ty = g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
+    if len(tx.shape) != 4 or len(ty.shape) != 4 or tx.shape[0] != 1 or ty.shape[0] != 1:
+        return None
+    h, oh = tx.shape[1], ty.shape[1]
+    ri, ro = tx.nbytes // max(h, 1), ty.nbytes // max(oh, 1)
+    needs = tuple(min(ROWWISE[op.type](r, oh, op.params), h) for r in range(oh))
+    d = max([(r + 1) * ro - n * ri for r, n in enumerate(needs) if n < h] or [-tx.nbytes])
+    d = -(-d // ALIGN) * ALIGN if d > 0 else -((-d) // ALIGN * ALIGN)  # keep offsets aligned
+    return d, ro, ri, h, needs
+
+
+def _mark_overlap(g: Graph, by_key: dict, roots: dict, io_roots: set, taken: set) -> None:
+    for i, op in enumerate(g.ops):
+        spec = row_overlap(g, op)
+        if spec is None:
+            continue
+        ob = by_key.get(("t", roots[op.outputs[0]]))
+        tid = op.inputs[0]
+        if ob is None or ob.shares is not None or tid < 0 or g.tensors[tid].is_const:
+            continue
+        r = roots[tid]
+        ib = by_key.get(("t", r))
+        if ib is None or ib is ob or r in io_roots or r in taken or not (ib.last == i == ob.first):
+            continue
+        if spec[0] >= ob.size:
+            continue  # the output must lie wholly below the input: nothing to gain
+        ob.overlap = (ib.key,) + spec
+        taken.add(r)
 
 
 def units(bufs: list[Buffer]) -> tuple[list[Buffer], dict]:
-    """Merge in-place chains into single placement units: (units, buffer key -> unit key)."""
+    """Merge in-place chains into single placement units: (units, buffer key -> unit key).
+    A row-overlap pair stays two units, each told the offsets at which it may overlap the other."""
     head = {b.key: b.shares for b in bufs}
     unit_of = {}
     for b in bufs:
@@ -175,7 +245,27 @@ def units(bufs: list[Buffer]) -> tuple[list[Buffer], dict]:
             merged[unit_of[b.key]] = Buffer(unit_of[b.key], b.size, b.first, b.last)
         else:
             u.size, u.first, u.last = max(u.size, b.size), min(u.first, b.first), max(u.last, b.last)
+    for b in bufs:
+        if b.overlap is not None and b.overlap[0] in unit_of:
+            uo, ui = merged[unit_of[b.key]], merged[unit_of[b.overlap[0]]]
+            if uo is not ui:
+                d = b.overlap[1]
+                ui.allow = dict(ui.allow or {}, **{repr(uo.key): ("ge", d)})
+                uo.allow = dict(uo.allow or {}, **{repr(ui.key): ("le", -d)})
     return list(merged.values()), unit_of
+
+
+def overlap_savings(bufs: list[Buffer]) -> list[tuple[int, int]]:
+    """(step, bytes) a row-overlap pair saves at its hand-over step at best: in + out minus
+    the smallest joint span, the output d bytes below the input (or level with it, d <= 0)."""
+    by_key = {b.key: b for b in bufs}
+    out = []
+    for b in bufs:
+        if b.overlap is not None and b.overlap[0] in by_key:
+            ib = by_key[b.overlap[0]]
+            joint = max(max(b.overlap[1], 0) + ib.size, b.size)
+            out.append((b.first, ib.size + b.size - joint))
+    return out
 
 
 def _live_per_step(bufs: list[Buffer]) -> list[int]:
@@ -187,9 +277,24 @@ def _live_per_step(bufs: list[Buffer]) -> list[int]:
     return live
 
 
+def live_bytes(bufs: list[Buffer]) -> list[int]:
+    """Live bytes at each step, an in-place pair counted once, a row-overlap pair by its
+    smallest joint span."""
+    live = _live_per_step(units(bufs)[0])
+    for step, saved in overlap_savings(bufs):
+        live[step] -= saved
+    return live
+
+
 def lower_bound(bufs: list[Buffer]) -> int:
-    """Largest sum of live bytes at any step, an in-place pair counted once."""
-    return max(_live_per_step(units(bufs)[0]), default=0)
+    """Largest of live_bytes: no placement of these lifetimes can use less."""
+    return max(live_bytes(bufs), default=0)
+
+
+def sequential_bound(g: Graph) -> int:
+    """The lower bound of g's schedule with every tensor whole and nothing in place or
+    overlapped: what a sequential planner (TFLite Micro's) can reach at best."""
+    return lower_bound(lifetimes(g, inplace=False))
 
 
 # -- placement strategies ------------------------------------------------------------------
@@ -199,15 +304,29 @@ def _place_in_order(bufs: list[Buffer], order) -> dict:
     offsets = {}
     for i in order:
         b = bufs[i]
-        busy = sorted((o, o + p.size) for o, p in placed if p.overlaps_in_time(b))
+        # open intervals of start offsets that would clash with a placed, time-overlapping unit
+        busy = sorted(_forbidden(b, o, p) for o, p in placed if p.overlaps_in_time(b))
         off = 0
         for lo, hi in busy:
-            if off + b.size <= lo:
-                break
-            off = max(off, hi)
+            if lo < off < hi:
+                off = hi
         placed.append((off, b))
         offsets[b.key] = off
     return offsets
+
+
+def _forbidden(b: Buffer, o: int, p: Buffer) -> tuple[int, int]:
+    """Start offsets (lo, hi), open interval, at which b would clash with p placed at o. A
+    row-overlap partner rules out less: b may also sit where its `allow` entry permits."""
+    lo, hi = o - b.size, o + p.size
+    rule = (b.allow or {}).get(repr(p.key))
+    if rule is not None:
+        kind, a = rule
+        if kind == "ge":      # b at o + a or higher is fine
+            hi = min(hi, o + a)
+        else:                 # b at o + a or lower is fine
+            lo = max(lo, o + a)
+    return (lo, hi) if lo < hi else (o, o)
 
 
 def _conflict_bytes(bufs):
@@ -345,10 +464,24 @@ def _inplace_ok(a: Buffer, b: Buffer, oa: int, ob: int) -> bool:
     return oa == ob and a.size == b.size and a.last == b.first
 
 
+def _rows_ok(out: Buffer, inp: Buffer, oo: int, oi: int) -> bool:
+    """A row-overlap pair may share bytes: live together only at the op's step, and no output
+    row r lands on an input row the op may still read once it writes row r (rows needs[r]..h-1;
+    a tensor's rounding pad is never written nor read)."""
+    _, _, ro, ri, h, needs = out.overlap
+    if not (inp.last == out.first and out.overlap[0] == inp.key):
+        return False
+    for r, n in enumerate(needs):
+        if n < h and oo + r * ro < oi + h * ri and oi + n * ri < oo + (r + 1) * ro:
+            return False
+    return True
+
+
 def verify(bufs: list[Buffer], offsets: dict) -> list[str]:
     """Problems with a plan: unplaced, negative or misaligned buffers, or two buffers sharing
-    bytes while both are live (an in-place pair at its hand-over step excepted). An empty list
-    means the plan is valid. Written independently of the strategies: a plain pairwise check."""
+    bytes while both are live (an in-place pair at its hand-over step and a row-overlap pair
+    whose rows do not clash excepted). An empty list means the plan is valid. Written
+    independently of the strategies: a plain pairwise check."""
     errs = []
     region = sum(b.size for b in bufs if b.persistent)
     for b in bufs:
@@ -369,9 +502,22 @@ def verify(bufs: list[Buffer], offsets: dict) -> list[str]:
             if a.overlaps_in_time(b) and oa < ob + b.size and ob < oa + a.size:
                 if _inplace_ok(a, b, oa, ob):
                     continue
+                if (a.overlap and a.overlap[0] == b.key and _rows_ok(a, b, oa, ob)) or (
+                        b.overlap and b.overlap[0] == a.key and _rows_ok(b, a, ob, oa)):
+                    continue
                 errs.append(f"{a.key} [{oa},{oa + a.size}) steps {a.first}-{a.last} overlaps "
                             f"{b.key} [{ob},{ob + b.size}) steps {b.first}-{b.last}")
     return errs
+
+
+def _overlapping(bufs: list[Buffer], offs: dict) -> int:
+    by_key = {b.key: b for b in bufs}
+    n = 0
+    for b in bufs:
+        if b.overlap and b.overlap[0] in by_key:
+            i, o = offs[b.overlap[0]], offs[b.key]
+            n += o < i + by_key[b.overlap[0]].size and i < o + b.size
+    return n
 
 
 # -- driver ------------------------------------------------------------------------------
@@ -382,12 +528,12 @@ def plan(g: Graph, strategies=None, inplace: bool | None = None) -> Plan:
         inplace = not os.environ.get("EDGE_RT_NO_INPLACE")
     shared = lifetimes(g, inplace=inplace)
     configs = [shared]
-    if any(b.shares for b in shared):
-        configs.append([replace(b, shares=None) for b in shared])
+    if any(b.shares or b.overlap for b in shared):
+        configs.append([replace(b, shares=None, overlap=None) for b in shared])
     best, tried = None, {}
     for bufs in configs:
         us, unit_of = units(bufs)
-        suffix = "+inplace" if any(b.shares for b in bufs) else ""
+        suffix = "+inplace" if any(b.shares or b.overlap for b in bufs) else ""
         for strat in strategies or STRATEGIES:
             uoffs = strat(us)
             if uoffs is None:
@@ -405,6 +551,7 @@ def plan(g: Graph, strategies=None, inplace: bool | None = None) -> Plan:
     size, name, offs, bufs = best
     state = state_buffers(g)
     state_bytes = sum(b.size for b in state)
+    overlaps = _overlapping(bufs, offs)
     if state:  # the scratch moves up above the state region, which holds the variables in order
         offs = {k: o + state_bytes for k, o in offs.items()}
         at = 0
@@ -416,10 +563,10 @@ def plan(g: Graph, strategies=None, inplace: bool | None = None) -> Plan:
         if problems:
             raise RuntimeError(f"state region plan invalid: {problems[0]}")
     p = Plan(offs, bufs, size + state_bytes, lower_bound(shared) + state_bytes, name, tried,
-             sum(1 for b in bufs if b.shares), state_bytes)
+             inplace=sum(1 for b in bufs if b.shares), state_bytes=state_bytes, overlaps=overlaps)
     if os.environ.get("EDGE_RT_DEBUG"):
         print(f"edge_rt plan: {len(bufs)} buffers, {sum(b.size for b in bufs):,} B without reuse, "
               f"arena {p.arena_bytes:,} B (state {state_bytes:,} B; lower bound {p.lower_bound:,} B) by {name}, "
-              f"{p.inplace} in place; "
+              f"{p.inplace} in place, {p.overlaps} row overlaps; "
               f"tried {tried}", file=sys.stderr)
     return p

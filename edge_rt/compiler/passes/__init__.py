@@ -11,6 +11,8 @@ from .fold_pad import fold_pad
 from .fuse import fuse_depthwise_separable, fuse_residual
 from .fuse_lookup import fuse_lookup_chain
 from .dedupe_constants import dedupe_constants
+from .patch_streaming import stream_patches
+from .schedule_projection import schedule_projection_first
 from .remove_dead import remove_dead, remove_identity_requantize
 
 # alias_read_variable decides by op order, so it runs after every pass that merges ops
@@ -19,8 +21,13 @@ PIPELINE: list = [eliminate_reshape, fold_io_quantize, remove_identity_requantiz
                   dedupe_constants]
 
 
+# Run by pack after prepare (they need the prepared ops and their kernel set): plain functions
+# `(graph, kernel set) -> (graph, note)`.
+AFTER_PREPARE: list = [schedule_projection_first, stream_patches]
+
+
 def pass_names() -> list[str]:
-    return [p.__name__ for p in PIPELINE]
+    return [p.__name__ for p in PIPELINE + AFTER_PREPARE]
 
 
 def run_passes(g, disable=()):
@@ -41,5 +48,17 @@ def run_passes(g, disable=()):
             if after != bound:  # activation bytes only: kernel scratch is decided later
                 note += f"; activation lower bound {bound:,} -> {after:,} B"
             bound = after
+        report.append((p.__name__, note))
+    return g, report
+
+
+def run_after_prepare(g, ks: str, disable=()):
+    """The AFTER_PREPARE passes, with run_passes' report format."""
+    report = []
+    for p in AFTER_PREPARE:
+        if p.__name__ in disable:
+            report.append((p.__name__, "disabled"))
+            continue
+        g, note = p(g, ks)
         report.append((p.__name__, note))
     return g, report

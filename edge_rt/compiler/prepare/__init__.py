@@ -18,8 +18,9 @@ from . import expand_dims
 from . import lookup, split, split_v, strided_slice
 from . import assign_variable, lookup, read_variable, split, split_v, strided_slice
 from .fused import prepare_conv_add, prepare_ds_conv
+from .patch_stream import prepare_patch
 
-FUSED_OPS = ("CONV_2D_ADD", "DS_CONV_2D", "FULLY_CONNECTED_ADD", "LOOKUP")
+FUSED_OPS = ("CONV_2D_ADD", "DS_CONV_2D", "FULLY_CONNECTED_ADD", "LOOKUP", "PATCH_STREAM")
 
 PREPARE = {
     "CONV_2D": conv_2d.prepare,
@@ -65,4 +66,5 @@ PREPARE = {
     "DS_CONV_2D": prepare_ds_conv,
     "FULLY_CONNECTED_ADD": prepare_conv_add,
     "LOOKUP": lookup.prepare,
+    "PATCH_STREAM": prepare_patch,
 }

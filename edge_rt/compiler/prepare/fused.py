@@ -60,7 +60,9 @@ def prepare_ds_conv(g: Graph, op: Op, ks: str) -> None:
     else:  # one depthwise output row, plus the input rows an in-place write would clobber
         x = g.tensors[op.inputs[0]]
         rows = max(dw.params[4], 1)  # pad_top rows may be re-read after an in-place write
-        op.scratch_bytes = (rows * x.shape[2] * x.shape[3] + 15) // 16 * 16 + ow * c
+        ring = (rows * x.shape[2] * x.shape[3] + 15) // 16 * 16
+        # exact in place needs equal shapes (planner.SAME_SHAPE_ONLY); otherwise no ring
+        op.scratch_bytes = (ring if tuple(x.shape) == tuple(g.tensors[op.outputs[0]].shape) else 0) + ow * c
         if ks == "c":  # the band padded to 16, then 4 int32 rows (kernels/c/ds_conv.c); the 1x1's packing
             poc = g.tensors[op.outputs[0]].shape[3]
             op.scratch_bytes = (rows * x.shape[2] * x.shape[3] + 15) // 16 * 16 + (ow * c + 15) // 16 * 16 + c_gemm_rows(poc) * 4 * max(c, poc)

@@ -15,6 +15,7 @@ from . import transpose
 from . import expand_dims
 from . import split, split_v, strided_slice
 from . import assign_variable, read_variable, split, split_v, strided_slice
+from . import conv_add, ds_conv, fc_add, lookup, patch_stream
 from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max_pool_2d, add, sub, mul, reshape, squeeze, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish, pad, concatenation, mean, quantize, dequantize)
 
 NAME = "ref"
@@ -61,4 +62,5 @@ KERNELS = {
     F.OP_RESIZE_NEAREST_NEIGHBOR: resize_nearest_neighbor.bind,
     F.OP_TRANSPOSE: transpose.bind,
     F.OP_EXPAND_DIMS: expand_dims.bind,
+    F.OP_PATCH_STREAM: patch_stream.bind,
 }

@@ -6,7 +6,7 @@
 # shape, stride 1), writing output row oy destroys input row oy, which later rows still read
 # (up to pad_top rows back): before it is overwritten, input row oy is saved in a ring of
 # max(pad_top, 1) rows in scratch, and reads of rows already overwritten go to the ring.
-# Scratch: [ring: R * W * C, padded to 16][band: OW * C].
+# Scratch: [ring: R * W * C, padded to 16, only when input and output shapes are equal][band: OW * C].
 # MicroPython-safe (docs/micropython.md): scratch views from compat.typed_view, multipliers
 # read as uint16 halves (quant.mbqm_halves), state bound as default arguments of run().
 from ...compat import retype, typed_view
@@ -26,10 +26,12 @@ def bind(op, m, v, arena):
     nb, h, wd, ic = tx.shape
     _, kh, kw, c = m.tensors[i_dw].shape
     _, oh, ow, oc = ty.shape
-    inplace = tx.kind == ty.kind and tx.offset == ty.offset
+    # ring mode only for an exact in-place pair (same shape); a row overlap with an offset
+    # (planner.ROWWISE) needs no ring: the plan keeps every row still read clear of the output
+    inplace = tx.kind == ty.kind and tx.offset == ty.offset and (h, wd, ic) == (oh, ow, oc)
     rows = pt if pt > 0 else 1
-    ring_bytes = (rows * wd * ic + 15) // 16 * 16
-    ring = typed_view(arena, op.scratch_offset, rows * wd * ic, "b")
+    ring_bytes = (rows * wd * ic + 15) // 16 * 16 if (h, wd, ic) == (oh, ow, oc) else 0
+    ring = typed_view(arena, op.scratch_offset, rows * wd * ic if ring_bytes else 0, "b")
     band = typed_view(arena, op.scratch_offset + ring_bytes, ow * c, "b")
     row = wd * ic
 
