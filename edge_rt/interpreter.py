@@ -85,8 +85,9 @@ def _runs_on(s, packed):
 
 
 def _op_sets(m, kernels):
-    """The kernel set that runs each op: as packed (META op_kernels) when kernels is None, else the
-    first set of kernels' fallback chain that has the op and may use the op's planned scratch."""
+    """The kernel set that runs each op: as packed (META op_kernels) when kernels is None (a viper op
+    on ref where viper cannot load), else the first set of kernels' fallback chain that has the op
+    and may use the op's planned scratch."""
     packed_for = m.meta.get("kernel_set", "np")
     if packed_for not in F.KERNEL_CHAINS:
         raise ModelFormatError("META kernel_set %r is not a known kernel set (%s)" % (
@@ -114,7 +115,9 @@ def _op_sets(m, kernels):
 
     sets, missing = [], []
     for op, p in zip(m.ops, packed):
-        chain = F.KERNEL_CHAINS[p if kernels is None else kernels]
+        # as packed: the op's own set; viper (native code MicroPython may lack) stands down to ref,
+        # c never does silently (a c file where the extension is missing says to repack for np)
+        chain = (F.KERNEL_CHAINS[p] if p == "viper" else (p,)) if kernels is None else F.KERNEL_CHAINS[kernels]
         got = None
         for k, s in enumerate(chain):
             if not _runs_on(s, p):

@@ -169,5 +169,5 @@ def test_missing_extension_is_one_line_at_load_and_a_fallback_at_pack(monkeypatc
     r = pack(fc_model(4, 8), "fc.tflite", board="rpi4")
     assert r.graph.meta is not None
     assert Interpreter(r.binary).op_kernel_sets == ["np"]
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "packing for kernel set 'np'" in err
+    # one warning line, which the CLI prints (pack's warnings)
+    assert [w for w in r.warnings if "kernel set 'np'" in w] == ["C kernels not built on this host; packed for kernel set 'np'"]

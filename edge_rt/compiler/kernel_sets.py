@@ -55,4 +55,7 @@ def c_available() -> bool:
 
 def c_layout() -> int:
     """The C kernels' scratch layout version (kernels/c/ops.py LAYOUT), with or without the extension."""
-    return _load_file("c", "ops").LAYOUT
+    try:
+        return importlib.import_module("edge_rt.kernels.c.ops").LAYOUT
+    except ImportError:
+        return _load_file("c", "ops").LAYOUT
