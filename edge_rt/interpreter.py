@@ -380,7 +380,9 @@ class Interpreter:
         """Release the model file (streamed mode) or mapping. The interpreter cannot run after it.
         A mapping still viewed by arrays the caller kept is released when the last one goes."""
         keep, self._keep = getattr(self, "_keep", None), None
+        # drop everything that views the mapping (bound kernels, view tables), then the mapping
         self._run = None
+        self._per_op = None
         self._views = None
         m = getattr(self, "model", None)
         if m is not None and isinstance(m.consts, memoryview):
