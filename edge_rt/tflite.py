@@ -53,9 +53,9 @@ def cache_dir() -> str:
     return os.environ.get("EDGE_RT_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "edge_rt")
 
 
-def cache_path(data: bytes) -> str:
+def cache_path(data: bytes, sha: str | None = None) -> str:
     """The cache file of a .tflite's bytes: <cache_dir>/<sha256>-<edge_rt version>.ert."""
-    return os.path.join(cache_dir(), "%s-%s.ert" % (hashlib.sha256(data).hexdigest(), __version__))
+    return os.path.join(cache_dir(), "%s-%s.ert" % (sha or hashlib.sha256(data).hexdigest(), __version__))
 
 
 def _debug(msg: str) -> None:
@@ -87,7 +87,7 @@ def _store(path: str, binary: bytes) -> None:
 def _from_tflite(data: bytes, name: str, threads: int):
     """(core interpreter, 'cache' or 'packed') for a .tflite's bytes."""
     sha = hashlib.sha256(data).hexdigest()
-    path = cache_path(data)
+    path = cache_path(data, sha)
     if os.path.isfile(path):
         try:
             it = _Core(path, threads=threads)
