@@ -213,7 +213,8 @@ class Interpreter:
     def set_tensor(self, tensor_index, value):
         kind, pos, _ = self._lookup(tensor_index, "set_tensor")
         if kind != "in":
-            raise TensorValueError("Cannot set tensor: tensor %d is an output, not an input of the model" % tensor_index)
+            raise TensorValueError("Cannot set tensor: tensor %d is an output, not an input of the model"
+                                   % tensor_index)
         d = self.edge_rt.input_details()[pos]
         arr = np.asarray(value)
         want = np.dtype(d["dtype"])
