@@ -231,8 +231,13 @@ class Interpreter:
     def invoke(self):
         it = self.edge_rt
         for i in it.consumed_inputs:  # TFLite keeps inputs across invokes; put back what the plan reused
-            if it._stale[i] and self._kept[i] is not None:
-                it.set_input(i, self._kept[i])
+            if not it._stale[i]:
+                continue
+            if self._kept[i] is None:
+                raise InputError("invoke(): input %d (tensor %d) holds no value: the previous invoke() reused its "
+                                 "bytes, and only set_tensor() values are kept (not writes through tensor()); set it "
+                                 "again" % (i, self._in_index[i]))
+            it.set_input(i, self._kept[i])
         it.invoke()
 
     def get_tensor(self, tensor_index, subgraph_index=0):
