@@ -53,9 +53,9 @@ def cache_dir() -> str:
     return os.environ.get("EDGE_RT_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "edge_rt")
 
 
-def cache_path(data: bytes) -> str:
+def cache_path(data: bytes, sha: str | None = None) -> str:
     """The cache file of a .tflite's bytes: <cache_dir>/<sha256>-<edge_rt version>.ert."""
-    return os.path.join(cache_dir(), "%s-%s.ert" % (hashlib.sha256(data).hexdigest(), __version__))
+    return os.path.join(cache_dir(), "%s-%s.ert" % (sha or hashlib.sha256(data).hexdigest(), __version__))
 
 
 def _debug(msg: str) -> None:
@@ -87,7 +87,7 @@ def _store(path: str, binary: bytes) -> None:
 def _from_tflite(data: bytes, name: str, threads: int):
     """(core interpreter, 'cache' or 'packed') for a .tflite's bytes."""
     sha = hashlib.sha256(data).hexdigest()
-    path = cache_path(data)
+    path = cache_path(data, sha)
     if os.path.isfile(path):
         try:
             it = _Core(path, threads=threads)
@@ -213,7 +213,8 @@ class Interpreter:
     def set_tensor(self, tensor_index, value):
         kind, pos, _ = self._lookup(tensor_index, "set_tensor")
         if kind != "in":
-            raise TensorValueError("Cannot set tensor: tensor %d is an output, not an input of the model" % tensor_index)
+            raise TensorValueError("Cannot set tensor: tensor %d is an output, not an input of the model"
+                                   % tensor_index)
         d = self.edge_rt.input_details()[pos]
         arr = np.asarray(value)
         want = np.dtype(d["dtype"])
@@ -230,8 +231,13 @@ class Interpreter:
     def invoke(self):
         it = self.edge_rt
         for i in it.consumed_inputs:  # TFLite keeps inputs across invokes; put back what the plan reused
-            if it._stale[i] and self._kept[i] is not None:
-                it.set_input(i, self._kept[i])
+            if not it._stale[i]:
+                continue
+            if self._kept[i] is None:
+                raise InputError("invoke(): input %d (tensor %d) holds no value: the previous invoke() reused its "
+                                 "bytes, and only set_tensor() values are kept (not writes through tensor()); set it "
+                                 "again" % (i, self._in_index[i]))
+            it.set_input(i, self._kept[i])
         it.invoke()
 
     def get_tensor(self, tensor_index, subgraph_index=0):

@@ -15,6 +15,7 @@ import edge_rt
 import edge_rt.interpreter
 from edge_rt import format as F
 from edge_rt.compiler.pack import pack
+from edge_rt.testing import micropython as MP
 from edge_rt.testing import shared_models
 from edge_rt.testing.reference import TFLM, random_input
 from edge_rt.testing.tflite_builder import ModelBuilder
@@ -164,3 +165,47 @@ def test_inputs_not_listed_as_consumed_survive_invoke(name, ks):
         t = it.model.tensors[it.model.inputs[i]]
         if i not in it.consumed_inputs:
             assert arena[t.offset:t.offset + t.nbytes] == x.tobytes(), f"input {i} overwritten"
+
+
+MPY_LIFECYCLE = """
+import sys
+sys.path.insert(0, '/lib')
+import edge_rt
+
+class Where:  # MicroPython has no pathlib: any object with __fspath__ is a path
+    def __fspath__(self):
+        return '/m.ert'
+
+with edge_rt.Interpreter(Where()) as it:
+    print('consumed', it.consumed_inputs)
+    it.set_input(0, b'\\x25')
+    it.invoke()
+    y1 = it.get_output(0)
+    try:
+        it.invoke()
+        print('second invoke ran')
+    except edge_rt.InputError as e:
+        print('InputError', e)
+    it.set_input(0, b'\\x25')
+    it.invoke()
+    print('same', it.get_output(0) == y1)
+try:
+    it.invoke()
+except edge_rt.EdgeRTError as e:
+    print('closed', e)
+"""
+
+
+@pytest.mark.skipif(MP.unavailable() is not None, reason=str(MP.unavailable()))
+def test_lifecycle_and_consumed_inputs_on_micropython(tmp_path):
+    """The same rules on MicroPython: an __fspath__ path, the context manager, the InputError."""
+    data = shared_models.load("hello_world_int8")
+    ert = tmp_path / "m.ert"
+    ert.write_bytes(pack(data, "hw.tflite", kernels="ref", check_budget=False).binary)
+    assert edge_rt.Interpreter(str(ert)).consumed_inputs == (0,)
+    res = MP.run_steps([MPY_LIFECYCLE], MP.device_files(str(tmp_path)) + [("/m.ert", str(ert))], timeout=60)
+    assert res["ok"], res["error"]
+    lines = res["stdout"].splitlines()
+    assert lines[0] == "consumed (0,)"
+    assert lines[1].startswith("InputError input 0 (") and "set_input(0" in lines[1]
+    assert lines[2] == "same True" and lines[3].startswith("closed ")

@@ -1,6 +1,7 @@
 """The tflite-runtime drop-in's cost, side by side in one run: constructing edge_rt.tflite.Interpreter
 on a .tflite the first time (pack + load) and from the cache, against LiteRT's Interpreter +
-allocate_tensors (BUILTIN_REF kernels), with the median invoke() of each.
+allocate_tensors (BUILTIN_REF kernels), with the median invoke() of each (the drop-in's includes
+copying back an input the plan consumed, as TFLite's semantics need).
 
     python tools/dropin_bench.py [--repeat N] [MODEL.tflite ...]   (default: ../shared/models/*_int8.tflite)
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -35,11 +37,20 @@ def main(argv=None) -> int:
     p.add_argument("models", nargs="*")
     p.add_argument("--repeat", type=int, default=200, help="invokes timed per runtime (default 200)")
     a = p.parse_args(argv)
-    paths = a.models or [m for m in sorted(glob.glob(os.path.join(SHARED_MODELS, "*_int8.tflite")))]
+    paths = a.models or sorted(glob.glob(os.path.join(SHARED_MODELS, "*_int8.tflite")))
     mod = litert_module()
-    os.environ["EDGE_RT_CACHE"] = tempfile.mkdtemp(prefix="edge_rt_cache_")
+    cache = os.environ["EDGE_RT_CACHE"] = tempfile.mkdtemp(prefix="edge_rt_cache_")
+    try:
+        _table(paths, mod, a.repeat)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return 0
+
+
+def _table(paths, mod, repeat):
     from edge_rt import tflite
-    print(f"{'model':22s} {'first use ms':>12s} {'cached ms':>9s} {'LiteRT ms':>9s}   {'invoke us':>9s} {'LiteRT us':>9s}")
+    print(f"{'model':22s} {'first use ms':>12s} {'cached ms':>9s} {'LiteRT ms':>9s}   "
+          f"{'invoke us':>9s} {'LiteRT us':>9s}")
     for path in paths:
         def ours():
             return tflite.Interpreter(model_path=path)
@@ -65,10 +76,9 @@ def main(argv=None) -> int:
                 runner.set_tensor(d["index"], rng.integers(info.min, info.max, d["shape"], endpoint=True)
                                   .astype(d["dtype"]))
             runner.invoke()
-            rows.append(_ms(runner.invoke, a.repeat) * 1e3)
+            rows.append(_ms(runner.invoke, repeat) * 1e3)
         print(f"{os.path.basename(path)[:-7]:22s} {first:12.1f} {cached:9.2f} {ref_load:9.2f}   "
               f"{rows[0]:9.1f} {rows[1]:9.1f}")
-    return 0
 
 
 if __name__ == "__main__":
