@@ -236,7 +236,7 @@ def _op_models():
     from test_ops_pool_shape import pool_model
     from test_ops_slice_split import slice_model, split_model
     from test_ops_uint8_edges import quantize_model
-    from test_streaming_state import delay_model
+    from test_streaming_state import accumulator_model, delay_model
     from test_passes import bias, chain_model, conv_w, ds_model, fc_residual_model, q8, residual_model
     from edge_rt.testing.tflite_builder import ModelBuilder
     all_int8 = [(np.arange(-128, 128, dtype=np.int8).reshape(4, 64),)]
@@ -271,7 +271,10 @@ def _op_models():
          None),
         ("SPLIT", split_model((2, 6, 3), 1, 3), None),
         ("SPLIT_V_float32", split_model((1, 15, 1, 8), -1, None, "float32", sizes=[3, -1, 2]), None),
-        ("READ_ASSIGN_VARIABLE", delay_model(), None),  # stateful: the trials run in sequence on both sides
+        # stateful: the trials run in sequence on both sides; the accumulator keeps its ASSIGN_VARIABLE
+        # (its producer reads the state), the delay model keeps a READ_VARIABLE copy
+        ("READ_VARIABLE", delay_model(), None),
+        ("ASSIGN_VARIABLE", accumulator_model(), None),
     ]
     b = ModelBuilder()  # PAD (int8 and float32)
     x = q8(b, "x", (1, 5, 6, 3), 0.02, 7)
