@@ -343,7 +343,8 @@ class Interpreter:
     def reset_state(self):
         """Put every state variable (streaming models: META "state") back to its initial value,
         as a freshly loaded model: the init image is copied into the arena's state region. The
-        state otherwise survives from one invoke() to the next. No-op for stateless models."""
+        state otherwise survives from one invoke() to the next. No-op for stateless models.
+        (TFLite Micro's reset() fills variables with their zero point instead; docs/memory.md.)"""
         t = self.model.state_init
         if t is None:
             return

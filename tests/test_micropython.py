@@ -237,7 +237,7 @@ def _op_models():
     from test_ops_slice_split import slice_model, split_model
     from test_ops_uint8_edges import quantize_model
     from test_ops_shape_more import expand_dims_model, resize_model, transpose_model
-    from test_streaming_state import delay_model
+    from test_streaming_state import accumulator_model, delay_model
     from test_passes import bias, chain_model, conv_w, ds_model, fc_residual_model, q8, residual_model
     from test_patch_stream import patch_chain_model
     from edge_rt.testing.tflite_builder import ModelBuilder
@@ -276,7 +276,10 @@ def _op_models():
         ("TRANSPOSE", transpose_model((2, 3, 4, 5), [0, 3, 1, 2]), None),
         ("RESIZE_NEAREST_NEIGHBOR", resize_model((1, 3, 4, 2), (6, 7), half_pixel=True), None),
         ("SPLIT_V_float32", split_model((1, 15, 1, 8), -1, None, "float32", sizes=[3, -1, 2]), None),
-        ("READ_ASSIGN_VARIABLE", delay_model(), None),  # stateful: the trials run in sequence on both sides
+        # stateful: the trials run in sequence on both sides; the accumulator keeps its ASSIGN_VARIABLE
+        # (its producer reads the state), the delay model keeps a READ_VARIABLE copy
+        ("READ_VARIABLE", delay_model(), None),
+        ("ASSIGN_VARIABLE", accumulator_model(), None),
         ("PATCH_STREAM", patch_chain_model(), None),
     ]
     b = ModelBuilder()  # PAD (int8 and float32)

@@ -171,7 +171,9 @@ def _mark_inplace(g: Graph, bufs: list[Buffer], roots: dict) -> None:
         if op.type not in INPLACE or len(op.outputs) != 1:
             continue
         out = g.tensors[op.outputs[0]]
-        ob = by_key[("t", roots[op.outputs[0]])]
+        ob = by_key.get(("t", roots[op.outputs[0]]))
+        if ob is None:  # the output is state (assign_in_place): it lives in the state region
+            continue
         for k in INPLACE[op.type]:
             tid = op.inputs[k] if k < len(op.inputs) else -1
             if tid < 0 or g.tensors[tid].is_const:

@@ -21,7 +21,7 @@ def _pad(b: bytearray) -> None:
 
 
 def used_tensors(g: Graph) -> list[int]:
-    used = set(g.inputs) | set(g.outputs)
+    used = set(g.inputs) | set(g.outputs) | set(g.state)  # a state may be reached only through aliases
     for op in g.ops:
         used.update(t for t in op.kernel_inputs if t >= 0)
         used.update(op.outputs)

@@ -4,6 +4,7 @@ human summary of what it changed ("" when nothing)."""
 from __future__ import annotations
 
 from .alias_read_variable import alias_read_variable
+from .assign_in_place import assign_in_place
 from .eliminate_reshape import eliminate_reshape
 from .fold_activation import fold_activation
 from .fold_io_quantize import fold_io_quantize
@@ -15,9 +16,10 @@ from .patch_streaming import stream_patches
 from .schedule_projection import schedule_projection_first
 from .remove_dead import remove_dead, remove_identity_requantize
 
-# alias_read_variable decides by op order, so it runs after every pass that merges ops
+# alias_read_variable and assign_in_place decide by op order: they run after every pass that merges ops
 PIPELINE: list = [eliminate_reshape, fold_io_quantize, remove_identity_requantize, fold_pad, fold_activation,
-                  fuse_lookup_chain, fuse_depthwise_separable, fuse_residual, alias_read_variable, remove_dead,
+                  fuse_lookup_chain, fuse_depthwise_separable, fuse_residual, alias_read_variable, assign_in_place,
+                  remove_dead,
                   dedupe_constants]
 
 

@@ -109,8 +109,8 @@ def _handoff_target(op, m, v):
     if m is None:
         return None
     yid = op.outputs[0]
-    if yid in m.outputs:
-        return None
+    if yid in m.outputs or m.tensors[yid].offset < m.state_bytes:
+        return None  # a graph output or a state variable: its int8 bytes must be written
     readers = [c for c in m.ops if yid in c.inputs]
     for c in readers:
         if (c.opcode != F.OP_FULLY_CONNECTED or c.inputs[0] != yid or yid in c.inputs[1:]
