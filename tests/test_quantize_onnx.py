@@ -57,13 +57,14 @@ def cnn_model():
 
 
 def flatten_model():
-    """Conv (SAME pads) -> MaxPool -> Flatten of a 3x3 map -> MatMul + Add -> LeakyRelu, and a
-    Sigmoid branch, concatenated."""
+    """Conv (SAME pads) -> MaxPool -> BatchNormalization (standalone) -> Flatten of a 3x3 map ->
+    MatMul + Add -> LeakyRelu, and a Sigmoid branch, concatenated."""
     inits = [numpy_helper.from_array(W(4, 2, 3, 3), "w1"), numpy_helper.from_array(W(36, 6), "wm"),
-             numpy_helper.from_array(W(6), "bm"), numpy_helper.from_array(W(36, 6), "ws")]
+             numpy_helper.from_array(W(6), "bm"), numpy_helper.from_array(W(36, 6), "ws")] + bn_inits("bn", 4)
     nodes = [
         helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
-        helper.make_node("MaxPool", ["c1"], ["m1"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("MaxPool", ["c1"], ["m0"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("BatchNormalization", ["m0", "bn_g", "bn_b", "bn_m", "bn_v"], ["m1"]),
         helper.make_node("Flatten", ["m1"], ["fl"]),
         helper.make_node("MatMul", ["fl", "wm"], ["mm"]),
         helper.make_node("Add", ["mm", "bm"], ["ad"]),
@@ -103,6 +104,7 @@ def test_import_and_fold_match_onnxruntime(name):
         assert {n for n, _ in report} >= {"fold_batch_norm", "fuse_activation", "lower_global_pool", "remove_identity"}
     else:
         assert "ADD" not in types and "fuse_matmul_add" in {n for n, _ in report}
+        assert types.count("DEPTHWISE_CONV_2D") == 1  # the standalone BN as a per-channel scale/shift
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

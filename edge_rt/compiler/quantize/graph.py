@@ -65,7 +65,6 @@ def from_tflite(data: bytes, name: str = "model") -> Graph:
     g, problems = import_tflite(data, name)
     if g is None:
         raise UnsupportedModelError(problems)
-    problems = [p for p in problems if "dtype" not in p]
     for i, t in enumerate(g.tensors):
         if t.is_const and t.dtype in ("int8", "uint8") and t.scale is not None:
             shape = [1] * t.data.ndim
