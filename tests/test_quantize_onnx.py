@@ -130,3 +130,28 @@ def test_unsupported_onnx_lists_problems():
     with pytest.raises(UnsupportedModelError) as e:
         import_onnx(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]))
     assert "Transpose" in str(e.value) and "Erf" in str(e.value)
+
+
+def test_shape_arithmetic_folded_at_import():
+    """PyTorch's x.view(x.size(0), -1): Shape -> Gather -> Unsqueeze -> Concat -> Reshape, then Gemm."""
+    inits = [numpy_helper.from_array(W(3, 2, 3, 3), "w1"), numpy_helper.from_array(W(4, 48), "wf"),
+             numpy_helper.from_array(np.array(0, np.int64), "i0"),
+             numpy_helper.from_array(np.array([-1], np.int64), "m1")]
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Shape", ["r1"], ["s"]),
+        helper.make_node("Gather", ["s", "i0"], ["n"], axis=0),
+        helper.make_node("Unsqueeze", ["n"], ["n1"], axes=[0]),
+        helper.make_node("Concat", ["n1", "m1"], ["shape"], axis=0),
+        helper.make_node("Reshape", ["r1", "shape"], ["fl"]),
+        helper.make_node("Gemm", ["fl", "wf"], ["y"], transB=1),
+    ]
+    g = helper.make_graph(nodes, "view", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 11)])
+    gr = import_onnx(m)
+    assert [op.type for op in gr.ops] == ["CONV_2D", "RELU", "RESHAPE", "FULLY_CONNECTED"]
+    x = RNG.standard_normal((3, 2, 4, 4)).astype(np.float32)
+    want = ort_run(m, x)
+    np.testing.assert_allclose(run(gr, [x.transpose(0, 2, 3, 1)])[0], want, rtol=1e-4, atol=1e-5)
