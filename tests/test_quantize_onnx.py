@@ -57,13 +57,14 @@ def cnn_model():
 
 
 def flatten_model():
-    """Conv (SAME pads) -> MaxPool -> Flatten of a 3x3 map -> MatMul + Add -> LeakyRelu, and a
-    Sigmoid branch, concatenated."""
+    """Conv (SAME pads) -> MaxPool -> BatchNormalization (standalone) -> Flatten of a 3x3 map ->
+    MatMul + Add -> LeakyRelu, and a Sigmoid branch, concatenated."""
     inits = [numpy_helper.from_array(W(4, 2, 3, 3), "w1"), numpy_helper.from_array(W(36, 6), "wm"),
-             numpy_helper.from_array(W(6), "bm"), numpy_helper.from_array(W(36, 6), "ws")]
+             numpy_helper.from_array(W(6), "bm"), numpy_helper.from_array(W(36, 6), "ws")] + bn_inits("bn", 4)
     nodes = [
         helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
-        helper.make_node("MaxPool", ["c1"], ["m1"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("MaxPool", ["c1"], ["m0"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("BatchNormalization", ["m0", "bn_g", "bn_b", "bn_m", "bn_v"], ["m1"]),
         helper.make_node("Flatten", ["m1"], ["fl"]),
         helper.make_node("MatMul", ["fl", "wm"], ["mm"]),
         helper.make_node("Add", ["mm", "bm"], ["ad"]),
@@ -103,6 +104,7 @@ def test_import_and_fold_match_onnxruntime(name):
         assert {n for n, _ in report} >= {"fold_batch_norm", "fuse_activation", "lower_global_pool", "remove_identity"}
     else:
         assert "ADD" not in types and "fuse_matmul_add" in {n for n, _ in report}
+        assert types.count("DEPTHWISE_CONV_2D") == 1  # the standalone BN as a per-channel scale/shift
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -128,3 +130,28 @@ def test_unsupported_onnx_lists_problems():
     with pytest.raises(UnsupportedModelError) as e:
         import_onnx(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]))
     assert "Transpose" in str(e.value) and "Erf" in str(e.value)
+
+
+def test_shape_arithmetic_folded_at_import():
+    """PyTorch's x.view(x.size(0), -1): Shape -> Gather -> Unsqueeze -> Concat -> Reshape, then Gemm."""
+    inits = [numpy_helper.from_array(W(3, 2, 3, 3), "w1"), numpy_helper.from_array(W(4, 48), "wf"),
+             numpy_helper.from_array(np.array(0, np.int64), "i0"),
+             numpy_helper.from_array(np.array([-1], np.int64), "m1")]
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Shape", ["r1"], ["s"]),
+        helper.make_node("Gather", ["s", "i0"], ["n"], axis=0),
+        helper.make_node("Unsqueeze", ["n"], ["n1"], axes=[0]),
+        helper.make_node("Concat", ["n1", "m1"], ["shape"], axis=0),
+        helper.make_node("Reshape", ["r1", "shape"], ["fl"]),
+        helper.make_node("Gemm", ["fl", "wf"], ["y"], transB=1),
+    ]
+    g = helper.make_graph(nodes, "view", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 11)])
+    gr = import_onnx(m)
+    assert [op.type for op in gr.ops] == ["CONV_2D", "RELU", "RESHAPE", "FULLY_CONNECTED"]
+    x = RNG.standard_normal((3, 2, 4, 4)).astype(np.float32)
+    want = ort_run(m, x)
+    np.testing.assert_allclose(run(gr, [x.transpose(0, 2, 3, 1)])[0], want, rtol=1e-4, atol=1e-5)

@@ -144,3 +144,18 @@ def test_activation_not_fused_into_shared_tensor():
     s = b.op("ADD", [y, r], (1, 8), activation="NONE")
     g2, note = P.fuse_activation(b.graph([s]))
     assert note == "" and len(g2.ops) == 3
+
+
+@pytest.mark.parametrize("shape", [(1, 5, 5, 3), (1, 6)])
+def test_standalone_batch_norm_quantized_bit_exact(shape):
+    """The per-channel scale/shift (1x1 depthwise, or MUL + ADD by constants) in int8."""
+    from edge_rt.compiler.quantize import quantize
+    from edge_rt.testing.conformance import check_bit_exact
+    b = G(shape)
+    y = b.op("RELU", [0], shape)
+    y = bn(b, y, shape[-1])
+    y = b.op("TANH", [y], shape)
+    samples = RNG.standard_normal((32,) + shape[1:]).astype(np.float32)
+    r = quantize(b.graph([y]), samples, method="mse")
+    assert "BATCH_NORM" not in [op.type for op in r.int8_graph.ops]
+    check_bit_exact(r.tflite, trials=3)

@@ -13,6 +13,7 @@ from edge_rt.compiler.quantize import from_tflite, quantize
 from edge_rt.compiler.quantize.report import accuracy
 from edge_rt.testing import shared_models
 from edge_rt.testing.conformance import check_bit_exact
+from edge_rt.testing.reference import LiteRT
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "quantize")
 PAIRS = {"kws": "kws_dscnn", "ic": "ic_resnet8", "ad": "ad_autoencoder"}
@@ -41,3 +42,5 @@ def test_real_pair(key):
     s, z = t.qparams()
     xs = [(np.clip(np.round(x / s) + z, -128, 127).astype(np.int8).reshape(t.shape),) for x in ev[:3]]
     check_bit_exact(r.tflite, inputs=xs, kernel_sets=("np",))  # the ref set: builder-model tests
+    y = LiteRT(r.tflite, "ref")(*xs[0])[0]  # LiteRT runs it too (its FC may round 1 LSB apart)
+    assert y.shape == tuple(r.int8_graph.tensors[r.int8_graph.outputs[0]].shape) and y.dtype == np.int8

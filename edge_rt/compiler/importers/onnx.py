@@ -10,7 +10,8 @@ ONNX (NCHW) layout (calibrate.load_samples transposes them).
 Supported: Conv (groups 1 or depthwise), BatchNormalization, Relu, Clip, LeakyRelu,
 Sigmoid, Tanh, Add, Sub, Mul, Gemm, MatMul, GlobalAveragePool, AveragePool, MaxPool,
 ReduceMean (spatial), Flatten, Reshape (to 2-D), Softmax, Concat, Pad, Identity, Dropout,
-Constant. Needs the `onnx` package (`pip install edge-rt[onnx]`)."""
+Constant; shape arithmetic on constants (Shape, Gather, Unsqueeze, Concat, ...) is evaluated
+at import. Needs the `onnx` package (`pip install edge-rt[onnx]`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from ...errors import EdgeRTError, UnsupportedModelError
 from ..ir import Graph, Op, Tensor
 from ..quantize.float_run import same_pads
+from .onnx_fold import fold_constants
 
 SUPPORTED = ("Conv", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Add", "Sub",
              "Mul", "Gemm", "MatMul", "GlobalAveragePool", "AveragePool", "MaxPool", "ReduceMean", "Flatten",
@@ -39,7 +41,7 @@ class _Importer:
             pass
         self.m = model
         g = model.graph
-        self.consts = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+        self.consts = {i.name: numpy_helper.to_array(i) for i in g.initializer}  # after fold_constants
         self.shapes = {}
         for vi in list(g.input) + list(g.value_info) + list(g.output):
             dims = vi.type.tensor_type.shape.dim
@@ -286,6 +288,7 @@ def import_onnx(model, name: str | None = None) -> Graph:
             model = onnx.load_from_string(bytes(model)) if not isinstance(model, str) else onnx.load(model)
         except Exception as e:
             raise EdgeRTError(f"not a readable ONNX model: {type(e).__name__}: {e}") from None
+    model = fold_constants(model)
     imp = _Importer(model)
     g = model.graph
     inits = set(imp.consts)

@@ -61,8 +61,11 @@ def run(a) -> int:
         from .report import accuracy, format_report
         models = {"edge_rt": r.tflite}
         if a.compare:
-            with open(a.compare, "rb") as f:
-                models["compare"] = f.read()
+            try:
+                with open(a.compare, "rb") as f:
+                    models["compare"] = f.read()
+            except OSError as e:
+                raise EdgeRTError(f"--compare: cannot read {a.compare}: {e.strerror}") from None
         rep = accuracy(r.float_graph, models, held)
         rep.update(model=a.model, output=out, method=a.method, calibration_samples=len(samples),
                    compare=a.compare, passes=[list(p) for p in r.pass_report])

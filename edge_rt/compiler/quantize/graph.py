@@ -59,13 +59,13 @@ def compact(g: Graph) -> Graph:
 
 
 def from_tflite(data: bytes, name: str = "model") -> Graph:
-    """A float32 .tflite as a float graph: hybrid int8/float16 weights are dequantized and
+    """A float32 .tflite as a float graph: hybrid int8 weights are dequantized and
     DEQUANTIZE ops of constants folded, so every tensor the passes see is float32."""
     from ..importers.tflite import import_tflite
     g, problems = import_tflite(data, name)
     if g is None:
         raise UnsupportedModelError(problems)
-    problems = [p for p in problems if "dtype" not in p]
+    quantized = []
     for i, t in enumerate(g.tensors):
         if t.is_const and t.dtype in ("int8", "uint8") and t.scale is not None:
             shape = [1] * t.data.ndim
@@ -75,9 +75,13 @@ def from_tflite(data: bytes, name: str = "model") -> Graph:
             sc = np.asarray(t.scale, np.float32).reshape(shape if len(t.scale) > 1 else ())
             t.data = ((t.data.astype(np.float32) - zp) * sc).astype(np.float32)
             t.dtype, t.scale, t.zero_point = "float32", None, None
-        elif not t.is_const and t.dtype != "float32" and t.dtype != "int32":
-            problems.append(f"tensor {i} ({t.name}): {t.dtype} activation; `edge-rt quantize` takes "
-                            "a float32 model (this one looks quantized already: pack it directly)")
+        elif not t.is_const and t.dtype not in ("float32", "int32"):
+            quantized.append(i)
+    if quantized:
+        t = g.tensors[quantized[0]]
+        problems.append(f"{len(quantized)} quantized activation tensor(s) (first: tensor {quantized[0]} "
+                        f"({t.name}), {t.dtype}); `edge-rt quantize` takes a float32 model (this one looks "
+                        "quantized already: pack it directly)")
     ops = []
     for op in g.ops:
         if op.type == "DEQUANTIZE" and g.tensors[op.inputs[0]].is_const:
