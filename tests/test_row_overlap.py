@@ -80,13 +80,14 @@ def test_plain_ops_overlap_bit_exact(op, stride, mult, monkeypatch):
     z = net.b.tensor("z", net.shape(y), "int8", 1 / 128, 0)
     net.b.op("TANH", [y], [z])
     data = net.b.build([x], [z])
-    r = pack(data, "g.tflite", kernels="ref")
+    keep = ("stream_patches",)   # the op under test stays an op of its own
+    r = pack(data, "g.tflite", kernels="ref", disable=keep)
     assert r.plan.overlaps == 1 and P.verify(r.plan.buffers, r.plan.offsets) == []
-    check_bit_exact(data, trials=3)
+    check_bit_exact(data, trials=3, disable=keep)
     monkeypatch.setenv("EDGE_RT_NO_INPLACE", "1")
-    off = pack(data, "g.tflite", kernels="ref")
+    off = pack(data, "g.tflite", kernels="ref", disable=keep)
     assert off.plan.overlaps == 0 and off.plan.arena_bytes > r.plan.arena_bytes
-    check_bit_exact(data, trials=2)
+    check_bit_exact(data, trials=2, disable=keep)
 
 
 def test_row_overlap_only_for_row_order_kernel_sets():

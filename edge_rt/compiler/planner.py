@@ -36,6 +36,7 @@ import sys
 from dataclasses import dataclass, replace
 
 from .ir import Graph
+from .row_overlap import ROWWISE, ROWWISE_SETS, mark_overlap, overlap_savings, row_overlap, rows_ok  # noqa: F401
 
 ALIGN = 16
 
@@ -55,23 +56,6 @@ INPLACE = {
 }
 SAME_SHAPE_ONLY = ("DS_CONV_2D",)
 
-
-# Op type -> lowest input row the pure-Python kernel may still read once it has started
-# writing output row r (n = 1). CONV_2D and DEPTHWISE_CONV_2D write output pixels while later
-# pixels of the same row still read rows from r*sh - pt on; DS_CONV_2D writes row r after its
-# depthwise band is done, so only rows of later output rows ((r+1)*sh - pt on) stay needed.
-# params[0] = stride_h and params[4] = pad_top for all three (prepare/conv_2d.py,
-# depthwise_conv_2d.py, fused.py). Rows >= h mean "none": nothing left to protect.
-def _rows_from(r: int, sh: int, pt: int) -> int:
-    return max(r * sh - pt, 0)
-
-
-ROWWISE = {
-    "CONV_2D": lambda r, oh, p: _rows_from(r, p[0], p[4]),
-    "DEPTHWISE_CONV_2D": lambda r, oh, p: _rows_from(r, p[0], p[4]),
-    "DS_CONV_2D": lambda r, oh, p: _rows_from(r + 1, p[0], p[4]) if r + 1 < oh else 1 << 30,
-}
-ROWWISE_SETS = ("ref",)   # kernel sets whose kernels of these ops follow that row order
 
 EXACT_MAX_UNITS = 14        # exact search above this many units would take too long
 EXACT_NODE_LIMIT = 30_000   # candidates tried before the best plan found so far is kept
@@ -191,43 +175,7 @@ def _mark_inplace(g: Graph, bufs: list[Buffer], roots: dict) -> None:
                 ob.shares = ib.key
                 taken.add(r)
                 break
-    _mark_overlap(g, by_key, roots, io_roots, taken)
-
-
-def row_overlap(g: Graph, op, ks: str | None = None) -> tuple | None:
-    """(d, output row bytes, input row bytes, input rows, needs) for an op of ROWWISE run by a
-    row-order kernel set: the output may start d bytes below its input (or anywhere lower)."""
-    ks = ks or op.kernel_set
-    if op.type not in ROWWISE or ks not in ROWWISE_SETS or len(op.params) < 5 or not op.outputs:
-        return None
-    tx, ty = g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
-    if len(tx.shape) != 4 or len(ty.shape) != 4 or tx.shape[0] != 1 or ty.shape[0] != 1:
-        return None
-    h, oh = tx.shape[1], ty.shape[1]
-    ri, ro = tx.nbytes // max(h, 1), ty.nbytes // max(oh, 1)
-    needs = tuple(min(ROWWISE[op.type](r, oh, op.params), h) for r in range(oh))
-    d = max([(r + 1) * ro - n * ri for r, n in enumerate(needs) if n < h] or [-tx.nbytes])
-    d = -(-d // ALIGN) * ALIGN if d > 0 else -((-d) // ALIGN * ALIGN)  # keep offsets aligned
-    return d, ro, ri, h, needs
-
-
-def _mark_overlap(g: Graph, by_key: dict, roots: dict, io_roots: set, taken: set) -> None:
-    for i, op in enumerate(g.ops):
-        spec = row_overlap(g, op)
-        if spec is None:
-            continue
-        ob = by_key.get(("t", roots[op.outputs[0]]))
-        tid = op.inputs[0]
-        if ob is None or ob.shares is not None or tid < 0 or g.tensors[tid].is_const:
-            continue
-        r = roots[tid]
-        ib = by_key.get(("t", r))
-        if ib is None or ib is ob or r in io_roots or r in taken or not (ib.last == i == ob.first):
-            continue
-        if spec[0] >= ob.size:
-            continue  # the output must lie wholly below the input: nothing to gain
-        ob.overlap = (ib.key,) + spec
-        taken.add(r)
+    mark_overlap(g, by_key, roots, io_roots, taken)
 
 
 def units(bufs: list[Buffer]) -> tuple[list[Buffer], dict]:
@@ -255,19 +203,6 @@ def units(bufs: list[Buffer]) -> tuple[list[Buffer], dict]:
                 ui.allow = dict(ui.allow or {}, **{repr(uo.key): ("ge", d)})
                 uo.allow = dict(uo.allow or {}, **{repr(ui.key): ("le", -d)})
     return list(merged.values()), unit_of
-
-
-def overlap_savings(bufs: list[Buffer]) -> list[tuple[int, int]]:
-    """(step, bytes) a row-overlap pair saves at its hand-over step at best: in + out minus
-    the smallest joint span, the output d bytes below the input (or level with it, d <= 0)."""
-    by_key = {b.key: b for b in bufs}
-    out = []
-    for b in bufs:
-        if b.overlap is not None and b.overlap[0] in by_key:
-            ib = by_key[b.overlap[0]]
-            joint = max(max(b.overlap[1], 0) + ib.size, b.size)
-            out.append((b.first, ib.size + b.size - joint))
-    return out
 
 
 def _live_per_step(bufs: list[Buffer]) -> list[int]:
@@ -466,19 +401,6 @@ def _inplace_ok(a: Buffer, b: Buffer, oa: int, ob: int) -> bool:
     return oa == ob and a.size == b.size and a.last == b.first
 
 
-def _rows_ok(out: Buffer, inp: Buffer, oo: int, oi: int) -> bool:
-    """A row-overlap pair may share bytes: live together only at the op's step, and no output
-    row r lands on an input row the op may still read once it writes row r (rows needs[r]..h-1;
-    a tensor's rounding pad is never written nor read)."""
-    _, _, ro, ri, h, needs = out.overlap
-    if not (inp.last == out.first and out.overlap[0] == inp.key):
-        return False
-    for r, n in enumerate(needs):
-        if n < h and oo + r * ro < oi + h * ri and oi + n * ri < oo + (r + 1) * ro:
-            return False
-    return True
-
-
 def verify(bufs: list[Buffer], offsets: dict) -> list[str]:
     """Problems with a plan: unplaced, negative or misaligned buffers, or two buffers sharing
     bytes while both are live (an in-place pair at its hand-over step and a row-overlap pair
@@ -504,8 +426,8 @@ def verify(bufs: list[Buffer], offsets: dict) -> list[str]:
             if a.overlaps_in_time(b) and oa < ob + b.size and ob < oa + a.size:
                 if _inplace_ok(a, b, oa, ob):
                     continue
-                if (a.overlap and a.overlap[0] == b.key and _rows_ok(a, b, oa, ob)) or (
-                        b.overlap and b.overlap[0] == a.key and _rows_ok(b, a, ob, oa)):
+                if (a.overlap and a.overlap[0] == b.key and rows_ok(a, b, oa, ob)) or (
+                        b.overlap and b.overlap[0] == a.key and rows_ok(b, a, ob, oa)):
                     continue
                 errs.append(f"{a.key} [{oa},{oa + a.size}) steps {a.first}-{a.last} overlaps "
                             f"{b.key} [{ob},{ob + b.size}) steps {b.first}-{b.last}")

@@ -107,11 +107,11 @@ def open_interpreter(path: str, **kw):
 # -- pack -------------------------------------------------------------------------------
 def cmd_pack(a) -> int:
     from ..compiler.pack import pack
-    from ..compiler.passes import PIPELINE
+    from ..compiler.passes import AFTER_PREPARE, PIPELINE
     if a.list_passes:
-        for p in PIPELINE:
+        for p in PIPELINE + AFTER_PREPARE:
             doc = (p.__doc__ or "").strip().splitlines()
-            print(f"{p.__name__:28s} {doc[0] if doc else ''}")
+            print(f"{p.__name__:28s} {doc[0] if doc else ''}" + (" (after prepare)" if p in AFTER_PREPARE else ""))
         if not PIPELINE:
             print("(no passes registered)")
         return 0

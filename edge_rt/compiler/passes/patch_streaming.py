@@ -3,7 +3,7 @@ geometry and the planner's view of their scratch and row overlaps)."""
 from __future__ import annotations
 
 from ..ir import Graph, Op
-from ..planner import lifetimes, lower_bound, root
+from ..planner import lifetimes, lower_bound, plan, root
 from ..prepare.common import OpProblem
 from ..prepare.patch_stream import PATCHABLE, make_patch_op, patch_cost, skip_sources, sub_geometry
 
@@ -91,6 +91,13 @@ def stream_patches(g: Graph, ks: str = "ref"):
     if best is None:
         return g, ""
     (peak, extra, k, ny, nx), op = best
+    old = g.ops
+    before = plan(g).arena_bytes
+    g.ops = [op] + old[k:]
+    after = plan(g).arena_bytes
+    g.ops = old
+    if after >= before:  # the planner's verified arena must agree with its bound
+        return g, ""
     op.options["macs"] = extra + sum(geo.oh * geo.ow * geo.macs_px for geo in geos[:k])
     op.options["extra_macs"] = extra
     total = model_macs(g)
