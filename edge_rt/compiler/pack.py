@@ -74,7 +74,7 @@ def float_model_problem(g: Graph) -> str | None:
     """One line for a float model (an op other than QUANTIZE/DEQUANTIZE reads float32),
     instead of one problem per op: what it is and what to do."""
     ops = [op for op in g.ops if op.type not in FLOAT_EDGE_OPS
-           and any(t >= 0 and g.tensors[t].dtype == "float32" for t in op.inputs)]
+           and any(0 <= t < len(g.tensors) and g.tensors[t].dtype == "float32" for t in op.inputs)]
     if not ops:
         return None
     return (f"a float32 model ({len(ops)} of {len(g.ops)} ops compute in float32, from "
