@@ -71,11 +71,12 @@ FLOAT_EDGE_OPS = ("QUANTIZE", "DEQUANTIZE")  # float32 <-> int8 at the graph's e
 
 
 def float_model_problem(g: Graph) -> str | None:
-    """One line for a float model (an op other than QUANTIZE/DEQUANTIZE reads float32),
-    instead of one problem per op: what it is and what to do."""
+    """For a float model that does not pack (at least half of its ops, QUANTIZE/DEQUANTIZE
+    aside, read float32), one line saying what it is and what to do, instead of one problem
+    per op."""
     ops = [op for op in g.ops if op.type not in FLOAT_EDGE_OPS
            and any(0 <= t < len(g.tensors) and g.tensors[t].dtype == "float32" for t in op.inputs)]
-    if not ops:
+    if not ops or 2 * len(ops) < len(g.ops):
         return None
     return (f"a float32 model ({len(ops)} of {len(g.ops)} ops compute in float32, from "
             f"{ops[0].where()}); edge_rt runs int8 models: quantize it first (`edge-rt quantize`, "
@@ -89,13 +90,13 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
     g, problems = import_tflite(data, name)
     if g is None:
         raise UnsupportedModelError([f"{name}: {p}" for p in problems])
-    floating = float_model_problem(g)
-    if floating:
-        raise UnsupportedModelError([f"{name}: {floating}"])
     report = []
     if not problems:
         g, report = run_passes(g, disable)
     problems += prepare_all(g, ks)
+    floating = float_model_problem(g) if problems else None
+    if floating:
+        raise UnsupportedModelError([f"{name}: {floating}"])
     if problems:
         raise UnsupportedModelError([f"{name}: {p}" for p in problems], supported_ops())
     try:
