@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import binascii
 import json
 import os
 import sys
 import time
 
 from .. import format as F
-from ..errors import EdgeRTError, UnsupportedModelError
+from ..errors import EdgeRTError, ModelFormatError, UnsupportedModelError
 from .cli_files import (_os_problem, _read, check_output_name, model_file, open_interpreter,
                         positive_int, save_outputs, write_file)
 
@@ -121,9 +122,7 @@ def cmd_run(a) -> int:
 
 # -- inspect ----------------------------------------------------------------------------
 def describe(path: str) -> dict:
-    from ..errors import ModelFormatError
     from ..reader import parse
-    import binascii
     data = _read(model_file(path))
     try:
         m = parse(data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..errors import EdgeRTError
+from ..errors import EdgeRTError, ModelFormatError
 
 
 def _os_problem(e: OSError) -> str:
@@ -78,7 +78,6 @@ def positive_int(s: str) -> int:
 
 def open_interpreter(path: str, **kw):
     """Interpreter(path, **kw) for a command: errors about the file name the file."""
-    from ..errors import ModelFormatError
     from ..interpreter import Interpreter
     model_file(path)
     try:
