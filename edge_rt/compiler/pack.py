@@ -116,13 +116,13 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
     g, problems = import_tflite(data, name)
     if g is None:
         raise UnsupportedModelError([f"{name}: {p}" for p in problems])
-    floating = float_model_problem(g)
-    if floating:
-        raise UnsupportedModelError([f"{name}: {floating}"])
     report = []
     if not problems:
         g, report = run_passes(g, disable)
     problems += prepare_all(g, ks)
+    floating = float_model_problem(g) if problems else None
+    if floating:
+        raise UnsupportedModelError([f"{name}: {floating}"])
     if problems:
         raise UnsupportedModelError([f"{name}: {p}" for p in problems], supported_ops())
     g, after = run_after_prepare(g, ks, disable)

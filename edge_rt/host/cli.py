@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import binascii
 import json
 import os
 import sys
 import time
 
 from .. import format as F
-from ..errors import EdgeRTError, UnsupportedModelError
+from ..errors import EdgeRTError, ModelFormatError, UnsupportedModelError
+from .cli_files import (_os_problem, _read, check_output_name, model_file, open_interpreter,
+                        positive_int, save_outputs, write_file)
 
 EXAMPLES = """examples:
   edge-rt pack models/kws_dscnn_int8.tflite -o kws.ert          # default board
@@ -23,85 +26,6 @@ def _fail(msg: str) -> int:
     for line in str(msg).splitlines() or [""]:
         print(f"edge-rt: error: {line}", file=sys.stderr)
     return 1
-
-
-def _os_problem(e: OSError) -> str:
-    """'PATH: problem' of an OSError, without Python's repr of it."""
-    what = e.strerror or str(e)
-    return f"{e.filename}: {what}" if e.filename is not None else what
-
-
-def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise EdgeRTError(f"cannot read {path}: {e.strerror or e}") from None
-
-
-def model_file(path: str) -> str:
-    """path, checked to be a readable file (the runtime's own message is device-side and terse)."""
-    if os.path.isdir(path):
-        raise EdgeRTError(f"{path} is a directory, not a model file")
-    try:
-        with open(path, "rb"):
-            pass
-    except OSError as e:
-        raise EdgeRTError(f"cannot read {path}: {e.strerror or e}") from None
-    return path
-
-
-def write_file(path: str, write) -> None:
-    """Call write(f) on a temporary file beside path, then move it into place: a failed write
-    never leaves a half-written file behind, and the error names path, not the temporary."""
-    tmp = path + ".tmp"
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except OSError as e:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise EdgeRTError(f"cannot write {path}: {e.strerror or e}") from None
-
-
-def check_output_name(path: str, n: int) -> None:
-    """--output names what is written: NAME.npy for one output, NAME.npz for several."""
-    ext = ".npy" if n == 1 else ".npz"
-    if not path.endswith(ext):
-        raise EdgeRTError(f"--output {path}: give a {ext} name (the model has {n} output"
-                          f"{'s' if n != 1 else ''}, saved in numpy's {ext} format)")
-
-
-def save_outputs(path: str, outs) -> None:
-    """--output: one output as .npy, several as .npz, written to exactly that name."""
-    import numpy as np
-    check_output_name(path, len(outs))
-    write_file(path, (lambda f: np.save(f, outs[0])) if len(outs) == 1 else (lambda f: np.savez(f, *outs)))
-
-
-def positive_int(s: str) -> int:
-    """argparse type of --repeat and friends: an integer >= 1."""
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{s!r} is not an integer") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{v} is not >= 1")
-    return v
-
-
-def open_interpreter(path: str, **kw):
-    """Interpreter(path, **kw) for a command: errors about the file name the file."""
-    from ..errors import ModelFormatError
-    from ..interpreter import Interpreter
-    model_file(path)
-    try:
-        return Interpreter(path, **kw)
-    except ModelFormatError as e:
-        raise ModelFormatError(f"{path}: {e}") from None
 
 
 # -- pack -------------------------------------------------------------------------------
@@ -209,9 +133,7 @@ def kernel_summary(op_sets, c_simd=None) -> str:
 
 # -- inspect ----------------------------------------------------------------------------
 def describe(path: str) -> dict:
-    from ..errors import ModelFormatError
     from ..reader import parse
-    import binascii
     data = _read(model_file(path))
     try:
         m = parse(data)

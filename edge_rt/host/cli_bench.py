@@ -17,7 +17,7 @@ import sys
 import tempfile
 
 from .bench import BLAS_ENV, LABELS, RUNTIMES, repo_root, run_bench, tflite_io
-from .cli import model_file, positive_int
+from .cli_files import model_file, positive_int
 from ..errors import EdgeRTError
 
 BENCH_DESC = ("Median invoke latency of edge_rt (numpy kernels) against TFLite Micro, TFLite reference "

@@ -11,7 +11,7 @@ import time
 from ..errors import EdgeRTError
 
 
-from .cli import _read, check_output_name, model_file, positive_int, save_outputs
+from .cli_files import _read, check_output_name, model_file, positive_int, save_outputs, write_file
 
 
 def _port_args(s, required=True):
@@ -268,7 +268,6 @@ def cmd_profile(a) -> int:
         out = {k: v for k, v in r.items() if k in ("where", "kernels", "stats", "ops", "latency_us")}
         if e is not None:
             out["energy"] = {k: v for k, v in e.items() if k not in ("trace",)}
-        from .cli import write_file
         text = json.dumps(out, indent=1, default=str)
         write_file(a.json, lambda f: f.write(text.encode()))
         print(f"wrote {a.json}")
