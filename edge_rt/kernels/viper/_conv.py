@@ -6,7 +6,7 @@
 # in_off * sum(w) folded into the bias at pack time (as kernels/ref/conv_2d.py).
 import micropython
 
-from ._core import requant
+from ._core import dot_rows, requant
 from .add import add_elems
 
 # geometry array layout (bind makes it with geometry())
@@ -190,4 +190,43 @@ def conv_add_pixels(x, w, bias, mult, shift, skip, y, acc, tmp, g, st, first: in
                     add_elems(tmp, 0, 1, skip, yo, 1, oc, st, acc, y, yo)
                 else:
                     add_elems(skip, yo, 1, tmp, 0, 1, oc, st, acc, y, yo)
+                yo += oc
+
+
+@micropython.viper
+def ds_rows(x, ring, band, dww, db, dmul, ds, pww, pb, pmul, ps, y, acc, g, q):
+    """DS_CONV_2D over the whole output (ds_conv.py): per output row the depthwise row into
+    band (int8), the input row saved to ring when computed in place, then the pointwise
+    convolution of the band into the output row. q: the signed scalars as int16 (in_zp, d_off,
+    d_lo, d_hi, p_off, p_lo, p_hi, in place, ring rows), read sign-extended from ptr16."""
+    gp = ptr32(g)
+    qp = ptr16(q)
+    nb = int(gp[0])
+    xsize = int(gp[1]) * int(gp[2]) * int(gp[3])
+    row = int(gp[2]) * int(gp[3])
+    c = int(gp[4])
+    oh = int(gp[7])
+    ow = int(gp[8])
+    in_zp = (int(qp[0]) ^ 0x8000) - 0x8000
+    d_off = (int(qp[1]) ^ 0x8000) - 0x8000
+    d_lo = (int(qp[2]) ^ 0x8000) - 0x8000
+    d_hi = (int(qp[3]) ^ 0x8000) - 0x8000
+    p_off = (int(qp[4]) ^ 0x8000) - 0x8000
+    p_lo = (int(qp[5]) ^ 0x8000) - 0x8000
+    p_hi = (int(qp[6]) ^ 0x8000) - 0x8000
+    inplace = int(qp[7])
+    rows = int(qp[8])
+    oc = int(qp[9])
+    yo = 0
+    for b in range(nb):
+        xo = b * xsize
+        for oy in range(oh):
+            for ox in range(ow):
+                dw_pixel(x, xo, ring, inplace, dww, db, acc, g, oy, ox, in_zp)
+                requant(acc, c, dmul, ds, c, band, ox * c, d_off, d_lo, d_hi)
+            if inplace:
+                copy8(x, xo + oy * row, ring, (oy % rows) * row, row)
+            for ox in range(ow):
+                dot_rows(band, ox * c, pww, pb, oc, c, acc)
+                requant(acc, oc, pmul, ps, oc, y, yo, p_off, p_lo, p_hi)
                 yo += oc
