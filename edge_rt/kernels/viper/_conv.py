@@ -49,6 +49,31 @@ def conv_pixel(x, w, bias, acc, g, xo0: int, oy: int, ox: int, in_zp: int):
     pl = int(gp[14])
     wo = 0
     ic4 = ic - 3
+    iy0 = oy * sh - pt
+    ix0 = ox * sw - pl
+    if dw == 1 and iy0 >= 0 and iy0 + (kh - 1) * dh < h and ix0 >= 0 and ix0 + kw - 1 < wd:
+        # the whole receptive field is inside the input (most pixels): each kernel row reads
+        # kw * ic contiguous bytes of x and of w, one unrolled dot product per row
+        n = kw * ic
+        n4 = n - 3
+        for c in range(oc):
+            a = (((int(bp[2 * c + 1]) ^ 0x8000) - 0x8000) << 16) | int(bp[2 * c])
+            for ky in range(kh):
+                xq = ptr8(uint(xp) + xo0 + ((iy0 + ky * dh) * wd + ix0) * ic)
+                wq = ptr8(uint(wp) + wo)
+                j = 0
+                while j < n4:
+                    a += (((int(xq[j]) ^ 0x80) - 0x80) * ((int(wq[j]) ^ 0x80) - 0x80) +
+                          ((int(xq[j + 1]) ^ 0x80) - 0x80) * ((int(wq[j + 1]) ^ 0x80) - 0x80) +
+                          ((int(xq[j + 2]) ^ 0x80) - 0x80) * ((int(wq[j + 2]) ^ 0x80) - 0x80) +
+                          ((int(xq[j + 3]) ^ 0x80) - 0x80) * ((int(wq[j + 3]) ^ 0x80) - 0x80))
+                    j += 4
+                while j < n:
+                    a += ((int(xq[j]) ^ 0x80) - 0x80) * ((int(wq[j]) ^ 0x80) - 0x80)
+                    j += 1
+                wo += n
+            ap[c] = a
+        return
     for c in range(oc):
         a = (((int(bp[2 * c + 1]) ^ 0x8000) - 0x8000) << 16) | int(bp[2 * c])
         for ky in range(kh):
