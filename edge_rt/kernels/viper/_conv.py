@@ -6,7 +6,7 @@
 # in_off * sum(w) folded into the bias at pack time (as kernels/ref/conv_2d.py).
 import micropython
 
-from ._core import requant
+from ._core import dot_rows, requant
 from .add import add_elems
 
 # geometry array layout (bind makes it with geometry())
@@ -49,6 +49,31 @@ def conv_pixel(x, w, bias, acc, g, xo0: int, oy: int, ox: int, in_zp: int):
     pl = int(gp[14])
     wo = 0
     ic4 = ic - 3
+    iy0 = oy * sh - pt
+    ix0 = ox * sw - pl
+    if dw == 1 and iy0 >= 0 and iy0 + (kh - 1) * dh < h and ix0 >= 0 and ix0 + kw - 1 < wd:
+        # the whole receptive field is inside the input (most pixels): each kernel row reads
+        # kw * ic contiguous bytes of x and of w, one unrolled dot product per row
+        n = kw * ic
+        n4 = n - 3
+        for c in range(oc):
+            a = (((int(bp[2 * c + 1]) ^ 0x8000) - 0x8000) << 16) | int(bp[2 * c])
+            for ky in range(kh):
+                xq = ptr8(uint(xp) + xo0 + ((iy0 + ky * dh) * wd + ix0) * ic)
+                wq = ptr8(uint(wp) + wo)
+                j = 0
+                while j < n4:
+                    a += (((int(xq[j]) ^ 0x80) - 0x80) * ((int(wq[j]) ^ 0x80) - 0x80) +
+                          ((int(xq[j + 1]) ^ 0x80) - 0x80) * ((int(wq[j + 1]) ^ 0x80) - 0x80) +
+                          ((int(xq[j + 2]) ^ 0x80) - 0x80) * ((int(wq[j + 2]) ^ 0x80) - 0x80) +
+                          ((int(xq[j + 3]) ^ 0x80) - 0x80) * ((int(wq[j + 3]) ^ 0x80) - 0x80))
+                    j += 4
+                while j < n:
+                    a += ((int(xq[j]) ^ 0x80) - 0x80) * ((int(wq[j]) ^ 0x80) - 0x80)
+                    j += 1
+                wo += n
+            ap[c] = a
+        return
     for c in range(oc):
         a = (((int(bp[2 * c + 1]) ^ 0x8000) - 0x8000) << 16) | int(bp[2 * c])
         for ky in range(kh):
@@ -123,6 +148,27 @@ def dw_pixel(x, xo0: int, ring, use_ring: int, w, bias, acc, g, oy: int, ox: int
     if rows < 1:
         rows = 1
     row = wd * ic
+    iy0 = oy * sh - pt
+    ix0 = ox * sw - pl
+    if iy0 >= 0 and iy0 + (kh - 1) * dh < h and ix0 >= 0 and ix0 + (kw - 1) * dw < wd:
+        # every tap inside the input (most pixels): no bounds checks
+        for c in range(oc):
+            src = c // dm
+            a = (((int(bp[2 * c + 1]) ^ 0x8000) - 0x8000) << 16) | int(bp[2 * c])
+            wo = c
+            for ky in range(kh):
+                iy = iy0 + ky * dh
+                if use_ring and iy < oy:
+                    xq = ptr8(uint(rp) + (iy % rows) * row + ix0 * ic + src)
+                else:
+                    xq = ptr8(uint(xp) + xo0 + iy * row + ix0 * ic + src)
+                xo = 0
+                for kx in range(kw):
+                    a += ((int(xq[xo]) ^ 0x80) - 0x80) * ((int(wp[wo]) ^ 0x80) - 0x80)
+                    xo += dw * ic
+                    wo += oc
+            ap[c] = a
+        return
     for c in range(oc):
         src = c // dm
         a = (((int(bp[2 * c + 1]) ^ 0x8000) - 0x8000) << 16) | int(bp[2 * c])
@@ -190,4 +236,43 @@ def conv_add_pixels(x, w, bias, mult, shift, skip, y, acc, tmp, g, st, first: in
                     add_elems(tmp, 0, 1, skip, yo, 1, oc, st, acc, y, yo)
                 else:
                     add_elems(skip, yo, 1, tmp, 0, 1, oc, st, acc, y, yo)
+                yo += oc
+
+
+@micropython.viper
+def ds_rows(x, ring, band, dww, db, dmul, ds, pww, pb, pmul, ps, y, acc, g, q):
+    """DS_CONV_2D over the whole output (ds_conv.py): per output row the depthwise row into
+    band (int8), the input row saved to ring when computed in place, then the pointwise
+    convolution of the band into the output row. q: the signed scalars as int16 (in_zp, d_off,
+    d_lo, d_hi, p_off, p_lo, p_hi, in place, ring rows), read sign-extended from ptr16."""
+    gp = ptr32(g)
+    qp = ptr16(q)
+    nb = int(gp[0])
+    xsize = int(gp[1]) * int(gp[2]) * int(gp[3])
+    row = int(gp[2]) * int(gp[3])
+    c = int(gp[4])
+    oh = int(gp[7])
+    ow = int(gp[8])
+    in_zp = (int(qp[0]) ^ 0x8000) - 0x8000
+    d_off = (int(qp[1]) ^ 0x8000) - 0x8000
+    d_lo = (int(qp[2]) ^ 0x8000) - 0x8000
+    d_hi = (int(qp[3]) ^ 0x8000) - 0x8000
+    p_off = (int(qp[4]) ^ 0x8000) - 0x8000
+    p_lo = (int(qp[5]) ^ 0x8000) - 0x8000
+    p_hi = (int(qp[6]) ^ 0x8000) - 0x8000
+    inplace = int(qp[7])
+    rows = int(qp[8])
+    oc = int(qp[9])
+    yo = 0
+    for b in range(nb):
+        xo = b * xsize
+        for oy in range(oh):
+            for ox in range(ow):
+                dw_pixel(x, xo, ring, inplace, dww, db, acc, g, oy, ox, in_zp)
+                requant(acc, c, dmul, ds, c, band, ox * c, d_off, d_lo, d_hi)
+            if inplace:
+                copy8(x, xo + oy * row, ring, (oy % rows) * row, row)
+            for ox in range(ow):
+                dot_rows(band, ox * c, pww, pb, oc, c, acc)
+                requant(acc, oc, pmul, ps, oc, y, yo, p_off, p_lo, p_hi)
                 yo += oc

@@ -1,10 +1,11 @@
 # DS_CONV_2D (depthwise-separable fusion), viper: kernels/ref/ds_conv.py's algorithm and
 # scratch layout ([ring: R * W * C, padded to 16][band: OW * C]) in native code. Per output
 # row: the depthwise row into the band (int8), the input row saved to the ring when computed in
-# place, then the 1x1 pointwise convolution of the band into the output row.
+# place, then the 1x1 pointwise convolution of the band into the output row (_conv.ds_rows).
+from array import array
+
 from ...compat import typed_view
-from ._conv import copy8, dw_pixel, geometry
-from ._core import dot_rows, requant
+from ._conv import ds_rows, geometry
 
 
 def bind(op, m, v, arena):
@@ -22,22 +23,10 @@ def bind(op, m, v, arena):
     band = typed_view(arena, op.scratch_offset + ring_bytes, ow * c, "b")
     g = geometry(tx.shape, kh, kw, (nb, oh, ow, c), op.params, mult)
 
+    q = array("h", [in_zp, d_off, d_lo, d_hi, p_off, p_lo, p_hi, 1 if inplace else 0, rows, oc])
+
     def run(x=v[i_x], dww=v[i_dw], db=v[i_db], dmul=v[i_dm], ds=v[i_ds], pww=v[i_pw], pb=v[i_pb],
             pmul=v[i_pm], ps=v[i_ps], y=v[op.outputs[0]], ring=ring, band=band, g=g,
-            acc=bytearray(4 * (c if c > oc else oc)), nb=nb, oh=oh, ow=ow, c=c, oc=oc, xsize=h * wd * ic,
-            row=wd * ic, rows=rows, inplace=1 if inplace else 0, in_zp=in_zp, d_off=d_off, d_lo=d_lo,
-            d_hi=d_hi, p_off=p_off, p_lo=p_lo, p_hi=p_hi):
-        yo = 0
-        for b in range(nb):
-            xo = b * xsize
-            for oy in range(oh):
-                for ox in range(ow):
-                    dw_pixel(x, xo, ring, inplace, dww, db, acc, g, oy, ox, in_zp)
-                    requant(acc, c, dmul, ds, c, band, ox * c, d_off, d_lo, d_hi)
-                if inplace:
-                    copy8(x, xo + oy * row, ring, (oy % rows) * row, row)
-                for ox in range(ow):
-                    dot_rows(band, ox * c, pww, pb, oc, c, acc)
-                    requant(acc, oc, pmul, ps, oc, y, yo, p_off, p_lo, p_hi)
-                    yo += oc
+            acc=bytearray(4 * (c if c > oc else oc)), q=q):
+        ds_rows(x, ring, band, dww, db, dmul, ds, pww, pb, pmul, ps, y, acc, g, q)
     return run
