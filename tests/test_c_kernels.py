@@ -88,7 +88,7 @@ def test_opcode_table_matches_ops_py():
     from edge_rt.kernels.c import _ert, ops
     assert sorted(_ert.kernels()) == sorted(ops.OPS)
     for code, (name, sig) in _ert.kernels().items():
-        assert F.OP_NAMES[code] == name and set(sig) <= set("bios")
+        assert F.OP_NAMES[code] == name and set(sig) <= set("biosmh")
 
 
 def test_c_plan_has_no_numpy_staging():
@@ -182,3 +182,21 @@ def test_missing_extension_is_one_line_at_load_and_a_fallback_at_pack(monkeypatc
     assert Interpreter(r.binary).op_kernel_sets == ["np"]
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "packing for kernel set 'np'" in err
+
+
+def test_validator_refuses_out_of_range_requantization_constants():
+    """Shifts outside [-31, 30] or negative multipliers (a crafted file) would make the C fixed-point
+    code shift out of range: the validator reads the values and refuses the record."""
+    from edge_rt.kernels.c import _ert
+    consts = bytearray(4096)
+    arena = bytearray(4096)
+    n, k = 4, 8
+    opd = [(0, 0, k), (0, 0, n * k), (0, 64, 4 * n), (0, 128, 4 * n), (0, 192, 4 * n), (1, 0, n), (1, 64, 0),
+           (0, 256, 64 * 2), (0, 512, 64)]
+    prm = [1, n, k, 0, -128, 127]
+    _ert.Program(consts, arena, [(F.OP_FULLY_CONNECTED, prm, opd)]).run()
+    for at, value in ((192, 31), (192, -32), (128, -1)):
+        bad = bytearray(consts)
+        bad[at + 4:at + 8] = value.to_bytes(4, "little", signed=True)
+        with pytest.raises(ValueError, match="out of range"):
+            _ert.Program(bad, arena, [(F.OP_FULLY_CONNECTED, prm, opd)])

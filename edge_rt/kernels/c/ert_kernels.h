@@ -22,6 +22,8 @@
  * Operand signature letters (ert_kernel.sig, one per pointer):
  *   b  int8 input (constant or arena)      i  int32 input (4-byte aligned)
  *   o  int8 output (arena only)            s  scratch (arena only, 4-byte aligned)
+ *   m  int32 requantization multipliers (aligned; every value >= 0)
+ *   h  int32 requantization shifts (aligned; every value in [-31, 30])
  */
 #ifndef ERT_KERNELS_H
 #define ERT_KERNELS_H
@@ -86,7 +88,8 @@ enum {
     ERT_E_NPTR = -3,     /* wrong number of pointer operands */
     ERT_E_ROOM = -4,     /* operand *bad would be accessed past its room */
     ERT_E_WRITE = -5,    /* output/scratch operand *bad is not writable */
-    ERT_E_ALIGN = -6     /* int32 operand *bad is not 4-byte aligned */
+    ERT_E_ALIGN = -6,    /* int32 operand *bad is not 4-byte aligned */
+    ERT_E_VALUE = -7     /* multiplier or shift operand *bad holds a value out of range */
 };
 
 const ert_kernel *ert_kernel_for(int32_t opcode);
@@ -104,21 +107,21 @@ const char *ert_simd_path(uint32_t features);
  * wsum[ceil(oc/16)*16] = 128 * row sums i (ert_gemm.h explains them).
  * FULLY_CONNECTED (fully_connected.c)
  *   prm: batches, n, k, out_off, lo, hi
- *   p:   x[b*k] b, w[n*k] b, folded_bias[n] i, mult[n] i, shift[n] i, y[b*n] o, scratch s (0 bytes),
+ *   p:   x[b*k] b, w[n*k] b, folded_bias[n] i, mult[n] m, shift[n] h, y[b*n] o, scratch s (0 bytes),
  *        wp b, wsum i
  * FULLY_CONNECTED_ADD (fc_add.c): FULLY_CONNECTED, then ADD with the same-index skip element
  *   prm: FULLY_CONNECTED's 6, position (1: FC feeds ADD's first input), ADD's 12 (add.py)
  *   p:   FULLY_CONNECTED's 6, skip b (may be y itself: in place), scratch s (0 bytes), wp b, wsum i
  * CONV_2D (conv_2d.c)
  *   prm: nb, h, w, ic, oc, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi
- *   p:   x b, filter[oc,kh,kw,ic] b, folded_bias i, mult i, shift i, y o,
+ *   p:   x b, filter[oc,kh,kw,ic] b, folded_bias i, mult m, shift h, y o,
  *        scratch s (ERT_GEMM_ROWS(oc) patches of K = kh*kw*ic bytes, 16-aligned; none for a 1x1
  *        whose taps all lie inside the input), wp b, wsum i
  * CONV_2D_ADD (conv_add.c): CONV_2D's 19 params, position, ADD's 12;
  *   p: CONV_2D's 6, skip b, scratch s (as CONV_2D), wp b, wsum i
  * DEPTHWISE_CONV_2D (depthwise_conv_2d.c)
  *   prm: CONV_2D's 19, depth_multiplier (oc = ic * dm); kh <= 64
- *   p:   x b, filter[kh,kw,oc] b, folded_bias i, mult i, shift i, y o, scratch s (0 bytes),
+ *   p:   x b, filter[kh,kw,oc] b, folded_bias i, mult m, shift h, y o, scratch s (0 bytes),
  *        wp b, wsum i (the filter transposed to [oc][kh*kw] and packed: one input channel runs as a
  *        convolution on VNNI)
  * DS_CONV_2D (ds_conv.c): depthwise rows streamed through a 1x1 convolution
