@@ -378,6 +378,7 @@ ERT_TGT_VNNI static inline void ert_dw1_pixel_vnni(const ert_geom *g, const int8
     for (int32_t ob0 = 0; ob0 < ocb; ob0 += 4) {
         __m512i a[4];
         const int8_t *wb[4];
+        int nb = ocb - ob0 < 4 ? ocb - ob0 : 4;
         for (int b = 0; b < 4; b++) {
             a[b] = _mm512_setzero_si512();
             wb[b] = wp + (int64_t)(ob0 + b < ocb ? ob0 + b : ocb - 1) * k4 * 64;
@@ -404,9 +405,11 @@ ERT_TGT_VNNI static inline void ert_dw1_pixel_vnni(const ert_geom *g, const int8
                     v |= byte << (8 * r);
                 }
             }
-            __m512i xv = _mm512_set1_epi32((int32_t)v);
-            for (int b = 0; b < 4; b++)
+                __m512i xv = _mm512_set1_epi32((int32_t)v);
+            for (int b = 0; b < 4; b++) {
+                if (b >= nb) break; /* only the real channel blocks (oc = 8 is one block) */
                 a[b] = _mm512_dpbusd_epi32(a[b], xv, _mm512_loadu_si512(wb[b] + kq * 64));
+            }
         }
         for (int b = 0; b < 4 && ob0 + b < ocb; b++)
             ert_gemm_out_vnni(a[b], ob0 + b, g->oc, e, 0);
