@@ -200,3 +200,22 @@ def test_validator_refuses_out_of_range_requantization_constants():
         bad[at + 4:at + 8] = value.to_bytes(4, "little", signed=True)
         with pytest.raises(ValueError, match="out of range"):
             _ert.Program(bad, arena, [(F.OP_FULLY_CONNECTED, prm, opd)])
+
+
+def test_cli_says_which_set_runs_each_op(tmp_path):
+    """edge-rt pack --kernels c, run and inspect name the set of each op (and run the C SIMD path)."""
+    import subprocess
+    import sys
+    src = tmp_path / "chain.tflite"
+    src.write_bytes(fc_chain([40, 32, 16, 10], ["RELU", "NONE", "NONE"]))
+    ert = tmp_path / "chain.ert"
+    cli = [sys.executable, "-m", "edge_rt.host.cli"]
+    r = subprocess.run(cli + ["pack", str(src), "-o", str(ert), "--kernels", "c"], capture_output=True, text=True)
+    assert r.returncode == 0 and "kernel sets: c: 3 ops, np: 1 op" in r.stdout, r.stdout + r.stderr
+    r = subprocess.run(cli + ["run", str(ert)], capture_output=True, text=True)
+    assert r.returncode == 0 and "kernel sets: c: 3 ops (SIMD " in r.stdout, r.stdout + r.stderr
+    r = subprocess.run(cli + ["inspect", str(ert)], capture_output=True, text=True)
+    lines = [ln for ln in r.stdout.splitlines() if "FULLY_CONNECTED" in ln or "SOFTMAX" in ln]
+    assert [("[c  ]" in ln, "[np ]" in ln) for ln in lines] == [(True, False)] * 3 + [(False, True)], r.stdout
+    r = subprocess.run(cli + ["inspect", str(ert), "--kernels", "ref"], capture_output=True, text=True)
+    assert r.returncode == 0 and "kernel sets: ref: 4 ops" in r.stdout, r.stdout + r.stderr
