@@ -305,6 +305,7 @@ class Interpreter:
         A mapping still viewed by arrays the caller kept is released when the last one goes."""
         keep, self._keep = getattr(self, "_keep", None), None
         self._run = []
+        self._per_op = None  # C programs hold exports of the mapping and the arena: drop them first
         self._views = None
         m = getattr(self, "model", None)
         if m is not None and isinstance(m.consts, memoryview):
