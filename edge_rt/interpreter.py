@@ -381,7 +381,8 @@ class Interpreter:
         """Release the model file (streamed mode) or mapping. The interpreter cannot run after it.
         A mapping still viewed by arrays the caller kept is released when the last one goes."""
         keep, self._keep = getattr(self, "_keep", None), None
-        # drop everything that views the mapping (bound kernels, view tables), then the mapping
+        # drop everything that views the mapping or the arena (bound kernels, C programs, view
+        # tables), then the mapping; _run None marks the interpreter closed
         self._run = None
         self._per_op = None
         self._views = None

@@ -88,7 +88,7 @@ def test_opcode_table_matches_ops_py():
     from edge_rt.kernels.c import _ert, ops
     assert sorted(_ert.kernels()) == sorted(ops.OPS)
     for code, (name, sig) in _ert.kernels().items():
-        assert F.OP_NAMES[code] == name and set(sig) <= set("bios")
+        assert F.OP_NAMES[code] == name and set(sig) <= set("biosmh")
 
 
 def test_c_plan_has_no_numpy_staging():
@@ -105,7 +105,7 @@ def test_validator_refuses_out_of_bounds_records():
     consts = bytearray(4096)
     arena = bytearray(4096)
     n, k = 4, 8
-    good = [(0, 0, k), (0, 0, n * k), (0, 64, 4 * n), (0, 128, 4 * n), (0, 192, 4 * n), (1, 0, n), (1, 64, 4 * n),
+    good = [(0, 0, k), (0, 0, n * k), (0, 64, 4 * n), (0, 128, 4 * n), (0, 192, 4 * n), (1, 0, n), (1, 64, 0),
             (0, 256, 64 * 2), (0, 512, 64)]  # packed weights: 1 block of 16 channels x 2 groups of 4; wsum
     prm = [1, n, k, 0, -128, 127]
     _ert.Program(consts, arena, [(F.OP_FULLY_CONNECTED, prm, good)]).run()
@@ -114,6 +114,8 @@ def test_validator_refuses_out_of_bounds_records():
         with pytest.raises(ValueError):
             _ert.Program(consts, arena, [(F.OP_FULLY_CONNECTED, prm, opd)])
     for i in range(len(good)):
+        if good[i][2] == 0:  # FC needs no scratch: nothing to shorten
+            continue
         short = list(good)
         short[i] = (good[i][0], good[i][1], good[i][2] - 1)
         refused(prm, short)
@@ -129,19 +131,28 @@ def test_validator_refuses_out_of_bounds_records():
 
 
 def test_damaged_record_is_one_line_naming_the_op():
-    """A c-packed file whose FC scratch was planned too small (as a crafted file could say):
-    refused at load by the C validator, as a ModelFormatError naming the op."""
+    """A c-packed file whose convolution scratch (its patches) was planned too small, as a crafted
+    file could say: refused at load by the C validator, as a ModelFormatError naming the op."""
+    import binascii
     import struct
     from edge_rt import reader
-    binary = bytearray(pack(fc_model(16, 40), "fc.tflite", kernels="c").binary)
+    rng = np.random.default_rng(3)
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 6, 6, 2), "int8", 0.05, 1)
+    w = b.const("w", rng.integers(-127, 128, (8, 3, 3, 2), dtype=np.int8), 0.01, 0)
+    bias = b.const("b", rng.integers(-100, 100, 8, dtype=np.int32), 0.0005, 0)
+    y = b.tensor("y", (1, 6, 6, 8), "int8", 0.1, 0)
+    b.op("CONV_2D", [x, w, bias], [y], "Conv2DOptions", Padding="SAME", StrideW=1, StrideH=1,
+         DilationWFactor=1, DilationHFactor=1, FusedActivationFunction="NONE")
+    binary = bytearray(pack(b.build([x], [y]), "conv.tflite", kernels="c").binary)
+    Interpreter(bytes(binary)).invoke()
     m = reader.parse(bytes(binary))
     off, _ = m.sections[F.SEC_OPS]
     sc = struct.unpack_from("<I", binary, off + 12)[0]
-    assert sc == 64  # one int32 row of 16 channels
-    struct.pack_into("<I", binary, off + 12, 60)
-    import binascii
+    assert sc == 16 * 32  # 16 patches of 18 bytes, each 16-aligned
+    struct.pack_into("<I", binary, off + 12, sc - 1)
     struct.pack_into("<I", binary, 12, binascii.crc32(memoryview(binary)[F.CRC_START:]) & 0xFFFFFFFF)
-    with pytest.raises(ModelFormatError, match=r"op 0 \(FULLY_CONNECTED\): the c kernel refuses it: .*operand 6"):
+    with pytest.raises(ModelFormatError, match=r"op 0 \(CONV_2D\): the c kernel refuses it: .*operand 6"):
         Interpreter(bytes(binary))
 
 
@@ -171,3 +182,40 @@ def test_missing_extension_is_one_line_at_load_and_a_fallback_at_pack(monkeypatc
     assert Interpreter(r.binary).op_kernel_sets == ["np"]
     # one warning line, which the CLI prints (pack's warnings)
     assert [w for w in r.warnings if "kernel set 'np'" in w] == ["C kernels not built on this host; packed for kernel set 'np'"]
+
+
+def test_validator_refuses_out_of_range_requantization_constants():
+    """Shifts outside [-31, 30] or negative multipliers (a crafted file) would make the C fixed-point
+    code shift out of range: the validator reads the values and refuses the record."""
+    from edge_rt.kernels.c import _ert
+    consts = bytearray(4096)
+    arena = bytearray(4096)
+    n, k = 4, 8
+    opd = [(0, 0, k), (0, 0, n * k), (0, 64, 4 * n), (0, 128, 4 * n), (0, 192, 4 * n), (1, 0, n), (1, 64, 0),
+           (0, 256, 64 * 2), (0, 512, 64)]
+    prm = [1, n, k, 0, -128, 127]
+    _ert.Program(consts, arena, [(F.OP_FULLY_CONNECTED, prm, opd)]).run()
+    for at, value in ((192, 31), (192, -32), (128, -1)):
+        bad = bytearray(consts)
+        bad[at + 4:at + 8] = value.to_bytes(4, "little", signed=True)
+        with pytest.raises(ValueError, match="out of range"):
+            _ert.Program(bad, arena, [(F.OP_FULLY_CONNECTED, prm, opd)])
+
+
+def test_cli_says_which_set_runs_each_op(tmp_path):
+    """edge-rt pack --kernels c, run and inspect name the set of each op (and run the C SIMD path)."""
+    import subprocess
+    import sys
+    src = tmp_path / "chain.tflite"
+    src.write_bytes(fc_chain([40, 32, 16, 10], ["RELU", "NONE", "NONE"]))
+    ert = tmp_path / "chain.ert"
+    cli = [sys.executable, "-m", "edge_rt.host.cli"]
+    r = subprocess.run(cli + ["pack", str(src), "-o", str(ert), "--kernels", "c"], capture_output=True, text=True)
+    assert r.returncode == 0 and "kernel sets: c: 3 ops, np: 1 op" in r.stdout, r.stdout + r.stderr
+    r = subprocess.run(cli + ["run", str(ert)], capture_output=True, text=True)
+    assert r.returncode == 0 and "kernel sets: c: 3 ops (SIMD " in r.stdout, r.stdout + r.stderr
+    r = subprocess.run(cli + ["inspect", str(ert)], capture_output=True, text=True)
+    lines = [ln for ln in r.stdout.splitlines() if "FULLY_CONNECTED" in ln or "SOFTMAX" in ln]
+    assert [("[c  ]" in ln, "[np ]" in ln) for ln in lines] == [(True, False)] * 3 + [(False, True)], r.stdout
+    r = subprocess.run(cli + ["inspect", str(ert), "--kernels", "ref"], capture_output=True, text=True)
+    assert r.returncode == 0 and "kernel sets: ref: 4 ops" in r.stdout, r.stdout + r.stderr

@@ -140,7 +140,13 @@ def c_gemm_rows(oc: int) -> int:
     return 16 if oc <= 16 else (8 if oc <= 32 else 4)
 
 
-def c_patch_scratch(k: int, oc: int) -> int:
-    """Scratch of the C set's patch-based products (kernels/c/ert_conv.h ERT_PATCH_SCRATCH):
-    c_gemm_rows(oc) patches of K bytes (16-aligned) and as many int32 rows."""
-    return c_gemm_rows(oc) * ((k + 15) // 16 * 16 + 4 * oc)
+def c_patch_scratch(op_params: list, xshape, yshape, kh: int, kw: int, oc: int) -> int:
+    """Scratch of the C set's convolutions (kernels/c/ert_conv.h ERT_PATCH_SCRATCH): c_gemm_rows(oc)
+    patches of K = kh*kw*ic bytes (16-aligned), none for a 1x1 convolution whose every tap lies
+    inside the input (read in place). op_params: CONV_2D's (strides, dilations, pads first)."""
+    sh, sw, _, _, pt, pl = op_params[:6]
+    _, h, w, ic = xshape
+    _, oh, ow, _ = yshape
+    if kh == kw == 1 and pt == pl == 0 and (oh - 1) * sh < h and (ow - 1) * sw < w:
+        return 0
+    return c_gemm_rows(oc) * ((kh * kw * ic + 15) // 16 * 16)

@@ -45,6 +45,6 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
         op.scratch_bytes = scratch_bytes(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl,
                                          wd.reshape(oc, -1), folded)
         np_constants(g, op, constants(wd, folded, *requant_values(g, op), op.params))
-    elif ks == "c":  # patches of 4 pixels (none needed for 1x1) and 4 int32 rows; packed weights
-        op.scratch_bytes = c_patch_scratch(kh * kw * ic, oc)
+    elif ks == "c":  # patches of pixels (none for an in-bounds 1x1); packed weights
+        op.scratch_bytes = c_patch_scratch(op.params, x.shape, y.shape, kh, kw, oc)
         c_constants(g, op, wd.reshape(oc, -1))

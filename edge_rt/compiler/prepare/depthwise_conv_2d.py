@@ -4,7 +4,7 @@ params: as CONV_2D plus depth_multiplier."""
 import numpy as np
 
 from ..ir import Graph, Op
-from .common import c_constants, c_patch_scratch, need, need_const, need_dtype, need_quant, np_constants, requant_values, weighted_op
+from .common import c_constants, need, need_const, need_dtype, need_quant, np_constants, requant_values, weighted_op
 from .conv_2d import conv_geometry
 
 
@@ -31,6 +31,6 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
         op.scratch_bytes = scratch_bytes(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl,
                                          wd.reshape(-1, oc).T, folded)
         np_constants(g, op, constants(wd, folded, *requant_values(g, op), op.params))
-    elif ks == "c":  # int32 rows; one input channel runs as a conv (patches, packed transposed filter)
-        op.scratch_bytes = c_patch_scratch(kh * kw, oc)
+    elif ks == "c":  # no scratch (accumulators in registers); the packed transposed filter (ABI slot)
+        op.scratch_bytes = 0
         c_constants(g, op, wd.reshape(-1, oc).T)

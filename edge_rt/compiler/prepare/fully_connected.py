@@ -24,6 +24,6 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
         from ...kernels.np.fully_connected import constants, scratch_bytes
         op.scratch_bytes = scratch_bytes(x.size // k, n, k, wd, folded)
         np_constants(g, op, constants(wd, folded, *requant_values(g, op), op.params))
-    elif ks == "c":  # int32 rows for up to 4 batch rows (they go four at a time), packed weights
-        op.scratch_bytes = 4 * n * min(4, x.size // k)
+    elif ks == "c":  # no scratch (accumulators stay in registers); packed weights
+        op.scratch_bytes = 0
         c_constants(g, op, wd)

@@ -28,14 +28,12 @@ def _scratch(op):
 
 
 def _requant(m, v, i_m, i_s, n):
-    """The multiplier/shift operands of n channels, with the value ranges the C fixed-point
-    code assumes (multiplier >= 0, shift in [-31, 30])."""
-    mult, shift = v[i_m], v[i_s]
-    if len(mult) != n or len(shift) != n:
-        raise ValueError("%d multipliers and %d shifts for %d channels" % (len(mult), len(shift), n))
-    if n and (min(mult) < 0 or min(shift) < -31 or max(shift) > 30):
-        raise ValueError("requantization constants out of range")
-    return _operand(m, i_m, F.DT_INT32), _operand(m, i_s, F.DT_INT32)
+    """The multiplier/shift operands of n channels (the C validator checks the value ranges the
+    fixed-point code assumes: multiplier >= 0, shift in [-31, 30])."""
+    nm, ns = m.tensors[i_m].size(), m.tensors[i_s].size()
+    if nm != n or ns != n:
+        raise ValueError("%d multipliers and %d shifts for %d channels" % (nm, ns, n))
+    return _operand(m, i_m, F.DT_INT32), _operand(m, i_s, F.DT_INT32)  # values: checked in C (sig m, h)
 
 
 def _size(shape):

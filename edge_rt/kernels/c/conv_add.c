@@ -31,13 +31,14 @@ ERT_INLINE void conv_add_body(const ert_op *op, int lvl)
     int32_t k = g.kh * g.kw * g.ic;
     int8_t *patch = (int8_t *)op->p[7];
     int32_t rows = ERT_GEMM_ROWS(g.oc);
-    int32_t *acc = (int32_t *)(patch + rows * ERT_R16(k));
+    int direct = ert_direct_1x1(op->prm); /* rows read in place (unbiased), no patch */
+    int biased = ERT_BIASED(lvl) && !direct;
     const int8_t *wp = (const int8_t *)op->p[8];
     const int32_t *wsum = (const int32_t *)op->p[9];
     ert_pix pos = {0, 0, 0};
     for (int64_t done = 0;;) {
         const int8_t *xr[16];
-        int32_t r = ert_next_pixels(&g, &pos, x, patch, ERT_R16(k), xr, rows, ERT_BIASED(lvl));
+        int32_t r = ert_next_pixels(&g, &pos, x, patch, ERT_R16(k), xr, rows, biased);
         if (!r) break;
         int8_t *yr[16];
         const int8_t *sr[16];
@@ -46,7 +47,7 @@ ERT_INLINE void conv_add_body(const ert_op *op, int lvl)
             sr[q] = skip + done * g.oc;
         }
         ert_epi e = {bias, wsum, mult, shift, g.out_off, g.lo, g.hi, add, first, yr, sr};
-        ert_gemm(lvl, xr, r, k, wt, wp, g.oc, &e, acc, ERT_BIASED(lvl));
+        ert_gemm(lvl, xr, r, k, wt, wp, g.oc, &e, biased);
     }
 }
 

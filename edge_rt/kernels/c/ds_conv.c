@@ -1,11 +1,11 @@
 /* DS_CONV_2D (depthwise-separable fusion), streamed row by row as kernels/ref/ds_conv.py:
  * 1. depthwise output row oy is computed into a one-row int8 band (as DEPTHWISE_CONV_2D
- *    stores it);
+ *    stores it; biased to u8 when it feeds the VNNI product);
  * 2. the 1x1 convolution turns the band into output row oy.
  * In place (output planned over the input: same shape, stride 1, checked by extents), writing
  * output row oy destroys input row oy, which later rows still read (up to pad_top rows back):
  * it is first saved in a ring of max(pad_top, 1) rows, and reads of rows already overwritten go
- * to the ring. Scratch: [ring, 16-aligned][band ow*oc, 16-aligned][acc: ERT_GEMM_ROWS(poc) int32 rows of max(oc, poc)]. */
+ * to the ring. Scratch: [ring, 16-aligned][band ow*oc, 16-aligned]. */
 #include "ert_conv.h"
 
 #define PW_AT (ERT_GEOM_PRMS + 1)
@@ -20,13 +20,12 @@ int ert_ds_conv_extents(const int32_t *p, int32_t np, int64_t *e)
     if (inplace != 0 && inplace != 1) return -1;
     if (rows * w * ic > ERT_MAX_DIM) return -1;
     if (inplace && (oh != p[1] || ow != w || poc != ic || p[9] != 1)) return -1;
-    int64_t ring = R16(rows * w * ic);
-    int64_t acc = 4 * (c > poc ? c : poc);
     e[0] = p[0] * p[1] * w * ic;
     e[1] = kh * kw * c; e[2] = e[3] = e[4] = 4 * c;
     e[5] = poc * c; e[6] = e[7] = e[8] = 4 * poc;
     e[9] = p[0] * oh * ow * poc;
-    e[10] = ring + R16(ow * c) + ERT_GEMM_ROWS(poc) * acc;
+    /* the band is read in 4-byte groups by the VNNI product: R16 covers the last pixel's group */
+    e[10] = R16(rows * w * ic) + R16(ow * c + 3);
     e[11] = ERT_WP_BYTES(poc, c); e[12] = ERT_WSUM_BYTES(poc);
     return 0;
 }
@@ -45,53 +44,35 @@ ERT_INLINE void ds_body(const ert_op *op, int lvl)
     const int8_t *pwp = (const int8_t *)op->p[11];
     const int32_t *pwsum = (const int32_t *)op->p[12];
     int32_t rows = g.pt > 0 ? g.pt : 1, row = g.w * g.ic;
-    int32_t ring_bytes = R16(rows * row);
     int8_t *ring = (int8_t *)op->p[10];
-    int8_t *band = ring + ring_bytes;
-    int32_t *acc = (int32_t *)(band + R16(g.ow * g.oc));
+    int8_t *band = ring + R16(rows * row);
+    int32_t prow = ERT_GEMM_ROWS(poc);
+    const int8_t *rowp[64]; /* kh <= 64 (extents) */
     for (int32_t b = 0; b < g.nb; b++) {
         const int8_t *xb = x + (int64_t)b * g.h * row;
         for (int32_t oy = 0; oy < g.oh; oy++) {
+            for (int32_t ky = 0; ky < g.kh; ky++) {
+                int32_t iy = oy * g.sh - g.pt + ky * g.dh;
+                rowp[ky] = !(iy >= 0 && iy < g.h) ? NULL : (inplace && iy < oy) ? ring + (int64_t)(iy % rows) * row
+                                                                                  : xb + (int64_t)iy * row;
+            }
 #if ERT_X86
-            if (lvl == ERT_LVL_VNNI && dm == 1 && g.kh <= 16) {
-                const int8_t *rowp[16];
-                for (int32_t ky = 0; ky < g.kh; ky++) {
-                    int32_t iy = oy * g.sh - g.pt + ky * g.dh;
-                    rowp[ky] = !(iy >= 0 && iy < g.h) ? NULL : (inplace && iy < oy) ? ring + (int64_t)(iy % rows) * row
-                                                                                      : xb + (int64_t)iy * row;
-                }
+            if (lvl == ERT_LVL_VNNI && (dm == 1 || g.ic == 1)) {
                 for (int32_t ox = 0; ox < g.ow; ox++)
                     ert_dw_pixel_vnni(&g, rowp, ox, dww, db, dmul, dsh, band + (int64_t)ox * g.oc, 1);
             } else
 #endif
             {
-            for (int32_t ox = 0; ox < g.ow; ox++) {
-                memcpy(acc, db, (size_t)g.oc * 4);
-                for (int32_t ky = 0; ky < g.kh; ky++) {
-                    int32_t iy = oy * g.sh - g.pt + ky * g.dh;
-                    int row_ok = iy >= 0 && iy < g.h;
-                    const int8_t *xr = !row_ok ? xb : (inplace && iy < oy) ? ring + (int64_t)(iy % rows) * row
-                                                                           : xb + (int64_t)iy * row;
-                    for (int32_t kx = 0; kx < g.kw; kx++) {
-                        int32_t ix = ox * g.sw - g.pl + kx * g.dw;
-                        const int8_t *wp = dww + (int64_t)(ky * g.kw + kx) * g.oc;
-                        if (row_ok && ix >= 0 && ix < g.w)
-                            ert_dw_tap(&g, dm, xr + (int64_t)ix * g.ic, wp, acc);
-                        else if (g.in_zp)
-                            ert_dw_pad_tap(&g, wp, acc);
-                    }
-                }
-                ert_requant_row(acc, g.oc, dmul, dsh, g.out_off, g.lo, g.hi, band + (int64_t)ox * g.oc);
-            }
-            if (ERT_BIASED(lvl) && !(dm == 1 && g.kh <= 16)) /* the band feeds the VNNI product: biased */
-                ert_bias_row(band, g.ow * g.oc);
+                for (int32_t ox = 0; ox < g.ow; ox++)
+                    ert_dw_pixel(&g, dm, rowp, ox, dww, db, dmul, dsh, band + (int64_t)ox * g.oc);
+                if (ERT_BIASED(lvl)) /* the band feeds the VNNI product: biased */
+                    ert_bias_row(band, g.ow * g.oc);
             }
             if (inplace)
                 memcpy(ring + (int64_t)(oy % rows) * row, xb + (int64_t)oy * row, (size_t)row);
             int8_t *yr = y + ((int64_t)b * g.oh + oy) * g.ow * poc;
-            int32_t rows = ERT_GEMM_ROWS(poc);
-            for (int32_t ox = 0; ox < g.ow; ox += rows) {
-                int32_t r = g.ow - ox < rows ? g.ow - ox : rows;
+            for (int32_t ox = 0; ox < g.ow; ox += prow) {
+                int32_t r = g.ow - ox < prow ? g.ow - ox : prow;
                 const int8_t *xr[16];
                 int8_t *out[16];
                 for (int32_t q = 0; q < r; q++) {
@@ -99,7 +80,7 @@ ERT_INLINE void ds_body(const ert_op *op, int lvl)
                     out[q] = yr + (int64_t)(ox + q) * poc;
                 }
                 ert_epi e = {pb, pwsum, pmul, psh, p_off, p_lo, p_hi, NULL, 0, out, NULL};
-                ert_gemm(lvl, xr, r, g.oc, pww, pwp, poc, &e, acc, ERT_BIASED(lvl));
+                ert_gemm(lvl, xr, r, g.oc, pww, pwp, poc, &e, ERT_BIASED(lvl));
             }
         }
     }

@@ -188,30 +188,39 @@ ERT_TGT_VNNI static inline void ert_gemm_vnni(const int8_t *const *xr, int32_t n
 
 /* The product for np rows xr[] and its output stage e: w is the [oc][k] weight matrix, wp/wsum
  * its VNNI packing. biased (VNNI only; ERT_BIASED(lvl)): the rows were built by the kernel as
- * x ^ 0x80, readable to a multiple of 4 bytes. Other paths: dot products into acc (np int32 rows of
- * oc, scratch), then the scalar output stage (vectorized by the compiler per target). */
+ * x ^ 0x80, readable to a multiple of 4 bytes. Other paths: dot products of 4 channels at a time
+ * into registers, then the scalar output stage (no scratch). */
 #define ERT_BIASED(lvl) ((lvl) == ERT_LVL_VNNI)
 
 ERT_INLINE void ert_gemm(int lvl, const int8_t *const *xr, int32_t np, int32_t k, const int8_t *w,
-                         const int8_t *wp, int32_t oc, const ert_epi *e, int32_t *acc, int biased)
+                         const int8_t *wp, int32_t oc, const ert_epi *e, int biased)
 {
 #if ERT_X86
     if (lvl == ERT_LVL_VNNI) {
-        (void)acc;
         ert_gemm_vnni(xr, np, k, wp, oc, e, biased);
         return;
     }
 #endif
     (void)biased; (void)wp;
     for (int32_t p = 0; p < np; p++) {
-        int32_t *a = acc + (int64_t)p * oc;
-        memcpy(a, e->bias, (size_t)oc * 4);
-        ert_dotn(lvl, xr[p], w, k, k, oc, a);
-        if (e->add) {
-            ert_requant_row32(a, oc, e->mult, e->shift, e->off, e->lo, e->hi);
-            ert_add_row(e->add, e->first, a, e->sr[p], e->yr[p], oc);
-        } else {
-            ert_requant_row(a, oc, e->mult, e->shift, e->off, e->lo, e->hi, e->yr[p]);
+        int8_t *y = e->yr[p];
+        for (int32_t o = 0; o < oc; o += 4) {
+            int32_t n = oc - o < 4 ? oc - o : 4, r[4];
+            if (n == 4)
+                ert_dot4(lvl, xr[p], w + (int64_t)o * k, k, k, r);
+            else
+                for (int32_t q = 0; q < n; q++)
+                    r[q] = ert_dot1(lvl, xr[p], w + (int64_t)(o + q) * k, k);
+            for (int32_t q = 0; q < n; q++) {
+                int32_t c = o + q;
+                int32_t v = (int32_t)((uint32_t)e->bias[c] + (uint32_t)r[q]);
+                v = ert_clamp(ert_mbqm(v, e->mult[c], e->shift[c]) + e->off, e->lo, e->hi);
+                if (e->add) {
+                    int32_t s = e->sr[p][c];
+                    v = e->first ? ert_add_one(e->add, v, s) : ert_add_one(e->add, s, v);
+                }
+                y[c] = (int8_t)v;
+            }
         }
     }
 }

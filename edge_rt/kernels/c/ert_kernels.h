@@ -22,6 +22,8 @@
  * Operand signature letters (ert_kernel.sig, one per pointer):
  *   b  int8 input (constant or arena)      i  int32 input (4-byte aligned)
  *   o  int8 output (arena only)            s  scratch (arena only, 4-byte aligned)
+ *   m  int32 requantization multipliers (aligned; every value >= 0)
+ *   h  int32 requantization shifts (aligned; every value in [-31, 30])
  */
 #ifndef ERT_KERNELS_H
 #define ERT_KERNELS_H
@@ -86,7 +88,8 @@ enum {
     ERT_E_NPTR = -3,     /* wrong number of pointer operands */
     ERT_E_ROOM = -4,     /* operand *bad would be accessed past its room */
     ERT_E_WRITE = -5,    /* output/scratch operand *bad is not writable */
-    ERT_E_ALIGN = -6     /* int32 operand *bad is not 4-byte aligned */
+    ERT_E_ALIGN = -6,    /* int32 operand *bad is not 4-byte aligned */
+    ERT_E_VALUE = -7     /* multiplier or shift operand *bad holds a value out of range */
 };
 
 const ert_kernel *ert_kernel_for(int32_t opcode);
@@ -99,22 +102,33 @@ uint32_t ert_cpu_features(void);
 const char *ert_simd_path(uint32_t features);
 
 /* ---- ops ---------------------------------------------------------------------------------
+ * Every weighted op also gets, last, its weights packed for the AVX-512 VNNI product at pack
+ * time (compiler/prepare/common.py c_constants): wp [ceil(oc/16)][ceil(K/4)][16][4] int8 b,
+ * wsum[ceil(oc/16)*16] = 128 * row sums i (ert_gemm.h explains them).
  * FULLY_CONNECTED (fully_connected.c)
  *   prm: batches, n, k, out_off, lo, hi
- *   p:   x[b*k] b, w[n*k] b, folded_bias[n] i, mult[n] i, shift[n] i, y[b*n] o, acc[n] s
+ *   p:   x[b*k] b, w[n*k] b, folded_bias[n] i, mult[n] m, shift[n] h, y[b*n] o, scratch s (0 bytes),
+ *        wp b, wsum i
  * FULLY_CONNECTED_ADD (fc_add.c): FULLY_CONNECTED, then ADD with the same-index skip element
  *   prm: FULLY_CONNECTED's 6, position (1: FC feeds ADD's first input), ADD's 12 (add.py)
- *   p:   FULLY_CONNECTED's 6, skip b (may be y itself: in place), acc s
+ *   p:   FULLY_CONNECTED's 6, skip b (may be y itself: in place), scratch s (0 bytes), wp b, wsum i
  * CONV_2D (conv_2d.c)
  *   prm: nb, h, w, ic, oc, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi
- *   p:   x b, filter[oc,kh,kw,ic] b, folded_bias i, mult i, shift i, y o, acc[oc] s
- * CONV_2D_ADD (conv_add.c): CONV_2D's 19 params, position, ADD's 12; p: CONV_2D's 6, skip b, acc s
+ *   p:   x b, filter[oc,kh,kw,ic] b, folded_bias i, mult m, shift h, y o,
+ *        scratch s (ERT_GEMM_ROWS(oc) patches of K = kh*kw*ic bytes, 16-aligned; none for a 1x1
+ *        whose taps all lie inside the input), wp b, wsum i
+ * CONV_2D_ADD (conv_add.c): CONV_2D's 19 params, position, ADD's 12;
+ *   p: CONV_2D's 6, skip b, scratch s (as CONV_2D), wp b, wsum i
  * DEPTHWISE_CONV_2D (depthwise_conv_2d.c)
- *   prm: CONV_2D's 19, depth_multiplier (oc = ic * dm); filter[kh,kw,oc]
+ *   prm: CONV_2D's 19, depth_multiplier (oc = ic * dm); kh <= 64
+ *   p:   x b, filter[kh,kw,oc] b, folded_bias i, mult m, shift h, y o, scratch s (0 bytes),
+ *        wp b, wsum i (the filter transposed to [oc][kh*kw] and packed: one input channel runs as a
+ *        convolution on VNNI)
  * DS_CONV_2D (ds_conv.c): depthwise rows streamed through a 1x1 convolution
  *   prm: DEPTHWISE's 20, poc, p_off, p_lo, p_hi, inplace
  *   p:   x, dw filter, dw bias, dw mult, dw shift, pw filter[poc,oc], pw bias, pw mult,
- *        pw shift, y, scratch [ring: max(pt,1) input rows, 16-aligned][band ow*oc, 16-aligned][acc]
+ *        pw shift, y, scratch [ring: max(pt,1) input rows, 16-aligned][band ow*oc + 3, 16-aligned],
+ *        pw wp, pw wsum
  * How to add an op: docs/c_kernels.md. */
 #define ERT_KERNEL_DECL(op) \
     int ert_##op##_extents(const int32_t *prm, int32_t nprm, int64_t *ext); \

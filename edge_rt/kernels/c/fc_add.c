@@ -25,7 +25,6 @@ ERT_INLINE void fc_add_body(const ert_op *op, int lvl)
     const int32_t *shift = (const int32_t *)op->p[4];
     int8_t *y = (int8_t *)op->p[5];
     const int8_t *skip = (const int8_t *)op->p[6];
-    int32_t *acc = (int32_t *)op->p[7];
     const int8_t *wp = (const int8_t *)op->p[8];
     const int32_t *wsum = (const int32_t *)op->p[9];
     for (int32_t b = 0; b < nb; b += 4) {
@@ -38,7 +37,7 @@ ERT_INLINE void fc_add_body(const ert_op *op, int lvl)
             sr[q] = skip + (int64_t)(b + q) * n;
         }
         ert_epi e = {bias, wsum, mult, shift, p[3], p[4], p[5], add, first, yr, sr};
-        ert_gemm(lvl, xr, r, k, w, wp, n, &e, acc, 0);
+        ert_gemm(lvl, xr, r, k, w, wp, n, &e, 0);
     }
 }
 

@@ -12,7 +12,7 @@ int ert_fully_connected_extents(const int32_t *p, int32_t np, int64_t *e)
     if (!ERT_DIM_OK(b) || !ERT_DIM_OK(n) || !ERT_DIM_OK(k) || k > ERT_MAX_DOT || b * n > ERT_MAX_DIM ||
         b * k > ERT_MAX_DIM || n * k > (int64_t)1 << 30)
         return -1;
-    e[0] = b * k; e[1] = n * k; e[2] = e[3] = e[4] = 4 * n; e[5] = b * n; e[6] = 4 * n * (b < 4 ? b : 4); /* int32 rows for up to 4 batch rows */
+    e[0] = b * k; e[1] = n * k; e[2] = e[3] = e[4] = 4 * n; e[5] = b * n; e[6] = 0; /* no scratch (the ABI keeps the operand) */
     e[7] = ERT_WP_BYTES(n, k); e[8] = ERT_WSUM_BYTES(n);
     return 0;
 }
@@ -25,7 +25,6 @@ ERT_INLINE void fc_body(const ert_op *op, int lvl)
     const int32_t *bias = (const int32_t *)op->p[2], *mult = (const int32_t *)op->p[3];
     const int32_t *shift = (const int32_t *)op->p[4];
     int8_t *y = (int8_t *)op->p[5];
-    int32_t *acc = (int32_t *)op->p[6];
     const int8_t *wp = (const int8_t *)op->p[7];
     const int32_t *wsum = (const int32_t *)op->p[8];
     for (int32_t b = 0; b < nb; b += 4) {
@@ -37,7 +36,7 @@ ERT_INLINE void fc_body(const ert_op *op, int lvl)
             yr[q] = y + (int64_t)(b + q) * n;
         }
         ert_epi e = {bias, wsum, mult, shift, p[3], p[4], p[5], NULL, 0, yr, NULL};
-        ert_gemm(lvl, xr, r, k, w, wp, n, &e, acc, 0);
+        ert_gemm(lvl, xr, r, k, w, wp, n, &e, 0);
     }
 }
 

@@ -9,4 +9,4 @@ OPS = (F.OP_CONV_2D, F.OP_DEPTHWISE_CONV_2D, F.OP_FULLY_CONNECTED, F.OP_CONV_2D_
 # The C kernels' contract with the packer beyond the format: the scratch each op plans
 # (compiler/prepare/*: ks == "c"). pack records it in META c_layout; a file with another value
 # would hand the kernels other scratch geometry, so the Interpreter refuses it. Bump on change.
-LAYOUT = 2
+LAYOUT = 3

@@ -12,14 +12,14 @@
 
 /* opcode, name, operand signature (ert_kernels.h), extents, run; opcodes from format.py */
 static const ert_kernel KERNELS[] = {
-    {ERT_OP_CONV_2D, "CONV_2D", "bbiiiosbi", ert_conv_2d_extents, ert_conv_2d_run},
-    {ERT_OP_DEPTHWISE_CONV_2D, "DEPTHWISE_CONV_2D", "bbiiiosbi", ert_depthwise_conv_2d_extents,
+    {ERT_OP_CONV_2D, "CONV_2D", "bbimhosbi", ert_conv_2d_extents, ert_conv_2d_run},
+    {ERT_OP_DEPTHWISE_CONV_2D, "DEPTHWISE_CONV_2D", "bbimhosbi", ert_depthwise_conv_2d_extents,
      ert_depthwise_conv_2d_run},
-    {ERT_OP_FULLY_CONNECTED, "FULLY_CONNECTED", "bbiiiosbi", ert_fully_connected_extents,
+    {ERT_OP_FULLY_CONNECTED, "FULLY_CONNECTED", "bbimhosbi", ert_fully_connected_extents,
      ert_fully_connected_run},
-    {ERT_OP_CONV_2D_ADD, "CONV_2D_ADD", "bbiiiobsbi", ert_conv_add_extents, ert_conv_add_run},
-    {ERT_OP_DS_CONV_2D, "DS_CONV_2D", "bbiiibiiiosbi", ert_ds_conv_extents, ert_ds_conv_run},
-    {ERT_OP_FULLY_CONNECTED_ADD, "FULLY_CONNECTED_ADD", "bbiiiobsbi", ert_fc_add_extents, ert_fc_add_run},
+    {ERT_OP_CONV_2D_ADD, "CONV_2D_ADD", "bbimhobsbi", ert_conv_add_extents, ert_conv_add_run},
+    {ERT_OP_DS_CONV_2D, "DS_CONV_2D", "bbimhbimhosbi", ert_ds_conv_extents, ert_ds_conv_run},
+    {ERT_OP_FULLY_CONNECTED_ADD, "FULLY_CONNECTED_ADD", "bbimhobsbi", ert_fc_add_extents, ert_fc_add_run},
 };
 
 int ert_kernel_count(void) { return (int)(sizeof(KERNELS) / sizeof(KERNELS[0])); }
@@ -51,7 +51,13 @@ int ert_op_init(ert_op *op, int32_t opcode, const int32_t *prm, int32_t nprm,
         *bad = i;
         if (operands[i].ptr == NULL || ext[i] < 0 || ext[i] > operands[i].room) return ERT_E_ROOM;
         if ((s == 'o' || s == 's') && !operands[i].writable) return ERT_E_WRITE;
-        if ((s == 'i' || s == 's') && ((uintptr_t)operands[i].ptr & 3u)) return ERT_E_ALIGN;
+        if ((s == 'i' || s == 's' || s == 'm' || s == 'h') && ((uintptr_t)operands[i].ptr & 3u)) return ERT_E_ALIGN;
+        /* the fixed-point code's value ranges: multipliers >= 0, shifts in [-31, 30] */
+        if (s == 'm' || s == 'h') {
+            const int32_t *v = (const int32_t *)operands[i].ptr;
+            for (int64_t j = 0; j < ext[i] / 4; j++)
+                if (s == 'm' ? v[j] < 0 : (v[j] < -31 || v[j] > 30)) return ERT_E_VALUE;
+        }
     }
     *bad = -1;
     memset(op, 0, sizeof(*op));
