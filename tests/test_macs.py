@@ -34,7 +34,11 @@ def _model(name):
 def test_every_tool_counts_the_source_models_macs(name, fused, kernels):
     data = _model(name)
     want = graph_macs(import_tflite(data, name)[0])
-    binary = pack(data, name, kernels=kernels, check_budget=False).binary
+    r = pack(data, name, kernels=kernels, check_budget=False)
+    binary = r.binary
+    # patch-based streaming (ref plans) recomputes halos: the tools count executed MACs, the
+    # pass reports the recompute it adds
+    want += sum(op.options.get("extra_macs", 0) for op in r.graph.ops if op.type == "PATCH_STREAM")
     it = Interpreter(binary)
     assert fused in [op.name for op in it.model.ops]  # the count crosses a fused op
     if kernels == "np":  # running the pure-Python kernels would only add time: the count is static
@@ -48,4 +52,4 @@ def test_every_tool_counts_the_source_models_macs(name, fused, kernels):
     if name == "kws_dscnn_int8":
         assert want == 2_656_768    # the figures, MLPerf Tiny's 2.66 M
     if name == "ic_resnet8_int8":
-        assert want == 12_501_632
+        assert graph_macs(import_tflite(data, name)[0]) == 12_501_632

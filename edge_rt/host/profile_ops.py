@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import time
 
+from .. import format as F
+
 GEMM_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 ELEMENTWISE_OPS = ("ADD", "SUB", "MUL", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH",
                    "LOGISTIC", "TANH", "QUANTIZE", "DEQUANTIZE")
@@ -61,6 +63,8 @@ def reader_op_macs(model, op) -> tuple[int, int]:
         if op.name in ("CONV_2D_ADD", "FULLY_CONNECTED_ADD"):  # conv/fc, then one add per output
             conv = op_macs(op.name[:-4], [shape(0), shape(1)], out_shape)
             return conv + out, conv
+        if op.name == "PATCH_STREAM":
+            return patch_stream_macs(model, op)
         if op.name == "DS_CONV_2D":  # depthwise KHxKW on C channels, then 1x1 conv C -> OC
             dw, pw = shape(1), shape(5)
             c, oc = dw[3], pw[0]
@@ -70,6 +74,36 @@ def reader_op_macs(model, op) -> tuple[int, int]:
         return 0, 0
     macs = op_macs(op.name, [shape(0), shape(1)], out_shape)
     return macs, macs if op.name in GEMM_OPS else 0
+
+
+def patch_stream_macs(model, op) -> tuple[int, int]:
+    """(MACs, of which conv/dw MACs) a PATCH_STREAM op executes, halo recompute included: per
+    patch and sub-op, its patch output pixels times the sub-op's MACs per pixel (record layout:
+    compiler/prepare/patch_stream.py). A residual sub-op (CONV_2D_ADD) adds one per output element."""
+    prm, ins = op.params, op.inputs
+    n_sub, n_patch = prm[0], prm[1]
+    at, k = 6, 1
+    px = []
+    for _ in range(n_sub):
+        code, n_const, n_par, oc = prm[at], prm[at + 1], prm[at + 2], prm[at + 3]
+        w = model.tensors[ins[k]].shape
+        name = F.OP_NAMES.get(code, "")
+        if name in ("CONV_2D", "CONV_2D_ADD"):
+            px.append((w[1] * w[2] * w[3] * oc, oc if name == "CONV_2D_ADD" else 0))
+        elif name == "DEPTHWISE_CONV_2D":
+            px.append((w[1] * w[2] * oc, 0))
+        else:  # DS_CONV_2D
+            px.append((w[1] * w[2] * w[3] + w[3] * oc, 0))
+        k += n_const
+        at += 5 + n_par
+    gemm = adds = 0
+    for _ in range(n_patch):
+        at += 6
+        for j in range(n_sub):
+            gemm += prm[at] * prm[at + 1] * px[j][0]
+            adds += prm[at] * prm[at + 1] * px[j][1]
+            at += 6
+    return gemm + adds, gemm
 
 
 def graph_macs(g) -> int:
