@@ -16,6 +16,7 @@ from setuptools.command.build_ext import build_ext
 C_DIR = os.path.join("edge_rt", "kernels", "c")
 SOURCES = ["_ert.c", "runner.c", "cpu.c", "fully_connected.c", "fc_add.c", "conv_2d.c", "conv_add.c",
            "depthwise_conv_2d.c", "ds_conv.c"]
+HEADERS = ["ert_kernels.h", "ert_fixedpoint.h", "ert_simd.h", "ert_gemm.h", "ert_conv.h", "ert_depthwise.h"]
 
 
 class OptionalBuildExt(build_ext):
@@ -42,6 +43,8 @@ class OptionalBuildExt(build_ext):
 setup(
     ext_modules=[Extension("edge_rt.kernels.c._ert", [os.path.join(C_DIR, s) for s in SOURCES],
                            include_dirs=[C_DIR], extra_compile_args=["-O3", "-std=gnu99"],
+                           # the kernels live in the headers too: a header change rebuilds
+                           depends=[os.path.join(C_DIR, h) for h in HEADERS],
                            optional=True)],
     cmdclass={"build_ext": OptionalBuildExt},
     packages=find_packages(include=["edge_rt", "edge_rt.*"]) + ["edge_rt.boards"],

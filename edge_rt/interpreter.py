@@ -288,9 +288,12 @@ class Interpreter:
         tables = {}
         for name in sets:
             vk = "np" if name == "np" else "flat"
-            if vk not in tables:
+            if vk not in tables and name != "c":  # the C binders read tensor records, not views
                 tables[vk] = [None if (stream and t.kind == F.KIND_CONST) else
                               _view(vk, t, m.consts if t.kind == F.KIND_CONST else arena, t.offset)
+                              for t in m.tensors]
+        if not tables:  # C only: flat views of the graph inputs (set_input's non-numpy conversion)
+            tables["flat"] = [_view("flat", t, arena, t.offset) if t.index in m.inputs else None
                               for t in m.tensors]
         self._views = tables.get("flat") or tables.get("np")
         self.weight_buffer_bytes = 0
@@ -310,7 +313,7 @@ class Interpreter:
             group = []  # consecutive C ops: one C program (one call) each
             for op, s in zip(m.ops, op_sets):
                 if s == "c":
-                    group.append((op, _bind(sets[s], op, m, tables["flat"], arena)))
+                    group.append((op, _bind(sets[s], op, m, None, arena)))
                     self._per_op.append(group[-1])
                     continue
                 if group:

@@ -1,9 +1,10 @@
 # Binders of the C kernel set: each turns one op of the file into a record spec
-# (opcode, params, operands) for _ert.Program. params = geometry read from the tensor records
-# followed by the op's prepared params (layouts in ert_kernels.h); operands = (region, offset,
-# room) per pointer, region 0 = CONSTS, 1 = arena. The C validator re-checks every extent
-# against the rooms given here, so these functions check meaning (dtypes, shapes, the range of
-# the requantization constants), not memory safety.
+# (opcode, params, operands) for _ert.Program (v, the view table, is None: unused).
+# params = geometry read from the tensor records followed by the op's prepared params
+# (layouts in ert_kernels.h); operands = (region, offset, room) per pointer, region 0 = CONSTS,
+# 1 = arena. The C validator re-checks every extent against the rooms given here and the range
+# of the requantization constants, so these functions check meaning (dtypes, shapes), not
+# memory safety.
 from ... import format as F
 
 _CONSTS, _ARENA = 0, 1

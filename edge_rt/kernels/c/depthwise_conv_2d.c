@@ -1,7 +1,7 @@
 /* DEPTHWISE_CONV_2D, int8: per output pixel, each tap adds x[c / dm] * w[tap][c] over the
  * channels (contiguous, in registers: 64 channels at a time on AVX-512, 16 in a local array
  * elsewhere; no im2col, no scratch), then the requantization. prm and p: ert_kernels.h. */
-#include "ert_conv.h"
+#include "ert_depthwise.h"
 
 int ert_depthwise_conv_2d_extents(const int32_t *p, int32_t np, int64_t *e)
 {

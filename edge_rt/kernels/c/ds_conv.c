@@ -6,7 +6,7 @@
  * output row oy destroys input row oy, which later rows still read (up to pad_top rows back):
  * it is first saved in a ring of max(pad_top, 1) rows, and reads of rows already overwritten go
  * to the ring. Scratch: [ring, 16-aligned][band ow*oc, 16-aligned]. */
-#include "ert_conv.h"
+#include "ert_depthwise.h"
 
 #define PW_AT (ERT_GEOM_PRMS + 1)
 #define R16(n) (((n) + 15) / 16 * 16)

@@ -84,18 +84,18 @@ ERT_GEMM_TILE(1, 4, b, ert_bcast4_biased)
  * 16 lanes: 64-bit products of even and odd lanes, the nudge, truncation by 2^31, then the
  * rounding shift), the clamp, and for the residual ops the ADD with the skip row. */
 
+/* SaturatingRoundingDoublingHighMul on 16 lanes. TFLite computes trunc((p + nudge) / 2^31) with
+ * nudge = 2^30 for p >= 0 and 1 - 2^30 for p < 0; for p < 0 that numerator is negative, so the
+ * truncation is floor((p + 1 - 2^30 + 2^31 - 1) / 2^31) = floor((p + 2^30) / 2^31), the same
+ * expression as for p >= 0: one add and the bits [31, 62] of each 64-bit product. (The saturating
+ * case, both operands INT32_MIN, cannot occur: multipliers are >= 0, checked at bind.) */
 ERT_TGT_VNNI static inline __m512i ert_srdhm16(__m512i x, __m512i m)
 {
-    const __m512i zero = _mm512_setzero_si512();
-    const __m512i pos = _mm512_set1_epi64(1 << 30), neg = _mm512_set1_epi64(1 - (1 << 30));
-    const __m512i r31 = _mm512_set1_epi64(((int64_t)1 << 31) - 1);
-    __m512i pe = _mm512_mul_epi32(x, m);
-    __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(m, 32));
-    pe = _mm512_add_epi64(pe, _mm512_mask_blend_epi64(_mm512_cmplt_epi64_mask(pe, zero), pos, neg));
-    po = _mm512_add_epi64(po, _mm512_mask_blend_epi64(_mm512_cmplt_epi64_mask(po, zero), pos, neg));
-    pe = _mm512_srai_epi64(_mm512_mask_add_epi64(pe, _mm512_cmplt_epi64_mask(pe, zero), pe, r31), 31);
-    po = _mm512_srai_epi64(_mm512_mask_add_epi64(po, _mm512_cmplt_epi64_mask(po, zero), po, r31), 31);
-    return _mm512_mask_blend_epi32((__mmask16)0xAAAA, pe, _mm512_slli_epi64(po, 32));
+    const __m512i half = _mm512_set1_epi64((int64_t)1 << 30);
+    __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, m), half);
+    __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(m, 32)), half);
+    /* even lanes: the low dword of pe >> 31; odd lanes: the high dword of po << 1 */
+    return _mm512_mask_blend_epi32((__mmask16)0xAAAA, _mm512_srli_epi64(pe, 31), _mm512_slli_epi64(po, 1));
 }
 
 ERT_TGT_VNNI static inline __m512i ert_rdbpot16(__m512i x, __m512i e)
