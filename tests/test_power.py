@@ -158,18 +158,24 @@ def test_serial_meter_thread_on_socket():
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
 
+    done, ready = threading.Event(), threading.Event()
+
     def meter():
         c, _ = srv.accept()
+        ready.wait(60)  # opening the port discards what arrived before (pyserial resets its input)
         for _ in range(50):
             c.sendall(b"250 mW\n")
             time.sleep(0.005)
+        done.wait(60)  # the connection stays up until the recorder has stopped: no race with EOF
         c.close()
     threading.Thread(target=meter, daemon=True).start()
     m = P.open_source("serial:socket://127.0.0.1:%d" % srv.getsockname()[1]).start()
+    ready.set()
     deadline = time.monotonic() + 60   # wait for the readings, however slow the machine is
     while len(m.trace) < 50 and time.monotonic() < deadline:
         time.sleep(0.01)
     tr = m.stop()
+    done.set()
     srv.close()
     assert len(tr) == 50 and set(tr.w) == {0.25}
     assert "serial power meter" in m.describe()
