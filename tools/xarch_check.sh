@@ -69,7 +69,7 @@ have() { grep -qw "$1" /proc/cpuinfo 2>/dev/null; }
 if [ "$(uname -m)" = x86_64 ]; then
     run x86_64 portable "$WORK/drv-x86_64" -f 0
     if have avx2; then run x86_64 avx2 "$WORK/drv-x86_64" -f 1; else echo "x86_64 avx2: skipped (CPU lacks it)"; fi
-    if have avx512_vnni && have avx512bw && have avx512vl; then
+    if have avx512_vnni && have avx512bw && have avx512vl && have avx512dq; then  # as cpu.c asks
         run x86_64 avx512vnni "$WORK/drv-x86_64" -f 3
     else
         echo "x86_64 avx512vnni: skipped (CPU lacks it)"
