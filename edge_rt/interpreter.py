@@ -509,5 +509,12 @@ class Interpreter:
                                  % (i, self.model.tensors[self.model.inputs[i]].name, i))
         for i in self.consumed_inputs:
             stale[i] = 1
-        for r in run:
-            r()
+        try:
+            for r in run:
+                r()
+        except (IndexError, ValueError, TypeError, KeyError, ZeroDivisionError, OverflowError) as e:
+            # a numpy / pure-Python kernel tripping over op parameters that passed the load-time
+            # checks but that no packer writes (a damaged or crafted file): one line, no traceback
+            raise ModelFormatError("invoke: an op's kernel failed on this file's parameters (%s: %s); the "
+                                   "file is damaged or from another edge_rt version (packed by %s), repack it"
+                                   % (type(e).__name__, e, self.model.meta.get("tool_version", "?")))

@@ -306,6 +306,8 @@ def _tables(m, section):
     for tid in ids:
         if tid < 0 or tid >= nt:
             _fail("IO: tensor id %d out of range (model has %d tensors)" % (tid, nt))
+        if m.tensors[tid].kind != F.KIND_ARENA:  # set_input/get_output address the arena
+            _fail("IO: tensor %d (%s) is not in the arena" % (tid, m.tensors[tid].name))
     m.inputs = list(ids[:nin])
     m.outputs = list(ids[nin:])
     _state(m)

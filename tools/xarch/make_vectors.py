@@ -1,0 +1,235 @@
+"""Test vectors for the C kernels' cross-architecture check (tools/xarch_check.sh, driver.c).
+
+Each model is packed for the C set and its C op records (opcode, params, operands, exactly as
+the Interpreter binds them) are written with its constants into one .ertv file, plus cases: an
+arena image to start from (the driver fills the rest of the arena with a fixed pattern) and the
+bytes some arena spans must hold afterwards, 0 LSB.
+- A model that runs wholly on C: one case per trial, the model's input and TFLite Micro's output.
+- A model where some ops fall back to numpy: one case per C op per trial, whose inputs and
+  expected outputs are captured op by op from a run of the same file on the pure-Python
+  specification kernels (kernels="ref": the one set that may run ops planned for C, so the graph
+  and tensors are the C plan's own), which must match TFLite Micro at the model's outputs first
+  (so every value is reference-exact).
+Models: single-op and fused models from the conformance sweeps' builders (tests/), several
+cases each, for every op kind edge_rt runs: whichever of them the C set implements
+(edge_rt/kernels/c/ops.py OPS) yield vectors, so a new C op is picked up without changes here;
+and the real models in ../shared/models. Every op in OPS must get vectors, else this fails.
+
+usage: python tools/xarch/make_vectors.py OUT_DIR [--quick]"""
+from __future__ import annotations
+
+import os
+import struct
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
+
+from edge_rt import format as F  # noqa: E402
+from edge_rt.compiler.pack import pack  # noqa: E402
+from edge_rt.interpreter import Interpreter  # noqa: E402
+from edge_rt.kernels.c.ops import OPS  # noqa: E402
+from edge_rt.testing import shared_models  # noqa: E402
+from edge_rt.testing.reference import TFLM, random_input  # noqa: E402
+
+MAGIC = b"ERTV0001"
+REAL = ["kws_dscnn_int8", "ic_resnet8_int8", "ad_autoencoder_int8", "micro_speech_int8", "hello_world_int8"]
+
+
+def sources(quick: bool):
+    """(name, tflite bytes) of the single-op / fused models, from the sweeps' own builders."""
+    import test_c_conv as cc
+    import test_c_kernels as ck
+    import test_ops_elementwise as ew
+    import test_ops_nonlinear as nl
+    import test_ops_pool_shape as ps
+    import test_passes as tp
+    out = []
+    for i, (xs, oc, k, s, d, pad, act) in enumerate(cc.CONV_CASES):
+        out.append((f"conv_2d_{i}", lambda a=(xs, oc, k, s, d, pad, act), i=i: cc.conv_model(*a, seed=i)))
+    for i, (xs, k, s, d, pad, dm) in enumerate(cc.DW_CASES):
+        out.append((f"depthwise_{i}", lambda a=(xs, k, s, d, pad, dm), i=i: cc.conv_model(
+            a[0], 0, a[1], a[2], a[3], a[4], "RELU6", depthwise=True, dm=a[5], seed=i)))
+    for i, (n, k, b, act) in enumerate([(1, 1, 1, "NONE"), (3, 7, 2, "RELU"), (10, 16, 1, "NONE"),
+                                        (33, 70, 5, "RELU6"), (64, 128, 1, "NONE")]):
+        out.append((f"fc_{i}", lambda a=(n, k, b, act), i=i: ck.fc_model(*a, seed=i)))
+    for i, (kind, shape, pt, st) in enumerate([("ds", (1, 8, 8, 16), 1, 1), ("ds", (2, 6, 5, 8), 2, 1),
+                                               ("ds", (1, 9, 9, 8), 1, 2), ("conv_add", (1, 6, 6, 8), 0, 1),
+                                               ("conv_add", (2, 5, 4, 3), 0, 1), ("fc_add", (1, 24), 0, 1),
+                                               ("fc_add", (3, 17), 0, 1)]):
+        out.append((f"{kind}_{i}", lambda a=(kind, shape, pt, st): cc._chain(a[0], a[1], pad_top=a[2], stride=a[3])))
+    for kw in ({}, {"stride": 2}, {"mult": 2, "oc": 8}, {"padding": "VALID"}):
+        out.append(("ds_model_" + "_".join(f"{k}{v}" for k, v in kw.items()), lambda kw=kw: tp.ds_model(**kw)))
+    for cf in (True, False):
+        out.append((f"residual_{cf}", lambda cf=cf: tp.residual_model(cf, "RELU")))
+        out.append((f"fc_residual_{cf}", lambda cf=cf: tp.fc_residual_model(cf)))
+    # the ops the C set may implement next: they yield vectors once they are in OPS
+    for op in ("ADD", "SUB", "MUL"):
+        for i, shapes in enumerate(ew.BROADCASTS[:4]):
+            out.append((f"{op.lower()}_{i}", lambda op=op, s=shapes: ew.binary_model(
+                op, *s, (0.05, 3), (0.07, -20), (0.03, -9) if op == "MUL" else (0.11, 4))))
+    for op in ("RELU", "RELU6"):
+        out.append((op.lower(), lambda op=op: ew.unary_model(op, (2, 3, 4, 5), (0.05, 3), (0.04, -5))))
+    for kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        for i, case in enumerate(ps.POOL_CASES[:4]):
+            out.append((f"{kind.lower()}_{i}", lambda k=kind, c=case: ps.pool_model(k, *c)))
+    for i, (shape, pads) in enumerate(ps.PAD_CASES[:4]):
+        out.append((f"pad_{i}", lambda s=shape, p=pads: ps.pad_model(s, p, 7)))
+    for i, axis in enumerate((1, 3)):
+        out.append((f"concatenation_{i}", lambda a=axis: ps.concat_model(a, 3)))
+    for i, case in enumerate(ps.MEAN_CASES[:3]):
+        out.append((f"mean_{i}", lambda c=case: ps.mean_model(c, "narrower")))
+    for i, (shape, scale, zp, beta) in enumerate(nl.SOFTMAX_CASES[:3]):
+        out.append((f"softmax_{i}", lambda a=(shape, (scale, zp), beta): nl.softmax_model(*a)))
+    for op, oq in (("LOGISTIC", (1 / 256, -128)), ("TANH", (1 / 128, 0))):
+        out.append((op.lower(), lambda op=op, oq=oq: nl.unary_model(op, (2, 4, 4, 3), (0.1, 0), oq)))
+    if quick:  # one model per C op kind
+        seen, keep = set(), []
+        for name, fn in out:
+            kind = name.rsplit("_", 1)[0]
+            if kind not in seen:
+                seen.add(kind)
+                keep.append((name, fn))
+        out = keep
+    return out
+
+
+def _arena_tensors(m, ids):
+    return [t for t in ids if t >= 0 and m.tensors[t].kind == F.KIND_ARENA and m.tensors[t].nbytes]
+
+
+def _span(m, arena, tid):
+    t = m.tensors[tid]
+    return (t.offset, bytes(arena[t.offset:t.offset + t.nbytes]))
+
+
+def _ref_capture(c_bin, xs):
+    """{tensor id: bytes} for every arena tensor as the pure-Python (specification) kernels
+    produced it running the same file op by op, and the model's outputs."""
+    it = Interpreter(c_bin, kernels="ref")
+    m = it.model
+    arena = memoryview(it._arena)
+    for i, x in enumerate(xs):
+        it.set_input(i, x)
+    # tensors no op writes (an eliminated RESHAPE's output aliases its input's bytes) are
+    # recorded with the input or op output they lie in
+    made = {t for op in m.ops for t in op.outputs} | set(m.inputs)
+    loose = [t for t in range(len(m.tensors)) if t not in made and m.tensors[t].kind == F.KIND_ARENA]
+    vals = {}
+
+    def record(ids):
+        for o in _arena_tensors(m, ids):
+            a, b = m.tensors[o].offset, m.tensors[o].offset + m.tensors[o].nbytes
+            for t in [o] + [t for t in loose if a <= m.tensors[t].offset and
+                            m.tensors[t].offset + m.tensors[t].nbytes <= b]:
+                vals[t] = _span(m, arena, t)[1]
+    record(m.inputs)
+    for op, step in zip(m.ops, it.op_steps()):
+        step()
+        record(op.outputs)
+    return vals, [it.get_output(i) for i in range(len(m.outputs))]
+
+
+def vectors(name, data, trials, seed=0):
+    """(file bytes, {opcode: cases}) of one model, or None when no op of it runs on C."""
+    c_bin = pack(data, name + ".tflite", kernels="c", check_budget=False).binary
+    it = Interpreter(c_bin, kernels=None)
+    m = it.model
+    c_ops = [(k, x) for k, x in enumerate(it._per_op) if isinstance(x, tuple)]
+    if not c_ops:
+        return None
+    ref = TFLM(data)
+    rng = np.random.default_rng(seed)
+    details = it.input_details()
+    trial_inputs = [tuple(random_input(d["shape"], d["dtype"], rng) for d in details) for _ in range(trials)]
+    arena = memoryview(it._arena)
+    records = [spec for _, (_, spec) in c_ops]
+    cases, count = [], {}
+    whole = len(c_ops) == len(m.ops)
+    for t, xs in enumerate(trial_inputs):
+        want = ref(*xs)
+        if whole:  # the model's input as set_input stores it; TFLite Micro's output, raw bytes
+            for i, x in enumerate(xs):
+                it.set_input(i, x)
+            ins = [_span(m, arena, tid) for tid in _arena_tensors(m, m.inputs)]
+            chk = []
+            for tid, w in zip(m.outputs, want):
+                tt = m.tensors[tid]
+                if tt.kind != F.KIND_ARENA or w.nbytes != tt.nbytes or w.dtype.itemsize != 1:
+                    raise SystemExit(f"{name}: output {tt.name} is converted at the edge; cannot compare raw")
+                chk.append((tt.offset, np.ascontiguousarray(w).tobytes()))
+            cases.append((f"{name}/trial{t}", 0, len(records), ins, chk))
+            for _, (op, _) in c_ops:
+                count[op.opcode] = count.get(op.opcode, 0) + 1
+            continue
+        vals, outs = _ref_capture(c_bin, xs)
+        for k, (g, w) in enumerate(zip(outs, want)):
+            if not np.array_equal(g, w):
+                raise SystemExit(f"{name}: the ref run differs from TFLite Micro at output {k} (trial {t})")
+        for j, (_, (op, _)) in enumerate(c_ops):
+            ins = [(m.tensors[tid].offset, vals[tid]) for tid in _arena_tensors(m, op.inputs)]
+            chk = [(m.tensors[tid].offset, vals[tid]) for tid in _arena_tensors(m, op.outputs)]
+            cases.append((f"{name}/op{op.index}:{op.name}/trial{t}", j, 1, ins, chk))
+            count[op.opcode] = count.get(op.opcode, 0) + 1
+    return encode(name, bytes(m.consts), m.arena_bytes, records, cases), count
+
+
+def encode(name, consts, arena_bytes, records, cases):
+    """The .ertv layout driver.c reads (little-endian throughout)."""
+    def s(b):
+        return struct.pack("<I", len(b)) + b
+    out = [MAGIC, s(name.encode()), struct.pack("<Q", len(consts)), consts, struct.pack("<QI", arena_bytes, len(records))]
+    for opcode, prm, opd in records:
+        out.append(struct.pack("<ii", opcode, len(prm)) + struct.pack(f"<{len(prm)}i", *prm))
+        out.append(struct.pack("<i", len(opd)) + b"".join(struct.pack("<iqq", r, o, n) for r, o, n in opd))
+    out.append(struct.pack("<I", len(cases)))
+    for cname, first, n, ins, chk in cases:
+        out.append(s(cname.encode()) + struct.pack("<II", first, n))
+        for spans in (ins, chk):
+            out.append(struct.pack("<I", len(spans)))
+            out += [struct.pack("<QQ", off, len(b)) + b for off, b in spans]
+    return b"".join(out)
+
+
+def main(argv):
+    quick = "--quick" in argv
+    args = [a for a in argv if not a.startswith("--")]
+    if len(args) != 1:
+        raise SystemExit(__doc__.rsplit("\n", 1)[-1])
+    out_dir = args[0]
+    os.makedirs(out_dir, exist_ok=True)
+    for f in os.listdir(out_dir):
+        if f.endswith(".ertv"):
+            os.remove(os.path.join(out_dir, f))
+    total, models = {}, 0
+    todo = [(n, fn, 2) for n, fn in sources(quick)]
+    if not quick:
+        for n in REAL:
+            path = os.path.join(shared_models.SHARED_MODELS, n + ".tflite")
+            if os.path.exists(path):
+                todo.append((n, lambda p=path: open(p, "rb").read(), 1))
+            else:
+                print(f"make_vectors: {path} not present, skipped", file=sys.stderr)
+    for name, fn, trials in todo:
+        got = vectors(name, fn(), trials)
+        if got is None:
+            continue
+        blob, count = got
+        with open(os.path.join(out_dir, name + ".ertv"), "wb") as f:
+            f.write(blob)
+        models += 1
+        for k, v in count.items():
+            total[k] = total.get(k, 0) + v
+    missing = [F.OP_NAMES.get(c, str(c)) for c in OPS if c not in total]
+    if missing:
+        raise SystemExit("make_vectors: no vectors for C op(s) " + ", ".join(missing) +
+                         ": add a model using them to sources() in tools/xarch/make_vectors.py")
+    print("make_vectors: %d models, %d op vectors (%s) -> %s" % (
+        models, sum(total.values()), ", ".join(f"{F.OP_NAMES.get(c, c)} {n}" for c, n in sorted(total.items())),
+        out_dir))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
