@@ -9,7 +9,8 @@
 int ert_concatenation_extents(const int32_t *p, int32_t np, int64_t *e)
 {
     int32_t n = np - 2;
-    if (n < 1 || n > MAXIN || (p[0] != 1 && p[0] != 2 && p[0] != 4) || !ERT_DIM_OK(p[1])) return -1;
+    if (n < 1 || n > MAXIN || (p[0] != 1 && p[0] != 2 && p[0] != 4) || p[1] < 0 || p[1] > ERT_MAX_DIM)
+        return -1;
     int64_t total = 0;
     for (int32_t j = 0; j < MAXIN; j++) e[j] = 0;
     for (int32_t j = 0; j < n; j++) {

@@ -10,7 +10,7 @@
 
 int ert_softmax_extents(const int32_t *p, int32_t np, int64_t *e)
 {
-    if (np != 2 || p[0] < 0 || !ERT_DIM_OK(p[1]) || (int64_t)p[0] * p[1] > ERT_MAX_DIM) return -1;
+    if (np != 2 || p[0] < 0 || p[1] < 0 || p[1] > ERT_MAX_DIM || (int64_t)p[0] * p[1] > ERT_MAX_DIM) return -1;
     e[0] = e[3] = (int64_t)p[0] * p[1];
     e[1] = e[2] = 256 * 4;
     return 0;
