@@ -141,3 +141,80 @@ def test_validator_refuses_out_of_bounds_element_records():
     _refused(F.OP_CONCATENATION, [1, 2] + [1] * 11, ins + [(1, 64, 22)])      # 11 inputs
     _refused(F.OP_RESHAPE, [33], [(1, 0, 32), (1, 64, 33)])
     _refused(F.OP_DEQUANTIZE, [8, 0, 0x3F800000], [(1, 0, 8), (1, 64, 31)])
+
+
+def _random_records(rng):
+    """Valid-looking records of the geometric ops, small and odd-sized, some perturbed."""
+    r = lambda a, b: int(rng.integers(a, b + 1))  # noqa: E731
+    h, w, c, f, s = r(1, 9), r(1, 9), r(1, 70), r(1, 4), r(1, 3)
+    oh, ow = -(-h // s), -(-w // s)
+    pt, pl = r(0, f - 1), r(0, f - 1)
+    yield F.OP_AVERAGE_POOL_2D, [r(1, 2), h, w, c, oh, ow, s, s, f, f, pt, pl, -128, 127]
+    yield F.OP_MAX_POOL_2D, [r(1, 2), h, w, c, oh, ow, s, s, f, f, pt, pl, r(-128, 0), 127]
+    nd = r(1, 4)
+    dims = [r(1, 5) for _ in range(nd)]
+    sa, sb, acc_a, acc_b = [], [], 1, 1
+    for d in reversed(dims):
+        ka, kb = rng.random() < 0.7, rng.random() < 0.7
+        sa.insert(0, acc_a if ka else 0)
+        sb.insert(0, acc_b if kb else 0)
+        acc_a *= d if ka else 1
+        acc_b *= d if kb else 1
+    plan = [nd] + dims + sa + sb
+    yield F.OP_ADD, [-3, 2, 20, 1 << 30, -1, 1 << 30, -1, 0, 1 << 30, -1, -128, 127] + plan
+    yield F.OP_SUB, [5, -1, 20, 1 << 29, -2, 1 << 30, -1, 3, 1 << 30, -3, -128, 127] + plan
+    yield F.OP_MUL, [1, -2, 4, 1 << 30, r(-31, 30), -128, 127] + plan
+    yield F.OP_SOFTMAX, [r(0, 4), r(0, 40)]
+    md = r(1, 4)
+    yield F.OP_MEAN, [1 << 30, -1, 0, 7, md] + [r(1, 6) for _ in range(md)] + [r(0, 1) for _ in range(md)]
+    pr = r(0, 4)
+    yield F.OP_PAD, [rng.choice([1, 2, 4]), pr] + [r(1, 5) for _ in range(pr)] + [r(0, 3) for _ in range(2 * pr)]
+    yield F.OP_CONCATENATION, [rng.choice([1, 2, 4]), r(0, 5)] + [r(0, 9) for _ in range(r(1, 10))]
+    yield F.OP_RESHAPE, [r(0, 100)]
+    yield F.OP_LOOKUP, [r(0, 100)]
+
+
+def test_kernels_touch_nothing_past_their_validated_extents():
+    """For random records, each operand in turn is placed at the very end of its region with
+    exactly the smallest room the validator accepts; the record then runs. Under an
+    AddressSanitizer build (docs/c_kernels.md) any access past that room is reported; here
+    the test checks the validator's extents are tight enough for the kernels to run."""
+    from edge_rt.kernels.c import _ert
+    sigs = _ert.kernels()
+    rng = np.random.default_rng(11)
+    big = 1 << 16
+
+    def program(code, prm, opd, consts, arena):
+        # numpy buffers end exactly at their size (a bytearray keeps one spare byte)
+        return _ert.Program(np.zeros(consts, np.uint8), np.zeros(arena, np.uint8), [(code, prm, opd)])
+
+    ran = 0
+    for _ in range(40):
+        for code, prm in _random_records(rng):
+            sig = sigs[code][1]
+            base = [(1, 4096 * (i + 1), big) if ch in "os" else (0, 4096 * (i + 1), big)
+                    for i, ch in enumerate(sig)]
+            size = 4096 * (len(sig) + 1) + big
+            try:
+                program(code, prm, base, size, size)
+            except ValueError:
+                continue  # params out of bounds: refused whatever the rooms
+            for j, ch in enumerate(sig):
+                lo, hi = 0, big  # the smallest room accepted for operand j
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    opd = list(base)
+                    opd[j] = (base[j][0], base[j][1], mid)
+                    try:
+                        program(code, prm, opd, size, size)
+                        hi = mid
+                    except ValueError:
+                        lo = mid + 1
+                end = (size + 3) & ~3
+                opd = list(base)
+                opd[j] = (base[j][0], end, lo)
+                consts = end + lo if base[j][0] == 0 else size
+                arena = end + lo if base[j][0] == 1 else size
+                program(code, prm, opd, consts, arena).run()
+                ran += 1
+    assert ran > 500
