@@ -21,7 +21,19 @@ def test_model_numpy_50_inputs(name):
 @pytest.mark.skipif(not C_BUILT, reason=SKIP_REASON)
 @pytest.mark.parametrize("name", MODELS)
 def test_model_c_50_inputs(name):
-    check_bit_exact(_load(name), trials=50, kernel_sets=("c",))
+    check_bit_exact(_load(name), trials=50, kernel_sets=("c",), all_c=True)
+
+
+@pytest.mark.skipif(not C_BUILT, reason=SKIP_REASON)
+@pytest.mark.parametrize("name", MODELS)
+def test_model_runs_entirely_on_c_in_one_call(name):
+    """Every op of the shared models has a C kernel, so invoke() is one C call."""
+    from edge_rt.compiler.pack import pack
+    from edge_rt.interpreter import Interpreter
+    r = pack(_load(name), name + ".tflite", kernels="c")
+    it = Interpreter(r.binary)
+    assert set(it.op_kernel_sets) == {"c"}, it.op_kernel_sets
+    assert len(it._run) == 1
 
 
 # The pure-Python set runs its own plan (fused ops streamed in place); it is ~1000x slower,

@@ -13,7 +13,7 @@ from edge_rt.testing.c_set import C_SETS
 from edge_rt.testing.conformance import check_bit_exact
 from edge_rt.testing.tflite_builder import ModelBuilder
 
-KS = ("np", "ref") + C_SETS  # c: these ops fall back per op to numpy
+KS = ("np", "ref") + C_SETS  # c: every op on the C kernels (all_c)
 OPTIONS = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions"}
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
 
@@ -74,7 +74,7 @@ def test_broadcast_plan_merges_axes():
                          "x".join(map(str, s[1])) + "_")
 def test_binary_broadcasting(op, shapes):
     qo = (0.03, -9) if op == "MUL" else (0.11, 4)
-    check_bit_exact(binary_model(op, *shapes, (0.05, 3), (0.07, -20), qo), trials=3, kernel_sets=KS)
+    check_bit_exact(binary_model(op, *shapes, (0.05, 3), (0.07, -20), qo), trials=3, kernel_sets=KS, all_c=True)
 
 
 @pytest.mark.parametrize("op", ["ADD", "SUB", "MUL"])
@@ -86,7 +86,7 @@ def test_binary_broadcasting(op, shapes):
 ], ids=["equal", "extreme1", "extreme2"])
 def test_binary_activation_and_quantization(op, act, quant):
     check_bit_exact(binary_model(op, (2, 3, 4, 5), (1, 1, 4, 5), (2, 3, 4, 5), *quant, act=act),
-                    trials=3, kernel_sets=KS)
+                    trials=3, kernel_sets=KS, all_c=True)
 
 
 @pytest.mark.parametrize("op", ["ADD", "SUB", "MUL"])
@@ -99,7 +99,7 @@ def test_binary_all_int8_pairs(op, quant):
     """Every (x1, x2) int8 pair at once, via a [256,1] x [1,256] broadcast."""
     qo = quant[2] if op != "MUL" else (quant[0][0] * quant[1][0] * 1.7, quant[2][1])
     data = binary_model(op, (256, 1), (1, 256), (256, 256), quant[0], quant[1], qo)
-    check_bit_exact(data, inputs=[(ALL_INT8.reshape(256, 1), ALL_INT8.reshape(1, 256))], kernel_sets=KS)
+    check_bit_exact(data, inputs=[(ALL_INT8.reshape(256, 1), ALL_INT8.reshape(1, 256))], kernel_sets=KS, all_c=True)
 
 
 def test_sub_pin_case_discriminates_float32_prepare():
@@ -118,13 +118,13 @@ def test_binary_same_tensor_and_constant_operand():
     x = b.tensor("x", (3, 7), "int8", 0.05, -4)
     y = b.tensor("y", (3, 7), "int8", 0.09, 6)
     b.op("ADD", [x, x], [y], "AddOptions", FusedActivationFunction="NONE")
-    check_bit_exact(b.build([x], [y]), trials=3, kernel_sets=KS)
+    check_bit_exact(b.build([x], [y]), trials=3, kernel_sets=KS, all_c=True)
     bias = np.random.default_rng(5).integers(-128, 128, (1, 1, 1, 6), dtype=np.int8)
     for op in ("ADD", "SUB", "MUL"):
         qo = (0.004, 2) if op == "MUL" else (0.06, 2)
         data = binary_model(op, (1, 3, 4, 6), None, (1, 3, 4, 6), (0.05, 1), (0.02, -7), qo,
                             act="RELU", const_b=bias)
-        check_bit_exact(data, trials=3, kernel_sets=KS)
+        check_bit_exact(data, trials=3, kernel_sets=KS, all_c=True)
 
 
 # -- RELU / RELU6 / LEAKY_RELU ------------------------------------------------------------
@@ -142,27 +142,27 @@ UNARY_QUANT = [
 @pytest.mark.parametrize("quant", UNARY_QUANT)
 def test_relu_relu6(op, quant):
     check_bit_exact(unary_model(op, (4, 64), *quant), inputs=[(ALL_INT8.reshape(4, 64),)],
-                    kernel_sets=KS)
+                    kernel_sets=KS, all_c=True)
 
 
 @pytest.mark.parametrize("alpha", [0.1, 0.0, 0.5, 1.7, 5.0, -0.3])
 @pytest.mark.parametrize("quant", UNARY_QUANT[:4] + [((0.5995466113090515, 5), (0.5891801118850708, -7))])
 def test_leaky_relu(alpha, quant):
     data = unary_model("LEAKY_RELU", (4, 64), *quant, options="LeakyReluOptions", Alpha=alpha)
-    check_bit_exact(data, inputs=[(ALL_INT8.reshape(4, 64),)], kernel_sets=KS)
+    check_bit_exact(data, inputs=[(ALL_INT8.reshape(4, 64),)], kernel_sets=KS, all_c=True)
 
 
 def test_leaky_relu_pinned_double_prepare():
     data = unary_model("LEAKY_RELU", (4, 64), (0.5995466113090515, 5), (0.5891801118850708, -7),
                        options="LeakyReluOptions", Alpha=-0.4957418143749237)
-    check_bit_exact(data, inputs=[(ALL_INT8.reshape(4, 64),)], kernel_sets=KS)
+    check_bit_exact(data, inputs=[(ALL_INT8.reshape(4, 64),)], kernel_sets=KS, all_c=True)
 
 
 def test_odd_shapes_unary():
     for op, extra in (("RELU", {}), ("RELU6", {}),
                       ("LEAKY_RELU", {"options": "LeakyReluOptions", "Alpha": 0.2})):
         check_bit_exact(unary_model(op, (1, 5, 7, 3), (0.07, -1), (0.05, 9), **extra), trials=3,
-                        kernel_sets=KS)
+                        kernel_sets=KS, all_c=True)
 
 
 # -- QUANTIZE / DEQUANTIZE ------------------------------------------------------------------
@@ -182,20 +182,20 @@ def _float_probe(scale):
 def test_quantize_float_to_int8(scale, zp):
     x = _float_probe(scale)
     data = unary_model("QUANTIZE", (x.size,), (), (scale, zp), tin="float32")
-    check_bit_exact(data, inputs=[(x,)], kernel_sets=KS)
-    check_bit_exact(data, trials=2, kernel_sets=KS)
+    check_bit_exact(data, inputs=[(x,)], kernel_sets=KS, all_c=True)
+    check_bit_exact(data, trials=2, kernel_sets=KS, all_c=True)
 
 
 @pytest.mark.parametrize("quant", UNARY_QUANT[:4] + [((0.5, 0), (0.001, 0)), ((0.001, 10), (0.7, -3))])
 def test_quantize_int8_requantize(quant):
     check_bit_exact(unary_model("QUANTIZE", (4, 64), *quant), inputs=[(ALL_INT8.reshape(4, 64),)],
-                    kernel_sets=KS)
+                    kernel_sets=KS, all_c=True)
 
 
 @pytest.mark.parametrize("quant", [(0.05, 3), (0.1, -128), (0.0078125, 127), (1 / 3, 0), (123.4, -1)])
 def test_dequantize(quant):
     data = unary_model("DEQUANTIZE", (4, 64), quant, (), tout="float32")
-    check_bit_exact(data, inputs=[(ALL_INT8.reshape(4, 64),)], kernel_sets=KS)
+    check_bit_exact(data, inputs=[(ALL_INT8.reshape(4, 64),)], kernel_sets=KS, all_c=True)
 
 
 def test_float_graph_quantize_add_dequantize():
@@ -208,7 +208,7 @@ def test_float_graph_quantize_add_dequantize():
     b.op("QUANTIZE", [xf], [x])
     b.op("ADD", [x, c], [y], "AddOptions", FusedActivationFunction="RELU6")
     b.op("DEQUANTIZE", [y], [yf])
-    check_bit_exact(b.build([xf], [yf]), trials=3, kernel_sets=KS)
+    check_bit_exact(b.build([xf], [yf]), trials=3, kernel_sets=KS, all_c=True)
 
 
 # -- unsupported configurations --------------------------------------------------------------

@@ -13,7 +13,7 @@ from edge_rt.testing.conformance import check_bit_exact, run_edge
 from edge_rt.testing.reference import TFLM
 from edge_rt.testing.tflite_builder import ModelBuilder
 
-KS = ("np", "ref") + C_SETS  # c: these ops fall back per op to numpy
+KS = ("np", "ref") + C_SETS  # c: every op on the C kernels (all_c)
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
 
 
@@ -32,7 +32,7 @@ def softmax_model(shape, in_q, beta=1.0, out_q=(1 / 256, -128)):
 def check_all_int8(data, shape, **pack_kw):
     """Run every int8 value through the op (reshaped to `shape`, 256 elements) and in reverse."""
     x = ALL_INT8.reshape(shape)
-    check_bit_exact(data, kernel_sets=KS, inputs=[(x,), (x[..., ::-1].copy(),)], **pack_kw)
+    check_bit_exact(data, kernel_sets=KS, all_c=True, inputs=[(x,), (x[..., ::-1].copy(),)], **pack_kw)
 
 
 # -- SOFTMAX -------------------------------------------------------------------------------
@@ -55,7 +55,7 @@ SOFTMAX_CASES = [
 
 @pytest.mark.parametrize("shape,scale,zp,beta", SOFTMAX_CASES)
 def test_softmax_random(shape, scale, zp, beta):
-    check_bit_exact(softmax_model(shape, (scale, zp), beta), trials=4, kernel_sets=KS)
+    check_bit_exact(softmax_model(shape, (scale, zp), beta), trials=4, kernel_sets=KS, all_c=True)
 
 
 @pytest.mark.parametrize("scale,beta", [(0.002, 1.0), (0.03, 1.0), (0.11, 0.5), (0.6, 1.0), (2.0, 3.0)])
@@ -68,7 +68,7 @@ def test_softmax_near_max_rows(scale, beta):
         top = rng.integers(-100, 128, size=(shape[0], 1))
         inputs.append((np.clip(top - rng.integers(0, 12, size=shape), -128, 127).astype(np.int8),))
     inputs.append((np.full(shape, 42, np.int8),))  # all equal: exactly uniform
-    check_bit_exact(softmax_model(shape, (scale, 0), beta), kernel_sets=KS, inputs=inputs)
+    check_bit_exact(softmax_model(shape, (scale, 0), beta), kernel_sets=KS, all_c=True, inputs=inputs)
 
 
 @pytest.mark.parametrize("scale,beta", [(0.0005, 1.0), (0.01, 1.0), (0.05, 0.7), (0.2, 1.0), (1.5, 1.0)])
@@ -83,8 +83,13 @@ def test_softmax_kernel_sets_agree_on_huge_sums():
     data = softmax_model((2, 700), (0.001, 0))
     res = pack(data, "big.tflite", kernels="np")
     x = np.random.default_rng(3).integers(-128, 128, size=(2, 700)).astype(np.int8)
-    got = [run_edge(Interpreter(res.binary, kernels=ks), [x])[0] for ks in KS]
-    assert np.array_equal(got[0], got[1])
+    got = [run_edge(Interpreter(res.binary, kernels=ks), [x])[0] for ks in ("np", "ref")]
+    for ks in C_SETS:  # the C set runs its own pack
+        it = Interpreter(pack(data, "big.tflite", kernels=ks).binary)
+        assert it.op_kernel_sets == [ks]
+        got.append(run_edge(it, [x])[0])
+    for g in got[1:]:
+        assert np.array_equal(got[0], g)
     assert np.all(np.abs(got[0].astype(int) + 128 - 256 / 700) <= 1)  # ~uniform, sanity
 
 
@@ -105,7 +110,7 @@ def test_tanh_all_inputs(in_q):
 
 @pytest.mark.parametrize("op,out_q", [("LOGISTIC", (1 / 256, -128)), ("TANH", (1 / 128, 0))])
 def test_sigmoid_like_random_4d(op, out_q):
-    check_bit_exact(unary_model(op, (1, 5, 6, 7), (0.08, 3), out_q), trials=3, kernel_sets=KS)
+    check_bit_exact(unary_model(op, (1, 5, 6, 7), (0.08, 3), out_q), trials=3, kernel_sets=KS, all_c=True)
 
 
 # -- HARD_SWISH ----------------------------------------------------------------------------
@@ -128,7 +133,7 @@ def test_hard_swish_all_inputs(in_q, out_q):
 
 def test_hard_swish_random_4d():
     check_bit_exact(unary_model("HARD_SWISH", (1, 6, 6, 9), (0.04, -5), (0.025, -60)),
-                    trials=3, kernel_sets=KS)
+                    trials=3, kernel_sets=KS, all_c=True)
 
 
 def test_table_ops_chained_in_place():

@@ -10,7 +10,7 @@ from edge_rt.testing.c_set import C_SETS
 from edge_rt.testing.conformance import check_bit_exact
 from edge_rt.testing.tflite_builder import ModelBuilder
 
-KS = ("np", "ref") + C_SETS  # c: these ops fall back per op to numpy
+KS = ("np", "ref") + C_SETS  # c: every op on the C kernels (all_c)
 
 
 def _out_size(padding, n, f, s):
@@ -47,14 +47,14 @@ POOL_CASES = [
 @pytest.mark.parametrize("case", POOL_CASES, ids=lambda c: "x".join(map(str, c[0])) + f"-f{c[1]}-s{c[2]}-{c[3]}-{c[4]}")
 def test_pool(kind, case):
     shape, filt, stride, padding, act = case
-    check_bit_exact(pool_model(kind, shape, filt, stride, padding, act), trials=4, kernel_sets=KS)
+    check_bit_exact(pool_model(kind, shape, filt, stride, padding, act), trials=4, kernel_sets=KS, all_c=True)
 
 
 def test_pool_scale_within_tolerance():
     # TFLite Micro accepts scales that differ by up to 1e-6
     data = pool_model("AVERAGE_POOL_2D", (1, 5, 5, 2), (2, 2), (2, 2), "SAME",
                       q_in=(0.05, 3), q_out=(0.0500004, 3))
-    check_bit_exact(data, trials=3, kernel_sets=KS)
+    check_bit_exact(data, trials=3, kernel_sets=KS, all_c=True)
 
 
 @pytest.mark.parametrize("kind", ["AVERAGE_POOL_2D", "MAX_POOL_2D"])
@@ -83,7 +83,7 @@ def test_reshape(via, new_shape):
         ins.append(b.const("shape", np.array(new_shape, np.int32)))
     opts = {"NewShape": list(new_shape)} if via != "const_input" else {}
     b.op("RESHAPE", ins, [y], "ReshapeOptions" if opts else None, **opts)
-    check_bit_exact(b.build([x], [y]), trials=3, kernel_sets=KS)
+    check_bit_exact(b.build([x], [y]), trials=3, kernel_sets=KS, all_c=True)
 
 
 @pytest.mark.parametrize("dtype", ["int16", "int32", "float32"])
@@ -92,7 +92,7 @@ def test_reshape_other_dtypes(dtype):
     x = b.tensor("x", (2, 3, 4), dtype)
     y = b.tensor("y", (4, 6), dtype)
     b.op("RESHAPE", [x, b.const("shape", np.array([4, -1], np.int32))], [y])
-    check_bit_exact(b.build([x], [y]), trials=2, kernel_sets=KS)
+    check_bit_exact(b.build([x], [y]), trials=2, kernel_sets=KS, all_c=True)
 
 
 def test_reshape_rejects_element_count_mismatch():
@@ -115,7 +115,7 @@ def test_squeeze(dims, in_shape, out_shape):
     x = _int8(b, "x", in_shape)
     y = _int8(b, "y", out_shape)
     b.op("SQUEEZE", [x], [y], "SqueezeOptions", SqueezeDims=dims)
-    check_bit_exact(b.build([x], [y]), trials=3, kernel_sets=KS)
+    check_bit_exact(b.build([x], [y]), trials=3, kernel_sets=KS, all_c=True)
 
 
 def test_squeeze_rejects_non_unit_dim():
@@ -150,7 +150,7 @@ def pad_model(in_shape, pads, zp):
 @pytest.mark.parametrize("in_shape,pads", PAD_CASES)
 @pytest.mark.parametrize("zp", [-128, 7])
 def test_pad(in_shape, pads, zp):
-    check_bit_exact(pad_model(in_shape, pads, zp), trials=3, kernel_sets=KS)
+    check_bit_exact(pad_model(in_shape, pads, zp), trials=3, kernel_sets=KS, all_c=True)
 
 
 def test_pad_constant_value_input():
@@ -159,7 +159,7 @@ def test_pad_constant_value_input():
     y = _int8(b, "y", (1, 5, 5, 2), (0.02, 5))
     cv = b.const("cv", np.array([-77], np.int8), scale=0.02, zero_point=5)
     b.op("PAD", [x, b.const("pads", np.array([[0, 0], [1, 1], [0, 1], [0, 0]], np.int32)), cv], [y])
-    check_bit_exact(b.build([x], [y]), trials=3, kernel_sets=KS)
+    check_bit_exact(b.build([x], [y]), trials=3, kernel_sets=KS, all_c=True)
 
 
 def test_pad_float32():
@@ -167,7 +167,7 @@ def test_pad_float32():
     x = b.tensor("x", (3, 4), "float32")
     y = b.tensor("y", (4, 7), "float32")
     b.op("PAD", [x, b.const("pads", np.array([[1, 0], [2, 1]], np.int32))], [y])
-    check_bit_exact(b.build([x], [y]), trials=2, kernel_sets=KS)
+    check_bit_exact(b.build([x], [y]), trials=2, kernel_sets=KS, all_c=True)
 
 
 # -- CONCATENATION --------------------------------------------------------------------------
@@ -188,7 +188,7 @@ def concat_model(axis, n_inputs):
 @pytest.mark.parametrize("n_inputs", [2, 3])
 @pytest.mark.parametrize("axis", CONCAT_AXES)
 def test_concatenation(axis, n_inputs):
-    check_bit_exact(concat_model(axis, n_inputs), trials=3, kernel_sets=KS)
+    check_bit_exact(concat_model(axis, n_inputs), trials=3, kernel_sets=KS, all_c=True)
 
 
 def test_concatenation_2d_with_constant_input():
@@ -197,7 +197,7 @@ def test_concatenation_2d_with_constant_input():
     c = b.const("c", np.arange(-6, 6, dtype=np.int8).reshape(3, 4), scale=0.03, zero_point=11)
     y = _int8(b, "y", (3, 8), (0.03, 11))
     b.op("CONCATENATION", [c, x], [y], "ConcatenationOptions", Axis=1)
-    check_bit_exact(b.build([x], [y]), trials=2, kernel_sets=KS)
+    check_bit_exact(b.build([x], [y]), trials=2, kernel_sets=KS, all_c=True)
 
 
 @pytest.mark.parametrize("problem", ["scale", "zero_point", "activation"])
@@ -248,7 +248,7 @@ def mean_model(case, quant):
 @pytest.mark.parametrize("quant", list(MEAN_QUANT))
 @pytest.mark.parametrize("case", MEAN_CASES, ids=lambda c: "x".join(map(str, c[0])) + f"-ax{c[1]}-keep{c[2]}")
 def test_mean(case, quant):
-    check_bit_exact(mean_model(case, quant), trials=3, kernel_sets=KS)
+    check_bit_exact(mean_model(case, quant), trials=3, kernel_sets=KS, all_c=True)
 
 
 def test_mean_scalar_axis():
@@ -256,7 +256,7 @@ def test_mean_scalar_axis():
     x = _int8(b, "x", (2, 5, 3), (0.05, -3))
     y = _int8(b, "y", (2, 5), (0.03, 4))
     b.op("MEAN", [x, b.const("axes", np.array(2, np.int32))], [y], "ReducerOptions", KeepDims=False)
-    check_bit_exact(b.build([x], [y]), trials=3, kernel_sets=KS)
+    check_bit_exact(b.build([x], [y]), trials=3, kernel_sets=KS, all_c=True)
 
 
 def test_pad_rejects_int64_paddings():
@@ -296,4 +296,4 @@ def test_chain_pad_pool_mean_reshape_concat():
     b.op("RESHAPE", [mn, b.const("shape", np.array([1, 4], np.int32))], [r])
     b.op("CONCATENATION", [x2, r], [y], "ConcatenationOptions", Axis=-1)
     data = b.build([x, x2], [y])
-    check_bit_exact(data, trials=4, kernel_sets=KS)
+    check_bit_exact(data, trials=4, kernel_sets=KS, all_c=True)

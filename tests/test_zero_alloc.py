@@ -89,14 +89,35 @@ def _single_op_models():
     b.op("ADD", [x, c], [y], "AddOptions", FusedActivationFunction="RELU6")
     b.op("DEQUANTIZE", [y], [yf])
     out["quantize_add_dequantize"] = b.build([xf], [yf])
+    b = ModelBuilder()  # the rest of the element-wise and data-movement ops in one chain
+    x = b.tensor("x", (1, 4, 4, 6), "int8", 0.05, 3)
+    r = b.tensor("r", (1, 4, 4, 6), "int8", 0.04, -10)
+    b.op("RELU", [x], [r])
+    lk = b.tensor("lk", (1, 4, 4, 6), "int8", 0.03, 2)
+    b.op("LEAKY_RELU", [r], [lk], "LeakyReluOptions", Alpha=0.2)
+    hs = b.tensor("hs", (1, 4, 4, 6), "int8", 0.03, -5)
+    b.op("HARD_SWISH", [lk], [hs])
+    pads = b.const("pads", np.array([[0, 0], [1, 1], [0, 2], [0, 0]], np.int32))
+    pd = b.tensor("pd", (1, 6, 6, 6), "int8", 0.03, -5)
+    b.op("PAD", [hs, pads], [pd])
+    cc = b.tensor("cc", (1, 6, 6, 12), "int8", 0.03, -5)
+    b.op("CONCATENATION", [pd, pd], [cc], "ConcatenationOptions", Axis=3, FusedActivationFunction="NONE")
+    axes = b.const("axes", np.array([1, 2], np.int32))
+    mn = b.tensor("mn", (1, 12), "int8", 0.02, 1)
+    b.op("MEAN", [cc, axes], [mn], "ReducerOptions", KeepDims=False)
+    q = b.tensor("q", (1, 12), "int8", 0.05, -3)
+    b.op("QUANTIZE", [mn], [q])
+    out["relu_leaky_hswish_pad_concat_mean_quantize"] = b.build([x], [q])
     return out
 
 
 @pytest.mark.parametrize("ks", KS)
 @pytest.mark.parametrize("name,data", list(_single_op_models().items()))
 def test_single_op_invoke_allocates_nothing(name, data, ks):
-    check_bit_exact(data, trials=2, kernel_sets=(ks,))  # the model is valid and exact
+    check_bit_exact(data, trials=2, kernel_sets=(ks,), all_c=True)  # valid, exact, all on C for c
     it = _interpreter(data, name + ".tflite", ks)
+    if ks == "c":
+        assert len(it._run) == 1  # the whole schedule is one C call
     growth, peak = traced_invokes(it)
     assert growth <= 0 and peak < PEAK_LIMIT, f"{name}: growth {growth}, peak {peak} bytes"
 

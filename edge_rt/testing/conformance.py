@@ -17,9 +17,10 @@ def run_edge(it: Interpreter, inputs):
 
 
 def check_bit_exact(data: bytes, trials: int = 5, kernel_sets=("np", "ref"), seed: int = 0,
-                    inputs=None, board: str | None = None, **pack_kw) -> dict:
+                    inputs=None, board: str | None = None, all_c: bool = False, **pack_kw) -> dict:
     """Raise AssertionError naming the kernel set, trial and max LSB difference on any
-    mismatch; return a small report otherwise. `inputs`: optional list of input tuples."""
+    mismatch; return a small report otherwise. `inputs`: optional list of input tuples.
+    all_c: the file packed for "c" (when in kernel_sets) must run every op on the C kernels."""
     # each kernel set runs its own plan: the ref plan has no numpy scratch and streams
     # fused ops in place, so both plans are exercised
     packs = {ks: pack(data, "conformance.tflite", board=board, kernels=ks, check_budget=False, **pack_kw)
@@ -27,6 +28,9 @@ def check_bit_exact(data: bytes, trials: int = 5, kernel_sets=("np", "ref"), see
     res = packs[kernel_sets[0]]
     ref = TFLM(data)
     its = {ks: Interpreter(packs[ks].binary, kernels=ks) for ks in kernel_sets}
+    if all_c and "c" in its:
+        sets = its["c"].op_kernel_sets
+        assert set(sets) == {"c"}, f"ops not on the C kernels: {sets}"
     details = its[kernel_sets[0]].input_details()
     rng = np.random.default_rng(seed)
     if inputs is None:
@@ -47,7 +51,8 @@ def check_bit_exact(data: bytes, trials: int = 5, kernel_sets=("np", "ref"), see
                     ok = diff == 0
                 assert ok, f"{ks} output {k} trial {t}: max difference {diff} LSB vs TFLite Micro"
     return {"trials": len(inputs), "kernel_sets": list(kernel_sets),
-            "arena_bytes": {ks: p.plan.arena_bytes for ks, p in packs.items()}, "ops": len(res.graph.ops)}
+            "arena_bytes": {ks: p.plan.arena_bytes for ks, p in packs.items()}, "ops": len(res.graph.ops),
+            "op_kernel_sets": {ks: it.op_kernel_sets for ks, it in its.items()}}
 
 
 def traced_invokes(it, n: int = 20) -> tuple[int, int]:

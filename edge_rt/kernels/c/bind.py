@@ -174,3 +174,8 @@ BINDERS = {
     F.OP_DS_CONV_2D: ds_conv,
     F.OP_FULLY_CONNECTED_ADD: fc_add,
 }
+
+# the element-wise, pooling and data-movement ops (bind_elem.py)
+from .bind_elem import BINDERS_ELEM  # noqa: E402  (after the helpers it imports from here)
+
+BINDERS.update(BINDERS_ELEM)

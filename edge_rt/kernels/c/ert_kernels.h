@@ -129,6 +129,22 @@ const char *ert_simd_path(uint32_t features);
  *   p:   x, dw filter, dw bias, dw mult, dw shift, pw filter[poc,oc], pw bias, pw mult,
  *        pw shift, y, scratch [ring: max(pt,1) input rows, 16-aligned][band ow*oc + 3, 16-aligned],
  *        pw wp, pw wsum
+ * AVERAGE_POOL_2D, MAX_POOL_2D (average_pool_2d.c, max_pool_2d.c; ert_pool.h)
+ *   prm: nb, h, w, c, oh, ow, sh, sw, fh, fw, pt, pl, lo, hi;  p: x b, y o
+ * ADD, SUB (add.c, sub.c): prm: ADD's 12 (compiler/prepare/add.py), broadcast plan
+ *   (kernels/broadcast.py: ndim, dims, strides_a, strides_b);  p: a b, b b, y o
+ * MUL (mul.c): prm: off1, off2, out_off, mult, shift, lo, hi, broadcast plan;  p: a b, b b, y o
+ * SOFTMAX (softmax.c): prm: rows, depth;  p: x b, exp_q31[256] i, exp_q12[256] i, y o
+ * LOGISTIC, TANH, HARD_SWISH, LOOKUP (ert_table.h): prm: n;  p: x b, table[256] b, y o
+ * RELU (relu.c): prm: n, zi, zo, mult, shift, lo, hi;  p: x b, y o
+ * RELU6 (relu6.c): prm: n, zero, six;  p: x b, y o
+ * LEAKY_RELU (leaky_relu.c): prm: n, zi, zo, mi, si, ma, sa, sign;  p: x b, y o
+ * QUANTIZE (quantize.c): prm: n, 1, zi, zo, mult, shift (int8) | n, 0, zo, scale bits (float32)
+ * DEQUANTIZE (dequantize.c): prm: n, zp, scale bits;  p: x b, y[n] float32 o
+ * MEAN (mean.c): prm: mult, shift, out_zp, offset, nd, dims[nd], flags[nd];  p: x b, y o
+ * PAD (pad.c): prm: esize, rank, xs[rank], before[rank], after[rank];  p: x b, value b, y o
+ * CONCATENATION (concatenation.c): prm: esize, outer, chunks[n];  p: x_0..x_9 b, y o
+ * RESHAPE, SQUEEZE (reshape.c, squeeze.c): prm: nbytes;  p: x b, y o
  * How to add an op: docs/c_kernels.md. */
 #define ERT_KERNEL_DECL(op) \
     int ert_##op##_extents(const int32_t *prm, int32_t nprm, int64_t *ext); \
@@ -140,5 +156,25 @@ ERT_KERNEL_DECL(conv_2d);
 ERT_KERNEL_DECL(conv_add);
 ERT_KERNEL_DECL(depthwise_conv_2d);
 ERT_KERNEL_DECL(ds_conv);
+ERT_KERNEL_DECL(average_pool_2d);
+ERT_KERNEL_DECL(max_pool_2d);
+ERT_KERNEL_DECL(add);
+ERT_KERNEL_DECL(sub);
+ERT_KERNEL_DECL(mul);
+ERT_KERNEL_DECL(softmax);
+ERT_KERNEL_DECL(logistic);
+ERT_KERNEL_DECL(tanh);
+ERT_KERNEL_DECL(hard_swish);
+ERT_KERNEL_DECL(lookup);
+ERT_KERNEL_DECL(relu);
+ERT_KERNEL_DECL(relu6);
+ERT_KERNEL_DECL(leaky_relu);
+ERT_KERNEL_DECL(quantize);
+ERT_KERNEL_DECL(dequantize);
+ERT_KERNEL_DECL(mean);
+ERT_KERNEL_DECL(pad);
+ERT_KERNEL_DECL(concatenation);
+ERT_KERNEL_DECL(reshape);
+ERT_KERNEL_DECL(squeeze);
 
 #endif

@@ -5,6 +5,9 @@ from edge_rt import format as F  # absolute: kernel_sets may load this file alon
 # Opcodes with a C kernel (runner.c's table must list the same ones; a test checks it).
 OPS = (F.OP_CONV_2D, F.OP_DEPTHWISE_CONV_2D, F.OP_FULLY_CONNECTED, F.OP_CONV_2D_ADD, F.OP_DS_CONV_2D,
        F.OP_FULLY_CONNECTED_ADD)
+OPS += (F.OP_AVERAGE_POOL_2D, F.OP_MAX_POOL_2D, F.OP_ADD, F.OP_SUB, F.OP_MUL, F.OP_SOFTMAX, F.OP_LOGISTIC,
+        F.OP_TANH, F.OP_HARD_SWISH, F.OP_LOOKUP, F.OP_RELU, F.OP_RELU6, F.OP_LEAKY_RELU, F.OP_QUANTIZE,
+        F.OP_DEQUANTIZE, F.OP_MEAN, F.OP_PAD, F.OP_CONCATENATION, F.OP_RESHAPE, F.OP_SQUEEZE)
 
 # The C kernels' contract with the packer beyond the format: the scratch each op plans
 # (compiler/prepare/*: ks == "c"). pack records it in META c_layout; a file with another value

@@ -9,6 +9,26 @@
 #define ERT_OP_CONV_2D_ADD 100
 #define ERT_OP_DS_CONV_2D 101
 #define ERT_OP_FULLY_CONNECTED_ADD 102
+#define ERT_OP_AVERAGE_POOL_2D 4
+#define ERT_OP_MAX_POOL_2D 5
+#define ERT_OP_ADD 6
+#define ERT_OP_SUB 7
+#define ERT_OP_MUL 8
+#define ERT_OP_RESHAPE 9
+#define ERT_OP_SQUEEZE 10
+#define ERT_OP_SOFTMAX 11
+#define ERT_OP_LOGISTIC 12
+#define ERT_OP_TANH 13
+#define ERT_OP_RELU 14
+#define ERT_OP_RELU6 15
+#define ERT_OP_LEAKY_RELU 16
+#define ERT_OP_HARD_SWISH 17
+#define ERT_OP_PAD 18
+#define ERT_OP_CONCATENATION 19
+#define ERT_OP_MEAN 20
+#define ERT_OP_QUANTIZE 21
+#define ERT_OP_DEQUANTIZE 22
+#define ERT_OP_LOOKUP 103
 
 /* opcode, name, operand signature (ert_kernels.h), extents, run; opcodes from format.py */
 static const ert_kernel KERNELS[] = {
@@ -20,6 +40,26 @@ static const ert_kernel KERNELS[] = {
     {ERT_OP_CONV_2D_ADD, "CONV_2D_ADD", "bbimhobsbi", ert_conv_add_extents, ert_conv_add_run},
     {ERT_OP_DS_CONV_2D, "DS_CONV_2D", "bbimhbimhosbi", ert_ds_conv_extents, ert_ds_conv_run},
     {ERT_OP_FULLY_CONNECTED_ADD, "FULLY_CONNECTED_ADD", "bbimhobsbi", ert_fc_add_extents, ert_fc_add_run},
+    {ERT_OP_AVERAGE_POOL_2D, "AVERAGE_POOL_2D", "bo", ert_average_pool_2d_extents, ert_average_pool_2d_run},
+    {ERT_OP_MAX_POOL_2D, "MAX_POOL_2D", "bo", ert_max_pool_2d_extents, ert_max_pool_2d_run},
+    {ERT_OP_ADD, "ADD", "bbo", ert_add_extents, ert_add_run},
+    {ERT_OP_SUB, "SUB", "bbo", ert_sub_extents, ert_sub_run},
+    {ERT_OP_MUL, "MUL", "bbo", ert_mul_extents, ert_mul_run},
+    {ERT_OP_RESHAPE, "RESHAPE", "bo", ert_reshape_extents, ert_reshape_run},
+    {ERT_OP_SQUEEZE, "SQUEEZE", "bo", ert_squeeze_extents, ert_squeeze_run},
+    {ERT_OP_SOFTMAX, "SOFTMAX", "biio", ert_softmax_extents, ert_softmax_run},
+    {ERT_OP_LOGISTIC, "LOGISTIC", "bbo", ert_logistic_extents, ert_logistic_run},
+    {ERT_OP_TANH, "TANH", "bbo", ert_tanh_extents, ert_tanh_run},
+    {ERT_OP_RELU, "RELU", "bo", ert_relu_extents, ert_relu_run},
+    {ERT_OP_RELU6, "RELU6", "bo", ert_relu6_extents, ert_relu6_run},
+    {ERT_OP_LEAKY_RELU, "LEAKY_RELU", "bo", ert_leaky_relu_extents, ert_leaky_relu_run},
+    {ERT_OP_HARD_SWISH, "HARD_SWISH", "bbo", ert_hard_swish_extents, ert_hard_swish_run},
+    {ERT_OP_PAD, "PAD", "bbo", ert_pad_extents, ert_pad_run},
+    {ERT_OP_CONCATENATION, "CONCATENATION", "bbbbbbbbbbo", ert_concatenation_extents, ert_concatenation_run},
+    {ERT_OP_MEAN, "MEAN", "bo", ert_mean_extents, ert_mean_run},
+    {ERT_OP_QUANTIZE, "QUANTIZE", "bo", ert_quantize_extents, ert_quantize_run},
+    {ERT_OP_DEQUANTIZE, "DEQUANTIZE", "bo", ert_dequantize_extents, ert_dequantize_run},
+    {ERT_OP_LOOKUP, "LOOKUP", "bbo", ert_lookup_extents, ert_lookup_run},
 };
 
 int ert_kernel_count(void) { return (int)(sizeof(KERNELS) / sizeof(KERNELS[0])); }
