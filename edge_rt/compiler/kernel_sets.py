@@ -2,21 +2,29 @@
 of a graph packed for a given set (format.KERNEL_CHAINS: the first set in the chain that has it)."""
 from __future__ import annotations
 
-import functools
 import importlib.util
 import os
+import sys
 
 from .. import format as F
 
 
-@functools.lru_cache(maxsize=None)
+_BY_PATH: dict = {}  # ops.py modules loaded by path, once
+
+
 def ops_of(name: str) -> frozenset:
     """Opcodes kernel set `name` implements. A set whose kernels cannot be imported on the host
-    (viper: MicroPython only; c: a build without the extension) lists them in `<set>/ops.py`."""
+    (viper: MicroPython only; c: a build without the extension) lists them in `<set>/ops.py`:
+    the imported module where there is one (the c package imports it), else the file by path."""
     if name not in F.KERNEL_SETS:
         raise ValueError(f"unknown kernel set {name!r}; known: {', '.join(F.KERNEL_SETS)}")
+    mod = sys.modules.get(f"edge_rt.kernels.{name}.ops")
+    if mod is not None:
+        return frozenset(mod.OPS)
     if os.path.exists(_path(name, "ops")):  # loaded by path: the set's package itself may not import here
-        return frozenset(_load_file(name, "ops").OPS)
+        if name not in _BY_PATH:
+            _BY_PATH[name] = _load_file(name, "ops")
+        return frozenset(_BY_PATH[name].OPS)
     try:
         return frozenset(importlib.import_module(f"edge_rt.kernels.{name}").KERNELS)
     except ModuleNotFoundError:
