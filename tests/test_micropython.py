@@ -329,6 +329,8 @@ def _op_models():
     ms.append(("FULLY_CONNECTED", b.build([x], [y]), None))
     from test_ops_shape_more import micropython_cases  # the shape and data-movement ops
     ms += micropython_cases()
+    from test_ops_nn_more import micropython_cases as nn_cases  # PRELU, RESIZE_BILINEAR, ...
+    ms += nn_cases()
     return ms
 
 

