@@ -81,10 +81,55 @@ def test_prelu_rejections():
     assert "PRELU" in msg and "float32" in msg
 
 
+# -- RESIZE_BILINEAR -----------------------------------------------------------------------
+def bilinear_model(shape, size, align_corners=False, half_pixel=False, q_out=(0.05, -3)):
+    b = ModelBuilder()
+    x = q8(b, "x", shape, (0.05, -3))
+    y = q8(b, "y", (shape[0], size[0], size[1], shape[3]), q_out)
+    b.op("RESIZE_BILINEAR", [x, b.const("size", np.array(size, np.int32))], [y], "ResizeBilinearOptions",
+         AlignCorners=align_corners, HalfPixelCenters=half_pixel)
+    return b.build([x], [y])
+
+
+BILINEAR_SIZES = [((1, 4, 5, 3), (8, 10)), ((1, 3, 4, 2), (7, 9)), ((2, 5, 5, 4), (3, 2)),
+                  ((1, 6, 4, 1), (6, 4)), ((1, 1, 1, 5), (4, 3)), ((1, 7, 3, 2), (1, 1)),
+                  ((1, 2, 3, 8), (13, 17)), ((3, 4, 4, 3), (16, 5)), ((1, 9, 7, 2), (4, 11)),
+                  ((1, 2, 2, 3), (30, 30))]
+BILINEAR_OPTIONS = [(False, False), (True, False), (False, True)]
+
+
+@pytest.mark.parametrize("options", BILINEAR_OPTIONS, ids=str)
+@pytest.mark.parametrize("shape,size", BILINEAR_SIZES, ids=str)
+def test_resize_bilinear(shape, size, options):
+    check_bit_exact(bilinear_model(shape, size, *options), trials=2, kernel_sets=KS)
+
+
+def test_resize_bilinear_extremes_and_raw_values():
+    # every int8 value at every tap position, and an output quantization the op ignores
+    x = np.arange(-128, 128, dtype=np.int8).reshape(1, 4, 8, 8)
+    for opts in BILINEAR_OPTIONS:
+        data = bilinear_model((1, 4, 8, 8), (11, 13), *opts, q_out=(0.3, 40))
+        check_bit_exact(data, kernel_sets=KS, inputs=[(x,), (np.full_like(x, -128),), (np.full_like(x, 127),)])
+
+
+def test_resize_bilinear_rejections():
+    msg = problem(bilinear_model((1, 4, 4, 3), (8, 8), True, True))
+    assert "RESIZE_BILINEAR" in msg and "align_corners and half_pixel_centers" in msg
+    msg = problem(bilinear_model((1, 1, 1, 3), (80, 2)))
+    assert "RESIZE_BILINEAR" in msg and "outside the input" in msg
+    b = ModelBuilder()
+    x, s = q8(b, "x", (1, 4, 4, 3), (0.05, -3)), b.tensor("s", (2,), "int32")
+    y = q8(b, "y", (1, 8, 8, 3), (0.05, -3))
+    b.op("RESIZE_BILINEAR", [x, s], [y], "ResizeBilinearOptions")
+    msg = problem(b.build([x, s], [y]))
+    assert "RESIZE_BILINEAR" in msg and "constant" in msg
+
+
 # -- zero allocation and the MicroPython cases ---------------------------------------------
 def alloc_models():
     return {
         "PRELU": prelu_model((1, 4, 5, 3), (3,)),
+        "RESIZE_BILINEAR": bilinear_model((2, 4, 5, 3), (8, 10), False, True),
     }
 
 
@@ -105,4 +150,6 @@ def micropython_cases():
     return [
         ("PRELU", prelu_model((1, 3, 4, 5), (5,)), None),
         ("PRELU_computed_alpha", prelu_model((2, 3, 4), (2, 3, 4), const_alpha=False), None),
+        ("RESIZE_BILINEAR", bilinear_model((1, 3, 4, 2), (7, 9), False, True), None),
+        ("RESIZE_BILINEAR_align", bilinear_model((2, 3, 3, 3), (5, 4), True, False), None),
     ]

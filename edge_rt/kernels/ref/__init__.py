@@ -2,7 +2,7 @@
 # Views are flat typed sequences (memoryview / array) indexed in row-major order.
 from ... import format as F
 from . import conv_add, ds_conv, fc_add, lookup
-from . import prelu
+from . import prelu, resize_bilinear
 from . import broadcast_to
 from . import gather
 from . import unpack
@@ -65,4 +65,5 @@ KERNELS = {
     F.OP_EXPAND_DIMS: expand_dims.bind,
     F.OP_PATCH_STREAM: patch_stream.bind,
     F.OP_PRELU: prelu.bind,
+    F.OP_RESIZE_BILINEAR: resize_bilinear.bind,
 }
