@@ -125,11 +125,82 @@ def test_resize_bilinear_rejections():
     assert "RESIZE_BILINEAR" in msg and "constant" in msg
 
 
+# -- TRANSPOSE_CONV ------------------------------------------------------------------------
+def tconv_model(xshape, oc, k, stride, padding, out_hw=None, per_channel=True, with_bias=True, act="NONE",
+                q_in=(0.05, -3), q_out=(0.1, 4), seed=2):
+    rng = np.random.default_rng(seed)
+    n, ih, iw, ic = xshape
+    kh, kw = k
+    sh, sw = stride
+    if out_hw is None:  # TFLite's output size for the padding: the inverse of a convolution's
+        out_hw = ((ih * sh, iw * sw) if padding == "SAME"
+                  else ((ih - 1) * sh + kh, (iw - 1) * sw + kw))
+    b = ModelBuilder()
+    x = q8(b, "x", xshape, q_in)
+    scales = list(rng.uniform(0.002, 0.02, oc)) if per_channel else [0.01]
+    w = b.const("w", rng.integers(-127, 128, (oc, kh, kw, ic), dtype=np.int8), scale=scales,
+                zero_point=[0] * len(scales), quantized_dimension=0)
+    y = q8(b, "y", (n, out_hw[0], out_hw[1], oc), q_out)
+    shape = b.const("out_shape", np.array([n, out_hw[0], out_hw[1], oc], np.int32))
+    ins = [shape, w, x]
+    if with_bias:
+        ins.append(b.const("bias", rng.integers(-3000, 3000, oc).astype(np.int32)))
+    b.op("TRANSPOSE_CONV", ins, [y], "TransposeConvOptions", Padding=padding, StrideW=sw, StrideH=sh,
+         FusedActivationFunction=act)
+    return b.build([x], [y])
+
+
+TCONV_CASES = [((1, 4, 4, 3), 5, (3, 3), (2, 2), "SAME"), ((1, 4, 4, 3), 5, (3, 3), (2, 2), "VALID"),
+               ((1, 5, 3, 2), 4, (2, 2), (2, 2), "SAME"), ((1, 5, 3, 2), 4, (2, 2), (2, 2), "VALID"),
+               ((2, 3, 4, 4), 3, (3, 3), (1, 1), "SAME"), ((1, 3, 3, 6), 2, (4, 4), (2, 2), "SAME"),
+               ((1, 3, 5, 1), 1, (3, 2), (3, 1), "VALID"), ((1, 2, 2, 8), 8, (5, 5), (2, 3), "SAME"),
+               ((1, 6, 6, 3), 4, (1, 1), (2, 2), "VALID"), ((1, 1, 1, 16), 6, (4, 4), (1, 1), "VALID")]
+
+
+@pytest.mark.parametrize("variant", ["per_channel", "per_tensor_no_bias"])
+@pytest.mark.parametrize("case", TCONV_CASES, ids=str)
+def test_transpose_conv(case, variant):
+    pc = variant == "per_channel"
+    check_bit_exact(tconv_model(*case, per_channel=pc, with_bias=pc), trials=2, kernel_sets=KS)
+
+
+def test_transpose_conv_cropped_output_and_activations():
+    # an output smaller than the full transposed size (padding crops it), and the quantizations
+    # that push the accumulator to the clamps
+    check_bit_exact(tconv_model((1, 4, 4, 3), 5, (3, 3), (2, 2), "SAME", out_hw=(7, 7)), trials=2, kernel_sets=KS)
+    check_bit_exact(tconv_model((1, 4, 4, 3), 5, (3, 3), (2, 2), "VALID", out_hw=(8, 9)), trials=2, kernel_sets=KS)
+    check_bit_exact(tconv_model((1, 3, 3, 4), 3, (3, 3), (2, 2), "SAME", q_in=(0.2, 127), q_out=(0.01, -128)),
+                    trials=2, kernel_sets=KS)
+    for act in ("RELU", "RELU6"):
+        check_bit_exact(tconv_model((1, 3, 3, 4), 3, (3, 3), (2, 2), "SAME", act=act, q_out=(0.02, -100)),
+                        trials=2, kernel_sets=KS)
+
+
+def test_transpose_conv_rejections():
+    b = ModelBuilder()
+    x = q8(b, "x", (1, 2, 2, 3), (0.05, 0))
+    w = b.const("w", np.ones((4, 3, 3, 3), np.int8), scale=0.01, zero_point=3)
+    y = q8(b, "y", (1, 4, 4, 4), (0.1, 0))
+    b.op("TRANSPOSE_CONV", [b.const("s", np.array([1, 4, 4, 4], np.int32)), w, x], [y], "TransposeConvOptions",
+         Padding="SAME", StrideW=2, StrideH=2)
+    msg = problem(b.build([x], [y]))
+    assert "TRANSPOSE_CONV" in msg and "zero point" in msg
+    b = ModelBuilder()
+    x = q8(b, "x", (1, 2, 2, 3), (0.05, 0))
+    w = b.const("w", np.ones((4, 3, 3, 5), np.int8), scale=0.01)
+    y = q8(b, "y", (1, 4, 4, 4), (0.1, 0))
+    b.op("TRANSPOSE_CONV", [b.const("s", np.array([1, 4, 4, 4], np.int32)), w, x], [y], "TransposeConvOptions",
+         Padding="SAME", StrideW=2, StrideH=2)
+    msg = problem(b.build([x], [y]))
+    assert "TRANSPOSE_CONV" in msg and "channels" in msg
+
+
 # -- zero allocation and the MicroPython cases ---------------------------------------------
 def alloc_models():
     return {
         "PRELU": prelu_model((1, 4, 5, 3), (3,)),
         "RESIZE_BILINEAR": bilinear_model((2, 4, 5, 3), (8, 10), False, True),
+        "TRANSPOSE_CONV": tconv_model((2, 4, 4, 3), 5, (3, 3), (2, 2), "SAME"),
     }
 
 
@@ -152,4 +223,7 @@ def micropython_cases():
         ("PRELU_computed_alpha", prelu_model((2, 3, 4), (2, 3, 4), const_alpha=False), None),
         ("RESIZE_BILINEAR", bilinear_model((1, 3, 4, 2), (7, 9), False, True), None),
         ("RESIZE_BILINEAR_align", bilinear_model((2, 3, 3, 3), (5, 4), True, False), None),
+        ("TRANSPOSE_CONV", tconv_model((1, 3, 3, 2), 3, (3, 3), (2, 2), "SAME", act="RELU"), None),
+        ("TRANSPOSE_CONV_valid", tconv_model((1, 2, 3, 3), 2, (2, 3), (1, 2), "VALID", per_channel=False,
+                                             with_bias=False), None),
     ]

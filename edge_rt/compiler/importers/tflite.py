@@ -80,6 +80,9 @@ OPTION_READERS = {
         "align_corners": bool(o.AlignCorners()), "half_pixel_centers": bool(o.HalfPixelCenters())}),
     "RESIZE_BILINEAR": (S.ResizeBilinearOptions, lambda o: {
         "align_corners": bool(o.AlignCorners()), "half_pixel_centers": bool(o.HalfPixelCenters())}),
+    "TRANSPOSE_CONV": (S.TransposeConvOptions, lambda o: {
+        "padding": PADDINGS.get(o.Padding(), o.Padding()), "stride_w": o.StrideW(), "stride_h": o.StrideH(),
+        "activation": ACTIVATIONS.get(o.FusedActivationFunction(), o.FusedActivationFunction())}),
     "PACK": (S.PackOptions, lambda o: {"values_count": o.ValuesCount(), "axis": o.Axis()}),
     "UNPACK": (S.UnpackOptions, lambda o: {"num": o.Num(), "axis": o.Axis()}),
     "GATHER": (S.GatherOptions, lambda o: {"axis": o.Axis(), "batch_dims": o.BatchDims()}),
@@ -103,6 +106,7 @@ OPTION_DEFAULTS = {
     "REDUCE_MAX": {"keep_dims": False},
     "RESIZE_NEAREST_NEIGHBOR": {"align_corners": False, "half_pixel_centers": False},
     "RESIZE_BILINEAR": {"align_corners": False, "half_pixel_centers": False},
+    "TRANSPOSE_CONV": {"padding": "SAME", "stride_w": 1, "stride_h": 1, "activation": "NONE"},
     "PACK": {"values_count": 0, "axis": 0}, "UNPACK": {"num": 0, "axis": 0},
     "GATHER": {"axis": 0, "batch_dims": 0},
     "STRIDED_SLICE": {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0, "new_axis_mask": 0,

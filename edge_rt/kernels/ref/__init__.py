@@ -2,7 +2,7 @@
 # Views are flat typed sequences (memoryview / array) indexed in row-major order.
 from ... import format as F
 from . import conv_add, ds_conv, fc_add, lookup
-from . import prelu, resize_bilinear
+from . import prelu, resize_bilinear, transpose_conv
 from . import broadcast_to
 from . import gather
 from . import unpack
@@ -66,4 +66,5 @@ KERNELS = {
     F.OP_PATCH_STREAM: patch_stream.bind,
     F.OP_PRELU: prelu.bind,
     F.OP_RESIZE_BILINEAR: resize_bilinear.bind,
+    F.OP_TRANSPOSE_CONV: transpose_conv.bind,
 }
