@@ -195,12 +195,47 @@ def test_transpose_conv_rejections():
     assert "TRANSPOSE_CONV" in msg and "channels" in msg
 
 
+# -- LOG_SOFTMAX ---------------------------------------------------------------------------
+def log_softmax_model(shape, q_in=(0.1, 3), q_out=(16 / 256, 127)):
+    b = ModelBuilder()
+    x = q8(b, "x", shape, q_in)
+    y = q8(b, "y", shape, q_out)
+    b.op("LOG_SOFTMAX", [x], [y])
+    return b.build([x], [y])
+
+
+LOG_SOFTMAX_SHAPES = [(1, 10), (4, 37), (2, 3, 5), (1, 1), (3, 256), (1, 2, 2, 12)]
+LOG_SOFTMAX_SCALES = [(0.1, 3), (0.02, -128), (0.5, 10), (1.0, 0), (0.004, 60), (3e-5, 0)]
+
+
+@pytest.mark.parametrize("q_in", LOG_SOFTMAX_SCALES, ids=str)
+@pytest.mark.parametrize("shape", LOG_SOFTMAX_SHAPES, ids=str)
+def test_log_softmax(shape, q_in):
+    check_bit_exact(log_softmax_model(shape, q_in), trials=3, kernel_sets=KS)
+
+
+def test_log_softmax_peaked_flat_and_every_difference():
+    rows = [np.full(40, 5, np.int8), np.r_[np.int8(127), np.full(39, -128, np.int8)],
+            np.arange(-128, 128, 6.4).astype(np.int8)[:40]]
+    x = np.stack(rows)
+    grid = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
+    for q_in in ((0.1, 3), (0.02, -128), (0.5, 10)):
+        check_bit_exact(log_softmax_model((3, 40), q_in), kernel_sets=KS, inputs=[(x,), (x[::-1].copy(),)])
+        check_bit_exact(log_softmax_model((1, 256), q_in), kernel_sets=KS, inputs=[(grid,), (grid[:, ::-1].copy(),)])
+
+
+def test_log_softmax_rejects_other_output_quantization():
+    msg = problem(log_softmax_model((2, 5), q_out=(1 / 256, -128)))
+    assert "LOG_SOFTMAX" in msg and "16/256" in msg
+
+
 # -- zero allocation and the MicroPython cases ---------------------------------------------
 def alloc_models():
     return {
         "PRELU": prelu_model((1, 4, 5, 3), (3,)),
         "RESIZE_BILINEAR": bilinear_model((2, 4, 5, 3), (8, 10), False, True),
         "TRANSPOSE_CONV": tconv_model((2, 4, 4, 3), 5, (3, 3), (2, 2), "SAME"),
+        "LOG_SOFTMAX": log_softmax_model((4, 37)),
     }
 
 
@@ -226,4 +261,6 @@ def micropython_cases():
         ("TRANSPOSE_CONV", tconv_model((1, 3, 3, 2), 3, (3, 3), (2, 2), "SAME", act="RELU"), None),
         ("TRANSPOSE_CONV_valid", tconv_model((1, 2, 3, 3), 2, (2, 3), (1, 2), "VALID", per_channel=False,
                                              with_bias=False), None),
+        # heap unlocked on MicroPython: its per-row log allocates there (kernels/ref/log_softmax.py)
+        ("LOG_SOFTMAX", log_softmax_model((3, 17), (0.1, 3)), None),
     ]
