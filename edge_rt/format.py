@@ -113,6 +113,11 @@ OP_SPLIT = 41
 OP_SPLIT_V = 42
 OP_READ_VARIABLE = 43    # streaming state (compiler/importers/variables.py)
 OP_ASSIGN_VARIABLE = 44
+# neural-network ops of issue 13 item 5; 50..59 is this group's range
+OP_PRELU = 50
+OP_RESIZE_BILINEAR = 51
+OP_TRANSPOSE_CONV = 52
+OP_LOG_SOFTMAX = 53
 # fused ops (compiler/passes): see compiler/prepare/fused.py for their operands
 OP_CONV_2D_ADD = 100
 OP_DS_CONV_2D = 101
@@ -136,7 +141,8 @@ OP_NAMES = {
     OP_RESIZE_NEAREST_NEIGHBOR: "RESIZE_NEAREST_NEIGHBOR", OP_REDUCE_MAX: "REDUCE_MAX",
     OP_MAXIMUM: "MAXIMUM", OP_MINIMUM: "MINIMUM", OP_SLICE: "SLICE", OP_PACK: "PACK",
     OP_UNPACK: "UNPACK", OP_GATHER: "GATHER", OP_BROADCAST_TO: "BROADCAST_TO",
-    OP_PATCH_STREAM: "PATCH_STREAM",
+    OP_PATCH_STREAM: "PATCH_STREAM", OP_PRELU: "PRELU", OP_RESIZE_BILINEAR: "RESIZE_BILINEAR",
+    OP_TRANSPOSE_CONV: "TRANSPOSE_CONV", OP_LOG_SOFTMAX: "LOG_SOFTMAX",
 }
 # Kernel sets and their per-op fallback order: an op the first set lacks runs on the next one
 # that has it (decided at pack time, recorded per op in META "op_kernels", so the plan holds

@@ -191,7 +191,9 @@ KEEP_OPS = ("eliminate_reshape", "fold_io_quantize", "remove_identity_requantize
             "fold_activation", "dedupe_constants")
 # QUANTIZE from float32 reads float32 values, which MicroPython boxes on the heap: it cannot run
 # with the heap locked and is checked UNLOCKED (documented in kernels/ref/quantize.py).
-UNLOCKED = {"QUANTIZE_float32"}
+# LOG_SOFTMAX's per-row fixed-point log works on Q0.31 values up to 2**31 - 1 (big ints on 32-bit
+# ports): it too runs UNLOCKED (kernels/ref/log_softmax.py).
+UNLOCKED = {"QUANTIZE_float32", "LOG_SOFTMAX"}
 
 OP_SESSION = """
 import sys, gc, binascii, micropython
@@ -332,6 +334,8 @@ def _op_models():
     ms.append(("FULLY_CONNECTED", b.build([x], [y]), None))
     from test_ops_shape_more import micropython_cases  # the shape and data-movement ops
     ms += micropython_cases()
+    from test_ops_nn_more import micropython_cases as nn_cases  # PRELU, RESIZE_BILINEAR, ...
+    ms += nn_cases()
     return ms
 
 

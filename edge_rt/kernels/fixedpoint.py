@@ -2,7 +2,7 @@
 # A raw value r in format Qm.(31-m) stands for r / 2**(31-m). Every helper reproduces the
 # C++ integer semantics TFLite relies on (two's-complement wrap, truncating division), so
 # results match the reference bit for bit. compiler/fixedpoint.py builds on these on the host.
-from .quant import INT32_MAX, INT32_MIN, SMALL_MAX, srdhm, srdhm_halves, wrap32
+from .quant import INT32_MAX, INT32_MIN, SMALL_MAX, rdbpot, srdhm, srdhm_halves, wrap32
 
 Q0_ONE = INT32_MAX  # Q0.31 cannot hold 1.0; gemmlowp uses the largest raw value instead
 
@@ -152,3 +152,56 @@ def reciprocal_limbs(x, integer_bits, out):
         out[2] = 1
     out[3] = integer_bits - h
     return True
+
+
+# -- log (LOG_SOFTMAX) ------------------------------------------------------------------------
+# gemmlowp-style log_x_for_x_greater_than_or_equal_to_1 as TFLite's common.h defines it. Its
+# Q0.31 intermediates reach 2**31 - 1, so on 32-bit MicroPython this allocates big ints (one
+# call per LOG_SOFTMAX row; see kernels/ref/log_softmax.py).
+_LOG_2 = 1488522236          # log(2), Q0.31
+_SQRT_SQRT_HALF = 1805811301  # 0.5 ** 0.25
+_SQRT_HALF = 1518500250       # 0.5 ** 0.5
+_ALPHA_N = 117049297          # 11/240 * 2 ** 0.25
+_ALPHA_D = 127690142          # 1/20 * 2 ** 0.25
+_ALPHA_I = 1057819769         # 2 / 2 ** 0.25 - 2 ** 0.25
+_ALPHA_F = 638450708          # 1/4 * 2 ** 0.25
+
+
+def _sat32(x):
+    return INT32_MAX if x > INT32_MAX else (INT32_MIN if x < INT32_MIN else x)
+
+
+def log_ge_1(x, in_bits, out_bits):
+    """log(x) for x >= 1 given raw in Q(in_bits), raw result in Q(out_bits).
+
+    1. x (read as Q0.31) is normalized two ways: r_a = x * 2**(clz - 1) * sqrt(1/2) * 2 and
+       r_b = x * 2**(clz(x * sqrt(1/2)) - 1); r = min(r_a, r_b) lies in [sqrt(1/2), 1), and the
+       power of two taken out (minus 1/4 or plus 1/4) is the larger of the two adjusted
+       exponents, in Q(out_bits + 1).
+    2. log(r) by a rational approximation around 2**-0.25: with q = 2 (r - 2**-0.25),
+       p = (r + 2**-0.25) / 2: num = q r + q^3 alpha_n, den - 1 = p (alpha_i + q + alpha_d q^2)
+       + alpha_f q; log(r) ~= num / den.
+    3. result = Rescale(exponent * log(2) + num * 1/den) to Q(out_bits)."""
+    acc_bits = out_bits + 1
+    shifted_quarter = rdbpot(1 << 29, acc_bits)
+    za_h1 = clz32(x)
+    r_a_tmp = sat_shl(x, za_h1 - 1) if za_h1 > 1 else x
+    r_a = sat_shl(srdhm(r_a_tmp, _SQRT_HALF), 1)
+    za_adj = _sat32(sat_shl(in_bits - za_h1, 31 - acc_bits) + shifted_quarter)
+    z_b = srdhm(x, _SQRT_HALF)
+    zb_h = clz32(z_b) - 1
+    r_b = sat_shl(x, zb_h) if zb_h > 0 else x
+    zb_adj = _sat32(sat_shl(in_bits - zb_h, 31 - acc_bits) - shifted_quarter)
+    r = r_a if r_a < r_b else r_b
+    z_adj = za_adj if za_adj > zb_adj else zb_adj
+    p = rounding_half_sum(r, _SQRT_SQRT_HALF)
+    q = wrap32(r - _SQRT_SQRT_HALF)
+    q = wrap32(q + q)
+    sq = srdhm(q, q)
+    num = wrap32(srdhm(q, r) + srdhm(srdhm(q, sq), _ALPHA_N))
+    den = wrap32(srdhm(p, wrap32(wrap32(_ALPHA_I + q) + srdhm(_ALPHA_D, sq))) + srdhm(_ALPHA_F, q))
+    recip = one_over_one_plus_x(den)
+    num_scaled = rdbpot(num, acc_bits)
+    total = wrap32(srdhm(z_adj, _LOG_2) + srdhm(num_scaled, recip))
+    e = acc_bits - out_bits  # Rescale to fewer integer bits: a saturating left shift
+    return sat_shl(total, e) if e > 0 else total

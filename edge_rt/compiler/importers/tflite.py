@@ -78,6 +78,11 @@ OPTION_READERS = {
     "REDUCE_MAX": (S.ReducerOptions, lambda o: {"keep_dims": bool(o.KeepDims())}),
     "RESIZE_NEAREST_NEIGHBOR": (S.ResizeNearestNeighborOptions, lambda o: {
         "align_corners": bool(o.AlignCorners()), "half_pixel_centers": bool(o.HalfPixelCenters())}),
+    "RESIZE_BILINEAR": (S.ResizeBilinearOptions, lambda o: {
+        "align_corners": bool(o.AlignCorners()), "half_pixel_centers": bool(o.HalfPixelCenters())}),
+    "TRANSPOSE_CONV": (S.TransposeConvOptions, lambda o: {
+        "padding": PADDINGS.get(o.Padding(), o.Padding()), "stride_w": o.StrideW(), "stride_h": o.StrideH(),
+        "activation": ACTIVATIONS.get(o.FusedActivationFunction(), o.FusedActivationFunction())}),
     "PACK": (S.PackOptions, lambda o: {"values_count": o.ValuesCount(), "axis": o.Axis()}),
     "UNPACK": (S.UnpackOptions, lambda o: {"num": o.Num(), "axis": o.Axis()}),
     "GATHER": (S.GatherOptions, lambda o: {"axis": o.Axis(), "batch_dims": o.BatchDims()}),
@@ -100,6 +105,8 @@ OPTION_DEFAULTS = {
     "CONCATENATION": {"axis": 0, "activation": "NONE"},
     "REDUCE_MAX": {"keep_dims": False},
     "RESIZE_NEAREST_NEIGHBOR": {"align_corners": False, "half_pixel_centers": False},
+    "RESIZE_BILINEAR": {"align_corners": False, "half_pixel_centers": False},
+    "TRANSPOSE_CONV": {"padding": "SAME", "stride_w": 1, "stride_h": 1, "activation": "NONE"},
     "PACK": {"values_count": 0, "axis": 0}, "UNPACK": {"num": 0, "axis": 0},
     "GATHER": {"axis": 0, "batch_dims": 0},
     "STRIDED_SLICE": {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0, "new_axis_mask": 0,

@@ -4,6 +4,7 @@ One file per op, same names as the kernel files; explicit table below."""
 from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max_pool_2d, add, sub, mul, reshape, squeeze, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish, pad, concatenation, mean, quantize, dequantize)
 from .common import OpProblem  # noqa: F401
 from . import lookup
+from . import log_softmax, prelu, resize_bilinear, transpose_conv
 from . import broadcast_to
 from . import gather
 from . import unpack
@@ -61,6 +62,10 @@ PREPARE = {
     "BROADCAST_TO": broadcast_to.prepare,
     "READ_VARIABLE": read_variable.prepare,
     "ASSIGN_VARIABLE": assign_variable.prepare,
+    "PRELU": prelu.prepare,
+    "RESIZE_BILINEAR": resize_bilinear.prepare,
+    "TRANSPOSE_CONV": transpose_conv.prepare,
+    "LOG_SOFTMAX": log_softmax.prepare,
     # fused ops made by compiler/passes
     "CONV_2D_ADD": prepare_conv_add,
     "DS_CONV_2D": prepare_ds_conv,

@@ -1,6 +1,7 @@
 # numpy kernel set: vectorized, bit-identical to kernels/ref.
 from ... import format as F
 from . import conv_add, ds_conv, fc_add, lookup
+from . import log_softmax, prelu, resize_bilinear, transpose_conv
 from . import broadcast_to
 from . import gather
 from . import unpack
@@ -64,4 +65,8 @@ KERNELS = {
     F.OP_RESIZE_NEAREST_NEIGHBOR: resize_nearest_neighbor.bind,
     F.OP_TRANSPOSE: transpose.bind,
     F.OP_EXPAND_DIMS: expand_dims.bind,
+    F.OP_PRELU: prelu.bind,
+    F.OP_RESIZE_BILINEAR: resize_bilinear.bind,
+    F.OP_TRANSPOSE_CONV: transpose_conv.bind,
+    F.OP_LOG_SOFTMAX: log_softmax.bind,
 }

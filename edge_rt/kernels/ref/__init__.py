@@ -2,6 +2,7 @@
 # Views are flat typed sequences (memoryview / array) indexed in row-major order.
 from ... import format as F
 from . import conv_add, ds_conv, fc_add, lookup
+from . import log_softmax, prelu, resize_bilinear, transpose_conv
 from . import broadcast_to
 from . import gather
 from . import unpack
@@ -63,4 +64,8 @@ KERNELS = {
     F.OP_TRANSPOSE: transpose.bind,
     F.OP_EXPAND_DIMS: expand_dims.bind,
     F.OP_PATCH_STREAM: patch_stream.bind,
+    F.OP_PRELU: prelu.bind,
+    F.OP_RESIZE_BILINEAR: resize_bilinear.bind,
+    F.OP_TRANSPOSE_CONV: transpose_conv.bind,
+    F.OP_LOG_SOFTMAX: log_softmax.bind,
 }
