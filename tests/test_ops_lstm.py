@@ -110,12 +110,12 @@ def test_lstm_state_carried_and_reset():
     assert np.array_equal(run_edge(it, xs)[0], outs[0])
 
 
-def _test_lstm_np_invoke_allocates_nothing():
+def test_lstm_np_invoke_allocates_nothing():
     data = lstm_model(1, 4, 8, 8, seed=2)
     it = Interpreter(pack(data, "lstm.tflite", kernels="np", check_budget=False).binary, kernels="np")
     it.set_input(0, sequence(data, 1)[0][0])
     growth, peak = traced_invokes(it)
-    assert growth == 0 and peak == 0, (growth, peak)
+    assert growth <= 0 and peak < 4096, (growth, peak)  # as tests/test_zero_alloc.py (numpy scalars)
 
 
 @pytest.mark.parametrize("variant,msg", [
