@@ -115,6 +115,7 @@ OP_READ_VARIABLE = 43    # streaming state (compiler/importers/variables.py)
 OP_ASSIGN_VARIABLE = 44
 # recurrent ops (issue 13); 60..69 is this group's range
 OP_UNIDIRECTIONAL_SEQUENCE_LSTM = 60
+OP_SVDF = 61
 # fused ops (compiler/passes): see compiler/prepare/fused.py for their operands
 OP_CONV_2D_ADD = 100
 OP_DS_CONV_2D = 101
@@ -139,6 +140,7 @@ OP_NAMES = {
     OP_MAXIMUM: "MAXIMUM", OP_MINIMUM: "MINIMUM", OP_SLICE: "SLICE", OP_PACK: "PACK",
     OP_UNPACK: "UNPACK", OP_GATHER: "GATHER", OP_BROADCAST_TO: "BROADCAST_TO",
     OP_PATCH_STREAM: "PATCH_STREAM", OP_UNIDIRECTIONAL_SEQUENCE_LSTM: "UNIDIRECTIONAL_SEQUENCE_LSTM",
+    OP_SVDF: "SVDF",
 }
 # Kernel sets and their per-op fallback order: an op the first set lacks runs on the next one
 # that has it (decided at pack time, recorded per op in META "op_kernels", so the plan holds

@@ -12,7 +12,7 @@ from . import reduce_max
 from . import resize_nearest_neighbor
 from . import transpose
 from . import expand_dims
-from . import unidirectional_sequence_lstm
+from . import svdf, unidirectional_sequence_lstm
 from . import split, split_v, strided_slice
 from . import assign_variable, read_variable, split, split_v, strided_slice
 from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max_pool_2d, add, sub, mul, reshape, squeeze, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish, pad, concatenation, mean, quantize, dequantize)
@@ -66,4 +66,5 @@ KERNELS = {
     F.OP_TRANSPOSE: transpose.bind,
     F.OP_EXPAND_DIMS: expand_dims.bind,
     F.OP_UNIDIRECTIONAL_SEQUENCE_LSTM: unidirectional_sequence_lstm.bind,
+    F.OP_SVDF: svdf.bind,
 }

@@ -13,7 +13,7 @@ from . import reduce_max
 from . import resize_nearest_neighbor
 from . import transpose
 from . import expand_dims
-from . import unidirectional_sequence_lstm
+from . import svdf, unidirectional_sequence_lstm
 from . import split, split_v, strided_slice
 from . import assign_variable, read_variable, split, split_v, strided_slice
 from . import conv_add, ds_conv, fc_add, lookup, patch_stream
@@ -65,4 +65,5 @@ KERNELS = {
     F.OP_EXPAND_DIMS: expand_dims.bind,
     F.OP_PATCH_STREAM: patch_stream.bind,
     F.OP_UNIDIRECTIONAL_SEQUENCE_LSTM: unidirectional_sequence_lstm.bind,
+    F.OP_SVDF: svdf.bind,
 }
