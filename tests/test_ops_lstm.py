@@ -126,3 +126,11 @@ def test_lstm_variants_refused(variant, msg):
         pack(lstm_model(variant=variant), "lstm.tflite", kernels="ref", check_budget=False)
     assert msg in str(e.value) and "UNIDIRECTIONAL_SEQUENCE_LSTM" in str(e.value)
     assert msg in str(e.value).splitlines()[0]  # one line names the problem
+
+
+@pytest.mark.parametrize("ks,runs_on", [("c", "np"), ("viper", "ref")])
+def test_lstm_other_kernel_sets_fall_back(ks, runs_on):
+    data = lstm_model(1, 3, 4, 5, seed=8)
+    it = Interpreter(pack(data, "lstm.tflite", kernels=ks, check_budget=False).binary)
+    assert it.op_kernel_sets == [runs_on]
+    check_bit_exact(data, kernel_sets=(ks,), inputs=sequence(data, 3))

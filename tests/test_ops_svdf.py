@@ -91,3 +91,11 @@ def test_svdf_without_bias_refused():
     with pytest.raises(UnsupportedModelError) as e:
         pack(svdf_model(bias=False), "svdf.tflite", kernels="ref", check_budget=False)
     assert "SVDF without a bias" in str(e.value).splitlines()[0] and "(SVDF)" in str(e.value)
+
+
+@pytest.mark.parametrize("ks,runs_on", [("c", "np"), ("viper", "ref")])
+def test_svdf_other_kernel_sets_fall_back(ks, runs_on):
+    data = svdf_model(1, 6, 3, 2, 4, seed=4)
+    it = Interpreter(pack(data, "svdf.tflite", kernels=ks, check_budget=False).binary)
+    assert it.op_kernel_sets == [runs_on]
+    check_bit_exact(data, kernel_sets=(ks,), inputs=sequence(data, 3))

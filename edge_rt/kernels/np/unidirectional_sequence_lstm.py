@@ -1,7 +1,7 @@
 # UNIDIRECTIONAL_SEQUENCE_LSTM (int8, int16 cell state), numpy: the ref kernel's arithmetic on
-# int64 vectors (the weight products in float64, exact), one time step at a time (all four gates' rows at once: weights stacked (4S, K)),
-# every step into buffers made at bind (per-step views too), so invoke allocates nothing;
-# mbqm exactly on int64 (_exact.py).
+# int64 vectors, one time step at a time with all four gates' rows at once (weights stacked
+# (4S, K); their products in float64, exact), every step into buffers made at bind (per-step
+# views too), so invoke allocates nothing; mbqm exactly on int64 (_exact.py).
 import numpy as np
 
 from ._exact import ExactMbqm as _Mbqm
