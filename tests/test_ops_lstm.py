@@ -134,3 +134,28 @@ def test_lstm_other_kernel_sets_fall_back(ks, runs_on):
     it = Interpreter(pack(data, "lstm.tflite", kernels=ks, check_budget=False).binary)
     assert it.op_kernel_sets == [runs_on]
     check_bit_exact(data, kernel_sets=(ks,), inputs=sequence(data, 3))
+
+
+def test_lstm_between_other_ops():
+    """QUANTIZE-free chain: int8 features -> LSTM -> FULLY_CONNECTED over every step's hidden
+    state (the usual keyword/gesture head), planned and run as one graph, over invokes."""
+    rng = np.random.default_rng(12)
+    b = ModelBuilder()
+    steps, n_in, n_state, n_out = 5, 6, 8, 3
+    x = b.tensor("x", (1, steps, n_in), "int8", 0.05, -3)
+    ins = [x]
+    for k in range(8):
+        ins.append(b.const(f"w{k}", rng.integers(-127, 128, (n_state, n_in if k < 4 else n_state), dtype=np.int8),
+                           0.02))
+    ins += [-1, -1, -1]
+    ins += [b.const(f"b{k}", rng.integers(-2000, 2000, n_state, dtype=np.int32), 0.05 * 0.02) for k in range(4)]
+    ins += [-1, -1, b.tensor("h", (1, n_state), "int8", 1 / 128, 4, variable=True),
+            b.tensor("c", (1, n_state), "int16", 2.0 ** -11, 0, variable=True)] + [-1] * 4
+    seq = b.tensor("seq", (1, steps, n_state), "int8", 1 / 128, 4)
+    b.op("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, [seq], "UnidirectionalSequenceLSTMOptions",
+         FusedActivationFunction="TANH", TimeMajor=False)
+    w = b.const("fc_w", rng.integers(-127, 128, (n_out, n_state), dtype=np.int8), 0.03)
+    y = b.tensor("y", (steps, n_out), "int8", 0.1, -2)
+    b.op("FULLY_CONNECTED", [seq, w, -1], [y], "FullyConnectedOptions")
+    data = b.build([x], [y])
+    check(data, n=5)
