@@ -118,6 +118,9 @@ OP_PRELU = 50
 OP_RESIZE_BILINEAR = 51
 OP_TRANSPOSE_CONV = 52
 OP_LOG_SOFTMAX = 53
+# recurrent ops (issue 13); 60..69 is this group's range
+OP_UNIDIRECTIONAL_SEQUENCE_LSTM = 60
+OP_SVDF = 61
 # fused ops (compiler/passes): see compiler/prepare/fused.py for their operands
 OP_CONV_2D_ADD = 100
 OP_DS_CONV_2D = 101
@@ -143,6 +146,8 @@ OP_NAMES = {
     OP_UNPACK: "UNPACK", OP_GATHER: "GATHER", OP_BROADCAST_TO: "BROADCAST_TO",
     OP_PATCH_STREAM: "PATCH_STREAM", OP_PRELU: "PRELU", OP_RESIZE_BILINEAR: "RESIZE_BILINEAR",
     OP_TRANSPOSE_CONV: "TRANSPOSE_CONV", OP_LOG_SOFTMAX: "LOG_SOFTMAX",
+    OP_UNIDIRECTIONAL_SEQUENCE_LSTM: "UNIDIRECTIONAL_SEQUENCE_LSTM",
+    OP_SVDF: "SVDF",
 }
 # Kernel sets and their per-op fallback order: an op the first set lacks runs on the next one
 # that has it (decided at pack time, recorded per op in META "op_kernels", so the plan holds

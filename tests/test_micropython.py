@@ -242,6 +242,8 @@ def _op_models():
     from test_streaming_state import accumulator_model, delay_model
     from test_passes import bias, chain_model, conv_w, ds_model, fc_residual_model, q8, residual_model
     from test_patch_stream import patch_chain_model
+    from test_ops_lstm import lstm_model
+    from test_ops_svdf import svdf_model
     from edge_rt.testing.tflite_builder import ModelBuilder
     all_int8 = [(np.arange(-128, 128, dtype=np.int8).reshape(4, 64),)]
     q_a, q_b = (0.05, 3), (0.07, -20)
@@ -283,6 +285,10 @@ def _op_models():
         ("READ_VARIABLE", delay_model(), None),
         ("ASSIGN_VARIABLE", accumulator_model(), None),
         ("PATCH_STREAM", patch_chain_model(), None),
+        # stateful (variable tensors): the trials run in sequence on both sides
+        ("UNIDIRECTIONAL_SEQUENCE_LSTM", lstm_model(2, 3, 5, 6, seed=4, h_zp=5, cell_clip=2.0), None),
+        ("SVDF", svdf_model(2, 6, 3, 2, 4, "int16"), None),
+        ("SVDF_int8_state", svdf_model(1, 5, 4, 1, 3, "int8", s_zp=-7), None),
     ]
     b = ModelBuilder()  # PAD (int8 and float32)
     x = q8(b, "x", (1, 5, 6, 3), 0.02, 7)

@@ -12,6 +12,8 @@ module's builder functions (the `tflite` package) and the `flatbuffers` runtime.
 Streaming state: tensors of dtype "resource", VAR_HANDLE / READ_VARIABLE / ASSIGN_VARIABLE ops
 (string option fields as bytes, e.g. SharedName=b"state"), and CALL_ONCE naming an init
 subgraph, given as another ModelBuilder: b.build([x], [y], subgraphs=[init]) makes it subgraph 1.
+Variable tensors (the LSTM's hidden and cell state): b.tensor(..., variable=True); an absent
+optional input is -1 in the op's input list.
 """
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ class ModelBuilder:
         self.tensors = []   # dicts
         self.ops = []       # (builtin name, inputs, outputs, options class name, fields)
 
-    def tensor(self, name, shape, dtype, scale=None, zero_point=None, quantized_dimension=0, data=None):
+    def tensor(self, name, shape, dtype, scale=None, zero_point=None, quantized_dimension=0, data=None,
+               variable=False):
         if scale is not None and np.ndim(scale) == 0:
             scale = [scale]
         if zero_point is not None and np.ndim(zero_point) == 0:
@@ -39,7 +42,8 @@ class ModelBuilder:
         if scale is not None and zero_point is None:
             zero_point = [0] * len(scale)
         self.tensors.append(dict(name=name, shape=tuple(int(d) for d in shape), dtype=dtype,
-                                 scale=scale, zero_point=zero_point, qdim=quantized_dimension, data=data))
+                                 scale=scale, zero_point=zero_point, qdim=quantized_dimension, data=data,
+                                 variable=bool(variable)))
         return len(self.tensors) - 1
 
     def const(self, name, data, scale=None, zero_point=None, quantized_dimension=0):
@@ -164,6 +168,8 @@ class ModelBuilder:
             S.TensorAddName(fb, name)
             if q is not None:
                 S.TensorAddQuantization(fb, q)
+            if t.get("variable"):
+                S.TensorAddIsVariable(fb, True)
             tens.append(S.TensorEnd(fb))
 
         op_offs = []

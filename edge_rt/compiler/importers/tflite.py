@@ -95,6 +95,14 @@ OPTION_READERS = {
         "container": (o.Container() or b"").decode(errors="replace"),
         "shared_name": (o.SharedName() or b"").decode(errors="replace")}),
     "CALL_ONCE": (S.CallOnceOptions, lambda o: {"init_subgraph_index": o.InitSubgraphIndex()}),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": (S.UnidirectionalSequenceLSTMOptions, lambda o: {
+        "activation": ACTIVATIONS.get(o.FusedActivationFunction(), o.FusedActivationFunction()),
+        "cell_clip": float(np.float32(o.CellClip())), "proj_clip": float(np.float32(o.ProjClip())),
+        "time_major": bool(o.TimeMajor()), "asymmetric_quantize_inputs": bool(o.AsymmetricQuantizeInputs()),
+        "diagonal_recurrent_tensors": bool(o.DiagonalRecurrentTensors())}),
+    "SVDF": (S.SVDFOptions, lambda o: {
+        "rank": o.Rank(), "activation": ACTIVATIONS.get(o.FusedActivationFunction(), o.FusedActivationFunction()),
+        "asymmetric_quantize_inputs": bool(o.AsymmetricQuantizeInputs())}),
 }
 OPTION_DEFAULTS = {
     "ADD": {"activation": "NONE"}, "SUB": {"activation": "NONE"}, "MUL": {"activation": "NONE"},
@@ -109,6 +117,9 @@ OPTION_DEFAULTS = {
     "TRANSPOSE_CONV": {"padding": "SAME", "stride_w": 1, "stride_h": 1, "activation": "NONE"},
     "PACK": {"values_count": 0, "axis": 0}, "UNPACK": {"num": 0, "axis": 0},
     "GATHER": {"axis": 0, "batch_dims": 0},
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": {"activation": "NONE", "cell_clip": 0.0, "proj_clip": 0.0, "time_major": False,
+                                     "asymmetric_quantize_inputs": False, "diagonal_recurrent_tensors": False},
+    "SVDF": {"rank": 0, "activation": "NONE", "asymmetric_quantize_inputs": False},
     "STRIDED_SLICE": {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0, "new_axis_mask": 0,
                       "shrink_axis_mask": 0, "offset": False},
 }
@@ -231,7 +242,15 @@ def _tensors(model, sg, data: bytes, problems: list, where: list) -> tuple[list[
             zp = (q.ZeroPointAsNumpy().astype(np.int64) if q.ZeroPointLength()
                   else np.zeros(len(scale), np.int64))
             qdim = int(q.QuantizedDimension())
-        tensors.append(Tensor(tname, shape, dtype, scale, zp, qdim, data_arr))
+        t_ = Tensor(tname, shape, dtype, scale, zp, qdim, data_arr)
+        if t.IsVariable():
+            # a variable tensor (LSTM / SVDF state): TFLite Micro gives it persistent memory, fills
+            # it with the zero point (int8) or zeros at allocation and on Reset(), and keeps it
+            # across invokes; here it is a state tensor with that initial value
+            fill = int(zp[0]) if dtype == "int8" and zp is not None and len(zp) else 0
+            t_.data = None
+            t_.state_init = np.full(shape, fill, dtype)
+        tensors.append(t_)
     return tensors, resources
 
 

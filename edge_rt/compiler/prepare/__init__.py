@@ -16,6 +16,7 @@ from . import reduce_max
 from . import resize_nearest_neighbor
 from . import transpose
 from . import expand_dims
+from . import svdf, unidirectional_sequence_lstm
 from . import lookup, split, split_v, strided_slice
 from . import assign_variable, lookup, read_variable, split, split_v, strided_slice
 from .fused import prepare_conv_add, prepare_ds_conv
@@ -66,6 +67,8 @@ PREPARE = {
     "RESIZE_BILINEAR": resize_bilinear.prepare,
     "TRANSPOSE_CONV": transpose_conv.prepare,
     "LOG_SOFTMAX": log_softmax.prepare,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": unidirectional_sequence_lstm.prepare,
+    "SVDF": svdf.prepare,
     # fused ops made by compiler/passes
     "CONV_2D_ADD": prepare_conv_add,
     "DS_CONV_2D": prepare_ds_conv,

@@ -13,6 +13,7 @@ from . import reduce_max
 from . import resize_nearest_neighbor
 from . import transpose
 from . import expand_dims
+from . import svdf, unidirectional_sequence_lstm
 from . import split, split_v, strided_slice
 from . import assign_variable, read_variable, split, split_v, strided_slice
 from . import (conv_2d, depthwise_conv_2d, fully_connected, average_pool_2d, max_pool_2d, add, sub, mul, reshape, squeeze, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish, pad, concatenation, mean, quantize, dequantize)
@@ -69,4 +70,6 @@ KERNELS = {
     F.OP_RESIZE_BILINEAR: resize_bilinear.bind,
     F.OP_TRANSPOSE_CONV: transpose_conv.bind,
     F.OP_LOG_SOFTMAX: log_softmax.bind,
+    F.OP_UNIDIRECTIONAL_SEQUENCE_LSTM: unidirectional_sequence_lstm.bind,
+    F.OP_SVDF: svdf.bind,
 }

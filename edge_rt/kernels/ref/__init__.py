@@ -14,6 +14,7 @@ from . import reduce_max
 from . import resize_nearest_neighbor
 from . import transpose
 from . import expand_dims
+from . import svdf, unidirectional_sequence_lstm
 from . import split, split_v, strided_slice
 from . import assign_variable, read_variable, split, split_v, strided_slice
 from . import conv_add, ds_conv, fc_add, lookup, patch_stream
@@ -68,4 +69,6 @@ KERNELS = {
     F.OP_RESIZE_BILINEAR: resize_bilinear.bind,
     F.OP_TRANSPOSE_CONV: transpose_conv.bind,
     F.OP_LOG_SOFTMAX: log_softmax.bind,
+    F.OP_UNIDIRECTIONAL_SEQUENCE_LSTM: unidirectional_sequence_lstm.bind,
+    F.OP_SVDF: svdf.bind,
 }

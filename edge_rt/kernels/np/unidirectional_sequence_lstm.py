@@ -1,0 +1,121 @@
+# UNIDIRECTIONAL_SEQUENCE_LSTM (int8, int16 cell state), numpy: the ref kernel's arithmetic on
+# int64 vectors, one time step at a time with all four gates' rows at once (weights stacked
+# (4S, K); their products in float64, exact), every step into buffers made at bind (per-step
+# views too), so invoke allocates nothing; mbqm exactly on int64 (_exact.py).
+import numpy as np
+
+from ._exact import ExactMbqm as _Mbqm
+
+
+class _Act:
+    """TFLite's int16 sigmoid / tanh (reference_integer_ops::Logistic / Tanh) on an int64 vector."""
+
+    def __init__(self, tab, n):
+        self.tab = np.asarray(tab, np.int64)
+        self.a, self.uh, self.ua, self.ub = (np.empty(n, np.int64) for _ in range(4))
+        self.sat, self.neg = np.empty(n, np.bool_), np.empty(n, np.bool_)
+
+    def __call__(self, v, out, mult, shift, tanh):
+        a, uh, ua, ub, sat, neg = self.a, self.uh, self.ua, self.ub, self.sat, self.neg
+        np.multiply(v, mult, out=v)
+        if shift:
+            np.add(v, 1 << (shift - 1), out=v)
+            np.right_shift(v, shift, out=v)
+        bits = 8 if tanh else 9
+        np.abs(v, out=a)
+        np.right_shift(a, bits, out=uh)
+        np.greater_equal(uh, 255, out=sat)
+        np.minimum(uh, 254, out=uh)
+        self.tab.take(uh, out=ua)  # the method: np.take's wrapper allocates
+        np.add(uh, 1, out=uh)
+        self.tab.take(uh, out=ub)
+        np.subtract(ub, ua, out=ub)
+        np.bitwise_and(a, (1 << bits) - 1, out=a)
+        np.multiply(a, ub, out=a)
+        np.left_shift(ua, bits, out=ua)
+        np.add(ua, a, out=out)
+        np.copyto(out, (0xFFFF << 8) if tanh else (0x7FFF << 10), where=sat)
+        np.less(v, 0, out=neg)
+        if tanh:
+            np.subtract((1 << 23) + 127, out, out=a)
+            np.add(out, 128 - (1 << 23), out=out)
+            np.copyto(out, a, where=neg)
+            np.right_shift(out, 8, out=out)
+        else:
+            np.subtract((1 << 25) + 511, out, out=a)
+            np.add(out, 512, out=out)
+            np.copyto(out, a, where=neg)
+            np.right_shift(out, 10, out=out)
+
+
+def bind(op, m, v, arena):
+    i_x, i_wx, i_wh, i_b, i_m, i_s, i_t, i_h, i_c = op.inputs[:9]
+    nb, nt, ni, ns, tm, hzp, qclip, tmul, tsh = op.params
+    x, y, h, c = (v[t].reshape(-1) for t in (i_x, op.outputs[0], i_h, i_c))  # views, not copies
+    # products in float64 through BLAS: exact (|sums| < 2**24 << 2**53), and np.dot on int64
+    # allocates a work buffer on every call
+    wx = np.asarray(v[i_wx], np.float64).reshape(4 * ns, ni)
+    wh = np.asarray(v[i_wh], np.float64).reshape(4 * ns, ns)
+    bias = np.asarray(v[i_b], np.int64)
+    bx, bh = bias[:4 * ns].copy(), bias[4 * ns:].copy()
+    mult, shift = np.asarray(v[i_m], np.int64), np.asarray(v[i_s], np.int64)
+    fc_x, fc_h = (_Mbqm(np.repeat(mult[k:k + 4], ns), np.repeat(shift[k:k + 4], ns)) for k in (0, 4))
+    mul_f, mul_i, mul_o = (_Mbqm(np.full(ns, mult[k]), np.full(ns, shift[k])) for k in (8, 9, 10))
+    act4, act1 = _Act(v[i_t], 4 * ns), _Act(v[i_t], ns)
+    xb, hb, ef = np.empty(ni), np.empty(ns), np.empty(4 * ns)
+    g, e, q = (np.empty(4 * ns, np.int64) for _ in range(3))
+    gi, gf, gc, go = (g[k * ns:(k + 1) * ns] for k in range(4))
+    sc = q[2 * ns:3 * ns]  # the cell gate's pre-activation, kept for its tanh
+    cb, p1, p2, r1, r2 = (np.empty(ns, np.int64) for _ in range(5))
+    steps = []
+    for b in range(nb):
+        for t in range(nt):
+            row = t * nb + b if tm else b * nt + t
+            steps.append((x[row * ni:(row + 1) * ni], y[row * ns:(row + 1) * ns],
+                          h[b * ns:(b + 1) * ns], c[b * ns:(b + 1) * ns]))
+    dot, copyto, add, multiply = np.dot, np.copyto, np.add, np.multiply
+
+    def clip(a, lo, hi):
+        # two ufuncs: np.clip's Python wrapper allocates on every call
+        np.maximum(a, lo, out=a)
+        np.minimum(a, hi, out=a)
+
+    def run():
+        for xv, yv, hv, cv in steps:
+            copyto(xb, xv)
+            dot(wx, xb, out=ef)
+            copyto(e, ef, casting="unsafe")
+            add(e, bx, out=e)
+            fc_x(e, q)
+            clip(q, -32768, 32767)
+            copyto(hb, hv)
+            dot(wh, hb, out=ef)
+            copyto(e, ef, casting="unsafe")
+            add(e, bh, out=e)
+            fc_h(e, g)
+            clip(g, -32768, 32767)
+            add(q, g, out=q)
+            clip(q, -32768, 32767)
+            copyto(e, q)
+            act4(e, g, 3, 0, False)     # sigmoid on every row; the cell gate's is replaced next
+            act1(sc, gc, 3, 0, True)
+            copyto(cb, cv)
+            multiply(gf, cb, out=p1)
+            mul_f(p1, r1)
+            clip(r1, -32768, 32767)
+            multiply(gi, gc, out=p2)
+            mul_i(p2, r2)
+            clip(r2, -32768, 32767)
+            add(r1, r2, out=r1)
+            clip(r1, -32768, 32767)
+            if qclip:
+                clip(r1, -qclip, qclip)
+            copyto(cv, r1, casting="unsafe")
+            act1(r1, r2, tmul, tsh, True)
+            multiply(r2, go, out=p1)
+            mul_o(p1, r1)
+            add(r1, hzp, out=r1)
+            clip(r1, -128, 127)
+            copyto(hv, r1, casting="unsafe")
+            copyto(yv, r1, casting="unsafe")
+    return run
