@@ -61,8 +61,10 @@ def prepare_ds_conv(g: Graph, op: Op, ks: str) -> None:
         x = g.tensors[op.inputs[0]]
         rows = max(dw.params[4], 1)  # pad_top rows may be re-read after an in-place write
         ring = (rows * x.shape[2] * x.shape[3] + 15) // 16 * 16
-        # exact in place needs equal shapes (planner.SAME_SHAPE_ONLY); otherwise no ring
-        op.scratch_bytes = (ring if tuple(x.shape) == tuple(g.tensors[op.outputs[0]].shape) else 0) + ow * c
+        # ref: exact in place needs equal shapes (planner.SAME_SHAPE_ONLY), otherwise no ring;
+        # the viper kernel always lays its band out after a ring (kernels/viper/ds_conv.py)
+        same = tuple(x.shape) == tuple(g.tensors[op.outputs[0]].shape)
+        op.scratch_bytes = (ring if same or ks == "viper" else 0) + ow * c
         if ks == "c":  # ring, band (kernels/c/ds_conv.c); the 1x1's packing
             op.scratch_bytes = (rows * x.shape[2] * x.shape[3] + 15) // 16 * 16 + (ow * c + 3 + 15) // 16 * 16  # the band (read in 4-byte groups)
             op.kernel_inputs = op.kernel_inputs + pw.kernel_inputs[5:7]
