@@ -35,8 +35,8 @@ ERT_INLINE void ert_dw_pixel(const ert_geom *g, int32_t dm, const int8_t *const 
 
 #if ERT_X86
 /* DEPTHWISE (dm == 1, or one input channel) output pixel ox of the output row whose input rows are rowp[ky] (NULL:
- * padded), 64 channels per pass in 4 registers: acc = bias + sum x * w (vpmulld on sign-extended
- * lanes; a padded tap adds in_zp * w), then the output stage (ert_gemm.h) into out[c], stored
+ * padded), 64 channels per pass in 4 registers: acc = bias + sum x * w (vpdpwssd on sign-extended
+ * lanes, the weight's high int16 half zeroed; a padded tap adds in_zp * w), then the output stage (ert_gemm.h) into out[c], stored
  * biased (x ^ 0x80) when it feeds the VNNI product (the DS_CONV_2D band). */
 ERT_TGT_VNNI static inline void ert_dw_pixel_vnni(const ert_geom *g, const int8_t *const *rowp, int32_t ox,
                                                   const int8_t *w, const int32_t *bias, const int32_t *mult,
@@ -44,9 +44,12 @@ ERT_TGT_VNNI static inline void ert_dw_pixel_vnni(const ert_geom *g, const int8_
 {
     int32_t oc = g->oc, ix0 = ox * g->sw - g->pl, one = g->ic == 1;
     const __m512i zpv = _mm512_set1_epi32(g->in_zp);
+    /* vpdpwssd sums the two int16 halves' products of each lane: with the weight's high half
+     * zeroed it adds exactly x * w (both int8 in the low half), wrapping like the reference */
+    const __m512i lo16 = _mm512_set1_epi32(0xffff);
     for (int32_t c0 = 0; c0 < oc; c0 += 64) {
         __mmask16 m[4];
-        __m512i a[4][4]; /* [tap % 4][block]: four independent chains hide vpmulld's latency */
+        __m512i a[4][4]; /* [tap % 4][block]: four independent chains hide the latency */
         int nb = 0;
         for (int b = 0; b < 4; b++) {
             int32_t n = oc - c0 - 16 * b;
@@ -69,9 +72,9 @@ ERT_TGT_VNNI static inline void ert_dw_pixel_vnni(const ert_geom *g, const int8_
 #define ERT_DW_TAP(T)                                                                                     \
     for (int b = 0; b < 4; b++) {                                                                         \
         if (b >= nb) break;                                                                               \
-        __m512i wv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[b], wp + 16 * b));                       \
+        __m512i wv = _mm512_and_si512(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[b], wp + 16 * b)), lo16); \
         __m512i xv = valid && !one ? _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[b], xp + 16 * b)) : x1;  \
-        a[T][b] = _mm512_add_epi32(a[T][b], _mm512_mullo_epi32(xv, wv));                                  \
+        a[T][b] = _mm512_dpwssd_epi32(a[T][b], xv, wv);                                                   \
     }
                 switch (t) {
                 case 0: ERT_DW_TAP(0) break;

@@ -134,20 +134,54 @@ ERT_TGT_VNNI static inline __m512i ert_add16(const int32_t *a, __m512i x1, __m51
     return ert_clamp16(_mm512_add_epi32(r, _mm512_set1_epi32(a[7])), a[10], a[11]);
 }
 
+/* The per-channel constants of one channel block, loaded once for all rows of a tile: bias -
+ * wsum (int32 wrap-around, the same sum in either order), the multiplier, the left shift, the
+ * right shift, its remainder mask and the mask's half (ert_rdbpot16's threshold for x >= 0). */
+typedef struct {
+    __m512i bw, m, ls, rs, mask, half;
+    __mmask16 k;
+    int32_t o;
+} ert_oq;
+
+ERT_TGT_VNNI static inline void ert_oq_load(ert_oq *q, int32_t ob, int32_t oc, const ert_epi *e)
+{
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
+    int32_t o = ob * 16, n = oc - o;
+    __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+    __m512i sh = _mm512_maskz_loadu_epi32(m, e->shift + o);
+    q->k = m;
+    q->o = o;
+    q->bw = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, e->bias + o), _mm512_maskz_loadu_epi32(m, e->wsum + o));
+    q->m = _mm512_maskz_loadu_epi32(m, e->mult + o);
+    q->ls = _mm512_max_epi32(sh, zero);
+    q->rs = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
+    q->mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, q->rs), one);
+    q->half = _mm512_srai_epi32(q->mask, 1);
+}
+
+/* accumulator v of row p in q's channel block: exactly ert_mbqm16 + clamp [+ ADD], stored int8 */
+ERT_TGT_VNNI static inline void ert_oq_out(__m512i v, const ert_oq *q, const ert_epi *e, int32_t p)
+{
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
+    v = ert_srdhm16(_mm512_sllv_epi32(_mm512_add_epi32(v, q->bw), q->ls), q->m);
+    __m512i rem = _mm512_and_si512(v, q->mask);
+    __m512i thr = _mm512_mask_add_epi32(q->half, _mm512_cmplt_epi32_mask(v, zero), q->half, one);
+    __m512i d = _mm512_srav_epi32(v, q->rs);
+    v = _mm512_mask_add_epi32(d, _mm512_cmpgt_epi32_mask(rem, thr), d, one);
+    v = ert_clamp16(_mm512_add_epi32(v, _mm512_set1_epi32(e->off)), e->lo, e->hi);
+    if (e->add) {
+        __m512i s = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(q->k, e->sr[p] + q->o));
+        v = e->first ? ert_add16(e->add, v, s) : ert_add16(e->add, s, v);
+    }
+    _mm_mask_storeu_epi8(e->yr[p] + q->o, q->k, _mm512_cvtepi32_epi8(v));
+}
+
 /* channel block ob of row p: bias - wsum, requantize, clamp [, ADD], store the int8 lanes */
 ERT_TGT_VNNI static inline void ert_gemm_out_vnni(__m512i v, int32_t ob, int32_t oc, const ert_epi *e, int32_t p)
 {
-    int32_t o = ob * 16, n = oc - o;
-    __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-    v = _mm512_sub_epi32(_mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, e->bias + o)),
-                         _mm512_maskz_loadu_epi32(m, e->wsum + o));
-    v = ert_mbqm16(v, _mm512_maskz_loadu_epi32(m, e->mult + o), _mm512_maskz_loadu_epi32(m, e->shift + o));
-    v = ert_clamp16(_mm512_add_epi32(v, _mm512_set1_epi32(e->off)), e->lo, e->hi);
-    if (e->add) {
-        __m512i s = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, e->sr[p] + o));
-        v = e->first ? ert_add16(e->add, v, s) : ert_add16(e->add, s, v);
-    }
-    _mm_mask_storeu_epi8(e->yr[p] + o, m, _mm512_cvtepi32_epi8(v));
+    ert_oq q;
+    ert_oq_load(&q, ob, oc, e);
+    ert_oq_out(v, &q, e, p);
 }
 
 #define ERT_GEMM_PASS(P, B, V)                                                                       \
@@ -155,9 +189,12 @@ ERT_TGT_VNNI static inline void ert_gemm_out_vnni(__m512i v, int32_t ob, int32_t
         for (int32_t ob0 = 0; ob0 < ocb; ob0 += B) {                                                  \
             __m512i a[P][B];                                                                          \
             ert_gemm_tile_##P##x##B##V(xr + p, k, wp, ocb, ob0, a);                                   \
-            for (int q = 0; q < P; q++)                                                               \
-                for (int b = 0; b < B && ob0 + b < ocb; b++)                                          \
-                    ert_gemm_out_vnni(a[q][b], ob0 + b, oc, e, p + q);                                \
+            for (int b = 0; b < B && ob0 + b < ocb; b++) {                                            \
+                ert_oq oq;                                                                            \
+                ert_oq_load(&oq, ob0 + b, oc, e);                                                     \
+                for (int q = 0; q < P; q++)                                                           \
+                    ert_oq_out(a[q][b], &oq, e, p + q);                                               \
+            }                                                                                         \
         }
 
 /* np rows (any number); biased: the rows are the kernel's own (ert_bcast4_biased), else the
