@@ -24,14 +24,10 @@ needs_mpy = pytest.mark.skipif(NO_MPY is not None, reason=str(NO_MPY))
 _tflite = shared_models.load
 
 
-# Patch-based streaming (stream_patches) runs ic_resnet8 over 30x slower on the WebAssembly port
-# than the unpatched plan (> 300 s against 8.8 s per inference, measured; on CPython 3.0 -> 3.4 s):
-# not understood yet, so the whole-model run here uses the unpatched plan; PATCH_STREAM itself is
-# checked on MicroPython in the every-ref-op session (tests/test_patch_stream.py too).
 def _pack_ref(name):
     data = _tflite(name)
     try:
-        return data, pack(data, name + ".tflite", kernels="ref", check_budget=False, disable=("stream_patches",))
+        return data, pack(data, name + ".tflite", kernels="ref", check_budget=False)
     except UnsupportedModelError as e:
         if "not implemented yet" in str(e):  # an op still a placeholder
             pytest.skip(f"{name}: an op is still a placeholder: {e}")

@@ -146,6 +146,22 @@ def device_files(tmp: str) -> list:
     return files
 
 
+def model_files(tmp: str, m) -> list:
+    """What a bundle of model m ships (compiler/bundle.py): the device modules and only the kernels
+    m uses with their ref fallbacks, under generated KERNELS tables, so the heap after load is
+    what the board sees (every kernel of every set would not be loaded there)."""
+    from ..compiler.bundle import DEVICE_INIT, DEVICE_MODULES, PKG_DIR, kernel_sources
+    kernel_files, inits = kernel_sources(m)
+    files = [("/lib/edge_rt/" + rel, os.path.join(PKG_DIR, *rel.split("/"))) for rel in DEVICE_MODULES]
+    files += [("/lib/edge_rt/" + rel, src) for rel, src in kernel_files]
+    for rel, text in list(inits.items()) + [("__init__.py", DEVICE_INIT)]:
+        path = os.path.join(tmp, rel.replace("/", "_"))
+        with open(path, "w") as f:
+            f.write(text)
+        files.append(("/lib/edge_rt/" + rel, path))
+    return files
+
+
 @dataclass
 class MpyResult:
     outputs: list = field(default_factory=list)    # [inference][output] -> bytes
@@ -165,7 +181,7 @@ def run_model(ert: bytes, inputs: list, heap: int = HEAP_BYTES, timeout: float =
     m = parse(ert)
     n_in, n_out = len(m.inputs), len(m.outputs)
     with tempfile.TemporaryDirectory(prefix="edge_rt_mpy_") as tmp:
-        files = device_files(tmp)
+        files = model_files(tmp, m)
         model = os.path.join(tmp, "model.ert")
         with open(model, "wb") as f:
             f.write(ert)
