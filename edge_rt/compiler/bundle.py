@@ -173,6 +173,8 @@ def kernel_sources(m) -> tuple[list[tuple[str, str]], dict]:
                 used.setdefault(s, {})[op.opcode] = table[op.opcode]
     rels = ["kernels/__init__.py"]
     todo = [f"kernels/{s}/{mod}.py" for s in used for mod in used[s].values()]
+    if m.meta.get("io_convert"):  # io_convert.py's float32 edges round with the ref QUANTIZE's helper
+        todo += ["kernels/ref/quantize.py", "kernels/quant.py"]
     while todo:
         r = todo.pop()
         if r in rels or r in DEVICE_MODULES:
