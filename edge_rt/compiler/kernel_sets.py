@@ -12,23 +12,25 @@ from .. import format as F
 _BY_PATH: dict = {}  # ops.py modules loaded by path, once
 
 
-def ops_of(name: str) -> frozenset:
-    """Opcodes kernel set `name` implements. A set whose kernels cannot be imported on the host
+def ops_of(name: str, attr: str = "OPS") -> frozenset:
+    """Opcodes kernel set `name` implements (attr "INT16_OPS": those it also runs with int16
+    activations; a set lists none unless it says so). A set whose kernels cannot be imported on the host
     (viper: MicroPython only; c: a build without the extension) lists them in `<set>/ops.py`:
     the imported module where there is one (the c package imports it), else the file by path."""
     if name not in F.KERNEL_SETS:
         raise ValueError(f"unknown kernel set {name!r}; known: {', '.join(F.KERNEL_SETS)}")
     mod = sys.modules.get(f"edge_rt.kernels.{name}.ops")
-    if mod is not None:
-        return frozenset(mod.OPS)
-    if os.path.exists(_path(name, "ops")):  # loaded by path: the set's package itself may not import here
+    if mod is None and os.path.exists(_path(name, "ops")):  # by path: the package may not import here
         if name not in _BY_PATH:
             _BY_PATH[name] = _load_file(name, "ops")
-        return frozenset(_BY_PATH[name].OPS)
+        mod = _BY_PATH[name]
+    if mod is not None:
+        return frozenset(getattr(mod, attr, ()))
     try:
-        return frozenset(importlib.import_module(f"edge_rt.kernels.{name}").KERNELS)
+        pkg = importlib.import_module(f"edge_rt.kernels.{name}")
     except ModuleNotFoundError:
         return frozenset()
+    return frozenset(pkg.KERNELS if attr == "OPS" else getattr(pkg, attr, ()))
 
 
 def _path(name: str, mod: str) -> str:
@@ -44,12 +46,21 @@ def _load_file(name: str, mod: str):
     return module
 
 
-def resolve(primary: str, opcode: int) -> str | None:
-    """The kernel set that runs `opcode` in a file packed for `primary`, or None if none does."""
-    for name in F.KERNEL_CHAINS[primary]:
-        if opcode in ops_of(name):
+def resolve(primary: str, opcode: int, int16: bool = False) -> str | None:
+    """The kernel set that runs `opcode` in a file packed for `primary`, or None if none does. An op
+    with int16 activations (`int16`) skips a set that runs the opcode for int8 only, unless it is
+    the chain's last set (whose prepare then says what it does not support)."""
+    chain = F.KERNEL_CHAINS[primary]
+    for k, name in enumerate(chain):
+        if opcode in ops_of(name) and (not int16 or k == len(chain) - 1 or opcode in ops_of(name, "INT16_OPS")):
             return name
     return None
+
+
+def is_int16(g, op) -> bool:
+    """Whether the op's activations are int16 (the int16x8 scheme): its first input or output."""
+    ids = [t for t in (op.inputs[:1] + op.outputs[:1]) if 0 <= t < len(g.tensors)]
+    return any(g.tensors[t].dtype == "int16" for t in ids)
 
 
 def c_available() -> bool:

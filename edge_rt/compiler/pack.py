@@ -10,7 +10,7 @@ from .. import format as F
 from .boards import Board, load_board
 from .importers.tflite import import_tflite
 from .ir import Graph
-from .kernel_sets import c_available, c_layout, resolve
+from .kernel_sets import c_available, c_layout, is_int16, resolve
 from .passes import run_after_prepare, run_passes
 from .planner import Plan, plan as make_plan
 from .prepare import FUSED_OPS, PREPARE, OpProblem
@@ -68,7 +68,7 @@ def prepare_all(g: Graph, ks: str) -> list[str]:
         if fn is None:
             problems.append(f"{op.where()}: op not supported")
             continue
-        op.kernel_set = resolve(ks, F.OP_CODES.get(op.type, -1)) or ks
+        op.kernel_set = resolve(ks, F.OP_CODES.get(op.type, -1), is_int16(g, op)) or ks
         try:
             fn(g, op, op.kernel_set)
         except OpProblem as e:
