@@ -50,10 +50,11 @@ DT_UINT8 = 2
 DT_INT16 = 3
 DT_INT32 = 4
 DT_FLOAT32 = 5
+DT_INT64 = 6  # the int16x8 scheme's biases (constants only)
 DTYPE_NAMES = {DT_INT8: "int8", DT_UINT8: "uint8", DT_INT16: "int16",
-               DT_INT32: "int32", DT_FLOAT32: "float32"}
-DTYPE_SIZES = {DT_INT8: 1, DT_UINT8: 1, DT_INT16: 2, DT_INT32: 4, DT_FLOAT32: 4}
-DTYPE_CODES = {DT_INT8: "b", DT_UINT8: "B", DT_INT16: "h", DT_INT32: "i", DT_FLOAT32: "f"}
+               DT_INT32: "int32", DT_FLOAT32: "float32", DT_INT64: "int64"}
+DTYPE_SIZES = {DT_INT8: 1, DT_UINT8: 1, DT_INT16: 2, DT_INT32: 4, DT_FLOAT32: 4, DT_INT64: 8}
+DTYPE_CODES = {DT_INT8: "b", DT_UINT8: "B", DT_INT16: "h", DT_INT32: "i", DT_FLOAT32: "f", DT_INT64: "q"}
 
 # Op record: header "<HBBHHII" (16 bytes):
 #   opcode u16, n_inputs u8, n_outputs u8, n_params u16, reserved u16,

@@ -18,7 +18,7 @@ from .version import __version__
 if HAVE_NUMPY:
     import numpy as np
     _NP_DTYPES = {F.DT_INT8: np.int8, F.DT_UINT8: np.uint8, F.DT_INT16: np.int16,
-                  F.DT_INT32: np.int32, F.DT_FLOAT32: np.float32}
+                  F.DT_INT32: np.int32, F.DT_FLOAT32: np.float32, F.DT_INT64: np.int64}
 
 
 def _fspath(model):

@@ -13,7 +13,7 @@ from .ir import Graph
 from .planner import Plan, root
 
 DT = {"int8": F.DT_INT8, "uint8": F.DT_UINT8, "int16": F.DT_INT16, "int32": F.DT_INT32,
-      "float32": F.DT_FLOAT32}
+      "float32": F.DT_FLOAT32, "int64": F.DT_INT64}
 
 
 def _pad(b: bytearray) -> None:

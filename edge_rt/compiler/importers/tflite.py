@@ -15,7 +15,7 @@ from ..ir import Graph, Op, Tensor
 
 TENSOR_TYPES = {S.TensorType.INT8: "int8", S.TensorType.UINT8: "uint8",
                 S.TensorType.INT16: "int16", S.TensorType.INT32: "int32",
-                S.TensorType.FLOAT32: "float32"}
+                S.TensorType.FLOAT32: "float32", S.TensorType.INT64: "int64"}
 TYPE_NAMES = {v: k for k, v in vars(S.TensorType).items() if not k.startswith("_")}
 BUILTIN_NAMES = {v: k for k, v in vars(S.BuiltinOperator).items() if not k.startswith("_")}
 ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
