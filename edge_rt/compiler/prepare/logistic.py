@@ -1,7 +1,10 @@
-"""LOGISTIC (int8): one input byte -> one output byte, so the whole op is a 256-entry table
+"""LOGISTIC. int8: one input byte -> one output byte, so the whole op is a 256-entry table
 built at pack time by re-running TFLite Micro's integer algorithm on every int8 value.
 Kernel inputs: [input, table(int8, 256) indexed by x + 128]; no params.
-prepare_table_op is shared with TANH and HARD_SWISH."""
+int16 (zero points 0, output scale 2^-15): TFLite's interpolated 256-entry sigmoid table, the
+input rescaled to its grid by the multiplier and shift computed here (compiler/act16.py).
+Kernel inputs: [input, sigmoid table (int32, 256)]; params: [multiplier, right shift].
+prepare_table_op is shared with TANH and HARD_SWISH, prepare_sigmoid16 with TANH."""
 from __future__ import annotations
 
 from typing import Callable
@@ -11,6 +14,8 @@ import numpy as np
 from ..fixedpoint import logistic, mbqm, q4_input_params, rdbpot
 from ..ir import Graph, Op
 from .common import add_const, need, need_dtype, need_quant
+
+DTYPES = ("int8", "int16")
 
 
 def prepare_table_op(g: Graph, op: Op, ks: str, build: Callable[[float, int, float, int], np.ndarray]):
@@ -61,5 +66,28 @@ def _build(in_scale, in_zp, out_scale, out_zp):
     return logistic_table(in_scale, in_zp)
 
 
+def prepare_sigmoid16(g: Graph, op: Op, ks: str, pot_shifts: tuple[int, ...]) -> None:
+    """Validate an int16 LOGISTIC/TANH (TFLite Micro's checks), attach the sigmoid table and the
+    input rescale, and size the numpy kernel's scratch."""
+    from ..act16 import need_q015_output, sigmoid_input_params
+    from ..sigmoid16 import SIGMOID_TABLE_U16
+    x = need_dtype(g, op.inputs[0], "input", "int16")
+    y = need_dtype(g, op.outputs[0], "output", "int16")
+    need_quant(x, "input"); need_quant(y, "output")
+    need(x.size == y.size, f"input shape {x.shape} and output shape {y.shape} differ in size")
+    in_scale, in_zp = x.qparams()
+    need(in_zp == 0, f"int16 input zero point must be 0 (TFLite Micro requires it); got {in_zp}")
+    need_q015_output(*y.qparams())
+    mult, shift = sigmoid_input_params(in_scale, pot_shifts)
+    op.kernel_inputs = [op.inputs[0], add_const(g, op, "sigmoid16", np.array(SIGMOID_TABLE_U16, np.int32))]
+    op.params = [mult, shift]
+    if ks == "np":
+        from ...kernels.np._sigmoid16 import scratch_bytes
+        op.scratch_bytes = scratch_bytes(y.size)
+
+
 def prepare(g: Graph, op: Op, ks: str) -> None:
-    prepare_table_op(g, op, ks, _build)
+    if g.tensors[op.inputs[0]].dtype == "int16":
+        prepare_sigmoid16(g, op, ks, (0,))
+    else:
+        prepare_table_op(g, op, ks, _build)

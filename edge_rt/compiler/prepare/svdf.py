@@ -1,5 +1,5 @@
-"""SVDF (int8 input and feature weights, int16 or int8 time weights and activation state, int32
-bias), as TFLite Micro's EvalIntegerSvdfReference. Per batch b and invoke:
+"""SVDF (int8 input and feature weights, int16 or int8 time weights and activation state of one
+type, int32 bias), as TFLite Micro's EvalIntegerSvdfReference. Per batch b and invoke:
   state[b, f, :] shifts one step older; state[b, f, M-1] = wrap(s_zp + clamp(mbqm(sum_i wf[f, i] *
   (x[b, i] - x_zp), scale1)));  t[b, f] = sum_m wt[f, m] * (state[b, f, m] - s_zp);
   y[b, u] = clamp8(mbqm(bias[u] + sum_r t[b, u * rank + r], scale2) + y_zp)
@@ -30,6 +30,9 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     s = need_dtype(g, op.inputs[4], "activation state", "int16", "int8")
     y = need_dtype(g, op.outputs[0], "output", "int8")
     need(s.is_state, f"activation state tensor ({s.name}) must be a variable tensor")
+    # TFLite Micro picks its kernel by the time weights' type and reads the state as that type
+    need(wt_t.dtype == s.dtype, f"time weights are {wt_t.dtype} but the activation state is {s.dtype}; "
+                                f"TFLite Micro requires one type for both")
     for t, role in ((x, "input"), (wf_t, "feature weights"), (wt_t, "time weights"), (b_t, "bias"),
                     (s, "activation state"), (y, "output")):
         need_quant(t, role)

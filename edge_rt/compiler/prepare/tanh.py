@@ -1,5 +1,8 @@
-"""TANH (int8): a 256-entry table built at pack time from TFLite Micro's integer algorithm
-(see logistic.py). Kernel inputs: [input, table(int8, 256) indexed by x + 128]."""
+"""TANH. int8: a 256-entry table built at pack time from TFLite Micro's integer algorithm
+(see logistic.py). Kernel inputs: [input, table(int8, 256) indexed by x + 128].
+int16: as LOGISTIC's int16 path (tanh(x) = 2 sigmoid(2x) - 1 on the same table); the
+power-of-two shortcut also covers an input scale of 2^-11.
+Kernel inputs: [input, sigmoid table (int32, 256)]; params: [multiplier, right shift]."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +10,9 @@ import numpy as np
 from ..fixedpoint import q4_input_params, rdbpot, tanh
 from ..ir import Graph, Op
 from .common import need
-from .logistic import prepare_table_op, q4_table
+from .logistic import prepare_sigmoid16, prepare_table_op, q4_table
+
+DTYPES = ("int8", "int16")
 
 
 def tanh_table(in_scale: float, in_zp: int) -> np.ndarray:
@@ -26,4 +31,7 @@ def _build(in_scale, in_zp, out_scale, out_zp):
 
 
 def prepare(g: Graph, op: Op, ks: str) -> None:
-    prepare_table_op(g, op, ks, _build)
+    if g.tensors[op.inputs[0]].dtype == "int16":
+        prepare_sigmoid16(g, op, ks, (0, 1))
+    else:
+        prepare_table_op(g, op, ks, _build)

@@ -1,4 +1,5 @@
-# SOFTMAX (int8, last axis), numpy: the steps of kernels/ref/softmax.py, allocation-free.
+# SOFTMAX (last axis), numpy: the steps of kernels/ref/softmax.py, allocation-free. int8 first;
+# int16 at the end of the file.
 # Small rows (a classifier head) are dominated by per-call overhead, so a row costs a fixed,
 # short list of numpy calls plus a little Python-int work:
 # 1. m = the row max (argmax, a cheap C loop, then one element read).
@@ -18,6 +19,7 @@
 # path: the reference's reciprocal on the wrapped sum and the two roundings kept apart.
 import numpy as np
 
+from ... import format as F
 from ._conv_common import r16
 
 _MIN = -(1 << 31)
@@ -87,6 +89,8 @@ def _views(table, dtype):
 
 
 def bind(op, m, v, arena):
+    if m.tensors[op.inputs[0]].dtype == F.DT_INT16:
+        return _bind16(op, m, v, arena)
     t = m.tensors[op.inputs[0]]
     depth = t.shape[-1]
     rows = t.size() // depth if depth else 0
@@ -160,3 +164,87 @@ def _general(idx, q, tmp):
         fmin(q, hi, q)
         np.copyto(yr, q, "unsafe")
     return rescale
+
+
+# int16 (kernels/ref/softmax.py's int16 steps), per row on int64 arena scratch:
+# 1. d = x - max (<= 0), then mbqm merged into one multiply-add-shift: with the left shift L and
+#    right shift R of `shift` (one of them 0), P = d * M * 2**L and
+#      mbqm(d) = (P + 2**30 + (2**(R-1) - 1) * 2**31) >> (31 + R)
+#    (nested floors by powers of two merge; the rounding's [q < 0] term may be taken for every
+#    element since d <= 0 and d = 0 gives 0 either way; R = 0: no term). |P| < 2**62.
+# 2. clamp(d + 32767) to int16, then the interpolated lookup: idx = 256 + (v >> 7) in [0, 511],
+#    e = lut[idx] + ((slope[idx] * (v & 127) + 64) >> 7).
+# 3. the row's reciprocal (Python ints, once per row), then y = clip((e * rec + 2**(s-1)) >> s).
+
+
+def scratch_bytes16(depth):
+    return 3 * r16(depth * 8)
+
+
+def _lookup16(value, lut):
+    i = 256 + (value >> 7)
+    return int(lut[i]) + (((int(lut[i + 1]) - int(lut[i])) * (value & 0x7F) + 64) >> 7)
+
+
+def _bind16(op, m, v, arena):
+    t = m.tensors[op.inputs[0]]
+    depth = t.shape[-1]
+    rows = t.size() // depth if depth else 0
+    x = v[op.inputs[0]].reshape(rows, depth)
+    y = v[op.outputs[0]].reshape(rows, depth)
+    exp_lut = np.asarray(v[op.inputs[1]], np.int64)
+    rec_lut = [int(q) for q in v[op.inputs[2]]]
+    mult, shift = int(v[op.inputs[3]][0]), op.params[0]
+    left, right = max(shift, 0), max(-shift, 0)
+    i64 = np.int64
+    base_t = np.ascontiguousarray(exp_lut[:512])
+    slope_t = np.ascontiguousarray(exp_lut[1:] - exp_lut[:512])
+    cm = np.array(mult << left, i64)
+    ck = np.array((1 << 30) + ((((1 << (right - 1)) - 1) << 31) if right else 0), i64)
+    cs = np.array(31 + right, i64)
+    lo, hi, c7, c127, c64, c256 = (np.array(q, i64) for q in (-32768, 32767, 7, 127, 64, 256))
+    o = op.scratch_offset
+    d, idx, w = (np.frombuffer(arena, i64, depth, o + j * r16(depth * 8)) for j in range(3))
+    multiply, add, right_shift, bitwise_and = np.multiply, np.add, np.right_shift, np.bitwise_and
+    maximum, minimum = np.maximum, np.minimum
+    base_take, slope_take = base_t.take, slope_t.take
+    rowdata = [(x[r], memoryview(x[r]), y[r]) for r in range(rows)]
+    zero, top = np.array(0, i64), np.array(32767, i64)
+    neg_mx, rec, half, sh = (np.zeros((), i64) for _ in range(4))  # per-row 0-d operands
+    setitem = np.ndarray.__setitem__
+
+    def run():
+        for xr, xmv, yr in rowdata:
+            mx = xmv[xr.argmax()]
+            setitem(d, Ellipsis, xr)
+            neg_mx[()] = -mx
+            add(d, neg_mx, d)
+            multiply(d, cm, d)
+            add(d, ck, d)
+            right_shift(d, cs, d)
+            add(d, hi, d)                 # recentred: [-65535, 0] -> [-32768, 32767]
+            maximum(d, lo, out=d)
+            minimum(d, hi, out=d)
+            right_shift(d, c7, idx)
+            add(idx, c256, idx)
+            bitwise_and(d, c127, d)
+            slope_take(idx, None, w, "clip")
+            multiply(w, d, w)
+            add(w, c64, w)
+            right_shift(w, c7, w)
+            base_take(idx, None, d, "clip")
+            add(d, w, d)                  # e, the Q0.15 exps
+            total = int(d.sum())
+            h = 32 - total.bit_length()
+            n = (total << (h - 15)) if h > 14 else ((total + (1 << (14 - h))) >> (15 - h))
+            n = min(max(n - (3 << 15), -32768), 32767)
+            rec[()] = _lookup16(n, rec_lut)
+            half[()] = 1 << (30 - h)
+            sh[()] = 31 - h
+            multiply(d, rec, d)
+            add(d, half, d)
+            right_shift(d, sh, d)
+            maximum(d, zero, out=d)
+            minimum(d, top, out=d)
+            setitem(yr, Ellipsis, d)
+    return run

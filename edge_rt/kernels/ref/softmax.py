@@ -1,4 +1,4 @@
-# SOFTMAX (int8, last axis), pure Python: the readable specification.
+# SOFTMAX (last axis), pure Python: the readable specification. int8 first, int16 below.
 # Per row of `depth` values, with d = max - x in [0, 255] and the pack-time exp tables:
 # 1. sum = sum of exp_q12[d] (Q12.19, wrapped to int32 as in C; needs 4096+ columns).
 # 2. 1/sum = scale * 2**-bits_over_unit (gemmlowp reciprocal, scale in Q0.31).
@@ -15,9 +15,10 @@
 #                          = ((S*e + 2**30) >> 45 + 2**(E-15)) >> (E-14).
 # Each exp_q12 term is at most 2**19, so for depth <= 2047 the sum stays a small int; longer
 # rows (and any row the limb path does not cover) take the exact, allocating path.
+from ... import format as F
 from ...compat import retype
-from ..fixedpoint import mul_pos_limbs, reciprocal, reciprocal_limbs
-from ..quant import rdbpot, srdhm, wrap32
+from ..fixedpoint import clz32, mul_pos_limbs, reciprocal, reciprocal_limbs
+from ..quant import mbqm_halves, rdbpot, srdhm, wrap32
 
 SMALL_DEPTH = 2047  # depth * 2**19 <= 2**30 - 1
 
@@ -34,6 +35,8 @@ def _row_exact(x, eq31, eq12, y, base, end, mx):
 
 
 def bind(op, m, v, arena):
+    if m.tensors[op.inputs[0]].dtype == F.DT_INT16:
+        return _bind16(op, m, v)
     x = v[op.inputs[0]]
     exp_q31 = v[op.inputs[1]]
     exp_q12 = v[op.inputs[2]]
@@ -75,4 +78,63 @@ def bind(op, m, v, arena):
                 q = ((mul_pos_limbs(s0, s1, s2, lo & 0x7FFF, (lo >> 15) | ((hi & 0x3FFF) << 1), hi >> 14,
                                     False) + rnd) >> sh) - 128
                 y[i] = -128 if q < -128 else (127 if q > 127 else q)
+    return run
+
+
+# int16 (reference_ops::SoftmaxInt16), per row of `depth` values with the pack-time tables
+# (513 int16 entries each; lookup(v, T) interpolates T at int16 v: T[256 + (v >> 7)] plus the
+# slope to the next entry times (v & 127) / 128, rounded):
+# 1. e = lookup(clamp16(mbqm(x - max, mult, shift) + 32767), exp_lut): exp(x - max) in Q0.15,
+#    kept in the output row as the reference does; sum = the sum of e.
+# 2. h = the leading zeros of sum (32-bit); the sum normalized to [1, 2) in Q1.16 is
+#    n = ((sum << (h - 1)) + 2**13) >> 14, and r = lookup(clamp16(n - 3 * 2**15), recip_lut)
+#    is 1 / (1 + (n - 2**16) / 2**16) in Q0.15.
+# 3. y = clamp(round(e * r / 2**(31 - h)), 0, 32767).
+# Small ints: sum <= depth * 32767 (below 2**30 for depth <= 32768); sum << (h - 1) reaches
+# 2**30, so step 2 shifts by h - 15 directly (h > 14: the rounding bit is 0) or rounds first
+# (h <= 14); e * r < 2**30, but the rounding half can carry it past, so it is halved first:
+# (p + 2**(s-1)) >> s == ((p >> 1) + 2**(s-2)) >> (s-1) with s = 31 - h >= 14.
+
+def lookup16(value, lut):
+    """LUTLookup: the 513-entry table at int16 value, linearly interpolated (Q0.7 fraction)."""
+    i = 256 + (value >> 7)
+    base = lut[i]
+    return base + (((lut[i + 1] - base) * (value & 0x7F) + 64) >> 7)
+
+
+def _bind16(op, m, v):
+    t = m.tensors[op.inputs[0]]
+    depth = t.shape[-1]
+    rows = t.size() // depth if depth else 0
+    mh = retype(v[op.inputs[3]], 4, "H")  # the int32 multiplier as uint16 halves
+    k = (v[op.inputs[0]], v[op.inputs[1]], v[op.inputs[2]], v[op.outputs[0]], mh[0], mh[1], op.params[0],
+         depth, rows)
+
+    def run(k=k):
+        x, exp_lut, rec_lut, y, m_lo, m_hi, shift, depth, rows = k
+        for r in range(rows):
+            base = r * depth
+            end = base + depth
+            mx = -32768
+            for i in range(base, end):
+                if x[i] > mx:
+                    mx = x[i]
+            total = 0
+            for i in range(base, end):
+                d = mbqm_halves(x[i] - mx, m_lo, m_hi, shift) + 32767
+                e = lookup16(-32768 if d < -32768 else (32767 if d > 32767 else d), exp_lut)
+                y[i] = e
+                total += e
+            h = clz32(total)
+            if h > 14:
+                n = total << (h - 15)
+            else:
+                n = (total + (1 << (14 - h))) >> (15 - h)
+            n -= 3 << 15
+            rec = lookup16(-32768 if n < -32768 else (32767 if n > 32767 else n), rec_lut)
+            s1 = 30 - h
+            half = 1 << (29 - h)
+            for i in range(base, end):
+                q = (((y[i] * rec) >> 1) + half) >> s1
+                y[i] = 0 if q < 0 else (32767 if q > 32767 else q)
     return run
