@@ -115,7 +115,7 @@ def test_softmax16_random(shape, scale, beta):
     check_bit_exact(softmax16(shape, scale, beta), kernel_sets=KS, inputs=inputs)
 
 
-@pytest.mark.parametrize("scale,beta", [(1e-4, 1.0), (10 / 65535, 1.0), (2e-6, 3.0)])
+@pytest.mark.parametrize("scale,beta", [(1e-4, 1.0), (10 / 65535, 1.0), (2e-6, 3.0), (3.0, 1.5)])
 def test_softmax16_every_difference(scale, beta):
     """One row holding every int16 value: every difference -65535..0 goes through the rescale and
     the exp table."""
@@ -245,3 +245,23 @@ def test_svdf_int16_input_refused():
     with pytest.raises(UnsupportedModelError) as e:
         packed(b.build([x], [y]), "np")
     assert "input tensor" in str(e.value) and "supported: int8" in str(e.value) and "(SVDF)" in str(e.value)
+
+
+# -- MicroPython (32-bit WebAssembly port): the ref kernels stay within small ints -------------
+
+def test_int16_ops_on_micropython_heap_locked():
+    from edge_rt.testing import micropython as MP
+    why = MP.unavailable()
+    if why:
+        pytest.skip(why)
+    rng = np.random.default_rng(11)
+    slice16 = ALL_INT16[::16].reshape(1, -1).copy()  # 4096 values over the whole range
+    cases = [(unary16("LOGISTIC", (1, 4096), 3.1e-4), [slice16]),     # shift 31-bit products
+             (unary16("TANH", (1, 4096), 1e-9), [slice16]),            # the largest shift
+             (unary16("TANH", (1, 4096), 2.6), [slice16]),             # shift 0, mult near 2**15
+             (softmax16((4, 64), 0.002, 1.0), [rng.integers(-32768, 32768, (4, 64), dtype=np.int16)]),
+             (softmax16((2, 300), 4.9, 1.0), [rng.integers(-32768, 32768, (2, 300), dtype=np.int16)])]
+    for data, xs in cases:
+        res = MP.run_model(packed(data, "ref").binary, [xs])  # raises on an allocation in invoke()
+        want = TFLM(data)(*xs)[0]
+        assert np.array_equal(np.frombuffer(res.outputs[0][0], np.int16).reshape(want.shape), want)

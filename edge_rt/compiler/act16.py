@@ -125,3 +125,20 @@ def softmax16_diff_params(in_scale: float, beta: float) -> tuple[int, int]:
                       f"supported: below 5.0 (TFLite Micro's rescale overflows int32 there)")
     need(mult > 0, f"input scale x beta = {float(f32(in_scale)) * float(f32(beta)):g} is too small")
     return mult, shift
+
+
+def softmax16_lowest_diff(mult: int, shift: int) -> int:
+    """The lowest difference x - max the kernels need to rescale: every d at or below it gives
+    mbqm(d) <= -65535, so the exp table is read at -32768 (mbqm is monotonic in d). Clamping d
+    there changes nothing and keeps |d << shift| within 2**18 (small ints on MicroPython)."""
+    from ..kernels.quant import mbqm
+    lo, hi = -65535, 0  # find the largest d with mbqm(d) <= -65535 (lo when there is none)
+    if mbqm(lo, mult, shift) > -65535:
+        return lo
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if mbqm(mid, mult, shift) <= -65535:
+            lo = mid
+        else:
+            hi = mid
+    return lo

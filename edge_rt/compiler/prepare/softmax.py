@@ -12,7 +12,7 @@ mbqm so that [-65535, 0] spans [-10, 0], looked up in TFLite's interpolated exp 
 row is scaled by an interpolated 1/(1+x) table read at its normalized sum. Both 513-entry
 tables are LUTPopulate's float32 arithmetic replayed here (compiler/act16.py). Kernel inputs:
 [input, exp table (int16, 513), 1/(1+x) table (int16, 513), multiplier (int32, 1)];
-params: [shift]."""
+params: [shift, lowest difference (lower ones read the same exp)]."""
 from __future__ import annotations
 
 import numpy as np
@@ -72,7 +72,7 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
 
 
 def prepare_int16(g: Graph, op: Op, ks: str) -> None:
-    from ..act16 import softmax16_diff_params, softmax_luts
+    from ..act16 import softmax16_diff_params, softmax16_lowest_diff, softmax_luts
     x = need_dtype(g, op.inputs[0], "input", "int16")
     y = need_dtype(g, op.outputs[0], "output", "int16")
     need_quant(x, "input"); need_quant(y, "output")
@@ -93,7 +93,7 @@ def prepare_int16(g: Graph, op: Op, ks: str) -> None:
     op.kernel_inputs = [op.inputs[0], add_const(g, op, "exp_lut16", exp_lut),
                         add_const(g, op, "recip_lut16", rec_lut),
                         add_const(g, op, "multiplier", np.array([mult], np.int32))]
-    op.params = [shift]
+    op.params = [shift, softmax16_lowest_diff(mult, shift)]
     if ks == "np":
         from ...kernels.np.softmax import scratch_bytes16
         op.scratch_bytes = scratch_bytes16(x.shape[-1])

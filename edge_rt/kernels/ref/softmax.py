@@ -17,7 +17,7 @@
 # rows (and any row the limb path does not cover) take the exact, allocating path.
 from ... import format as F
 from ...compat import retype
-from ..fixedpoint import clz32, mul_pos_limbs, reciprocal, reciprocal_limbs
+from ..fixedpoint import mul_pos_limbs, reciprocal, reciprocal_limbs
 from ..quant import mbqm_halves, rdbpot, srdhm, wrap32
 
 SMALL_DEPTH = 2047  # depth * 2**19 <= 2**30 - 1
@@ -90,7 +90,8 @@ def bind(op, m, v, arena):
 #    n = ((sum << (h - 1)) + 2**13) >> 14, and r = lookup(clamp16(n - 3 * 2**15), recip_lut)
 #    is 1 / (1 + (n - 2**16) / 2**16) in Q0.15.
 # 3. y = clamp(round(e * r / 2**(31 - h)), 0, 32767).
-# Small ints: sum <= depth * 32767 (below 2**30 for depth <= 32768); sum << (h - 1) reaches
+# Small ints: d is first raised to the pack-time bound dlo (every lower d reads the table at
+# -32768 as well), which keeps |d << shift| below 2**18 for mbqm_halves; sum <= depth * 32767 (below 2**30 for depth <= 32768); sum << (h - 1) reaches
 # 2**30, so step 2 shifts by h - 15 directly (h > 14: the rounding bit is 0) or rounds first
 # (h <= 14); e * r < 2**30, but the rounding half can carry it past, so it is halved first:
 # (p + 2**(s-1)) >> s == ((p >> 1) + 2**(s-2)) >> (s-1) with s = 31 - h >= 14.
@@ -108,10 +109,10 @@ def _bind16(op, m, v):
     rows = t.size() // depth if depth else 0
     mh = retype(v[op.inputs[3]], 4, "H")  # the int32 multiplier as uint16 halves
     k = (v[op.inputs[0]], v[op.inputs[1]], v[op.inputs[2]], v[op.outputs[0]], mh[0], mh[1], op.params[0],
-         depth, rows)
+         op.params[1], depth, rows)
 
     def run(k=k):
-        x, exp_lut, rec_lut, y, m_lo, m_hi, shift, depth, rows = k
+        x, exp_lut, rec_lut, y, m_lo, m_hi, shift, dlo, depth, rows = k
         for r in range(rows):
             base = r * depth
             end = base + depth
@@ -121,11 +122,16 @@ def _bind16(op, m, v):
                     mx = x[i]
             total = 0
             for i in range(base, end):
-                d = mbqm_halves(x[i] - mx, m_lo, m_hi, shift) + 32767
+                d = x[i] - mx
+                d = mbqm_halves(dlo if d < dlo else d, m_lo, m_hi, shift) + 32767
                 e = lookup16(-32768 if d < -32768 else (32767 if d > 32767 else d), exp_lut)
                 y[i] = e
                 total += e
-            h = clz32(total)
+            h = 32  # leading zeros of the (positive, 32-bit) sum: clz32's mask is a big int
+            t = total
+            while t:
+                t >>= 1
+                h -= 1
             if h > 14:
                 n = total << (h - 15)
             else:
