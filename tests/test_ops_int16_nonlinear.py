@@ -178,12 +178,41 @@ def test_softmax16_refusals(kw, msg):
     assert msg in str(e.value).splitlines()[0] and "(SOFTMAX)" in str(e.value)
 
 
+# int8 input, int16 output (zero point -32768, scale 1/65536): the int8 algorithm, 16 output bits
+def softmax8to16(shape, in_scale, in_zp, beta=1.0, out_q=(1 / 65536, -32768)):
+    b = ModelBuilder()
+    x = b.tensor("x", shape, "int8", scale=in_scale, zero_point=in_zp)
+    y = b.tensor("y", shape, "int16", scale=out_q[0], zero_point=out_q[1])
+    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", Beta=beta)
+    return b.build(inputs=[x], outputs=[y])
+
+
+@pytest.mark.parametrize("shape,scale,zp,beta", [
+    ((2, 10), 0.1, 0, 1.0), ((2, 10), 0.0005, -7, 1.0), ((3, 10), 4.0, -128, 1.0), ((4, 1), 0.05, 0, 1.0),
+    ((2, 1000), 0.05, -20, 4.0), ((2, 3, 2, 7), 0.5, -1, 0.8), ((1, 3000), 0.2, 0, 1.0)])
+def test_softmax_int8_to_int16_random(shape, scale, zp, beta):
+    check_bit_exact(softmax8to16(shape, scale, zp, beta), trials=3, kernel_sets=KS)
+
+
+@pytest.mark.parametrize("scale,beta", [(0.0005, 1.0), (0.01, 1.0), (0.2, 1.0), (1.5, 1.0)])
+def test_softmax_int8_to_int16_every_difference(scale, beta):
+    x = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
+    check_bit_exact(softmax8to16((1, 256), scale, -3, beta), kernel_sets=KS, inputs=[(x,), (x[:, ::-1].copy(),)])
+
+
+def test_softmax_int8_to_int16_output_quant_refused():
+    with pytest.raises(UnsupportedModelError) as e:
+        packed(softmax8to16((1, 8), 0.1, 0, out_q=(1 / 32768, 0)), "ref")
+    assert "int16 output quantization must be scale 1/65536" in str(e.value).splitlines()[0]
+
+
 # -- all three ------------------------------------------------------------------------------
 
 MODELS = {
     "LOGISTIC": lambda: unary16("LOGISTIC", (3, 500), 0.0011),
     "TANH": lambda: unary16("TANH", (3, 500), 2.0 ** -11),
     "SOFTMAX": lambda: softmax16((6, 40), 0.0009, 1.0),
+    "SOFTMAX_8_16": lambda: softmax8to16((6, 40), 0.05, 3),
 }
 
 
@@ -195,8 +224,9 @@ def test_int8_only_sets_resolve_int16_ops(op, ks, runs_on):
     assert it.op_kernel_sets == [runs_on]
     ref = TFLM(data)
     rng = np.random.default_rng(5)
+    d = it.input_details()[0]
     for _ in range(3):
-        x = rng.integers(-32768, 32768, it.input_details()[0]["shape"], dtype=np.int16)
+        x = rng.integers(np.iinfo(d["dtype"]).min, np.iinfo(d["dtype"]).max + 1, d["shape"]).astype(d["dtype"])
         assert np.array_equal(run_edge(it, [x])[0], ref(x)[0])
 
 
@@ -204,7 +234,8 @@ def test_int8_only_sets_resolve_int16_ops(op, ks, runs_on):
 def test_np_invoke_allocates_nothing(op):
     it = Interpreter(packed(MODELS[op](), "np").binary, kernels="np")
     assert it.op_kernel_sets == ["np"]
-    it.set_input(0, np.random.default_rng(2).integers(-32768, 32768, it.input_details()[0]["shape"], dtype=np.int16))
+    d = it.input_details()[0]
+    it.set_input(0, np.random.default_rng(2).integers(-100, 100, d["shape"]).astype(d["dtype"]))
     growth, peak = traced_invokes(it)
     assert growth <= 0 and peak < 4096, (growth, peak)  # as tests/test_zero_alloc.py
 
@@ -260,8 +291,10 @@ def test_int16_ops_on_micropython_heap_locked():
              (unary16("TANH", (1, 4096), 1e-9), [slice16]),            # the largest shift
              (unary16("TANH", (1, 4096), 2.6), [slice16]),             # shift 0, mult near 2**15
              (softmax16((4, 64), 0.002, 1.0), [rng.integers(-32768, 32768, (4, 64), dtype=np.int16)]),
-             (softmax16((2, 300), 4.9, 1.0), [rng.integers(-32768, 32768, (2, 300), dtype=np.int16)])]
+             (softmax16((2, 300), 4.9, 1.0), [rng.integers(-32768, 32768, (2, 300), dtype=np.int16)]),
+             (softmax8to16((3, 40), 0.05, 3), [rng.integers(-128, 128, (3, 40), dtype=np.int8)])]
     for data, xs in cases:
         res = MP.run_model(packed(data, "ref").binary, [xs])  # raises on an allocation in invoke()
         want = TFLM(data)(*xs)[0]
+        assert want.dtype == np.int16
         assert np.array_equal(np.frombuffer(res.outputs[0][0], np.int16).reshape(want.shape), want)

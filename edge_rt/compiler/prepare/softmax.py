@@ -1,11 +1,12 @@
-"""SOFTMAX (int8 -> int8, over the last axis) as TFLite Micro's reference kernel computes it.
+"""SOFTMAX (int8 -> int8 or int16, over the last axis) as TFLite Micro's reference kernel computes it.
 
 Per row the reference takes d = max - x in [0, 255], rescales d by beta * input_scale into
 Q5.26, and evaluates gemmlowp's fixed-point exp. That exp depends on d alone, so it is
 tabulated here for all 256 differences (0 where d exceeds the reference's diff_min cutoff:
 those outputs are -128 either way). The device still sums, takes the fixed-point reciprocal
 and rescales per row. Kernel inputs: [input, exp(int32 Q0.31, 256), exp(int32 Q12.19, 256)]
-indexed by d; no params.
+indexed by d; no params. An int16 output (zero point -32768, scale 1/65536) takes the same
+steps with 16 output bits: the final rescale by 2**(bits_over_unit + 15), offset -32768.
 
 int16 (zero points 0, output scale 1/32768) follows SoftmaxInt16: d = x - max is rescaled by
 mbqm so that [-65535, 0] spans [-10, 0], looked up in TFLite's interpolated exp table, and the
@@ -54,14 +55,20 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     if g.tensors[op.inputs[0]].dtype == "int16":
         return prepare_int16(g, op, ks)
     x = need_dtype(g, op.inputs[0], "input", "int8")
-    y = need_dtype(g, op.outputs[0], "output", "int8")
+    y = need_dtype(g, op.outputs[0], "output", "int8", "int16")
     need_quant(x, "input"); need_quant(y, "output")
     need(len(x.shape) >= 1, "input must have at least one dimension")
     need(tuple(x.shape) == tuple(y.shape), f"input shape {x.shape} and output shape {y.shape} differ")
     out_scale, out_zp = y.qparams()
-    need(out_zp == -128 and out_scale == 1.0 / 256,
-         f"output quantization must be scale 1/256, zero point -128 (TFLite Micro requires it); "
-         f"got scale {out_scale:g}, zero point {out_zp}")
+    if y.dtype == "int16":  # TF_LITE_ENSURE_NEAR in float32
+        f32 = np.float32
+        near = abs(f32(out_scale) - f32(1.0) / f32(65536)) <= f32(0.001) * f32(1.0) / f32(65536)
+        need(out_zp == -32768 and near, f"int16 output quantization must be scale 1/65536, zero point -32768 "
+                                        f"(TFLite Micro requires it); got scale {out_scale:g}, zero point {out_zp}")
+    else:
+        need(out_zp == -128 and out_scale == 1.0 / 256,
+             f"output quantization must be scale 1/256, zero point -128 (TFLite Micro requires it); "
+             f"got scale {out_scale:g}, zero point {out_zp}")
     beta = float(op.options.get("beta", 1.0))
     q31, q12 = exp_tables(beta, x.qparams()[0])
     op.kernel_inputs = [op.inputs[0], add_const(g, op, "exp_q31", q31), add_const(g, op, "exp_q12", q12)]

@@ -116,7 +116,10 @@ def bind(op, m, v, arena):
     setitem, multiply, add, right_shift = np.ndarray.__setitem__, np.multiply, np.add, np.right_shift
     lut_take = lut.take
     rowdata = [(x[r], memoryview(x[r]), xu[r], y[r]) for r in range(rows)]
-    general = _general(idx, q, e12)
+    out16 = y.dtype == np.int16  # int8 input, int16 output (zero point -32768): E = bits_over_unit + 15
+    general = _general(idx, q, e12, 16 if out16 else 8)
+    if out16:
+        return _run_out16(rowdata, idx, e12, e12mv, ones, short, q, v12, v31, sc, kk, ll, general)
 
     def run():
         for xr, xmv, xur, yr in rowdata:
@@ -137,17 +140,45 @@ def bind(op, m, v, arena):
     return run
 
 
-def _general(idx, q, tmp):
+def _run_out16(rowdata, idx, e12, e12mv, ones, short, q, v12, v31, sc, kk, ll, general):
+    """run() for int16 output: the int8 steps with E = bits_over_unit + 15 = b - 5 (b >= 20 as
+    the sum is at least 2**19, so E >= 15), then q - 32768 clipped at 32767 (q >= 0)."""
+    setitem, multiply, add, right_shift, minimum = np.ndarray.__setitem__, np.multiply, np.add, np.right_shift, np.minimum
+    off, top = np.array(-32768, np.int64), np.array(32767, np.int64)
+
+    def run():
+        for xr, xmv, xur, yr in rowdata:
+            mx = xmv[xr.argmax()]
+            setitem(idx, Ellipsis, xur)
+            v12[mx].take(idx, None, e12, "clip")
+            total = int(sum(e12mv)) if short else int(ones.dot(e12))
+            if total >= _FAST_SUM:
+                general(v31[mx], total, yr)
+                continue
+            b = total.bit_length()
+            sc[()] = fast_reciprocal(total)
+            v31[mx].take(idx, None, q, "clip")
+            multiply(q, sc, q)
+            add(q, kk[b - 5], q)
+            right_shift(q, ll[b - 5], q)
+            add(q, off, q)
+            minimum(q, top, out=q)
+            setitem(yr, Ellipsis, q)
+    return run
+
+
+def _general(idx, q, tmp, obits):
     """The rescale for any wrapped int32 sum, the two roundings apart (a sum of 2**28 or more
     puts 2**(30+E) beyond int64; a wrapped sum can make the scale negative)."""
     tq = tmp.view(np.int64)  # the float sums are consumed by now: reuse the buffer
     multiply, add, right_shift, fmax, fmin = np.multiply, np.add, np.right_shift, np.fmax, np.fmin
     i64 = np.int64
-    nudge, s31, s63, lo, hi = i64(1 << 30), i64(31), i64(63), i64(-128), i64(127)
+    omin = -(1 << (obits - 1))
+    nudge, s31, s63, lo, hi = i64(1 << 30), i64(31), i64(63), i64(omin), i64(-omin - 1)
 
     def rescale(v31, total, yr):
         scale, bits_over_unit = reciprocal(_wrap32(total))
-        e = bits_over_unit + 23
+        e = bits_over_unit + 31 - obits
         v31.take(idx, None, q, "clip")
         multiply(q, i64(scale), q)
         add(q, nudge, q)
@@ -156,10 +187,10 @@ def _general(idx, q, tmp):
             right_shift(q, s63, tq)
             add(q, tq, q)
         if e > 0:
-            add(q, i64((1 << (e - 1)) - 128 * (1 << e)), q)  # rounding half, and the -128 offset
+            add(q, i64((1 << (e - 1)) + omin * (1 << e)), q)  # rounding half, and the output offset
             right_shift(q, i64(e), q)
         else:
-            add(q, i64(-128), q)
+            add(q, i64(omin), q)
         fmax(q, lo, q)
         fmin(q, hi, q)
         np.copyto(yr, q, "unsafe")

@@ -1,4 +1,5 @@
-# SOFTMAX (last axis), pure Python: the readable specification. int8 first, int16 below.
+# SOFTMAX (last axis), pure Python: the readable specification. int8 first (int8 or int16
+# output), int16 below.
 # Per row of `depth` values, with d = max - x in [0, 255] and the pack-time exp tables:
 # 1. sum = sum of exp_q12[d] (Q12.19, wrapped to int32 as in C; needs 4096+ columns).
 # 2. 1/sum = scale * 2**-bits_over_unit (gemmlowp reciprocal, scale in Q0.31).
@@ -23,15 +24,17 @@ from ..quant import mbqm_halves, rdbpot, srdhm, wrap32
 SMALL_DEPTH = 2047  # depth * 2**19 <= 2**30 - 1
 
 
-def _row_exact(x, eq31, eq12, y, base, end, mx):
+def _row_exact(x, eq31, eq12, y, base, end, mx, obits=8):
     total = 0
     for i in range(base, end):
         total += eq12[mx - x[i]]
     scale, bits_over_unit = reciprocal(wrap32(total), 12)
-    exponent = bits_over_unit + 23
+    exponent = bits_over_unit + 31 - obits
+    lo = -(1 << (obits - 1))
+    hi = -lo - 1
     for i in range(base, end):
-        q = rdbpot(srdhm(scale, eq31[mx - x[i]]), exponent) - 128
-        y[i] = -128 if q < -128 else (127 if q > 127 else q)
+        q = rdbpot(srdhm(scale, eq31[mx - x[i]]), exponent) + lo
+        y[i] = lo if q < lo else (hi if q > hi else q)
 
 
 def bind(op, m, v, arena):
@@ -47,9 +50,14 @@ def bind(op, m, v, arena):
     rows = m.tensors[op.inputs[0]].size() // depth if depth else 0
     small = depth <= SMALL_DEPTH
     lim = [0, 0, 0, 0]  # the row's scale as limbs, then bits_over_unit
+    # int16 output (int8 input; zero point -32768, scale 1/65536): E = bits_over_unit + 15, so
+    # 2**(E-15) = 2**bits_over_unit, and the offset and clamp are int16's
+    out16 = m.tensors[op.outputs[0]].dtype == F.DT_INT16
+    k = (16, 0, -32768, 32767) if out16 else (8, 8, -128, 127)
 
     def run(x=x, exp_q31=exp_q31, exp_q12=exp_q12, eh=eh, y=y, depth=depth, rows=rows,
-            small=small, lim=lim):
+            small=small, lim=lim, k=k):
+        obits, eoff, omin, omax = k
         for r in range(rows):
             base = r * depth
             end = base + depth
@@ -58,26 +66,26 @@ def bind(op, m, v, arena):
                 if x[i] > mx:
                     mx = x[i]
             if not small:
-                _row_exact(x, exp_q31, exp_q12, y, base, end, mx)
+                _row_exact(x, exp_q31, exp_q12, y, base, end, mx, obits)
                 continue
             total = 0
             for i in range(base, end):
                 total += exp_q12[mx - x[i]]
-            if not reciprocal_limbs(total, 12, lim) or lim[3] < -8:
-                _row_exact(x, exp_q31, exp_q12, y, base, end, mx)
+            if not reciprocal_limbs(total, 12, lim) or lim[3] + eoff < 0:
+                _row_exact(x, exp_q31, exp_q12, y, base, end, mx, obits)
                 continue
             s0 = lim[0]
             s1 = lim[1]
             s2 = lim[2]
-            rnd = 1 << (lim[3] + 8)   # 2**(E-15)
-            sh = lim[3] + 9           # E - 14
+            rnd = 1 << (lim[3] + eoff)   # 2**(E-15)
+            sh = lim[3] + eoff + 1       # E - 14
             for i in range(base, end):
                 d = 2 * (mx - x[i])
                 lo = eh[d]
                 hi = eh[d + 1]
                 q = ((mul_pos_limbs(s0, s1, s2, lo & 0x7FFF, (lo >> 15) | ((hi & 0x3FFF) << 1), hi >> 14,
-                                    False) + rnd) >> sh) - 128
-                y[i] = -128 if q < -128 else (127 if q > 127 else q)
+                                    False) + rnd) >> sh) + omin
+                y[i] = omin if q < omin else (omax if q > omax else q)
     return run
 
 
