@@ -23,7 +23,7 @@ from ..ir import Graph, Op
 from ..quant import quantize_multiplier
 from .common import add_const, need, need_dtype, need_quant
 
-DTYPES = ("int8", "int16")
+DTYPES = ("int8", "int16", "int8→int16")
 SCALED_DIFF_INTEGER_BITS = 5   # exp input format Q5.26
 ACCUM_INTEGER_BITS = 12        # sum of exps format Q12.19
 
