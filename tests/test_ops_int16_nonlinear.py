@@ -298,3 +298,15 @@ def test_int16_ops_on_micropython_heap_locked():
         want = TFLM(data)(*xs)[0]
         assert want.dtype == np.int16
         assert np.array_equal(np.frombuffer(res.outputs[0][0], np.int16).reshape(want.shape), want)
+
+
+def test_bench_tool_runs():
+    """tools/int16_nonlinear_bench.py (the figures in docs/int16.md) runs and reports each model."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, os.path.join(root, "tools", "int16_nonlinear_bench.py"), "--repeat", "1"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert len([ln for ln in r.stdout.splitlines() if " int16 (" in ln or "int8->int16" in ln]) == 4, r.stdout
