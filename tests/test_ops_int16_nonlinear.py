@@ -73,6 +73,7 @@ def test_sigmoid_like_random_shapes(op, shape, scale):
     ("TANH", {"out_zp": -5}, "output quantization must be scale 2^-15"),
     ("LOGISTIC", {"out_scale": 2.0 ** -14}, "output quantization must be scale 2^-15"),
     ("TANH", {"in_scale": 3.0}, "input scale 3 is too large"),
+    ("LOGISTIC", {"in_scale": -0.01}, "quantization scale -0.01 is not positive"),
 ])
 def test_sigmoid_like_refusals(op, kw, msg):
     args = {"in_scale": 0.001, **kw}

@@ -29,6 +29,7 @@ def checked_log2(x: float) -> tuple[bool, int]:
     in float32 as the reference, with logf correctly rounded. A libm's logf can be one ulp off
     (glibc's: on about 0.1 % of inputs), which could flip the decision only for a scale within
     about 1e-6 (relative) of 2**(k +- 0.001): no scale a quantizer picks."""
+    need(float(f32(x)) > 0.0, f"quantization scale {float(x):g} is not positive")
     inv_ln2 = f32(1.0) / f32(math.log(2.0))
     x_log2 = f32(f32(math.log(float(f32(x)))) * inv_ln2)
     rounded = tflite_round32(x_log2)
@@ -120,6 +121,7 @@ def softmax16_diff_params(in_scale: float, beta: float) -> tuple[int, int]:
     """(multiplier, shift) rescaling an int16 difference x - max so that [-65535, 0] spans
     [-10, 0] of the exp table: QuantizeMultiplier(scale * beta / (10 / 65535)) in double."""
     real = float(f32(in_scale)) * float(f32(beta)) / (10.0 / 65535.0)
+    need(real > 0.0, f"input scale x beta = {float(f32(in_scale)) * float(f32(beta)):g} is not positive")
     mult, shift = quantize_multiplier(real)
     # the reference shifts the int32 difference left before the high multiply: beyond 15 bits
     # of shift a difference of -65535 overflows int32 (undefined behaviour in C)
