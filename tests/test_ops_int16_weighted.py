@@ -199,6 +199,21 @@ def test_fully_connected_int16(case):
     exact(fc_model(**case, seed=len(str(case))))
 
 
+@pytest.mark.parametrize("dtype", ["int16", "int8"])
+def test_per_tensor_fc_multiplier_in_double(dtype):
+    """Scales whose float32 product gives another multiplier than the double product, and an
+    accumulator (-35463, through the bias) where the two round apart: the reference (the
+    wheel) takes the double product, as edge_rt does, for int16x8 and int8 alike."""
+    in_s, ws, out_s = 0.05024484544992447, 0.026936296373605728, 0.3950349986553192
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 2), dtype, scale=in_s, zero_point=0)
+    w = b.const("w", np.array([[1, 0]], np.int8), scale=[ws])
+    bias = b.const("b", np.array([-35463], np.int32), scale=[in_s * ws])
+    y = b.tensor("y", (1, 1), dtype, scale=out_s, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions")
+    exact(b.build([x], [y]), inputs=[(np.array([[0, 0]], dtype),), (np.array([[1, 5]], dtype),)])
+
+
 def test_large_multipliers_small_inputs():
     """Multipliers above 1 (left shifts) on inputs small enough not to saturate every output."""
     for data in (conv_model(real=2e3, seed=3), conv_model(real=2e3, bias="int32", seed=4),

@@ -158,7 +158,7 @@ _BIAS_TYPES = {2: "int32", 4: "int64"}  # the options' quantized_bias_type (Tens
 
 
 def int16_tail(g: Graph, op: Op, x: Tensor, w: Tensor, y: Tensor, w_abs: np.ndarray,
-               int32_bias: bool = True, float_product: bool = False) -> tuple[int, int]:
+               int32_bias: bool = True) -> tuple[int, int]:
     """Shared tail of the int16x8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED prepare.
 
     TFLite Micro's int16 kernels add no offsets (the scheme is symmetric: zero points 0,
@@ -167,8 +167,9 @@ def int16_tail(g: Graph, op: Op, x: Tensor, w: Tensor, y: Tensor, w_abs: np.ndar
     an int32 sum and the usual double rounding (`int32_bias`: whether the op has that path;
     DEPTHWISE_CONV_2D has not). The bias is not folded: the kernels read the op's own bias
     (its dtype selects the path) or a zero constant. w_abs: per-output-channel sums of |w|,
-    for the bound below. float_product: the per-tensor FULLY_CONNECTED multiplier, whose
-    input * filter scale product TFLite Micro takes in float32. Sets op.kernel_inputs =
+    for the bound below. The multipliers are channel_requant's, also for a per-tensor
+    FULLY_CONNECTED: the tflite_micro wheel takes the scale product in double there too (its
+    source at HEAD multiplies in float32; we follow the wheel). Sets op.kernel_inputs =
     [input, filter, bias, multiplier, shift]; returns (act_min, act_max) on the int16 grid."""
     for t, role in ((x, "input"), (y, "output")):
         need(not np.any(t.zero_point), f"int16 {role} tensor ({t.name}) has zero point "
@@ -187,13 +188,8 @@ def int16_tail(g: Graph, op: Op, x: Tensor, w: Tensor, y: Tensor, w_abs: np.ndar
         bias_id = add_const(g, op, "bias", bias.astype(kind))
     in_scale, _ = x.qparams()
     out_scale, _ = y.qparams()
-    if float_product and len(w.scale) == 1:  # GetQuantizedConvolutionMultipler
-        real = float(np.float64(np.float32(in_scale) * np.float32(w.scale[0])) / np.float64(np.float32(out_scale)))
-        mult, shift = quantize_multipliers([real] * n)
-        mult_id, shift_id = add_const(g, op, "multiplier", mult), add_const(g, op, "shift", shift)
-    else:
-        mult_id, shift_id = channel_requant(g, op, in_scale, w, out_scale, n)
-        mult, shift = g.tensors[mult_id].data, g.tensors[shift_id].data
+    mult_id, shift_id = channel_requant(g, op, in_scale, w, out_scale, n)
+    mult, shift = g.tensors[mult_id].data, g.tensors[shift_id].data
     # |sum| bound: every product is at most 2**15 * |w|; the numpy kernels sum in float64,
     # exact below 2**53
     bound = np.abs(bias) + (1 << 15) * w_abs.astype(np.int64)

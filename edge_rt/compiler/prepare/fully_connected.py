@@ -24,7 +24,7 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     need(y.size == x.size // k * n, f"output shape {y.shape} does not hold {x.size // k}x{n} values")
     if x.dtype == "int16":
         need(ks in ("np", "ref"), f"int16 activations run on the np and ref kernels, not {ks}")
-        lo, hi = int16_tail(g, op, x, w, y, np.abs(wd.astype(np.int64)).sum(axis=1), float_product=True)
+        lo, hi = int16_tail(g, op, x, w, y, np.abs(wd.astype(np.int64)).sum(axis=1))
         op.params = [0, lo, hi]
         if ks == "np":
             from ...kernels.np._wide import fc_scratch
