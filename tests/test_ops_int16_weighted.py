@@ -455,3 +455,28 @@ def test_ref_int16_on_micropython(tmp_path):
            if p and p[0] == "@@out"}
     assert "@@exc" not in res["stdout"], res["stdout"][-2000:]
     assert got == want, sorted(got)
+
+
+@pytest.mark.parametrize("kind", ["CONV_2D", "DEPTHWISE_CONV_2D"])
+def test_pad_folds_into_int16_convolution(kind):
+    """PAD (int16, zero point 0) -> VALID convolution: fold_pad makes it one convolution with
+    explicit padding, still exact (the padded taps are 0 either way)."""
+    rng = np.random.default_rng(4)
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 5, 6, 3), "int16", scale=0.004)
+    p = b.tensor("p", (1, 8, 8, 3), "int16", scale=0.004)
+    b.op("PAD", [x, b.const("pads", np.array([[0, 0], [1, 2], [0, 2], [0, 0]], np.int32))], [p])
+    ws = list(rng.uniform(0.002, 0.01, 3))
+    if kind == "CONV_2D":
+        w = b.const("w", rng.integers(-127, 128, (3, 3, 3, 3)).astype(np.int8), scale=ws, zero_point=[0] * 3)
+        opts = dict(Padding="VALID", StrideW=2, StrideH=1)
+    else:
+        w = b.const("w", rng.integers(-127, 128, (1, 3, 3, 3)).astype(np.int8), scale=ws, zero_point=[0] * 3,
+                    quantized_dimension=3)
+        opts = dict(Padding="VALID", StrideW=2, StrideH=1, DepthMultiplier=1)
+    y = b.tensor("y", (1, 6, 3, 3), "int16", scale=0.2)
+    b.op(kind, [p, w, b.const("b", rng.integers(-999, 999, 3).astype(np.int64), scale=[4e-5] * 3)], [y],
+         KINDS[kind], **opts)
+    data = b.build([x], [y])
+    exact(data)
+    assert [op.type for op in pack(data, kernels="np", check_budget=False).graph.ops] == [kind]
