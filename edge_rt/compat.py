@@ -27,8 +27,8 @@ if MICROPYTHON:
     from array import array
 
     _UCTYPES = {"b": uctypes.INT8, "B": uctypes.UINT8, "h": uctypes.INT16, "H": uctypes.UINT16,
-                "i": uctypes.INT32, "I": uctypes.UINT32, "f": uctypes.FLOAT32}
-    _SIZES = {"b": 1, "B": 1, "h": 2, "H": 2, "i": 4, "I": 4, "f": 4}
+                "i": uctypes.INT32, "I": uctypes.UINT32, "f": uctypes.FLOAT32, "q": uctypes.INT64}
+    _SIZES = {"b": 1, "B": 1, "h": 2, "H": 2, "i": 4, "I": 4, "f": 4, "q": 8}
 
     def new_arena(n):
         """A zeroed n-byte arena: array('b') here, grown in chunks so that no temporary of

@@ -53,7 +53,7 @@ def test_all_problems_listed_at_once():
 def test_unsupported_dtype_named():
     b = ModelBuilder()
     x = b.tensor("x", (1, 4), "int16", 0.1, 0)
-    w = b.const("w", np.ones((2, 4), np.int8), scale=0.1)
+    w = b.const("w", np.ones((2, 4), np.int16), scale=0.1)  # int16 weights: no such scheme
     y = b.tensor("y", (1, 2), "int16", 0.1, 0)
     b.op("FULLY_CONNECTED", [x, w, -1], [y], "FullyConnectedOptions")
     with pytest.raises(UnsupportedModelError, match=r"op 0 \(FULLY_CONNECTED\).*int16"):

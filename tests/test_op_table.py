@@ -35,7 +35,7 @@ def test_rows_follow_the_registries():
         assert r["kernels"] == [ks for ks in F.KERNEL_SETS if F.OP_CODES[name] in ops_of(ks)]
         assert "ref" in r["kernels"], f"{name}: every op has its pure-Python specification"
     assert rows["GATHER"]["dtypes"] == "int8, float32"
-    assert rows["CONV_2D"]["dtypes"] == "int8"
+    assert rows["CONV_2D"]["dtypes"] == "int8, int16x8"
 
 
 def test_ops_cli(capsys):

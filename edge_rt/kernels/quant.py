@@ -109,3 +109,27 @@ def mbqm_halves(x, m_lo, m_hi, shift):
     elif -SMALL_MAX <= x <= SMALL_MAX:
         return rdbpot_small(srdhm_halves(x, m_lo, m_hi), -shift)
     return mbqm(x, (m_hi << 16) | m_lo, shift)  # outside the bound: exact, but allocates
+
+
+def mbqm64(x, multiplier, shift):
+    """MultiplyByQuantizedMultiplier's int64 overload, which TFLite's int16x8 kernels (int64
+    bias) use instead of mbqm: the Q0.31 multiplier is first rounded to 16 bits (0x7FFF at
+    most), then one rounding shift by 15 - shift (half rounds up: add half, arithmetic shift),
+    and the int64 result is truncated to int32 as the C cast does. The packer keeps
+    |x| * 0x7FFF within int64 and shift <= 14 (prepare/common.py int16_tail)."""
+    rm = (multiplier + 0x8000) >> 16 if multiplier < 0x7FFF0000 else 0x7FFF
+    total = 15 - shift
+    return wrap32((x * rm + (1 << (total - 1))) >> total)
+
+
+def requant_int16x8(acc, multiplier, shift, wide):
+    """One output of an int16x8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED before its clamp,
+    from the exact sum acc (bias included). TFLite Micro picks the accumulator by the bias
+    type: an int64 bias (wide) means an int64 accumulator and mbqm64; an int32 bias an int32
+    accumulator, which wraps (two's complement: only the sum mod 2**32 matters), and mbqm.
+    On 32-bit MicroPython these values are big ints: the int16 paths allocate."""
+    if wide:
+        return mbqm64(acc, multiplier, shift)
+    if acc < INT32_MIN or acc > INT32_MAX:
+        acc = wrap32(acc)
+    return mbqm(acc, multiplier, shift)

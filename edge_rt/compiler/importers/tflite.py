@@ -37,6 +37,8 @@ def _conv_like(o, depthwise=False):
          "activation": ACTIVATIONS.get(o.FusedActivationFunction(), o.FusedActivationFunction())}
     if depthwise:
         d["depth_multiplier"] = o.DepthMultiplier()
+    elif o.QuantizedBiasType():  # the int16x8 accumulator when there is no bias (prepare/common.py)
+        d["quantized_bias_type"] = o.QuantizedBiasType()
     return d
 
 
@@ -59,7 +61,8 @@ OPTION_READERS = {
     "FULLY_CONNECTED": (S.FullyConnectedOptions, lambda o: {
         "activation": ACTIVATIONS.get(o.FusedActivationFunction(), o.FusedActivationFunction()),
         "weights_format": o.WeightsFormat(), "keep_num_dims": bool(o.KeepNumDims()),
-        "asymmetric_quantize_inputs": bool(o.AsymmetricQuantizeInputs())}),
+        "asymmetric_quantize_inputs": bool(o.AsymmetricQuantizeInputs()),
+        **({"quantized_bias_type": o.QuantizedBiasType()} if o.QuantizedBiasType() else {})}),
     "AVERAGE_POOL_2D": (S.Pool2DOptions, _pool),
     "MAX_POOL_2D": (S.Pool2DOptions, _pool),
     "ADD": _act_only(S.AddOptions),

@@ -28,6 +28,8 @@ def fold_activation(g: Graph):
             continue
         if single_consumer(g, x, consumers) != i or not same_quant(g.tensors[x], g.tensors[y]):
             continue
+        if g.tensors[x].dtype != "int8":
+            continue  # the clamp argument is checked on the int8 grid only (int16x8: untested)
         prod = g.ops[p]
         act = COMBINE.get((prod.options.get("activation", "NONE"), op.type))
         if act is None:

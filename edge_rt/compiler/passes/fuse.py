@@ -12,6 +12,11 @@ def _activation_bound(g: Graph) -> int:
     return lower_bound(lifetimes(g))
 
 
+def _int8(g: Graph, op: Op) -> bool:
+    """The fused kernels are int8 only: an int16x8 op keeps its own kernel."""
+    return g.tensors[op.inputs[0]].dtype == "int8" and g.tensors[op.outputs[0]].dtype == "int8"
+
+
 def _try(g: Graph, fused: Op, at: int, remove: int) -> bool:
     """Put `fused` at op index `at`, drop op `remove`; undo unless peak memory did not grow."""
     before = _activation_bound(g)
@@ -33,6 +38,7 @@ def fuse_depthwise_separable(g: Graph):
         j = single_consumer(g, dw.outputs[0], g.consumers()) if dw.type == "DEPTHWISE_CONV_2D" else None
         pw = g.ops[j] if j is not None else None
         if (pw is not None and pw.type == "CONV_2D" and pw.inputs[0] == dw.outputs[0]
+                and _int8(g, dw) and _int8(g, pw)
                 and g.tensors[pw.inputs[1]].shape[1:3] == (1, 1)
                 and pw.options.get("stride_h", 1) == pw.options.get("stride_w", 1) == 1
                 and pw.options.get("padding") in ("SAME", "VALID")):
@@ -71,7 +77,7 @@ def fuse_residual(g: Graph):
             if skip == mid or g.tensors[skip].is_const or len(set(map(tuple, shapes))) != 1:
                 continue
             conv = g.ops[p]
-            if skip in conv.inputs:
+            if skip in conv.inputs or not _int8(g, conv) or g.tensors[add.outputs[0]].dtype != "int8":
                 continue
             fused = Op(FUSED_NAME[conv.type], conv.inputs + [skip], list(add.outputs),
                        {"conv": (conv.type, conv.inputs, conv.outputs, conv.options),

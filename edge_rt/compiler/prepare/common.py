@@ -150,3 +150,66 @@ def c_patch_scratch(op_params: list, xshape, yshape, kh: int, kw: int, oc: int) 
     if kh == kw == 1 and pt == pl == 0 and (oh - 1) * sh < h and (ow - 1) * sw < w:
         return 0
     return c_gemm_rows(oc) * ((kh * kw * ic + 15) // 16 * 16)
+
+
+# -- int16x8 (int16 activations, int8 weights) ------------------------------------------------
+I16_MIN, I16_MAX = -32768, 32767
+_BIAS_TYPES = {2: "int32", 4: "int64"}  # the options' quantized_bias_type (TensorType) for no bias
+
+
+def int16_tail(g: Graph, op: Op, x: Tensor, w: Tensor, y: Tensor, w_abs: np.ndarray,
+               int32_bias: bool = True) -> tuple[int, int]:
+    """Shared tail of the int16x8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED prepare.
+
+    TFLite Micro's int16 kernels add no offsets (the scheme is symmetric: zero points 0,
+    required here) and pick the accumulator by the bias type: int64 (or no bias) means an int64
+    sum requantized by the int64 MultiplyByQuantizedMultiplier (kernels/quant.mbqm64), int32
+    an int32 sum and the usual double rounding (`int32_bias`: whether the op has that path;
+    DEPTHWISE_CONV_2D has not). The bias is not folded: the kernels read the op's own bias
+    (its dtype selects the path) or a zero constant. w_abs: per-output-channel sums of |w|,
+    for the bound below. The multipliers are channel_requant's, also for a per-tensor
+    FULLY_CONNECTED: the tflite_micro wheel takes the scale product in double there too (its
+    source at HEAD multiplies in float32; we follow the wheel). Sets op.kernel_inputs =
+    [input, filter, bias, multiplier, shift]; returns (act_min, act_max) on the int16 grid."""
+    for t, role in ((x, "input"), (y, "output")):
+        need(not np.any(t.zero_point), f"int16 {role} tensor ({t.name}) has zero point "
+                                       f"{int(t.zero_point[0])}; the int16x8 scheme needs 0")
+    need(not np.any(w.zero_point), "filter zero point must be 0 (symmetric int8)")
+    n = len(w_abs)
+    types = ("int64", "int32") if int32_bias else ("int64",)
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        bt = need_dtype(g, op.inputs[2], "bias", *types)
+        bias = need_const(g, op.inputs[2], "bias").astype(np.int64).reshape(-1)
+        need(bias.size == n, f"bias has {bias.size} values for {n} output channels")
+        kind, bias_id = bt.dtype, op.inputs[2]
+    else:
+        kind = _BIAS_TYPES.get(op.options.get("quantized_bias_type", 0), "int64") if int32_bias else "int64"
+        bias = np.zeros(n, np.int64)
+        bias_id = add_const(g, op, "bias", bias.astype(kind))
+    in_scale, _ = x.qparams()
+    out_scale, _ = y.qparams()
+    mult_id, shift_id = channel_requant(g, op, in_scale, w, out_scale, n)
+    mult, shift = g.tensors[mult_id].data, g.tensors[shift_id].data
+    # |sum| bound: every product is at most 2**15 * |w|; the numpy kernels sum in float64,
+    # exact below 2**53
+    bound = np.abs(bias) + (1 << 15) * w_abs.astype(np.int64)
+    need(int(((1 << 15) * w_abs.astype(np.int64)).max(initial=0)) < 1 << 53,
+         "filter too large for an exact int16 accumulation")
+    if kind == "int64":  # keep mbqm64's arithmetic defined (int64 product, positive shift)
+        need(int(shift.max(initial=0)) <= 14, f"output scale multiplier 2**{int(shift.max())} too "
+                                              "large for the int16x8 requantization (shift <= 14)")
+        rm = np.where(mult < 0x7FFF0000, (mult.astype(np.int64) + 0x8000) >> 16, 0x7FFF)
+        worst = [int(b) * int(r) + (1 << (14 - int(s))) for b, r, s in zip(bound, rm, shift)]
+        need(max(worst, default=0) < 1 << 63, "bias or accumulator too large: TFLite's int64 "
+                                              "requantization would overflow int64")
+    lo, hi = activation_range_16(op, y)
+    op.kernel_inputs = [op.inputs[0], op.inputs[1], bias_id, mult_id, shift_id]
+    return lo, hi
+
+
+def activation_range_16(op: Op, y: Tensor) -> tuple[int, int]:
+    s, z = y.qparams()
+    try:
+        return activation_range(op.options.get("activation", "NONE"), s, z, I16_MIN, I16_MAX)
+    except ValueError as e:
+        raise OpProblem(str(e).replace("int8", "int16")) from None

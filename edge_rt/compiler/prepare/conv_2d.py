@@ -1,12 +1,15 @@
-"""CONV_2D (int8, per-channel or per-tensor weights). Kernel inputs:
-[input, filter(OC,KH,KW,IC), folded_bias(OC), multiplier(OC), shift(OC)];
-params: [stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
-         input_zero_point, output_offset, act_min, act_max]."""
+"""CONV_2D (int8, per-channel or per-tensor weights; int16x8: int16 activations, int8 weights,
+int64 or int32 bias). Kernel inputs:
+[input, filter(OC,KH,KW,IC), folded_bias(OC), multiplier(OC), shift(OC)] (int16x8: the bias
+itself, int64 or int32); params: [stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
+         input_zero_point, output_offset, act_min, act_max] (int16x8: zero point and offset 0)."""
 import numpy as np
 
 from ..ir import Graph, Op
-from .common import (c_constants, c_patch_scratch, need, need_const, need_dtype, need_quant, np_constants, requant_values, same_or_valid,
-                     weighted_op)
+from .common import (c_constants, c_patch_scratch, int16_tail, need, need_const, need_dtype, need_quant, np_constants,
+                     requant_values, same_or_valid, weighted_op)
+
+DTYPES = ("int8", "int16x8")
 
 
 def conv_geometry(op: Op, xshape, kh: int, kw: int):
@@ -26,9 +29,9 @@ def conv_geometry(op: Op, xshape, kh: int, kw: int):
 
 
 def prepare(g: Graph, op: Op, ks: str) -> None:
-    x = need_dtype(g, op.inputs[0], "input", "int8")
+    x = need_dtype(g, op.inputs[0], "input", "int8", "int16")
     w = need_dtype(g, op.inputs[1], "filter", "int8")
-    y = need_dtype(g, op.outputs[0], "output", "int8")
+    y = need_dtype(g, op.outputs[0], "output", x.dtype)
     wd = need_const(g, op.inputs[1], "filter")
     need_quant(x, "input"); need_quant(y, "output"); need_quant(w, "filter", per_channel_ok=True)
     need(wd.ndim == 4, f"filter must be 4-D OHWI, got shape {wd.shape}")
@@ -38,6 +41,14 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     sh, sw, dh, dw, oh, ow, pt, pl = conv_geometry(op, x.shape, kh, kw)
     need(tuple(y.shape) == (x.shape[0], oh, ow, oc),
          f"output shape {tuple(y.shape)} != computed {(x.shape[0], oh, ow, oc)}")
+    if x.dtype == "int16":
+        need(ks in ("np", "ref"), f"int16 activations run on the np and ref kernels, not {ks}")
+        lo, hi = int16_tail(g, op, x, w, y, np.abs(wd.astype(np.int64)).reshape(oc, -1).sum(axis=1))
+        op.params = [sh, sw, dh, dw, pt, pl, 0, 0, lo, hi]
+        if ks == "np":
+            from ...kernels.np._wide import conv_scratch
+            op.scratch_bytes = conv_scratch(x.shape, y.shape, kh, kw, dh, dw, sh, sw, pt, pl)
+        return
     in_zp, out_zp, lo, hi, folded = weighted_op(g, op, x, w, y, wd.astype(np.int64).reshape(oc, -1).sum(axis=1))
     op.params = [sh, sw, dh, dw, pt, pl, in_zp, out_zp, lo, hi]
     if ks == "np":

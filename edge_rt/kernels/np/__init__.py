@@ -80,4 +80,7 @@ INT16_OPS = frozenset((
     F.OP_LOGISTIC,
     F.OP_TANH,
     F.OP_SOFTMAX,
+    F.OP_CONV_2D,
+    F.OP_DEPTHWISE_CONV_2D,
+    F.OP_FULLY_CONNECTED,
 ))

@@ -10,7 +10,9 @@
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+# int16 activations (int16x8): _wide.py.
 from . import _conv_common as cc
+from . import _wide
 from .requant import Plan, packed_acc, run_steps
 
 
@@ -43,6 +45,9 @@ def constants(w, bias, mult, shift, params):
 def bind(op, m, v, arena):
     # inputs: x, filter, bias, multiplier, shift [, constants() (packed for this kernel set)]
     x, w, bias, mult, shift = [v[i] for i in op.inputs[:5]]
+    if x.dtype == np.int16:
+        return run_steps(_wide.depthwise_steps(x, w, bias, mult, shift, v[op.outputs[0]], op.params, arena,
+                                               op.scratch_offset, bias.dtype == np.int64))
     packed = v[op.inputs[5]] if len(op.inputs) > 5 else None
     if packed is None:
         packed = constants(np.asarray(w), bias, mult, shift, op.params)

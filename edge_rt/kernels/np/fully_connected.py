@@ -14,7 +14,7 @@ import numpy as np
 
 from ._conv_common import constants as _constants, gemm_dtype, r16
 from ... import format as F
-from . import requant_f64
+from . import _wide, requant_f64
 from .requant_f64 import CLIP
 from .requant import F64, HEADER, Plan, as_int64, packed_acc, run_steps, setitem
 
@@ -39,6 +39,9 @@ def constants(w, bias, mult, shift, params):
 def bind(op, m, v, arena):
     # inputs: x, weights, bias, multiplier, shift [, constants() (packed for this kernel set)]
     x, w, bias, mult, shift = [v[i] for i in op.inputs[:5]]
+    if x.dtype == np.int16:  # int16x8 (_wide.py); the bias dtype picks TFLite's accumulator
+        return run_steps(_wide.fc_steps(x, w, bias, mult, shift, v[op.outputs[0]], op.params, arena,
+                                        op.scratch_offset, bias.dtype == np.int64))
     packed = v[op.inputs[5]] if len(op.inputs) > 5 else constants(np.asarray(w), bias, mult, shift, op.params)
     y = v[op.outputs[0]]
     out_off, lo, hi = op.params[:3]

@@ -3,12 +3,15 @@
 # (x + in_off) * w; the reference skips padded taps. Pack time folded in_off * sum(w) over
 # *all* taps into the bias, so the loop adds x * w for a valid tap and in_zp * w
 # (= -in_off * w) for a padded one, which cancels that tap's share of the folded term.
+from ... import format as F
 from ...compat import retype
-from ..quant import mbqm_halves
+from ..quant import mbqm_halves, requant_int16x8
 
 
 def bind(op, m, v, arena):
     i_x, i_w, i_b, i_m, i_s = op.inputs[:5]  # np-packed files append np-only constants
+    if m.tensors[i_x].dtype == F.DT_INT16:
+        return bind16(op, m, v)
     x, w, bias, shift = v[i_x], v[i_w], v[i_b], v[i_s]
     # the int32 multipliers (>= 2**30, big ints on 32-bit MicroPython) read as uint16
     # halves, so requantization stays allocation-free: see quant.mbqm_halves
@@ -43,5 +46,43 @@ def bind(op, m, v, arena):
                                     for j in range(ic):
                                         acc += in_zp * w[wo + j]
                         r = mbqm_halves(acc, mh[2 * c], mh[2 * c + 1], shift[c]) + out_off
+                        y[yo + c] = lo if r < lo else (hi if r > hi else r)
+    return run
+
+
+def bind16(op, m, v):
+    """int16x8: int16 input and output (zero points 0), int8 filter, the bias int64 or int32
+    (its dtype picks the accumulator, see quant.requant_int16x8). Padded taps are skipped, as
+    in the reference; same loop order as the int8 kernel (row overlap relies on it)."""
+    i_x, i_w, i_b, i_m, i_s = op.inputs[:5]
+    x, w, bias, mult, shift = v[i_x], v[i_w], v[i_b], v[i_m], v[i_s]
+    wide = m.tensors[i_b].dtype == F.DT_INT64
+    y = v[op.outputs[0]]
+    sh, sw, dh, dw, pt, pl, _, _, lo, hi = op.params[:10]
+    nb, h, wd, ic = m.tensors[i_x].shape
+    oc, kh, kw, _ = m.tensors[i_w].shape
+    _, oh, ow, _ = m.tensors[op.outputs[0]].shape
+
+    def run(x=x, w=w, bias=bias, mult=mult, shift=shift, y=y, nb=nb, h=h, wd=wd, ic=ic, oc=oc, kh=kh,
+            kw=kw, oh=oh, ow=ow, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pl=pl, lo=lo, hi=hi, wide=wide):
+        for b in range(nb):
+            for oy in range(oh):
+                for ox in range(ow):
+                    yo = ((b * oh + oy) * ow + ox) * oc
+                    for c in range(oc):
+                        acc = bias[c]
+                        for ky in range(kh):
+                            iy = oy * sh - pt + ky * dh
+                            if iy < 0 or iy >= h:
+                                continue
+                            for kx in range(kw):
+                                ix = ox * sw - pl + kx * dw
+                                if ix < 0 or ix >= wd:
+                                    continue
+                                xo = ((b * h + iy) * wd + ix) * ic
+                                wo = ((c * kh + ky) * kw + kx) * ic
+                                for j in range(ic):
+                                    acc += x[xo + j] * w[wo + j]
+                        r = requant_int16x8(acc, mult[c], shift[c], wide)
                         y[yo + c] = lo if r < lo else (hi if r > hi else r)
     return run
