@@ -29,19 +29,29 @@ def dtypes_of(name: str) -> str:
 def rows() -> list[dict]:
     """[{op, dtypes, kernels}] in opcode order; kernels: the sets implementing the op."""
     sets = {ks: ops_of(ks) for ks in F.KERNEL_SETS}
+    sets16 = {ks: ops_of(ks, "INT16_OPS") for ks in F.KERNEL_SETS}
     out = []
     for name in sorted((n for n in PREPARE if n not in FUSED_OPS), key=lambda n: F.OP_CODES.get(n, 1 << 16)):
         code = F.OP_CODES.get(name)
         out.append({"op": name, "dtypes": dtypes_of(name),
-                    "kernels": [ks for ks in F.KERNEL_SETS if code in sets[ks]]})
+                    "kernels": [ks for ks in F.KERNEL_SETS if code in sets[ks]],
+                    "int16": [ks for ks in F.KERNEL_SETS if code in sets16[ks]]})
     return out
 
 
 def markdown() -> str:
     """The table as markdown, between the README markers."""
     lines = [BEGIN, "| op | dtypes | kernel sets |", "|---|---|---|"]
-    lines += [f"| {r['op']} | {r['dtypes']} | {', '.join(r['kernels'])} |" for r in rows()]
+    lines += [f"| {r['op']} | {r['dtypes']} | {_sets(r)} |" for r in rows()]
     return "\n".join(lines + [END])
+
+
+def _sets(r: dict) -> str:
+    """The sets running the op; those that also run its int16 form, where they are fewer."""
+    s = ", ".join(r["kernels"])
+    if r["int16"] and r["int16"] != r["kernels"]:
+        s += f" (int16: {', '.join(r['int16'])})"
+    return s
 
 
 def text() -> str:
@@ -49,7 +59,7 @@ def text() -> str:
     w = max(len(r["op"]) for r in rs)
     wd = max(len(r["dtypes"]) for r in rs)
     lines = [f"{'op':{w}s}  {'dtypes':{wd}s}  kernel sets"]
-    lines += [f"{r['op']:{w}s}  {r['dtypes']:{wd}s}  {', '.join(r['kernels'])}" for r in rs]
+    lines += [f"{r['op']:{w}s}  {r['dtypes']:{wd}s}  {_sets(r)}" for r in rs]
     chains = "; ".join(f"{k}: {' -> '.join(v)}" for k, v in F.KERNEL_CHAINS.items())
     return "\n".join(lines + [f"({len(rs)} ops; an op a set lacks runs on the next set of its chain: {chains})"])
 
