@@ -76,4 +76,15 @@ KERNELS = {
 # Opcodes whose kernel here also runs int16 activations (the int16x8 scheme): the packer sends an
 # int16 op to the first set of the fallback chain that lists it (compiler/kernel_sets.resolve).
 INT16_OPS = frozenset((
+    F.OP_ADD,
+    F.OP_SUB,
+    F.OP_MUL,
+    F.OP_QUANTIZE,
+    F.OP_DEQUANTIZE,
+    F.OP_PAD,
+    F.OP_AVERAGE_POOL_2D,
+    F.OP_MAX_POOL_2D,
+    F.OP_RESHAPE,
+    F.OP_SQUEEZE,
+    F.OP_CONCATENATION,
 ))

@@ -1,0 +1,118 @@
+"""int16 activations (the int16x8 scheme, zero point 0) for the element-wise, pooling and
+data-movement ops: ADD, SUB, MUL, QUANTIZE, DEQUANTIZE, PAD, AVERAGE_POOL_2D, MAX_POOL_2D,
+RESHAPE, SQUEEZE, CONCATENATION. Single-op models bit-exact (0 LSB) against TFLite Micro on the
+ref and np sets, and packed for c and viper, whose int16 ops resolve to np / ref (or run on c:
+the byte copies); the rules TFLite Micro imposes are rejected at pack time; int8-only fusions
+leave int16 ops alone; the numpy set allocates nothing per invoke."""
+import numpy as np
+import pytest
+
+from edge_rt import format as F
+from edge_rt.compiler.pack import pack
+from edge_rt.errors import UnsupportedModelError
+from edge_rt.interpreter import Interpreter
+from edge_rt.kernels import quant
+from edge_rt.kernels.np import _int16
+from edge_rt.testing.c_set import C_BUILT
+from edge_rt.testing.conformance import check_bit_exact, run_edge, traced_invokes
+from edge_rt.testing.reference import TFLM, random_input
+from edge_rt.testing.tflite_builder import ModelBuilder
+
+KS = ("np", "ref") + (("c",) if C_BUILT else ())
+OPTIONS = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions"}
+COPY_OPS = {"RESHAPE", "SQUEEZE", "PAD", "CONCATENATION"}  # byte copies: the C set runs them
+
+
+def i16(b, name, shape, scale=0.001):
+    return b.tensor(name, shape, "int16", scale, 0)
+
+
+def check(data, trials=3, inputs=None, on_c=None):
+    """check_bit_exact on ref, np (and c, where int16 ops resolve to np unless a byte copy), plus the
+    viper-packed file, whose int16 ops run on ref (viper does not load on CPython)."""
+    rep = check_bit_exact(data, trials=trials, kernel_sets=KS, inputs=inputs)
+    sets = rep["op_kernel_sets"]
+    assert set(sets["np"]) <= {"np"} and set(sets["ref"]) == {"ref"}, sets
+    if "c" in sets and on_c is not None:
+        assert sets["c"] == on_c, sets["c"]
+    res = pack(data, "m.tflite", kernels="viper", check_budget=False)
+    assert set(res.graph.meta["op_kernels"] if "op_kernels" in res.graph.meta else
+               [op.kernel_set for op in res.graph.ops]) == {"ref"}
+    it = Interpreter(res.binary)
+    assert set(it.op_kernel_sets) == {"ref"}
+    ref = TFLM(data)
+    rng = np.random.default_rng(1)
+    for _ in range(2):
+        xs = [random_input(d["shape"], d["dtype"], rng) for d in it.input_details()]
+        for g, w in zip(run_edge(it, xs), ref(*xs)):
+            assert np.array_equal(g, w)
+    return rep
+
+
+# -- the vectorized requantization ---------------------------------------------------------
+@pytest.mark.parametrize("shift", [-31, -20, -15, -1, 0, 1, 3, 14, 30])
+def test_mbqm_steps_match_the_scalar_reference(shift):
+    rng = np.random.default_rng(shift + 40)
+    x = np.concatenate([rng.integers(-(1 << 31), 1 << 31, 3000), [-(1 << 31), (1 << 31) - 1, 0, 1, -1,
+                                                                  1 << 30, -(1 << 30)]]).astype(np.int64)
+    for mult in (1 << 30, (1 << 31) - 1, 1518500250, 1073741825):
+        t, s = x.copy(), np.zeros_like(x)
+        for fn, args in _int16.mbqm_steps(t, mult, shift, s):
+            fn(*args)
+        want = [quant.mbqm(int(v), mult, shift) for v in x]
+        assert t.tolist() == want
+
+
+# -- ADD / SUB / MUL -----------------------------------------------------------------------
+def binary_model(op, sa, sb, so, qa, qb, qo, act="NONE"):
+    b = ModelBuilder()
+    x1, x2, y = i16(b, "a", sa, qa), i16(b, "b", sb, qb), i16(b, "y", so, qo)
+    b.op(op, [x1, x2], [y], OPTIONS[op], FusedActivationFunction=act)
+    return b.build([x1, x2], [y])
+
+
+BROADCASTS = [
+    ((3, 5, 7), (3, 5, 7), (3, 5, 7)),
+    ((1, 4, 5, 3), (1,), (1, 4, 5, 3)),
+    ((2, 4, 3, 5), (1, 1, 1, 5), (2, 4, 3, 5)),
+    ((2, 1, 3, 1), (1, 4, 1, 5), (2, 4, 3, 5)),
+    ((1, 2, 1, 3, 1, 2), (2, 1, 3, 1, 4, 1), (2, 2, 3, 3, 4, 2)),  # 6-D
+    ((), (3, 4), (3, 4)),
+    ((3, 1000), (1, 1000), (3, 1000)),  # more than one band
+]
+
+
+@pytest.mark.parametrize("op", ["ADD", "SUB", "MUL"])
+@pytest.mark.parametrize("shapes", BROADCASTS, ids=lambda s: "x".join(map(str, s[0])) + "_" + "x".join(map(str, s[1])))
+def test_binary_broadcasting(op, shapes):
+    qo = 2e-2 if op == "MUL" else 2e-3
+    check(binary_model(op, *shapes, 1e-3, 7e-4, qo), trials=2)
+
+
+# (scale a, scale b, scale out): equal, extreme ratios between the inputs and to the output
+ADD_SCALES = [(1e-3, 1e-3, 1e-3), (1e-3, 1e-3, 2.5e-3), (3e-5, 1e-3, 1.1e-3), (1e-3, 3e-7, 1e-3),
+              (2 ** -15, 2 ** -15, 2 ** -14), (5e-2, 1e-4, 1e-6 * 150), (1e-3, 1e-3, 1e-7 * 70)]
+MUL_SCALES = [(1e-3, 1e-3, 1e-3), (2 ** -15, 2 ** -15, 2 ** -15), (3e-2, 5e-3, 1e-7),  # left shift: wraps
+              (1e-4, 1e-4, 3.0), (0.5, 0.5, 1e-4)]
+
+
+@pytest.mark.parametrize("op", ["ADD", "SUB"])
+@pytest.mark.parametrize("scales", ADD_SCALES)
+@pytest.mark.parametrize("act", ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"])
+def test_add_sub_scales_and_activations(op, scales, act):
+    check(binary_model(op, (2, 3, 40), (2, 3, 40), (2, 3, 40), *scales, act=act), trials=2)
+
+
+@pytest.mark.parametrize("scales", MUL_SCALES)
+@pytest.mark.parametrize("act", ["NONE", "RELU", "RELU6"])
+def test_mul_scales_and_activations(scales, act):
+    check(binary_model("MUL", (2, 3, 40), (1, 3, 40), (2, 3, 40), *scales, act=act), trials=2)
+
+
+def test_binary_extremes():
+    """Every corner of int16 on both inputs (-32768 << 15 = -2**30 is the largest shifted value)."""
+    v = np.array([-32768, -32767, -1, 0, 1, 32766, 32767], np.int16)
+    a, b = np.meshgrid(v, v)
+    for op in ("ADD", "SUB", "MUL"):
+        data = binary_model(op, a.shape, a.shape, a.shape, 1e-3, 1e-3, 1e-3 if op != "MUL" else 3e-2)
+        check(data, inputs=[(a.copy(), b.copy())])
