@@ -116,3 +116,51 @@ def test_binary_extremes():
     for op in ("ADD", "SUB", "MUL"):
         data = binary_model(op, a.shape, a.shape, a.shape, 1e-3, 1e-3, 1e-3 if op != "MUL" else 3e-2)
         check(data, inputs=[(a.copy(), b.copy())])
+
+
+# -- QUANTIZE / DEQUANTIZE -----------------------------------------------------------------
+def unary_model(op, shape, tin, qin, tout, qout):
+    b = ModelBuilder()
+    x = b.tensor("x", shape, tin, *qin)
+    y = b.tensor("y", shape, tout, *qout)
+    b.op(op, [x], [y])
+    return b.build([x], [y])
+
+
+REQUANT = [  # (input dtype, (scale, zp)), (output dtype, (scale, zp))
+    ("int8", (0.05, -3), "int16", (1e-3, 0)),
+    ("int8", (0.05, 7), "int16", (3e-6, 0)),        # saturates
+    ("int8", (2e-4, 0), "int16", (1e-3, 0)),
+    ("int16", (1e-3, 0), "int8", (0.05, -3)),
+    ("int16", (1e-4, 0), "int8", (2e-6, 100)),     # saturates
+    ("int16", (1e-3, 0), "int16", (1e-3, 0)),      # identity
+    ("int16", (1e-3, 0), "int16", (7.3e-4, 0)),
+    ("int16", (1e-3, 0), "int16", (3.1e-2, 0)),
+    ("int16", (1e-3, 0), "int16", (1e-3 / 9000, 0)),   # left shift 14
+    ("int16", (1e-3, 0), "int16", (1e-3 / 1e5, 0)),    # left shift 17: x << 17 leaves int32 and wraps
+    ("int16", (2e-3, 17), "int16", (1e-3, -5)),     # TFLite Micro takes zero points here
+]
+
+
+@pytest.mark.parametrize("tin,qin,tout,qout", REQUANT)
+def test_requantize(tin, qin, tout, qout):
+    data = unary_model("QUANTIZE", (3, 257), tin, qin, tout, qout)
+    check(data, trials=2)
+    if tin == "int8":
+        check(data, inputs=[(np.resize(np.arange(-128, 128, dtype=np.int8), (3, 257)),)])
+    else:
+        check(data, inputs=[(np.resize(np.arange(-32768, 32768, 97, dtype=np.int16), (3, 257)),)])
+
+
+@pytest.mark.parametrize("scale,zp", [(1e-4, 0), (3e-3, 0), (0.5, 0), (1e-4, 1000)])
+def test_quantize_float_to_int16(scale, zp):
+    data = unary_model("QUANTIZE", (4, 300), "float32", (), "int16", (scale, zp))
+    x = np.random.default_rng(3).uniform(-4, 4, (4, 300)).astype(np.float32)
+    x[0, :8] = [np.nan, np.inf, -np.inf, 1e30, -1e30, 0.0, -0.0, scale * 2.5]  # saturation, NaN, ties
+    check(data, inputs=[(x,), (x * 0.01,)])
+
+
+@pytest.mark.parametrize("scale,zp", [(1e-4, 0), (3.7e-3, 0), (1.0, 0), (2e-5, -300)])
+def test_dequantize_int16(scale, zp):
+    data = unary_model("DEQUANTIZE", (2, 400), "int16", (scale, zp), "float32", ())
+    check(data, inputs=[(np.resize(np.arange(-32768, 32768, 163, dtype=np.int16), (2, 400)),)])
