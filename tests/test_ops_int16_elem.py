@@ -164,3 +164,56 @@ def test_quantize_float_to_int16(scale, zp):
 def test_dequantize_int16(scale, zp):
     data = unary_model("DEQUANTIZE", (2, 400), "int16", (scale, zp), "float32", ())
     check(data, inputs=[(np.resize(np.arange(-32768, 32768, 163, dtype=np.int16), (2, 400)),)])
+
+
+# -- AVERAGE_POOL_2D / MAX_POOL_2D -----------------------------------------------------------
+def _out(padding, n, f, s):
+    return -(-n // s) if padding == "SAME" else (n - f + s) // s
+
+
+def pool_model(kind, shape, filt, stride, padding, act="NONE", q=(1e-3, 0)):
+    n, h, w, c = shape
+    b = ModelBuilder()
+    x = b.tensor("x", shape, "int16", *q)
+    y = b.tensor("y", (n, _out(padding, h, filt[0], stride[0]), _out(padding, w, filt[1], stride[1]), c),
+                 "int16", *q)
+    b.op(kind, [x], [y], "Pool2DOptions", Padding=padding, StrideH=stride[0], StrideW=stride[1],
+         FilterHeight=filt[0], FilterWidth=filt[1], FusedActivationFunction=act)
+    return b.build([x], [y])
+
+
+POOL_CASES = [
+    ((1, 7, 9, 3), (3, 3), (2, 2), "SAME", "NONE"),
+    ((1, 7, 9, 3), (3, 3), (2, 2), "VALID", "RELU"),
+    ((2, 5, 6, 4), (2, 3), (1, 1), "SAME", "RELU6"),
+    ((1, 8, 7, 5), (4, 5), (3, 2), "SAME", "RELU_N1_TO_1"),  # windows over both edges
+    ((1, 6, 6, 3), (6, 6), (1, 1), "VALID", "NONE"),          # global pooling
+    ((1, 4, 5, 3), (7, 6), (2, 3), "SAME", "RELU"),           # filter larger than the image
+    ((1, 9, 5, 2), (1, 1), (3, 2), "SAME", "NONE"),           # filter smaller than the stride
+    ((1, 40, 40, 1), (40, 40), (1, 1), "VALID", "NONE"),      # 1,600 taps: sums past 2**24
+]
+
+
+@pytest.mark.parametrize("kind", ["AVERAGE_POOL_2D", "MAX_POOL_2D"])
+@pytest.mark.parametrize("case", POOL_CASES, ids=lambda c: "x".join(map(str, c[0])) + f"-f{c[1]}-s{c[2]}-{c[3]}-{c[4]}")
+def test_pool(kind, case):
+    shape, filt, stride, padding, act = case
+    check(pool_model(kind, shape, filt, stride, padding, act), trials=2)
+
+
+@pytest.mark.parametrize("kind", ["AVERAGE_POOL_2D", "MAX_POOL_2D"])
+def test_pool_extremes_and_a_zero_point(kind):
+    """All -32768 (the max pool's start value, the most negative sums), all 32767, and halves."""
+    data = pool_model(kind, (1, 6, 5, 2), (3, 2), (2, 2), "SAME", q=(2e-3, 11))
+    xs = [np.full((1, 6, 5, 2), v, np.int16) for v in (-32768, 32767, -3, 3)]
+    xs.append(np.resize(np.array([-32768, 32767, -1, 0, 1], np.int16), (1, 6, 5, 2)))
+    check(data, inputs=[(x,) for x in xs])
+
+
+def test_pool_rejects_requantization():
+    b = ModelBuilder()
+    x, y = i16(b, "x", (1, 4, 4, 2), 1e-3), i16(b, "y", (1, 2, 2, 2), 2e-3)
+    b.op("AVERAGE_POOL_2D", [x], [y], "Pool2DOptions", Padding="VALID", StrideH=2, StrideW=2,
+         FilterHeight=2, FilterWidth=2)
+    with pytest.raises(UnsupportedModelError, match="AVERAGE_POOL_2D.*quantization must be equal"):
+        pack(b.build([x], [y]), "m.tflite", kernels="np")
