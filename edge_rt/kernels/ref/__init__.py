@@ -87,4 +87,17 @@ INT16_OPS = frozenset((
     F.OP_RESHAPE,
     F.OP_SQUEEZE,
     F.OP_CONCATENATION,
+    # data movement and selection: dtype-agnostic kernels, int16 as their prepare modules' DTYPES
+    F.OP_BROADCAST_TO,
+    F.OP_EXPAND_DIMS,
+    F.OP_MAXIMUM,
+    F.OP_MINIMUM,
+    F.OP_PACK,
+    F.OP_UNPACK,
+    F.OP_RESIZE_NEAREST_NEIGHBOR,
+    F.OP_SLICE,
+    F.OP_SPLIT,
+    F.OP_SPLIT_V,
+    F.OP_STRIDED_SLICE,
+    F.OP_TRANSPOSE,
 ))
