@@ -71,6 +71,9 @@ def fuse_residual(g: Graph):
             if skip == mid or g.tensors[skip].is_const or len(set(map(tuple, shapes))) != 1:
                 continue
             conv = g.ops[p]
+            # the fused kernels are int8 only: an int16 (int16x8) convolution or ADD stays as it is
+            if any(g.tensors[t].dtype != "int8" for t in (conv.inputs[0], mid, skip, add.outputs[0])):
+                continue
             if skip in conv.inputs:
                 continue
             fused = Op(FUSED_NAME[conv.type], conv.inputs + [skip], list(add.outputs),
