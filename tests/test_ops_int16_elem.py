@@ -413,3 +413,26 @@ def test_np_invoke_allocates_nothing():
     # as tests/test_zero_alloc.py: nothing retained; the small transient peak is numpy's call
     # overhead, the same for the int8 kernels (max-pooling's reduce: ~1 KB either way)
     assert growth <= 0 and peak < 4096, (growth, peak)
+
+
+def micropython_cases():
+    """[(label, .tflite bytes, inputs or None)] for test_micropython's every-ref-op session (the
+    int16 ref kernels on MicroPython). Inputs avoid -32768 for ADD/MUL: -32768 << 15 (and
+    -32768**2) is -2**30, outside the range quant.mbqm_halves takes without a big int."""
+    rng = np.random.default_rng(9)
+
+    def no_min(shape):
+        return rng.integers(-32767, 32768, shape, dtype=np.int16)
+    ab = [(no_min((2, 3, 8)), no_min((3, 8))) for _ in range(2)]
+    return [
+        ("ADD_int16", binary_model("ADD", (2, 3, 8), (3, 8), (2, 3, 8), 1e-3, 7e-4, 2e-3, "RELU"), ab),
+        ("SUB_int16", binary_model("SUB", (2, 3, 8), (3, 8), (2, 3, 8), 3e-5, 1e-3, 1.1e-3), ab),
+        ("MUL_int16", binary_model("MUL", (2, 3, 8), (3, 8), (2, 3, 8), 1e-3, 1e-3, 2e-2), ab),
+        ("QUANTIZE_int16_int8", unary_model("QUANTIZE", (3, 40), "int16", (1e-3, 0), "int8", (0.05, -3)), None),
+        ("QUANTIZE_int8_int16", unary_model("QUANTIZE", (3, 40), "int8", (0.05, 7), "int16", (1e-3, 0)), None),
+        ("QUANTIZE_int16_int16", unary_model("QUANTIZE", (3, 40), "int16", (1e-3, 0), "int16", (7.3e-4, 0)), None),
+        ("QUANTIZE_float32_int16", unary_model("QUANTIZE", (40,), "float32", (), "int16", (1e-4, 0)), None),
+        ("DEQUANTIZE_int16", unary_model("DEQUANTIZE", (40,), "int16", (2e-5, -300), "float32", ()), None),
+        ("AVERAGE_POOL_2D_int16", pool_model("AVERAGE_POOL_2D", (1, 7, 9, 3), (3, 3), (2, 2), "SAME", "RELU"), None),
+        ("MAX_POOL_2D_int16", pool_model("MAX_POOL_2D", (1, 8, 7, 5), (4, 5), (3, 2), "SAME"), None),
+    ]
