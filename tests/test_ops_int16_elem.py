@@ -211,6 +211,14 @@ def test_pool_extremes_and_a_zero_point(kind):
     check(data, inputs=[(x,) for x in xs])
 
 
+@pytest.mark.parametrize("shape", [(1, 16, 32, 2), (1, 17, 32, 2)])  # 512 taps (float32 sums), 544 (float64)
+def test_average_pool_sums_at_the_float32_limit(shape):
+    data = pool_model("AVERAGE_POOL_2D", shape, shape[1:3], (1, 1), "VALID")
+    xs = [np.full(shape, v, np.int16) for v in (-32768, 32767)]
+    xs.append(np.resize(np.array([-32768, -32768, -32768, 32767], np.int16), shape))
+    check(data, inputs=[(x,) for x in xs])
+
+
 def test_pool_rejects_requantization():
     b = ModelBuilder()
     x, y = i16(b, "x", (1, 4, 4, 2), 1e-3), i16(b, "y", (1, 2, 2, 2), 2e-3)

@@ -15,7 +15,7 @@
 import numpy as np
 
 from ._conv_common import r16
-from ._pool import tap_major, valid_counts
+from ._pool import sum_type, tap_major, valid_counts
 from .requant import run_steps, setitem
 
 _LUT_MAX = 1 << 16
@@ -51,8 +51,8 @@ def bind(op, m, v, arena):
     x = v[op.inputs[0]]
     y = v[op.outputs[0]]
     lo, hi = op.params[6], op.params[7]
-    # int16: float64 sums (exact: at most 65,535 taps of 2**15) and always the float path
-    ft = np.float64 if x.dtype == np.int16 else np.float32
+    # int16: float32 or float64 sums (_pool.sum_type: exact either way), always the float path
+    ft = sum_type(x.dtype == np.int16, op.params[2] * op.params[3])
     steps, col, used = tap_major(x, y, op.params, arena, op.scratch_offset, ft, ft(0))
     size = y.size
     o = op.scratch_offset + used
