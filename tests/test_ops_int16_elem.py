@@ -27,18 +27,20 @@ def i16(b, name, shape, scale=0.001):
     return b.tensor(name, shape, "int16", scale, 0)
 
 
-def check(data, trials=3, inputs=None, on_c="np"):
+def check(data, trials=3, inputs=None, on_c="np", on_viper="ref"):
     """check_bit_exact on ref, np and c, plus the viper-packed file. on_c: the set each op of the
     c-packed file runs on ("np": every op, an int16 op the C set lacks; "c": every op, a byte copy
-    the C set runs for int16; or a list, one per op). The viper-packed file's ops all run on ref
-    (viper runs no int16 op; it does not load on CPython either)."""
+    the C set runs for int16; or a list, one per op). on_viper: likewise the set each op of the
+    viper-packed file is packed for ("viper" for PAD and CONCATENATION, byte copies; on CPython,
+    where viper does not load, they run on ref; test_viper runs them on viper)."""
     rep = check_bit_exact(data, trials=trials, kernel_sets=KS, inputs=inputs)
     sets = rep["op_kernel_sets"]
     assert set(sets["np"]) == {"np"} and set(sets["ref"]) == {"ref"}, sets
     if "c" in sets:
         assert sets["c"] == (on_c if isinstance(on_c, list) else [on_c] * len(sets["c"])), sets["c"]
     res = pack(data, "m.tflite", kernels="viper", check_budget=False)
-    assert {op.kernel_set for op in res.graph.ops} == {"ref"}
+    packed = [op.kernel_set for op in res.graph.ops]
+    assert packed == (on_viper if isinstance(on_viper, list) else [on_viper] * len(packed)), packed
     it = Interpreter(res.binary)
     assert set(it.op_kernel_sets) == {"ref"}
     ref = TFLM(data)
@@ -237,9 +239,7 @@ PAD_CASES = [
 ]
 
 
-@pytest.mark.parametrize("in_shape,pads", PAD_CASES)
-@pytest.mark.parametrize("value", [None, -1234])
-def test_pad(in_shape, pads, value):
+def _pad_model(in_shape, pads, value):
     b = ModelBuilder()
     x = i16(b, "x", in_shape)
     y = i16(b, "y", tuple(d + p[0] + p[1] for d, p in zip(in_shape, pads)))
@@ -247,7 +247,13 @@ def test_pad(in_shape, pads, value):
     if value is not None:
         ins.append(b.const("cv", np.array([value], np.int16), 1e-3, 0))
     b.op("PAD", ins, [y])
-    check(b.build([x], [y]), on_c="c")
+    return b.build([x], [y])
+
+
+@pytest.mark.parametrize("in_shape,pads", PAD_CASES)
+@pytest.mark.parametrize("value", [None, -1234])
+def test_pad(in_shape, pads, value):
+    check(_pad_model(in_shape, pads, value), on_c="c", on_viper="viper")
 
 
 def test_pad_rejects_an_int16_zero_point():
@@ -270,15 +276,19 @@ def test_reshape_squeeze(kind):
     check(b.build([x], [y]), on_c="c")
 
 
-@pytest.mark.parametrize("axis,n", [(0, 2), (1, 3), (3, 2), (-1, 3), (-3, 1)])
-def test_concatenation(axis, n):
+def _concat_model(axis, n):
     base, sizes = (2, 3, 4, 5), [1, 3, 2][:n]
     a = axis % 4
     b = ModelBuilder()
     xs = [i16(b, f"x{i}", base[:a] + (s,) + base[a + 1:]) for i, s in enumerate(sizes)]
     y = i16(b, "y", base[:a] + (sum(sizes),) + base[a + 1:])
     b.op("CONCATENATION", xs, [y], "ConcatenationOptions", Axis=axis)
-    check(b.build(xs, [y]), on_c="c")
+    return b.build(xs, [y])
+
+
+@pytest.mark.parametrize("axis,n", [(0, 2), (1, 3), (3, 2), (-1, 3), (-3, 1)])
+def test_concatenation(axis, n):
+    check(_concat_model(axis, n), on_c="c", on_viper="viper")
 
 
 def test_concatenation_rejects_different_scales():
@@ -408,7 +418,8 @@ def test_int16_model():
         sets = rep["op_kernel_sets"]["c"]
         assert set(sets) == {"np", "c"} and "c" in sets, sets
     res = pack(data, "m.tflite", kernels="viper", check_budget=False)
-    assert {op.kernel_set for op in res.graph.ops} == {"ref"}
+    sets = {op.type: op.kernel_set for op in res.graph.ops}
+    assert sets.pop("PAD") == sets.pop("CONCATENATION") == "viper" and set(sets.values()) == {"ref"}, sets
 
 
 def test_np_invoke_allocates_nothing():
@@ -443,4 +454,6 @@ def micropython_cases():
         ("DEQUANTIZE_int16", unary_model("DEQUANTIZE", (40,), "int16", (2e-5, -300), "float32", ()), None),
         ("AVERAGE_POOL_2D_int16", pool_model("AVERAGE_POOL_2D", (1, 7, 9, 3), (3, 3), (2, 2), "SAME", "RELU"), None),
         ("MAX_POOL_2D_int16", pool_model("MAX_POOL_2D", (1, 8, 7, 5), (4, 5), (3, 2), "SAME"), None),
+        ("PAD_int16", _pad_model((2, 3, 4, 2), [[1, 0], [0, 2], [3, 1], [1, 2]], -1234), None),
+        ("CONCATENATION_int16", _concat_model(1, 3), None),
     ]
