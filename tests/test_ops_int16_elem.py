@@ -7,7 +7,6 @@ leave int16 ops alone; the numpy set allocates nothing per invoke."""
 import numpy as np
 import pytest
 
-from edge_rt import format as F
 from edge_rt.compiler.pack import pack
 from edge_rt.errors import UnsupportedModelError
 from edge_rt.interpreter import Interpreter
