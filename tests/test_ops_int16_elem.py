@@ -120,6 +120,20 @@ def test_binary_extremes():
         check(data, inputs=[(a.copy(), b.copy())])
 
 
+@pytest.mark.parametrize("problem", ["mixed", "zero_point", "output_scale"])
+def test_binary_rejects(problem):
+    b = ModelBuilder()
+    x1 = i16(b, "a", (2, 3))
+    x2 = b.tensor("b", (2, 3), "int8", 0.05, 0) if problem == "mixed" else \
+        b.tensor("b", (2, 3), "int16", 1e-3, 9 if problem == "zero_point" else 0)
+    y = i16(b, "y", (2, 3), 1e-9 if problem == "output_scale" else 1e-3)
+    b.op("ADD", [x1, x2], [y], "AddOptions")
+    want = {"mixed": "input2 .* is int8; supported: int16", "zero_point": "zero point 9 must be 0",
+            "output_scale": r"must be in \(0, 1\)"}[problem]
+    with pytest.raises(UnsupportedModelError, match=r"\(ADD\).*" + want):
+        pack(b.build([x1, x2], [y]), "m.tflite", kernels="np")
+
+
 # -- QUANTIZE / DEQUANTIZE -----------------------------------------------------------------
 def unary_model(op, shape, tin, qin, tout, qout):
     b = ModelBuilder()
