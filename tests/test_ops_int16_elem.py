@@ -351,6 +351,20 @@ def test_pad_folding_is_int8_only(dtype):
     assert [op.type for op in g.ops] == (["CONV_2D"] if dtype == "int8" else ["PAD", "CONV_2D"])
 
 
+@pytest.mark.parametrize("act", ["RELU", "RELU6"])
+def test_activation_folds_into_int16_producers(act):
+    """fold_activation is dtype-agnostic and exact for int16: with equal quantization the
+    standalone clamp is the producer's fused clamp on the same int16 grid."""
+    b = ModelBuilder()
+    x1, x2, m, y = i16(b, "a", (2, 30)), i16(b, "b", (2, 30)), i16(b, "m", (2, 30), 2e-3), i16(b, "y", (2, 30), 2e-3)
+    b.op("ADD", [x1, x2], [m], "AddOptions")
+    b.op(act, [m], [y])
+    data = b.build([x1, x2], [y])
+    g = pack(data, "m.tflite", kernels="np").graph
+    assert [(op.type, op.options.get("activation")) for op in g.ops] == [("ADD", act)]
+    check(data)
+
+
 def test_lookup_chains_are_int8_only():
     # int8 -> QUANTIZE -> int16 -> QUANTIZE -> int8: per-element, but not an int8 -> int8 chain
     b = ModelBuilder()
