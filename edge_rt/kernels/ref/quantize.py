@@ -20,9 +20,10 @@
 #
 # MicroPython: the 8-bit-input forms are allocation-free; the int16-input form is too while
 # |x - zero_point| * 2**max(shift, 0) <= 2**30 - 1 (quant.mbqm_halves), else exact but
-# allocating. The float32 form is NOT: every float32 read from the input is a boxed (heap) float on MicroPython ports, so invoke() allocates for a
-# QUANTIZE from float32 and cannot run under heap_lock() (tests/test_micropython.py runs it
-# unlocked). Models whose input is already int8 do not contain this op.
+# allocating. The float32 form is NOT: every float32 read from the input is a boxed (heap)
+# float on MicroPython ports, so invoke() allocates for a QUANTIZE from float32 and cannot run
+# under heap_lock() (tests/test_micropython.py runs it unlocked). Models whose input is already
+# int8 do not contain this op.
 from array import array
 
 from ... import format as F
