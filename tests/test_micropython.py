@@ -192,8 +192,9 @@ KEEP_OPS = ("eliminate_reshape", "fold_io_quantize", "remove_identity_requantize
 # QUANTIZE from float32 reads float32 values, which MicroPython boxes on the heap: it cannot run
 # with the heap locked and is checked UNLOCKED (documented in kernels/ref/quantize.py).
 # LOG_SOFTMAX's per-row fixed-point log works on Q0.31 values up to 2**31 - 1 (big ints on 32-bit
-# ports): it too runs UNLOCKED (kernels/ref/log_softmax.py).
-UNLOCKED = {"QUANTIZE_float32", "LOG_SOFTMAX"}
+# ports): it too runs UNLOCKED (kernels/ref/log_softmax.py). So do QUANTIZE float32 -> int16 and
+# DEQUANTIZE int16 -> float32 (floats per element; kernels/ref/dequantize.py).
+UNLOCKED = {"QUANTIZE_float32", "LOG_SOFTMAX", "QUANTIZE_float32_int16", "DEQUANTIZE_int16"}
 
 OP_SESSION = """
 import sys, gc, binascii, micropython
@@ -342,6 +343,8 @@ def _op_models():
     ms += micropython_cases()
     from test_ops_nn_more import micropython_cases as nn_cases  # PRELU, RESIZE_BILINEAR, ...
     ms += nn_cases()
+    from test_ops_int16_elem import micropython_cases as int16_cases  # int16 ADD, QUANTIZE, pools, ...
+    ms += int16_cases()
     return ms
 
 

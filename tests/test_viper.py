@@ -153,9 +153,11 @@ def _run_against_tflm(models, trials=2, seed=5, disable=KEEP_OPS):
                       for _ in range(trials)]
         ref = TFLM(data)
         wants.append([[w.tobytes() for w in ref(*xs)] for xs in inputs])
-        # QUANTIZE from float32 boxes every float it reads: the one ref kernel that cannot run
-        # with the heap locked (documented in kernels/ref/quantize.py), checked unlocked
+        # QUANTIZE from float32 boxes every float it reads, DEQUANTIZE from int16 every float it
+        # writes: the ref kernels that cannot run with the heap locked (documented in
+        # kernels/ref/quantize.py, dequantize.py), checked unlocked
         lock = not any(op.opcode == F.OP_QUANTIZE and it.model.tensors[op.inputs[0]].dtype == F.DT_FLOAT32
+                       or op.opcode == F.OP_DEQUANTIZE and it.model.tensors[op.inputs[0]].dtype == F.DT_INT16
                        for op in it.model.ops)
         jobs.append((ert, [[x.tobytes() for x in xs] for xs in inputs], lock))
         labels.append((label, [op.opcode for op in it.model.ops]))

@@ -77,7 +77,10 @@ def fuse_residual(g: Graph):
             if skip == mid or g.tensors[skip].is_const or len(set(map(tuple, shapes))) != 1:
                 continue
             conv = g.ops[p]
-            if skip in conv.inputs or not _int8(g, conv) or g.tensors[add.outputs[0]].dtype != "int8":
+            # the fused kernels are int8 only: an int16 (int16x8) convolution or ADD stays as it is
+            if any(g.tensors[t].dtype != "int8" for t in (conv.inputs[0], mid, skip, add.outputs[0])):
+                continue
+            if skip in conv.inputs:
                 continue
             fused = Op(FUSED_NAME[conv.type], conv.inputs + [skip], list(add.outputs),
                        {"conv": (conv.type, conv.inputs, conv.outputs, conv.options),

@@ -1,10 +1,14 @@
-"""AVERAGE_POOL_2D (int8). Kernel inputs: [input] (+ the numpy set's rounding table); params:
-[stride_h, stride_w, filter_h, filter_w, pad_top, pad_left, act_min, act_max].
-Shared with MAX_POOL_2D through pool_prepare."""
+"""AVERAGE_POOL_2D (int8, int16). Kernel inputs: [input] (+ the numpy set's rounding table, int8
+only); params: [stride_h, stride_w, filter_h, filter_w, pad_top, pad_left, act_min, act_max].
+Shared with MAX_POOL_2D through pool_prepare. int16 is TFLite Micro's int16 pooling: the int8
+algorithm on int16 values (an int32 sum, the same rounding division, the activation clamped on
+the int16 grid)."""
 import numpy as np
 
 from ..ir import Graph, Op
 from .common import act_range, need, need_dtype, need_quant, np_constants, same_or_valid
+
+DTYPES = ("int8", "int16")
 
 
 def _valid_taps(out_size: int, in_size: int, stride: int, pad: int, filt: int) -> np.ndarray:
@@ -14,8 +18,8 @@ def _valid_taps(out_size: int, in_size: int, stride: int, pad: int, filt: int) -
 
 
 def pool_prepare(g: Graph, op: Op, ks: str, average: bool) -> None:
-    x = need_dtype(g, op.inputs[0], "input", "int8")
-    y = need_dtype(g, op.outputs[0], "output", "int8")
+    x = need_dtype(g, op.inputs[0], "input", *DTYPES)
+    y = need_dtype(g, op.outputs[0], "output", x.dtype)
     need_quant(x, "input"); need_quant(y, "output")
     need(len(x.shape) == 4, f"input must be 4-D NHWC, got shape {x.shape}")
     in_scale, in_zp = x.qparams()
@@ -40,13 +44,16 @@ def pool_prepare(g: Graph, op: Op, ks: str, average: bool) -> None:
         ny = _valid_taps(oh, x.shape[1], sh, pt, fh)
         nx = _valid_taps(ow, x.shape[2], sw, pl, fw)
         need(ny.min() > 0 and nx.min() > 0, "a pooling window lies entirely in the padding")
+        # the reference sums in int32: 65,535 taps of -32768 still fit
+        need(x.dtype != "int16" or fh * fw <= 65535, f"filter {fh}x{fw} has more than 65,535 taps "
+                                                    "(the int16 sum would overflow int32)")
     lo, hi = act_range(op, y)
     op.kernel_inputs = [op.inputs[0]]
     op.params = [sh, sw, fh, fw, pt, pl, lo, hi]
     if ks == "np":
         from ...kernels.np._pool import scratch_bytes
-        op.scratch_bytes = scratch_bytes(x.shape, y.shape, op.params, average)
-        if average:  # the rounding table, computed here once instead of at every load
+        op.scratch_bytes = scratch_bytes(x.shape, y.shape, op.params, average, x.dtype == "int16")
+        if average and x.dtype == "int8":  # the rounding table, computed here once instead of at every load
             from ...kernels.np.average_pool_2d import table
             lut = table(x.shape, y.shape, op.params)
             if lut is not None:

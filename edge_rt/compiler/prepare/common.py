@@ -40,8 +40,9 @@ def need_const(g: Graph, tid: int, role: str) -> np.ndarray:
 
 def act_range(op: Op, out: Tensor) -> tuple[int, int]:
     s, z = out.qparams()
+    qmin, qmax = (-32768, 32767) if out.dtype == "int16" else (-128, 127)  # the output dtype's range
     try:
-        return activation_range(op.options.get("activation", "NONE"), s, z)
+        return activation_range(op.options.get("activation", "NONE"), s, z, qmin, qmax)
     except ValueError as e:
         raise OpProblem(str(e)) from None
 

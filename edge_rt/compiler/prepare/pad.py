@@ -2,7 +2,8 @@
 [input, pad_value(1 element, the input's dtype)]; params: [rank, before_0.., after_0..].
 
 The pad value is the optional third input when present (it must share the output's
-quantization for int8), else the output zero point for int8 and 0 for the other dtypes."""
+quantization for int8), else the output zero point for int8 and 0 for the other dtypes (int16:
+the output zero point, which must be 0)."""
 import numpy as np
 
 from ..ir import Graph, Op
@@ -34,6 +35,10 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
                  "constant_values and output quantization must be equal (TFLite Micro requires it)")
         value = cv.reshape(1).astype(x.dtype)
     else:
+        # TFLite Micro pads int16 with 0 whatever the zero point: right for the int16x8 scheme's
+        # zero point 0 only, so a quantized int16 tensor must have it
+        need(x.dtype != "int16" or y.qparams()[1] == 0,
+             f"int16 output zero point {y.qparams()[1]} must be 0 (TFLite Micro pads int16 with 0)")
         value = np.array([y.qparams()[1] if x.dtype == "int8" else 0], x.dtype)
     op.kernel_inputs = [op.inputs[0], add_const(g, op, "pad_value", value)]
     op.params = [rank] + [int(p) for p in pads[:, 0]] + [int(p) for p in pads[:, 1]]

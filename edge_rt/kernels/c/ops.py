@@ -9,9 +9,14 @@ OPS += (F.OP_AVERAGE_POOL_2D, F.OP_MAX_POOL_2D, F.OP_ADD, F.OP_SUB, F.OP_MUL, F.
         F.OP_TANH, F.OP_HARD_SWISH, F.OP_LOOKUP, F.OP_RELU, F.OP_RELU6, F.OP_LEAKY_RELU, F.OP_QUANTIZE,
         F.OP_DEQUANTIZE, F.OP_MEAN, F.OP_PAD, F.OP_CONCATENATION, F.OP_RESHAPE, F.OP_SQUEEZE)
 
-# Opcodes whose C kernel also runs int16 activations: byte copies whose element size is a param
-# (bind_elem.py); any other int16 op of a c file runs on the next set (compiler/kernel_sets.resolve).
-INT16_OPS = (F.OP_PAD, F.OP_CONCATENATION, F.OP_RESHAPE, F.OP_SQUEEZE)
+# Opcodes whose C kernel also runs int16 activations (compiler/kernel_sets.resolve sends other int16
+# ops on to np): byte copies whose element size is a parameter.
+INT16_OPS = frozenset((
+    F.OP_RESHAPE,
+    F.OP_SQUEEZE,
+    F.OP_PAD,
+    F.OP_CONCATENATION,
+))
 
 # The C kernels' contract with the packer beyond the format: the scratch each op plans
 # (compiler/prepare/*: ks == "c"). pack records it in META c_layout; a file with another value

@@ -6,7 +6,10 @@
 #        (an all-padding window is rejected at pack time); maximum-reduce over axis 0.
 #   AVERAGE: float32, padded with 0 (sums of at most T int8 values are exact integers far
 #        below 2**24); the sum is one BLAS product ones(1, T) @ col, then the reference's
-#        rounding division by the count of valid taps, see average_pool_2d.py.
+#        rounding division by the count of valid taps, see average_pool_2d.py. int16 inputs
+#        sum in float32 up to 512 taps (every partial sum is an integer of at most
+#        512 * 2**15 = 2**24: exact), in float64 beyond (65,535 * 2**15 is exact there); MAX
+#        runs on int16, padded with -32768.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -24,13 +27,21 @@ def _geometry(xshape, yshape, params):
     return n, h, w, c, oh, ow, hb, wb, pad
 
 
-def scratch_bytes(xshape, yshape, params, average):
+F32_TAPS = 512  # int16 sums of up to this many taps are exact in float32
+
+
+def sum_type(int16, taps):
+    """The float type AVERAGE_POOL_2D sums in (see the top of the file)."""
+    return np.float64 if int16 and taps > F32_TAPS else np.float32
+
+
+def scratch_bytes(xshape, yshape, params, average, int16=False):
     n, h, w, c, oh, ow, hb, wb, pad = _geometry(xshape, yshape, params)
-    isz = 4 if average else 1
+    isz = np.dtype(sum_type(int16, params[2] * params[3])).itemsize if average else (2 if int16 else 1)
     out = n * oh * ow * c
     total = (r16(n * hb * wb * c * isz) if pad else 0) + r16(params[2] * params[3] * out * isz)
     if average:
-        total += r16(out * 4) + 2 * r16(out * 8)
+        total += r16(out * isz) + 2 * r16(out * 8)
     return total
 
 

@@ -1,8 +1,10 @@
 # ADD / SUB, numpy: the op tabulated over all int8 input pairs (see broadcast.py) with the
 # reference's integer steps: each input offset, shifted left by 20 and rescaled, the sum
-# rescaled to the output (TFLite's double rounding throughout), offset and clamped.
+# rescaled to the output (TFLite's double rounding throughout), offset and clamped. int16
+# operands (left shift 15) run those steps on int64 bands instead (_int16.py).
 import numpy as np
 
+from . import _int16
 from .broadcast import bind_pair_table, pair_table
 from ._mbqm import exact_mbqm
 
@@ -21,6 +23,8 @@ def table(params, sign=1):
 
 
 def bind_add_sub(op, v, arena, sign):
+    if v[op.outputs[0]].dtype == np.int16:
+        return _int16.bind_binary(op, v, arena, 12, _int16.add_sub_element_steps(op.params, sign))
     # inputs: a, b [, table() (packed for this kernel set)]
     t = v[op.inputs[2]] if len(op.inputs) > 2 else table(op.params, sign)
     return bind_pair_table(op, v, arena, 12, t)

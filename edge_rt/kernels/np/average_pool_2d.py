@@ -15,7 +15,7 @@
 import numpy as np
 
 from ._conv_common import r16
-from ._pool import tap_major, valid_counts
+from ._pool import sum_type, tap_major, valid_counts
 from .requant import run_steps, setitem
 
 _LUT_MAX = 1 << 16
@@ -51,14 +51,18 @@ def bind(op, m, v, arena):
     x = v[op.inputs[0]]
     y = v[op.outputs[0]]
     lo, hi = op.params[6], op.params[7]
-    steps, col, used = tap_major(x, y, op.params, arena, op.scratch_offset, np.float32, np.float32(0))
+    # int16: float32 or float64 sums (_pool.sum_type: exact either way), always the float path
+    ft = sum_type(x.dtype == np.int16, op.params[2] * op.params[3])
+    steps, col, used = tap_major(x, y, op.params, arena, op.scratch_offset, ft, ft(0))
     size = y.size
     o = op.scratch_offset + used
-    acc = np.frombuffer(arena, np.float32, size, o)
-    ones = np.ones(col.shape[0], np.float32)
+    acc = np.frombuffer(arena, ft, size, o)
+    ones = np.ones(col.shape[0], ft)
     steps.append((ones.dot, (col, acc)))
     cnt, counts = _counts(x.shape, y.shape, op.params)
     y1 = y.reshape(-1)
+    if x.dtype == np.int16:
+        return run_steps(steps + _float_steps(y, cnt, acc, arena, o, lo, hi))
     lut = v[op.inputs[1]] if len(op.inputs) > 1 else table(x.shape, y.shape, op.params)
     if lut is None:
         return run_steps(steps + _float_steps(y, cnt, acc, arena, o, lo, hi))
@@ -82,8 +86,8 @@ def bind(op, m, v, arena):
 
 def _float_steps(y, cnt, acc, arena, o, lo, hi):
     size = y.size
-    a = np.frombuffer(arena, np.float64, size, o + r16(size * 4))
-    u = np.frombuffer(arena, np.float64, size, o + r16(size * 4) + r16(size * 8))
+    a = np.frombuffer(arena, np.float64, size, o + r16(acc.nbytes))
+    u = np.frombuffer(arena, np.float64, size, o + r16(acc.nbytes) + r16(size * 8))
     cnt = cnt.astype(np.float64)[None, :, :, None]
     cnt = np.ascontiguousarray(np.broadcast_to(cnt, y.shape)).reshape(-1)
     half = np.floor(cnt / 2)

@@ -1,5 +1,7 @@
-# QUANTIZE, numpy. int8/uint8 -> int8/uint8 depends on one 8-bit value: tabulated at bind time, one table
-# lookup per element (see _table.py). float32 -> int8 follows ref/quantize.py step by step,
+# QUANTIZE, numpy. From an 8-bit input (int8/uint8 -> int8/uint8/int16) the output depends on one
+# 8-bit value: tabulated at bind time, one table lookup per element (see _table.py). From int16 the
+# reference's Requantize runs on int64 bands (_int16.py). float32 -> int8 / int16 follows
+# ref/quantize.py step by step,
 # in bands over arena scratch: float32 division (numpy's is IEEE), rounding half away from
 # zero in float64 (exact: q has 24 significant bits, so |q| + 0.5 is exact below 2**52 and
 # larger values are out of int32 range anyway), x86-64's INT32_MIN for out-of-range/NaN
@@ -7,6 +9,7 @@
 # the int32 wrap of + zero_point, clamp.
 import numpy as np
 
+from . import _int16
 from ._table import bind_table
 from .broadcast import int8_table
 from ._mbqm import exact_mbqm
@@ -20,8 +23,10 @@ def _r16(n):
     return (n + 15) // 16 * 16
 
 
-def scratch_bytes(n, mode):
+def scratch_bytes(n, mode, int16_input=False):
     if mode != MODE_FLOAT:
+        if int16_input:
+            return _int16.requant_scratch_bytes(n)
         from ._table import scratch_bytes as table_bytes
         return table_bytes(n)
     b = min(n, BAND)
@@ -31,11 +36,14 @@ def scratch_bytes(n, mode):
 def bind(op, m, v, arena):
     x = v[op.inputs[0]]
     y = v[op.outputs[0]]
+    info = np.iinfo(y.dtype)
+    lo, hi = int(info.min), int(info.max)
     if op.params[0] != MODE_FLOAT:
-        # int8/uint8 -> int8/uint8 (compiler/prepare/quantize.py): a table over the input's
-        # 256 bit patterns, clamped to the output dtype's range
         _, zi, zo, mult, shift = op.params
-        lo, hi = (0, 255) if y.dtype == np.uint8 else (-128, 127)
+        if x.dtype == np.int16:
+            return _int16.bind_requant(x, y, zi, zo, mult, shift, lo, hi, arena, op.scratch_offset)
+        # from int8/uint8 (compiler/prepare/quantize.py): a table over the input's 256 bit
+        # patterns, clamped to the output dtype's range
         q = np.arange(256, dtype=np.int64) if x.dtype == np.uint8 else int8_table(lambda v: v)
         table = np.clip(exact_mbqm(q - zi, mult, shift) + zo, lo, hi).astype(y.dtype)
         return bind_table(x, y, table, arena, op.scratch_offset)
@@ -58,7 +66,7 @@ def bind(op, m, v, arena):
     pmin, pmax = np.minimum, np.maximum  # NaN-propagating
     i64 = np.int64
     wrap_add, mask32, base = i64(zo + (1 << 31)), i64(0xFFFFFFFF), i64(-(1 << 31))
-    lo, hi = i64(-128), i64(127)
+    lo, hi = i64(lo), i64(hi)
     divide, absolute, less, add, floor, copysign = np.divide, np.absolute, np.less, np.add, np.floor, np.copysign
     logical_not, bitwise_and, maximum, minimum = np.logical_not, np.bitwise_and, np.fmax, np.fmin
     bands = []

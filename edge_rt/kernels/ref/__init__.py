@@ -93,11 +93,18 @@ INT16_OPS = frozenset((
     F.OP_SPLIT_V,
     F.OP_STRIDED_SLICE,
     F.OP_TRANSPOSE,
-    # int16 arithmetic
-    F.OP_LOGISTIC,
-    F.OP_TANH,
-    F.OP_SOFTMAX,
+    # int16 arithmetic (docs/int16.md, docs/int16_weighted.md)
     F.OP_CONV_2D,
     F.OP_DEPTHWISE_CONV_2D,
     F.OP_FULLY_CONNECTED,
+    F.OP_ADD,
+    F.OP_SUB,
+    F.OP_MUL,
+    F.OP_AVERAGE_POOL_2D,
+    F.OP_MAX_POOL_2D,
+    F.OP_QUANTIZE,
+    F.OP_DEQUANTIZE,
+    F.OP_LOGISTIC,
+    F.OP_TANH,
+    F.OP_SOFTMAX,
 ))

@@ -1,7 +1,8 @@
 # AVERAGE_POOL_2D, pure Python: the readable specification.
 # For each output (b, oy, ox, c): the window's taps are clipped to the input, the valid
 # values are summed and divided by their count rounding half away from zero
-# (C truncating division of acc +- count/2), then clamped to the fused activation.
+# (C truncating division of acc +- count/2), then clamped to the fused activation. The same
+# for int8 and int16 values.
 
 
 def bind(op, m, v, arena):

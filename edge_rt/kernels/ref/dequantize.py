@@ -8,8 +8,15 @@
 # The result depends on x alone, so bind computes the 256 float32 values, and run() copies
 # each one's two 16-bit halves into the output (viewed as uint16): no float is ever boxed,
 # so run() is allocation-free on MicroPython too.
+#
+# An int16 input (65,536 values: too many for a table on a board) is converted per element:
+# scale * (x - zero_point) is exact in double (24 + 17 bits), and the store into the float32
+# output rounds it once; on single precision the one float32 multiply rounds the same exact
+# product (|x - zero_point| < 2**24 converts exactly). Every float is boxed on MicroPython, so
+# this form allocates there (as QUANTIZE from float32 does).
 from array import array
 
+from ... import format as F
 from ...compat import retype
 
 
@@ -18,6 +25,11 @@ def bind(op, m, v, arena):
     ty = m.tensors[op.outputs[0]]
     zp = op.params[0]
     scale = m.tensors[op.inputs[0]].scale
+    if m.tensors[op.inputs[0]].dtype == F.DT_INT16:
+        def run16(x=x, y=y, n=ty.size(), zp=zp, scale=scale):
+            for i in range(n):
+                y[i] = scale * (x[i] - zp)
+        return run16
     table = array("f", bytes(1024))
     for q in range(-128, 128):
         table[q + 128] = scale * (q - zp)
