@@ -77,4 +77,5 @@ KERNELS = {
 # Opcodes whose kernel here also runs int16 activations (the int16x8 scheme): the packer sends an
 # int16 op to the first set of the fallback chain that lists it (compiler/kernel_sets.resolve).
 INT16_OPS = frozenset((
+    F.OP_UNIDIRECTIONAL_SEQUENCE_LSTM,
 ))
