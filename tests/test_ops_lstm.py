@@ -198,6 +198,13 @@ def test_lstm16_saturating_gates():
     check(lstm16(1, 6, 8, 8, seed=3, x_scale=0.01, w_scale=0.08, cell_clip=2.5, bias_range=1 << 30))
 
 
+def test_lstm16_bias_beyond_int64_requantization_refused():
+    """A bias whose product with the 15-bit multiplier leaves int64 (TFLite's C would overflow)."""
+    with pytest.raises(UnsupportedModelError) as e:
+        pack(lstm16(bias_range=1 << 60), "lstm.tflite", kernels="ref", check_budget=False)
+    assert "would overflow int64" in str(e.value).splitlines()[0]
+
+
 def test_lstm16_np_invoke_allocates_nothing():
     data = lstm16(1, 4, 8, 8, seed=2)
     it = Interpreter(pack(data, "lstm.tflite", kernels="np", check_budget=False).binary, kernels="np")

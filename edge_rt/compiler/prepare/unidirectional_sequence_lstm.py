@@ -126,6 +126,12 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
     mult, shift = quantize_multipliers(reals)
     if act == "int16":
         mult[:8], shift[:8] = _reduced(mult[:8], shift[:8])
+        # |sum| <= |b| + 2^15 sum|w| per row; its product with the 15-bit multiplier must stay
+        # inside int64 (TFLite's C and the numpy kernel compute it there)
+        for k, (b, w) in enumerate(zip(bx + bh, wx + wh)):
+            worst = int((np.abs(b) + (1 << 15) * np.abs(w).sum(axis=1)).max(initial=0)) * int(mult[k])
+            need(worst + (1 << int(shift[k])) < 1 << 63, f"{GATES[k % 4]} gate bias or accumulator too large: "
+                                                        "the int64 requantization would overflow int64")
     clip = float(op.options.get("cell_clip") or 0.0)
     qclip = 0
     if clip > 0:

@@ -14,8 +14,9 @@ from ..quant import mbqm_halves, wrap32
 
 
 def fc64(acc, m15, unused, total):
-    """MultiplyByQuantizedMultiplier's int64 overload with its operands prepared: the multiplier
-    rounded to 15 bits and the total right shift; one rounding, then C's cast to int32."""
+    """MultiplyByQuantizedMultiplier's int64 overload with its operands prepared at pack time: the
+    multiplier rounded to 15 bits and the total right shift 15 - shift; one rounding, then C's
+    cast to int32. The prepare keeps acc * m15 inside int64."""
     return wrap32((acc * m15 + (1 << (total - 1))) >> total)
 
 
