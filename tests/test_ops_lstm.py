@@ -187,7 +187,8 @@ def test_lstm16_random_sweep():
         tm = bool(k % 3 == 2)
         check(lstm16(int(rng.integers(1, 3)) if tm else 1, steps, n_in, n_state, seed=50 + k, time_major=tm,
                      x_scale=float(rng.uniform(2e-5, 1e-3)), h_scale=float(rng.uniform(2e-5, 2e-4)),
-                     x_zp=int(rng.integers(-300, 300)) if k % 2 else 0, h_zp=int(rng.integers(-300, 300)) if k % 4 == 1 else 0,
+                     x_zp=int(rng.integers(-300, 300)) if k % 2 else 0,
+                     h_zp=int(rng.integers(-300, 300)) if k % 4 == 1 else 0,
                      cell_pow=int(rng.choice([-15, -13, -12, -11, -10])), w_scale=float(rng.uniform(0.005, 0.05)),
                      cell_clip=float(rng.choice([0.0, 0.7, 3.0])),
                      bias_range=int(rng.choice([1000, 300000, 1 << 40]))), n=3, seed=k)

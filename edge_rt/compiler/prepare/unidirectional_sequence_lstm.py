@@ -1,26 +1,29 @@
-"""UNIDIRECTIONAL_SEQUENCE_LSTM, as TFLite Micro's integer LSTM (lstm_eval.h / lstm_eval_common.cc), in
-its two integer forms: int8 activations with int32 gate biases (8x8->16), and int16 activations with
-int64 gate biases (16x8->16); int8 weights and an int16 cell state in both. Per batch and time step:
+"""UNIDIRECTIONAL_SEQUENCE_LSTM, as TFLite Micro's integer LSTM (lstm_eval.h / lstm_eval_common.cc),
+in its two integer forms: int8 activations with int32 gate biases (8x8->16) and int16 activations
+with int64 gate biases (16x8->16); int8 weights and an int16 cell state in both. Per batch and
+time step:
   gate_g = act_g(sat16(FC16(x, W_xg, b_g) + FC16(h, W_hg)))   g in (input, forget, cell, output)
-where FC16 is an activation x int8 -> int16 fully connected layer whose output scale is 2^-12 (Q3.12),
-act is the int16 sigmoid (tanh for the cell gate), both with Q0.15 outputs; then
+where FC16 is an activation x int8 -> int16 fully connected layer whose output scale is 2^-12
+(Q3.12), act is the int16 sigmoid (tanh for the cell gate), both with Q0.15 outputs; then
   c = sat16(mul(f, c) + mul(i, g)), optionally clipped;  h = mul(tanh(c), o);  y[t] = h.
-The int8 form's FCs accumulate in int32 and rescale with the double-rounding MultiplyByQuantizedMultiplier;
-the int16 form's accumulate in int64 and rescale with its int64 overload (the multiplier rounded to 15
-bits, one rounding shift), so its multipliers 0-7 are stored as that 15-bit multiplier and the total
-right shift. The hidden (h, int8 or int16) and cell (c, int16) state are variable tensors: TFLite Micro keeps them across
-invokes (zero point / zeros at allocation and Reset()), so they are state tensors here
-(compiler/importers/tflite.py). Only the standard (Keras) LSTM runs: TFLite Micro's Prepare
-(LstmTensors::ValidateTensorStatus, lstm_eval.cc) fails a model that has CIFG, peephole, projection or
-layer-norm tensors, so there is no oracle for them and they are refused here.
+The int8 form's FCs accumulate in int32 and rescale with the double-rounding
+MultiplyByQuantizedMultiplier; the int16 form's accumulate in int64 and rescale with its int64
+overload (the multiplier rounded to 15 bits, one rounding shift), so its multipliers 0-7 are
+stored as that 15-bit multiplier and its shifts 0-7 as the total right shift.
+The hidden (h, int8 or int16) and cell (c, int16) state are variable tensors: TFLite Micro keeps
+them across invokes (zero point / zeros at allocation and Reset()), so they are state tensors
+here (compiler/importers/tflite.py). Only the standard (Keras) LSTM runs: TFLite Micro's Prepare
+(LstmTensors::ValidateTensorStatus, lstm_eval.cc) fails a model with CIFG, peephole, projection
+or layer-norm tensors, so there is no oracle for them and they are refused here.
 
-Kernel inputs: [input, W_x (4S, I), W_h (4S, S), bias (8S, int32 or int64: input FCs with the input zero point
-folded in, then the recurrent FCs' folded hidden zero point), multiplier (11), shift (11),
-sigmoid table (256, int32), hidden state, cell state]; gates in the order input, forget, cell,
-output; multipliers: 0-3 input FCs, 4-7 recurrent FCs, 8 forget x cell, 9 input x cell gate,
-10 tanh(cell) x output gate. Params: [batches, steps, input size I, state size S, time_major,
-hidden zero point, quantized cell clip (0 = none), tanh input multiplier, tanh input shift,
-activation bytes (1 or 2)]. Scratch: S activations (the new hidden state: every gate reads the old one)."""
+Kernel inputs: [input, W_x (4S, I), W_h (4S, S), bias (8S, int32 or int64: input FCs with the
+input zero point folded in, then the recurrent FCs' folded hidden zero point), multiplier (11),
+shift (11), sigmoid table (256, int32), hidden state, cell state]; gates in the order input,
+forget, cell, output; multipliers: 0-3 input FCs, 4-7 recurrent FCs, 8 forget x cell, 9 input x
+cell gate, 10 tanh(cell) x output gate. Params: [batches, steps, input size I, state size S,
+time_major, hidden zero point, quantized cell clip (0 = none), tanh input multiplier, tanh input
+shift, activation bytes (1 or 2)]. Scratch: S activations (the new hidden state: every gate reads
+the old one)."""
 from __future__ import annotations
 
 import math
@@ -130,8 +133,8 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
         # inside int64 (TFLite's C and the numpy kernel compute it there)
         for k, (b, w) in enumerate(zip(bx + bh, wx + wh)):
             worst = int((np.abs(b) + (1 << 15) * np.abs(w).sum(axis=1)).max(initial=0)) * int(mult[k])
-            need(worst + (1 << int(shift[k])) < 1 << 63, f"{GATES[k % 4]} gate bias or accumulator too large: "
-                                                        "the int64 requantization would overflow int64")
+            need(worst + (1 << int(shift[k])) < 1 << 63,
+                 f"{GATES[k % 4]} gate bias or accumulator too large: the int64 requantization would overflow int64")
     clip = float(op.options.get("cell_clip") or 0.0)
     qclip = 0
     if clip > 0:
