@@ -9,6 +9,7 @@ import pytest
 from edge_rt.compiler.pack import pack
 from edge_rt.errors import UnsupportedModelError
 from edge_rt.interpreter import Interpreter
+from edge_rt.kernels.fixedpoint import log_ge_1
 from edge_rt.testing.conformance import check_bit_exact, traced_invokes
 from edge_rt.testing.reference import random_input
 from edge_rt.testing.tflite_builder import ModelBuilder
@@ -242,6 +243,19 @@ def test_log_softmax_small_int_path_covers_every_row(q_in, monkeypatch):
         if shape == (1, 2047):
             xs.append((peaked,))
         check_bit_exact(log_softmax_model(shape, q_in), kernel_sets=("ref",), inputs=xs)
+
+
+@pytest.mark.parametrize("shape,q_in", [((1, 2100), (0.1, 3)), ((2, 40), (5e-8, 0))], ids=str)
+def test_log_softmax_exact_path(shape, q_in, monkeypatch):
+    """Rows of 2,048+ values and reverse shifts the small-int steps do not cover (input scale
+    below about 1e-7) take the exact steps, bit-exact too."""
+    import edge_rt.kernels.ref.log_softmax as ref_ls
+    rows = []
+    monkeypatch.setattr(ref_ls, "log_ge_1", lambda *a: rows.append(a) or log_ge_1(*a))
+    rng = np.random.default_rng(4)
+    xs = [(rng.integers(-128, 128, shape, dtype=np.int8),), (np.full(shape, -3, np.int8),)]
+    check_bit_exact(log_softmax_model(shape, q_in), kernel_sets=KS, inputs=xs)
+    assert rows  # the exact steps ran
 
 
 def test_log_softmax_rejects_other_output_quantization():

@@ -5,7 +5,7 @@
 # 3. cutoff = max(diff_min - 1, mbqm(L + INT32_MIN, reverse multiplier, reverse shift)).
 # 4. y = clamp(rdbpot(q5[d] - L, 22) + 127, -128, 127) if -d > cutoff, else -128.
 # Allocation-free on 32-bit MicroPython (small ints are 31 bits there) for rows shorter than 2,048
-# (the sum stays below 2**30) and reverse shifts of -2..-30 (every real input scale), so:
+# (the sum stays below 2**30) and reverse shifts of -2..-30 (input scales from about 1e-7 up), so:
 # step 2 by fixedpoint.log_ge_1_small (Q0.31 values as uint16 halves); step 3 as
 # -((K - srdhm(L, M)) >> R) with R the right shift and K = M + 2**(R-1) split at bind into
 # K >> R and K mod 2**R (mbqm(L - 2**31, M, -R) is exactly that, as L >= 0); step 4 with q5[d]
