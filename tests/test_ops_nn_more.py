@@ -9,6 +9,7 @@ import pytest
 from edge_rt.compiler.pack import pack
 from edge_rt.errors import UnsupportedModelError
 from edge_rt.interpreter import Interpreter
+from edge_rt.kernels.fixedpoint import log_ge_1
 from edge_rt.testing.conformance import check_bit_exact, traced_invokes
 from edge_rt.testing.reference import random_input
 from edge_rt.testing.tflite_builder import ModelBuilder
@@ -224,6 +225,39 @@ def test_log_softmax_peaked_flat_and_every_difference():
         check_bit_exact(log_softmax_model((1, 256), q_in), kernel_sets=KS, inputs=[(grid,), (grid[:, ::-1].copy(),)])
 
 
+@pytest.mark.parametrize("q_in", LOG_SOFTMAX_SCALES + [(10.0, -5), (100.0, 0), (0.25, 0)], ids=str)
+def test_log_softmax_small_int_path_covers_every_row(q_in, monkeypatch):
+    """The ref kernel's small-int steps (allocation-free on 32-bit MicroPython) run every row of
+    these models, rows up to 2,047 long included: the exact big-int steps are made to raise."""
+    import edge_rt.kernels.ref.log_softmax as ref_ls
+
+    def unused(*a):
+        raise AssertionError("the exact (big-int) LOG_SOFTMAX steps ran")
+    monkeypatch.setattr(ref_ls, "log_ge_1", unused)
+    monkeypatch.setattr(ref_ls, "mbqm", unused)
+    rng = np.random.default_rng(3)
+    peaked = np.full((1, 2047), -128, np.int8)
+    peaked[0, 5] = 127
+    for shape in ((4, 37), (1, 2047), (2, 300)):
+        xs = [(rng.integers(-128, 128, shape, dtype=np.int8),), (np.full(shape, 7, np.int8),)]
+        if shape == (1, 2047):
+            xs.append((peaked,))
+        check_bit_exact(log_softmax_model(shape, q_in), kernel_sets=("ref",), inputs=xs)
+
+
+@pytest.mark.parametrize("shape,q_in", [((1, 2100), (0.1, 3)), ((2, 40), (5e-8, 0))], ids=str)
+def test_log_softmax_exact_path(shape, q_in, monkeypatch):
+    """Rows of 2,048+ values and reverse shifts the small-int steps do not cover (input scale
+    below about 1e-7) take the exact steps, bit-exact too."""
+    import edge_rt.kernels.ref.log_softmax as ref_ls
+    rows = []
+    monkeypatch.setattr(ref_ls, "log_ge_1", lambda *a: rows.append(a) or log_ge_1(*a))
+    rng = np.random.default_rng(4)
+    xs = [(rng.integers(-128, 128, shape, dtype=np.int8),), (np.full(shape, -3, np.int8),)]
+    check_bit_exact(log_softmax_model(shape, q_in), kernel_sets=KS, inputs=xs)
+    assert rows  # the exact steps ran
+
+
 def test_log_softmax_rejects_other_output_quantization():
     msg = problem(log_softmax_model((2, 5), q_out=(1 / 256, -128)))
     assert "LOG_SOFTMAX" in msg and "16/256" in msg
@@ -261,6 +295,8 @@ def micropython_cases():
         ("TRANSPOSE_CONV", tconv_model((1, 3, 3, 2), 3, (3, 3), (2, 2), "SAME", act="RELU"), None),
         ("TRANSPOSE_CONV_valid", tconv_model((1, 2, 3, 3), 2, (2, 3), (1, 2), "VALID", per_channel=False,
                                              with_bias=False), None),
-        # heap unlocked on MicroPython: its per-row log allocates there (kernels/ref/log_softmax.py)
         ("LOG_SOFTMAX", log_softmax_model((3, 17), (0.1, 3)), None),
+        ("LOG_SOFTMAX_long_rows", log_softmax_model((2, 700), (0.004, 60)), None),
+        ("LOG_SOFTMAX_coarse", log_softmax_model((3, 20), (100.0, 0)), None),
+        ("LOG_SOFTMAX_fine", log_softmax_model((2, 40), (3e-5, 0)), None),
     ]

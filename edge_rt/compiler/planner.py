@@ -33,12 +33,13 @@ from __future__ import annotations
 import os
 import random
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from .ir import Graph
+from .plan_buffers import ALIGN, Buffer, Plan, _round, root  # noqa: F401  (re-exported)
+from .plan_state import place_state, state_buffers  # noqa: F401
+from .plan_verify import arena_size, overlapping, verify  # noqa: F401
 from .row_overlap import ROWWISE, ROWWISE_SETS, mark_overlap, overlap_savings, row_overlap, rows_ok  # noqa: F401
-
-ALIGN = 16
 
 # Op type -> positions in op.inputs whose buffer the output may take over. Safe because every
 # output element depends only on the input element(s) of the same index, and the kernels read
@@ -60,49 +61,6 @@ SAME_SHAPE_ONLY = ("DS_CONV_2D",)
 EXACT_MAX_UNITS = 14        # exact search above this many units would take too long
 EXACT_NODE_LIMIT = 30_000   # candidates tried before the best plan found so far is kept
 RANDOM_ORDERS = 48          # seeded random orders tried by best_of_orders
-
-
-def _round(n: int) -> int:
-    # a zero-byte tensor still gets one aligned slot, so every buffer has a top to rest on
-    return max(ALIGN, (n + ALIGN - 1) // ALIGN * ALIGN)
-
-
-@dataclass
-class Buffer:
-    key: tuple          # ("t", root tensor id) or ("scratch", op index)
-    size: int           # bytes, rounded up to ALIGN
-    first: int
-    last: int
-    shares: tuple | None = None   # key of the buffer this one overwrites in place at `first`
-    persistent: bool = False      # a state tensor: lives across invokes, in the state region
-    # row overlap (ROWWISE): (input key, min offset d, output row bytes, input row bytes,
-    # input rows, needs) -- needs[r] = first input row still read once output row r is written
-    overlap: tuple | None = None
-    # placement units only: partner unit key -> ("ge" | "le", a): the unit may share bytes
-    # with that partner when (own offset - partner's offset) >= a (resp. <= a)
-    allow: dict | None = None
-
-    def overlaps_in_time(self, other: "Buffer") -> bool:
-        return self.first <= other.last and other.first <= self.last
-
-
-@dataclass
-class Plan:
-    offsets: dict       # key -> offset
-    buffers: list
-    arena_bytes: int
-    lower_bound: int
-    strategy: str
-    tried: dict         # strategy -> arena bytes
-    inplace: int = 0    # in-place pairs used by the chosen plan
-    state_bytes: int = 0  # the persistent state region [0, state_bytes) (arena_bytes includes it)
-    overlaps: int = 0   # row-overlap pairs whose bytes the chosen plan actually overlaps
-
-
-def root(g: Graph, tid: int) -> int:
-    while g.tensors[tid].alias_of is not None:
-        tid = g.tensors[tid].alias_of
-    return tid
 
 
 # -- lifetimes ---------------------------------------------------------------------------
@@ -139,12 +97,6 @@ def lifetimes(g: Graph, inplace: bool = True) -> list[Buffer]:
     if inplace:
         _mark_inplace(g, bufs, roots)
     return bufs
-
-
-def state_buffers(g: Graph) -> list[Buffer]:
-    """The state tensors as buffers live at every step, in tensor order (their region's layout)."""
-    last_step = max(len(g.ops) - 1, 0)
-    return [Buffer(("t", tid), _round(g.tensors[tid].nbytes), 0, last_step, persistent=True) for tid in g.state]
 
 
 def _mark_inplace(g: Graph, bufs: list[Buffer], roots: dict) -> None:
@@ -384,66 +336,6 @@ def exact_search(bufs, node_limit: int = EXACT_NODE_LIMIT):
 STRATEGIES = [greedy_by_size, first_fit_in_order, greedy_by_conflicts, best_of_orders, exact_search]
 
 
-# -- verification ------------------------------------------------------------------------
-def arena_size(bufs, offsets) -> int:
-    return max((offsets[b.key] + b.size for b in bufs), default=0)
-
-
-def _inplace_ok(a: Buffer, b: Buffer, oa: int, ob: int) -> bool:
-    """a and b may share bytes: one overwrites the other in place, at the same offset and
-    size, and they are both live only at the hand-over step."""
-    if b.shares == a.key:
-        a, b = a, b
-    elif a.shares == b.key:
-        a, b = b, a
-    else:
-        return False
-    return oa == ob and a.size == b.size and a.last == b.first
-
-
-def verify(bufs: list[Buffer], offsets: dict) -> list[str]:
-    """Problems with a plan: unplaced, negative or misaligned buffers, or two buffers sharing
-    bytes while both are live (an in-place pair at its hand-over step and a row-overlap pair
-    whose rows do not clash excepted). An empty list means the plan is valid. Written
-    independently of the strategies: a plain pairwise check."""
-    errs = []
-    region = sum(b.size for b in bufs if b.persistent)
-    for b in bufs:
-        if b.key in offsets and (offsets[b.key] < region) != b.persistent:
-            errs.append(f"{b.key} at {offsets[b.key]} is {'outside' if b.persistent else 'inside'} the "
-                        f"state region [0, {region})")
-    for b in bufs:
-        if b.key not in offsets:
-            errs.append(f"{b.key} has no offset")
-        elif offsets[b.key] < 0 or offsets[b.key] % ALIGN or b.size % ALIGN:
-            errs.append(f"{b.key} at {offsets[b.key]} ({b.size} B) is not {ALIGN}-byte aligned")
-    if errs:
-        return errs
-    for i, a in enumerate(bufs):
-        oa = offsets[a.key]
-        for b in bufs[i + 1:]:
-            ob = offsets[b.key]
-            if a.overlaps_in_time(b) and oa < ob + b.size and ob < oa + a.size:
-                if _inplace_ok(a, b, oa, ob):
-                    continue
-                if (a.overlap and a.overlap[0] == b.key and rows_ok(a, b, oa, ob)) or (
-                        b.overlap and b.overlap[0] == a.key and rows_ok(b, a, ob, oa)):
-                    continue
-                errs.append(f"{a.key} [{oa},{oa + a.size}) steps {a.first}-{a.last} overlaps "
-                            f"{b.key} [{ob},{ob + b.size}) steps {b.first}-{b.last}")
-    return errs
-
-
-def _overlapping(bufs: list[Buffer], offs: dict) -> int:
-    by_key = {b.key: b for b in bufs}
-    n = 0
-    for b in bufs:
-        if b.overlap and b.overlap[0] in by_key:
-            i, o = offs[b.overlap[0]], offs[b.key]
-            n += o < i + by_key[b.overlap[0]].size and i < o + b.size
-    return n
-
-
 # -- driver ------------------------------------------------------------------------------
 def plan(g: Graph, strategies=None, inplace: bool | None = None) -> Plan:
     """Smallest verified plan over every strategy, with and without in-place sharing.
@@ -473,19 +365,8 @@ def plan(g: Graph, strategies=None, inplace: bool | None = None) -> Plan:
     if best is None:
         raise RuntimeError("no placement strategy produced a valid plan")
     size, name, offs, bufs = best
-    state = state_buffers(g)
-    state_bytes = sum(b.size for b in state)
-    overlaps = _overlapping(bufs, offs)
-    if state:  # the scratch moves up above the state region, which holds the variables in order
-        offs = {k: o + state_bytes for k, o in offs.items()}
-        at = 0
-        for b in state:
-            offs[b.key] = at
-            at += b.size
-        bufs = state + bufs
-        problems = verify(bufs, offs)
-        if problems:
-            raise RuntimeError(f"state region plan invalid: {problems[0]}")
+    overlaps = overlapping(bufs, offs)
+    offs, bufs, state_bytes = place_state(g, offs, bufs)
     p = Plan(offs, bufs, size + state_bytes, lower_bound(shared) + state_bytes, name, tried,
              inplace=sum(1 for b in bufs if b.shares), state_bytes=state_bytes, overlaps=overlaps)
     if os.environ.get("EDGE_RT_DEBUG"):

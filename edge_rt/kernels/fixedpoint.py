@@ -106,9 +106,8 @@ def reciprocal_limbs(x, integer_bits, out):
     (Q0.31) as limbs into out[0..2] and bits_over_unit into out[3]; returns False (out
     unspecified) if x or an intermediate leaves the range this covers (then use reciprocal).
 
-    The same steps as reciprocal: x = 2**(b-1) * (1 + f / 2**31) with b its bit length; half
-    the denominator d = 2**30 + f / 2 (rounding_half_sum(f, Q0_ONE), which is exact here);
-    Newton-Raphson on x_n in Q2.29, carried as x_n = 2**29 + xo because x_n reaches 2**30."""
+    The same steps as reciprocal: x = 2**(b-1) * (1 + f / 2**31) with b its bit length, then
+    1 / (1 + f) by one_over_one_plus_x_limbs."""
     if x < 1 or x > SMALL_MAX:
         return False
     b = 0
@@ -120,6 +119,18 @@ def reciprocal_limbs(x, integer_bits, out):
     r = x - (1 << (b - 1))                # f = r << h < 2**31
     f_hi = r >> (16 - h) if h <= 16 else r << (h - 16)
     f_lo = (r & (0xFFFF >> h)) << h if h < 16 else 0
+    if not one_over_one_plus_x_limbs(f_hi, f_lo, out):
+        return False
+    out[3] = integer_bits - h
+    return True
+
+
+def one_over_one_plus_x_limbs(f_hi, f_lo, out):
+    """one_over_one_plus_x(f) for 0 <= f < 2**31 given as uint16 halves, without big ints: the
+    result (Q0.31) as 15-bit limbs into out[0..2]; False (out unspecified) outside the case covered.
+
+    Half the denominator d = 2**30 + f / 2 (rounding_half_sum(f, Q0_ONE), which is exact here);
+    Newton-Raphson on x_n in Q2.29, carried as x_n = 2**29 + xo because x_n reaches 2**30."""
     d_hi = 0x4000 | (f_hi >> 1)           # d = 2**30 + (f >> 1) as uint16 halves
     d_lo = ((f_hi & 1) << 15) | (f_lo >> 1)
     d0 = d_lo & 0x7FFF
@@ -150,14 +161,13 @@ def reciprocal_limbs(x, integer_bits, out):
     else:                                 # x >= 2**30: saturates to INT32_MAX
         out[0] = out[1] = 0x7FFF
         out[2] = 1
-    out[3] = integer_bits - h
     return True
 
 
 # -- log (LOG_SOFTMAX) ------------------------------------------------------------------------
 # gemmlowp-style log_x_for_x_greater_than_or_equal_to_1 as TFLite's common.h defines it. Its
-# Q0.31 intermediates reach 2**31 - 1, so on 32-bit MicroPython this allocates big ints (one
-# call per LOG_SOFTMAX row; see kernels/ref/log_softmax.py).
+# Q0.31 intermediates reach 2**31 - 1, so on 32-bit MicroPython this allocates big ints;
+# log_ge_1_small below computes the same without them.
 _LOG_2 = 1488522236          # log(2), Q0.31
 _SQRT_SQRT_HALF = 1805811301  # 0.5 ** 0.25
 _SQRT_HALF = 1518500250       # 0.5 ** 0.5
@@ -205,3 +215,130 @@ def log_ge_1(x, in_bits, out_bits):
     total = wrap32(srdhm(z_adj, _LOG_2) + srdhm(num_scaled, recip))
     e = acc_bits - out_bits  # Rescale to fewer integer bits: a saturating left shift
     return sat_shl(total, e) if e > 0 else total
+
+
+# -- log without big ints (LOG_SOFTMAX on 32-bit ports) ----------------------------------------
+# log_ge_1's steps for a small-int x, every Q0.31 value that reaches 2**30 carried as uint16
+# halves (v = hi * 2**16 + lo; literal names _H/_L below), products of two such values by
+# 15-bit limb columns (srdhm_pos_halves), of a small value and one by srdhm_halves.
+_SQRT_HALF_H, _SQRT_HALF_L = _SQRT_HALF >> 16, _SQRT_HALF & 0xFFFF
+_SSH_H, _SSH_L = _SQRT_SQRT_HALF >> 16, _SQRT_SQRT_HALF & 0xFFFF
+_ALPHA_I_H, _ALPHA_I_L = _ALPHA_I >> 16, _ALPHA_I & 0xFFFF
+_LOG_2_H, _LOG_2_L = _LOG_2 >> 16, _LOG_2 & 0xFFFF
+
+
+def srdhm_pos_halves(a_hi, a_lo, b_hi, b_lo, out):
+    """srdhm(A, B) for 0 <= A, B < 2**31 given as uint16 halves, its halves into out[0] (hi),
+    out[1] (lo). N = A * B + 2**30 is summed in 15-bit limb columns (bounds as mul_pos_limbs:
+    every partial sum <= 2**30 - 1); floor(N / 2**31) = h * 2**14 + (bits 30..44 of N) >> 1
+    with h = floor(N / 2**45) < 2**17."""
+    a0 = a_lo & 0x7FFF
+    a1 = (a_lo >> 15) | ((a_hi & 0x3FFF) << 1)
+    a2 = a_hi >> 14
+    b0 = b_lo & 0x7FFF
+    b1 = (b_lo >> 15) | ((b_hi & 0x3FFF) << 1)
+    b2 = b_hi >> 14
+    t = ((a0 * b0) >> 15) + a0 * b1           # column 1 (column 0 only carries)
+    carry = t >> 15
+    t = (t & 0x7FFF) + a1 * b0
+    carry += t >> 15                          # <= 2**16 - 2
+    t = a1 * b1 + carry                       # column 2: <= 2**30 - 1
+    d = (t & 0x7FFF) + a0 * b2 + a2 * b0 + 1  # + 1: the 2**30 nudge
+    h = (t >> 15) + (d >> 15) + a1 * b2 + a2 * b1 + ((a2 * b2) << 15)
+    out[0] = h >> 2
+    out[1] = ((h & 3) << 14) | ((d & 0x7FFF) >> 1)
+
+
+def _halves_shl(x, k, out, i):
+    """Halves of x << k (0 <= x, x << k < 2**31, 0 <= k <= 31) into out[i] (hi), out[i + 1] (lo)."""
+    if k <= 16:
+        out[i] = x >> (16 - k)
+        out[i + 1] = (x & (0xFFFF >> k)) << k
+    else:
+        out[i] = x << (k - 16)
+        out[i + 1] = 0
+
+
+def log_ge_1_small(x, in_bits, out_bits, w):
+    """log_ge_1(x, in_bits, out_bits) for 1 <= x <= 2**30 - 1 with every intermediate a small int:
+    the result into w[0]; w (a list of at least 3) is scratch. False (w[0] unspecified) where a
+    step leaves the case covered (then use log_ge_1). Steps and names as log_ge_1's."""
+    if x < 1 or x > SMALL_MAX:
+        return False
+    acc_bits = out_bits + 1
+    quarter = rdbpot(1 << 29, acc_bits)
+    adj_max = SMALL_MAX >> (31 - acc_bits)    # |k| << (31 - acc_bits) stays small below this
+    b = 0
+    v = x
+    while v:
+        v >>= 1
+        b += 1
+    za_h1 = 32 - b                            # clz32(x) >= 2
+    _halves_shl(x, za_h1 - 1, w, 0)           # r_a_tmp in [2**30, 2**31): no saturation
+    srdhm_pos_halves(w[0], w[1], _SQRT_HALF_H, _SQRT_HALF_L, w)
+    if w[0] >= 0x4000:                        # sat_shl(., 1) saturates: r_a = INT32_MAX
+        ra_h, ra_l = 0x7FFF, 0xFFFF
+    else:
+        ra_h, ra_l = (w[0] << 1) | (w[1] >> 15), (w[1] << 1) & 0xFFFF
+    k = in_bits - za_h1
+    if k > adj_max or k < -adj_max:
+        return False
+    za_adj = (k << (31 - acc_bits)) + quarter
+    z_b = srdhm_halves(x, _SQRT_HALF_L, _SQRT_HALF_H)
+    b = 0
+    v = z_b
+    while v:
+        v >>= 1
+        b += 1
+    zb_h = 31 - b                             # clz32(z_b) - 1 >= 1
+    if x >> (31 - zb_h):                      # sat_shl(x, zb_h) saturates
+        rb_h, rb_l = 0x7FFF, 0xFFFF
+    else:
+        _halves_shl(x, zb_h, w, 0)
+        rb_h, rb_l = w[0], w[1]
+    k = in_bits - zb_h
+    if k > adj_max or k < -adj_max:
+        return False
+    zb_adj = (k << (31 - acc_bits)) - quarter
+    if ra_h < rb_h or (ra_h == rb_h and ra_l < rb_l):
+        r_h, r_l = ra_h, ra_l
+    else:
+        r_h, r_l = rb_h, rb_l
+    z_adj = za_adj if za_adj > zb_adj else zb_adj
+    # p = rounding_half_sum(r, 2**-0.25): (r + c + 1) >> 1, r and c >= 0
+    lo = r_l + _SSH_L + 1
+    hi = r_h + _SSH_H + (lo >> 16)
+    lo &= 0xFFFF
+    p_h, p_l = hi >> 1, ((hi & 1) << 15) | (lo >> 1)
+    # q = 2 (r - c): r is in [2**31 sqrt(1/2), 2**31), so |q| < 2**30 and no wrap
+    q = ((r_h - _SSH_H) << 16) + (r_l - _SSH_L)
+    q += q
+    aq = -q if q < 0 else q
+    sq = srdhm_halves(aq, aq & 0xFFFF, aq >> 16)
+    num = srdhm_halves(q, r_l, r_h) + srdhm_halves(srdhm_halves(q, sq & 0xFFFF, sq >> 16),
+                                                   _ALPHA_N & 0xFFFF, _ALPHA_N >> 16)
+    # den = srdhm(p, alpha_i + q + srdhm(alpha_d, sq)) + srdhm(alpha_f, q); the sum is positive
+    t = q + srdhm_halves(sq, _ALPHA_D & 0xFFFF, _ALPHA_D >> 16)
+    lo = _ALPHA_I_L + (t & 0xFFFF)
+    hi = _ALPHA_I_H + (t >> 16) + (lo >> 16)
+    if hi < 0 or hi > 0x7FFF:
+        return False
+    srdhm_pos_halves(p_h, p_l, hi, lo & 0xFFFF, w)
+    t = srdhm_halves(q, _ALPHA_F & 0xFFFF, _ALPHA_F >> 16)
+    lo = w[1] + (t & 0xFFFF)
+    hi = w[0] + (t >> 16) + (lo >> 16)
+    if hi < 0 or hi > 0x7FFF:                 # den outside [0, 1): not covered
+        return False
+    if not one_over_one_plus_x_limbs(hi, lo & 0xFFFF, w):
+        return False
+    rc_l = w[0] | ((w[1] & 1) << 15)          # the reciprocal's limbs as halves
+    rc_h = (w[1] >> 1) | (w[2] << 14)
+    total = srdhm_halves(z_adj, _LOG_2_L, _LOG_2_H) + srdhm_halves(rdbpot(num, acc_bits), rc_l, rc_h)
+    e = acc_bits - out_bits
+    if e > 0:
+        lim = SMALL_MAX >> e
+        if total > lim or total < -lim:
+            return False
+        total <<= e
+    w[0] = total
+    return True

@@ -214,3 +214,23 @@ def activation_range_16(op: Op, y: Tensor) -> tuple[int, int]:
         return activation_range(op.options.get("activation", "NONE"), s, z, I16_MIN, I16_MAX)
     except ValueError as e:
         raise OpProblem(str(e).replace("int8", "int16")) from None
+
+
+def resize_operands(g: Graph, op: Op, dtypes) -> tuple[Tensor, int, int, int, int, int, int, bool, bool]:
+    """Shared validation of RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR: input (NHWC, one of dtypes),
+    output of its type, a constant int32 size (height, width) matching the output shape. Returns
+    (input, N, H, W, C, OH, OW, align_corners, half_pixel_centers)."""
+    need(len(op.inputs) == 2 and len(op.outputs) == 1, "expected 2 inputs (input, size) and 1 output")
+    x = need_dtype(g, op.inputs[0], "input", *dtypes)
+    y = need_dtype(g, op.outputs[0], "output", x.dtype)
+    need_dtype(g, op.inputs[1], "size", "int32")
+    size = need_const(g, op.inputs[1], "size (dynamic output shapes are not supported)").reshape(-1)
+    need(len(x.shape) == 4, f"input has {len(x.shape)} dimensions; supported: 4 (NHWC)")
+    need(size.size == 2, f"size has {size.size} values; expected 2 (height, width)")
+    n, h, w, c = (int(d) for d in x.shape)
+    oh, ow = int(size[0]), int(size[1])
+    need(oh > 0 and ow > 0, f"size {[oh, ow]} must be positive")
+    need(tuple(y.shape) == (n, oh, ow, c), f"output shape {tuple(y.shape)} != {(n, oh, ow, c)}")
+    ac = bool(op.options.get("align_corners", False))
+    hp = bool(op.options.get("half_pixel_centers", False))
+    return x, n, h, w, c, oh, ow, ac, hp

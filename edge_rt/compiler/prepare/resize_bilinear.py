@@ -18,7 +18,7 @@ import numpy as np
 
 from ...kernels.quant import c_div
 from ..ir import Graph, Op
-from .common import add_const, need, need_const, need_dtype, np_constants
+from .common import add_const, need, np_constants, resize_operands
 
 DTYPES = ("int8",)
 ONE = 1 << 10
@@ -42,19 +42,7 @@ def source_coords(n_out: int, n_in: int, align_corners: bool, half_pixel: bool, 
 
 
 def prepare(g: Graph, op: Op, ks: str) -> None:
-    need(len(op.inputs) == 2 and len(op.outputs) == 1, "expected 2 inputs (input, size) and 1 output")
-    x = need_dtype(g, op.inputs[0], "input", *DTYPES)
-    y = need_dtype(g, op.outputs[0], "output", x.dtype)
-    need_dtype(g, op.inputs[1], "size", "int32")
-    size = need_const(g, op.inputs[1], "size (dynamic output shapes are not supported)").reshape(-1)
-    need(len(x.shape) == 4, f"input has {len(x.shape)} dimensions; supported: 4 (NHWC)")
-    need(size.size == 2, f"size has {size.size} values; expected 2 (height, width)")
-    n, h, w, c = (int(d) for d in x.shape)
-    oh, ow = int(size[0]), int(size[1])
-    need(oh > 0 and ow > 0, f"size {[oh, ow]} must be positive")
-    need(tuple(y.shape) == (n, oh, ow, c), f"output shape {tuple(y.shape)} != {(n, oh, ow, c)}")
-    ac = bool(op.options.get("align_corners", False))
-    hp = bool(op.options.get("half_pixel_centers", False))
+    x, n, h, w, c, oh, ow, ac, hp = resize_operands(g, op, DTYPES)
     need(not (ac and hp), "align_corners and half_pixel_centers are both set (the reference allows one)")
     rows = source_coords(oh, h, ac, hp, "height")
     cols = source_coords(ow, w, ac, hp, "width")

@@ -11,7 +11,7 @@ The source index is TFLite's, in float32 as its C++ computes it:
 import numpy as np
 
 from ..ir import Graph, Op
-from .common import add_const, need, need_const, need_dtype, np_constants
+from .common import add_const, np_constants, resize_operands
 
 DTYPES = ("int8", "int16", "float32")
 
@@ -34,19 +34,7 @@ def source_index(n_out: int, n_in: int, align_corners: bool, half_pixel: bool) -
 
 
 def prepare(g: Graph, op: Op, ks: str) -> None:
-    need(len(op.inputs) == 2 and len(op.outputs) == 1, "expected 2 inputs (input, size) and 1 output")
-    x = need_dtype(g, op.inputs[0], "input", *DTYPES)
-    y = need_dtype(g, op.outputs[0], "output", x.dtype)
-    need_dtype(g, op.inputs[1], "size", "int32")
-    size = need_const(g, op.inputs[1], "size (dynamic output shapes are not supported)").reshape(-1)
-    need(len(x.shape) == 4, f"input has {len(x.shape)} dimensions; supported: 4 (NHWC)")
-    need(size.size == 2, f"size has {size.size} values; expected 2 (height, width)")
-    n, h, w, c = (int(d) for d in x.shape)
-    oh, ow = int(size[0]), int(size[1])
-    need(oh > 0 and ow > 0, f"size {[oh, ow]} must be positive")
-    need(tuple(y.shape) == (n, oh, ow, c), f"output shape {tuple(y.shape)} != {(n, oh, ow, c)}")
-    ac = bool(op.options.get("align_corners", False))
-    hp = bool(op.options.get("half_pixel_centers", False))
+    x, n, h, w, c, oh, ow, ac, hp = resize_operands(g, op, DTYPES)
     rows = source_index(oh, h, ac, hp)
     cols = source_index(ow, w, ac, hp)
     op.kernel_inputs = [op.inputs[0], add_const(g, op, "rows", rows), add_const(g, op, "cols", cols)]

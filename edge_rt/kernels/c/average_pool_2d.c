@@ -1,7 +1,6 @@
 /* AVERAGE_POOL_2D, int8: per output the valid taps of the window are summed (int32) and
  * divided by their count rounding half away from zero, then clamped (TFLite Micro's
- * reference). Channels are summed in blocks of ERT_POOL_CBLK into a stack row, reading each
- * input pixel's channels contiguously. prm and p: ert_pool.h. */
+ * reference). The window walk is ert_pool.h's; prm and p: there. */
 #include "ert_pool.h"
 
 int ert_average_pool_2d_extents(const int32_t *p, int32_t np, int64_t *e)
@@ -9,37 +8,33 @@ int ert_average_pool_2d_extents(const int32_t *p, int32_t np, int64_t *e)
     return ert_pool_extents(p, np, e);
 }
 
+ERT_INLINE void avg_init(void *acc, int32_t nc)
+{
+    int32_t *a = (int32_t *)acc;
+    for (int32_t j = 0; j < nc; j++) a[j] = 0;
+}
+
+ERT_INLINE void avg_tap(void *acc, const int8_t *xp, int32_t nc)
+{
+    int32_t *a = (int32_t *)acc;
+    for (int32_t j = 0; j < nc; j++) a[j] += xp[j];
+}
+
+ERT_INLINE void avg_out(const void *acc, int8_t *yo, int32_t nc, int32_t count, int32_t lo, int32_t hi)
+{
+    const int32_t *a = (const int32_t *)acc;
+    int32_t half = count / 2;
+    for (int32_t j = 0; j < nc; j++) {
+        /* C division truncates toward zero: the reference's rounding */
+        int32_t q = a[j] > 0 ? (a[j] + half) / count : -((half - a[j]) / count);
+        yo[j] = (int8_t)ert_clamp(q, lo, hi);
+    }
+}
+
 ERT_INLINE void avgpool_body(const ert_op *op, int lvl)
 {
-    const int32_t *p = op->prm;
-    int32_t nb = p[0], h = p[1], w = p[2], c = p[3], oh = p[4], ow = p[5], lo = p[12], hi = p[13];
-    const int8_t *x = (const int8_t *)op->p[0];
-    int8_t *y = (int8_t *)op->p[1];
-    int32_t acc[ERT_POOL_CBLK];
     (void)lvl;
-    for (int32_t b = 0; b < nb; b++)
-        for (int32_t oy = 0; oy < oh; oy++)
-            for (int32_t ox = 0; ox < ow; ox++) {
-                int32_t y0, y1, x0, x1;
-                ert_pool_window(p, oy, ox, &y0, &y1, &x0, &x1);
-                int32_t count = (y1 - y0) * (x1 - x0), half = count / 2;
-                int8_t *yo = y + (((int64_t)b * oh + oy) * ow + ox) * c;
-                for (int32_t c0 = 0; c0 < c; c0 += ERT_POOL_CBLK) {
-                    int32_t nc = c - c0 < ERT_POOL_CBLK ? c - c0 : ERT_POOL_CBLK;
-                    for (int32_t j = 0; j < nc; j++) acc[j] = 0;
-                    for (int32_t iy = y0; iy < y1; iy++)
-                        for (int32_t ix = x0; ix < x1; ix++) {
-                            const int8_t *xp = x + (((int64_t)b * h + iy) * w + ix) * c + c0;
-                            for (int32_t j = 0; j < nc; j++) acc[j] += xp[j];
-                        }
-                    for (int32_t j = 0; j < nc; j++) {
-                        int32_t a = acc[j];
-                        /* C division truncates toward zero: the reference's rounding */
-                        int32_t q = a > 0 ? (a + half) / count : -((half - a) / count);
-                        yo[c0 + j] = (int8_t)ert_clamp(q, lo, hi);
-                    }
-                }
-            }
+    ert_pool_walk(op, avg_init, avg_tap, avg_out);
 }
 
 ERT_VARIANTS(ert_average_pool_2d_run, avgpool_body)

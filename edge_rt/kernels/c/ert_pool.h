@@ -1,4 +1,4 @@
-/* Geometry of AVERAGE_POOL_2D / MAX_POOL_2D (average_pool_2d.c, max_pool_2d.c).
+/* Geometry and window walker of AVERAGE_POOL_2D / MAX_POOL_2D (average_pool_2d.c, max_pool_2d.c).
  * prm: nb, h, w, c, oh, ow, sh, sw, fh, fw, pt, pl, lo, hi; p: x b, y o. */
 #ifndef ERT_POOL_H
 #define ERT_POOL_H
@@ -35,6 +35,41 @@ ERT_INLINE void ert_pool_window(const int32_t *p, int32_t oy, int32_t ox, int32_
     *y1 = iy + p[8] < p[1] ? iy + p[8] : p[1];
     *x0 = ix < 0 ? 0 : ix;
     *x1 = ix + p[9] < p[2] ? ix + p[9] : p[2];
+}
+
+/* A pool's reduce over one block of nc <= ERT_POOL_CBLK channels: init the accumulator row,
+ * tap it with each valid input pixel's channels, write the block from it. acc is the walker's
+ * stack row (int32, aligned; MAX_POOL_2D keeps int8 maxima in it). */
+typedef void (*ert_pool_init_fn)(void *acc, int32_t nc);
+typedef void (*ert_pool_tap_fn)(void *acc, const int8_t *xp, int32_t nc);
+typedef void (*ert_pool_out_fn)(const void *acc, int8_t *yo, int32_t nc, int32_t count, int32_t lo, int32_t hi);
+
+/* Every output pixel, channels in blocks of ERT_POOL_CBLK (reading each input pixel's channels
+ * contiguously), the window's valid taps only. Always inlined with constant reduce functions, so
+ * each pool compiles to its own loops (the reduces inline; no call per tap). */
+ERT_INLINE void ert_pool_walk(const ert_op *op, ert_pool_init_fn init, ert_pool_tap_fn tap, ert_pool_out_fn out)
+{
+    const int32_t *p = op->prm;
+    int32_t nb = p[0], h = p[1], w = p[2], c = p[3], oh = p[4], ow = p[5], lo = p[12], hi = p[13];
+    const int8_t *x = (const int8_t *)op->p[0];
+    int8_t *y = (int8_t *)op->p[1];
+    int32_t acc[ERT_POOL_CBLK];
+    for (int32_t b = 0; b < nb; b++)
+        for (int32_t oy = 0; oy < oh; oy++)
+            for (int32_t ox = 0; ox < ow; ox++) {
+                int32_t y0, y1, x0, x1;
+                ert_pool_window(p, oy, ox, &y0, &y1, &x0, &x1);
+                int32_t count = (y1 - y0) * (x1 - x0);
+                int8_t *yo = y + (((int64_t)b * oh + oy) * ow + ox) * c;
+                for (int32_t c0 = 0; c0 < c; c0 += ERT_POOL_CBLK) {
+                    int32_t nc = c - c0 < ERT_POOL_CBLK ? c - c0 : ERT_POOL_CBLK;
+                    init(acc, nc);
+                    for (int32_t iy = y0; iy < y1; iy++)
+                        for (int32_t ix = x0; ix < x1; ix++)
+                            tap(acc, x + (((int64_t)b * h + iy) * w + ix) * c + c0, nc);
+                    out(acc, yo + c0, nc, count, lo, hi);
+                }
+            }
 }
 
 #endif

@@ -47,3 +47,23 @@ class ExactMbqm:
         np.greater(u, t, out=b1)
         np.right_shift(q, self.right, out=q)
         np.add(q, b1, out=q)
+
+
+class ExactMbqm64:
+    """MultiplyByQuantizedMultiplier's int64 overload (the int16-activation LSTM's FCs) on an int64
+    vector, operands as prepared: 15-bit multipliers and total right shifts; wrap32 of
+    (x * m + 2**(total - 1)) >> total. |x| < 2**47 (TFLite's bound) keeps x * m inside int64."""
+
+    def __init__(self, mult, total):
+        self.m = np.asarray(mult, np.int64)
+        self.total = np.asarray(total, np.int64)
+        self.rnd = np.int64(1) << (self.total - 1)
+
+    def __call__(self, x, q):
+        """q = the rescaled x; x is clobbered."""
+        np.multiply(x, self.m, out=x)
+        np.add(x, self.rnd, out=x)
+        np.right_shift(x, self.total, out=q)
+        np.add(q, I32, out=q)                    # C's cast to int32
+        np.bitwise_and(q, 0xFFFFFFFF, out=q)
+        np.subtract(q, I32, out=q)

@@ -1,6 +1,7 @@
 # Strided copies shared by the numpy data-movement kernels: the plan of
 # compiler/prepare/strided.py ([nd, dims..., ss..., ds...], element units) becomes two
 # as_strided views made at bind time, and each run is one np.copyto between them.
+import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 
@@ -24,3 +25,15 @@ def view(a, base, dims, strides, writeable=False):
 def views(src, sbase, dst, dbase, dims, ss, ds):
     """(dst view, src view) of the plan: np.copyto(*views) runs it."""
     return view(dst, dbase, dims, ds, True), view(src, sbase, dims, ss)
+
+
+def bind_whole(op, m, v):
+    """The run() of an op that is one plan (params[0:]) from its whole input to its whole output
+    (TRANSPOSE, BROADCAST_TO): one np.copyto between the two views."""
+    dims, ss, ds, _ = read(op.params, 0)
+    dst, src = views(v[op.inputs[0]], 0, v[op.outputs[0]], 0, dims, ss, ds)
+    copyto = np.copyto
+
+    def run():
+        copyto(dst, src)
+    return run

@@ -1,10 +1,11 @@
-# UNIDIRECTIONAL_SEQUENCE_LSTM (int8, int16 cell state), numpy: the ref kernel's arithmetic on
-# int64 vectors, one time step at a time with all four gates' rows at once (weights stacked
-# (4S, K); their products in float64, exact), every step into buffers made at bind (per-step
-# views too), so invoke allocates nothing; mbqm exactly on int64 (_exact.py).
+# UNIDIRECTIONAL_SEQUENCE_LSTM (int8 or int16 activations, int16 cell state), numpy: the ref
+# kernel's arithmetic on int64 vectors, one time step at a time with all four gates' rows at once
+# (weights stacked (4S, K); their products in float64, exact), every step into buffers made at
+# bind (per-step views too), so invoke allocates nothing; mbqm exactly on int64 (_exact.py; the
+# int16 form's FCs with the int64 overload, ExactMbqm64).
 import numpy as np
 
-from ._exact import ExactMbqm as _Mbqm
+from ._exact import ExactMbqm as _Mbqm, ExactMbqm64 as _Mbqm64
 
 
 class _Act:
@@ -50,16 +51,18 @@ class _Act:
 
 def bind(op, m, v, arena):
     i_x, i_wx, i_wh, i_b, i_m, i_s, i_t, i_h, i_c = op.inputs[:9]
-    nb, nt, ni, ns, tm, hzp, qclip, tmul, tsh = op.params
+    nb, nt, ni, ns, tm, hzp, qclip, tmul, tsh, width = op.params
+    lo, hi = (-128, 127) if width == 1 else (-32768, 32767)
+    fc = _Mbqm if width == 1 else _Mbqm64
     x, y, h, c = (v[t].reshape(-1) for t in (i_x, op.outputs[0], i_h, i_c))  # views, not copies
-    # products in float64 through BLAS: exact (|sums| < 2**24 << 2**53), and np.dot on int64
+    # products in float64 through BLAS: exact (|sums| < 2**23 K << 2**53), and np.dot on int64
     # allocates a work buffer on every call
     wx = np.asarray(v[i_wx], np.float64).reshape(4 * ns, ni)
     wh = np.asarray(v[i_wh], np.float64).reshape(4 * ns, ns)
     bias = np.asarray(v[i_b], np.int64)
     bx, bh = bias[:4 * ns].copy(), bias[4 * ns:].copy()
     mult, shift = np.asarray(v[i_m], np.int64), np.asarray(v[i_s], np.int64)
-    fc_x, fc_h = (_Mbqm(np.repeat(mult[k:k + 4], ns), np.repeat(shift[k:k + 4], ns)) for k in (0, 4))
+    fc_x, fc_h = (fc(np.repeat(mult[k:k + 4], ns), np.repeat(shift[k:k + 4], ns)) for k in (0, 4))
     mul_f, mul_i, mul_o = (_Mbqm(np.full(ns, mult[k]), np.full(ns, shift[k])) for k in (8, 9, 10))
     act4, act1 = _Act(v[i_t], 4 * ns), _Act(v[i_t], ns)
     xb, hb, ef = np.empty(ni), np.empty(ns), np.empty(4 * ns)
@@ -115,7 +118,7 @@ def bind(op, m, v, arena):
             multiply(r2, go, out=p1)
             mul_o(p1, r1)
             add(r1, hzp, out=r1)
-            clip(r1, -128, 127)
+            clip(r1, lo, hi)
             copyto(hv, r1, casting="unsafe")
             copyto(yv, r1, casting="unsafe")
     return run

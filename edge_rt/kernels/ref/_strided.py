@@ -5,6 +5,7 @@
 # Elements wider than one byte are copied as bytes (a float read allocates on MicroPython):
 # the plan then gains an innermost axis of `size` bytes. Nothing here allocates once bound:
 # the odometer is a list made at bind time and every value is a small int.
+from ...compat import retype
 
 
 def read(params, start):
@@ -52,3 +53,19 @@ def copy(src, sbase, dst, dbase, dims, ss, ds, idx):
             d -= 1
         if d < 0:
             return
+
+
+def bind_whole(op, m, v):
+    """The run() of an op that is one plan (params[0:]) from its whole input to its whole output
+    (TRANSPOSE, BROADCAST_TO)."""
+    tx, ty = m.tensors[op.inputs[0]], m.tensors[op.outputs[0]]
+    size = ty.nbytes // ty.size() if ty.size() else 1
+    x = retype(v[op.inputs[0]], tx.nbytes, "B") if size > 1 else v[op.inputs[0]]
+    y = retype(v[op.outputs[0]], ty.nbytes, "B") if size > 1 else v[op.outputs[0]]
+    dims, ss, ds, _ = read(op.params, 0)
+    dims, ss, ds = in_bytes(dims, ss, ds, size)
+    idx = [0] * len(dims)
+
+    def run(x=x, y=y, dims=dims, ss=ss, ds=ds, idx=idx):
+        copy(x, 0, y, 0, dims, ss, ds, idx)
+    return run

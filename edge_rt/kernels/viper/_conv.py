@@ -103,8 +103,9 @@ def conv_pixel(x, w, bias, acc, g, xo0: int, oy: int, ox: int, in_zp: int):
 
 
 @micropython.viper
-def conv_pixels(x, w, bias, mult, shift, y, acc, g, in_zp: int, out_off: int, lo: int, hi: int):
-    """CONV_2D over the whole output: conv_pixel then requant per output pixel."""
+def pixels(depthwise: int, x, w, bias, mult, shift, y, acc, g, in_zp: int, out_off: int, lo: int, hi: int):
+    """CONV_2D (depthwise 0) or DEPTHWISE_CONV_2D (1) over the whole output: per output pixel
+    its accumulators (conv_pixel or dw_pixel), then one requant of them into y."""
     gp = ptr32(g)
     nb = int(gp[0])
     xsize = int(gp[1]) * int(gp[2]) * int(gp[3])
@@ -115,7 +116,10 @@ def conv_pixels(x, w, bias, mult, shift, y, acc, g, in_zp: int, out_off: int, lo
     for b in range(nb):
         for oy in range(oh):
             for ox in range(ow):
-                conv_pixel(x, w, bias, acc, g, b * xsize, oy, ox, in_zp)
+                if depthwise:
+                    dw_pixel(x, b * xsize, x, 0, w, bias, acc, g, oy, ox, in_zp)
+                else:
+                    conv_pixel(x, w, bias, acc, g, b * xsize, oy, ox, in_zp)
                 requant(acc, oc, mult, shift, oc, y, yo, out_off, lo, hi)
                 yo += oc
 
@@ -185,24 +189,6 @@ def dw_pixel(x, xo0: int, ring, use_ring: int, w, bias, acc, g, oy: int, ox: int
                 else:
                     a += in_zp * wv
         ap[c] = a
-
-
-@micropython.viper
-def dw_pixels(x, w, bias, mult, shift, y, acc, g, in_zp: int, out_off: int, lo: int, hi: int):
-    """DEPTHWISE_CONV_2D over the whole output: dw_pixel then requant per output pixel."""
-    gp = ptr32(g)
-    nb = int(gp[0])
-    xsize = int(gp[1]) * int(gp[2]) * int(gp[3])
-    oc = int(gp[4])
-    oh = int(gp[7])
-    ow = int(gp[8])
-    yo = 0
-    for b in range(nb):
-        for oy in range(oh):
-            for ox in range(ow):
-                dw_pixel(x, b * xsize, x, 0, w, bias, acc, g, oy, ox, in_zp)
-                requant(acc, oc, mult, shift, oc, y, yo, out_off, lo, hi)
-                yo += oc
 
 
 @micropython.viper

@@ -1,6 +1,6 @@
 # CONV_2D, viper: the ref kernel's arithmetic (kernels/ref/conv_2d.py) in native code
-# (_conv.conv_pixels); the same operands and params.
-from ._conv import conv_pixels, geometry
+# (_conv.pixels); the same operands and params.
+from ._conv import geometry, pixels
 
 
 def bind(op, m, v, arena):
@@ -11,5 +11,5 @@ def bind(op, m, v, arena):
 
     def run(x=v[i_x], w=v[i_w], bias=v[i_b], mult=v[i_m], shift=v[i_s], y=v[op.outputs[0]],
             acc=bytearray(4 * oc), g=g, in_zp=in_zp, out_off=out_off, lo=lo, hi=hi):
-        conv_pixels(x, w, bias, mult, shift, y, acc, g, in_zp, out_off, lo, hi)
+        pixels(0, x, w, bias, mult, shift, y, acc, g, in_zp, out_off, lo, hi)
     return run

@@ -1,7 +1,7 @@
 # DEPTHWISE_CONV_2D, viper: the ref kernel's arithmetic (kernels/ref/depthwise_conv_2d.py) in
-# native code (_conv.dw_pixels: per output pixel the accumulators of its channels, then one
+# native code (_conv.pixels: per output pixel the accumulators of its channels, then one
 # requantization of them).
-from ._conv import dw_pixels, geometry
+from ._conv import geometry, pixels
 
 
 def bind(op, m, v, arena):
@@ -13,5 +13,5 @@ def bind(op, m, v, arena):
 
     def run(x=v[i_x], w=v[i_w], bias=v[i_b], mult=v[i_m], shift=v[i_s], y=v[op.outputs[0]],
             acc=bytearray(4 * oc), g=g, in_zp=in_zp, out_off=out_off, lo=lo, hi=hi):
-        dw_pixels(x, w, bias, mult, shift, y, acc, g, in_zp, out_off, lo, hi)
+        pixels(1, x, w, bias, mult, shift, y, acc, g, in_zp, out_off, lo, hi)
     return run
