@@ -399,9 +399,8 @@ def test_int16_pair_is_not_fused_into_int8_ops():
                                                                                            "CONV_2D"]
 
 
-def _graph_with(tail):
-    """An imported int16 CONV_2D followed by `tail` ("ADD" of a skip, or "RELU"), before any pass."""
-    from edge_rt.compiler.importers.tflite import import_tflite
+def _model_with(tail):
+    """An int16 CONV_2D followed by `tail` ("ADD" of a skip, or "RELU"/"RELU6")."""
     rng = np.random.default_rng(0)
     b = ModelBuilder()
     x = b.tensor("x", (1, 4, 4, 2), "int16", scale=0.01)
@@ -413,20 +412,32 @@ def _graph_with(tail):
         b.op("ADD", [c, x], [y], "AddOptions")
     else:
         b.op(tail, [c], [y])
-    g, problems = import_tflite(b.build([x], [y]), "t.tflite")
+    return b.build([x], [y])
+
+
+def _graph_with(tail):
+    """_model_with(tail) imported, before any pass."""
+    from edge_rt.compiler.importers.tflite import import_tflite
+    g, problems = import_tflite(_model_with(tail), "t.tflite")
     assert not problems
     return g
 
 
 def test_passes_leave_int16_ops_alone():
-    """fuse_residual (CONV_2D_ADD is int8 only) and fold_activation (checked on the int8 grid)
-    skip int16x8 producers."""
-    from edge_rt.compiler.passes.fold_activation import fold_activation
+    """fuse_residual (CONV_2D_ADD is int8 only) skips int16x8 producers."""
     from edge_rt.compiler.passes.fuse import fuse_residual
     g, note = fuse_residual(_graph_with("ADD"))
     assert [op.type for op in g.ops] == ["CONV_2D", "ADD"] and not note
-    g, note = fold_activation(_graph_with("RELU"))
-    assert [op.type for op in g.ops] == ["CONV_2D", "RELU"] and not note
+
+
+@pytest.mark.parametrize("act", ["RELU", "RELU6"])
+def test_standalone_activation_folds_into_int16_conv_exactly(act):
+    """With equal quantization a standalone RELU/RELU6 after an int16x8 conv is the conv's fused
+    clamp on the same int16 grid: folded, and still exact against TFLite Micro's two ops."""
+    from edge_rt.compiler.passes.fold_activation import fold_activation
+    g, note = fold_activation(_graph_with(act))
+    assert [(op.type, op.options.get("activation")) for op in g.ops] == [("CONV_2D", act)] and note
+    exact(_model_with(act))
 
 
 def test_ref_int16_on_micropython(tmp_path):

@@ -15,7 +15,7 @@ def fold_activation(g: Graph):
     """OP -> RELU/RELU6 (same quantization)  =>  OP(fused activation)
 
     With equal input/output quantization a standalone RELU/RELU6 is a clamp on the same int8
-    grid as the producer's fused activation clamp, so the two clamps compose into one."""
+    (or int16) grid as the producer's fused activation clamp, so the two clamps compose into one."""
     consumers = g.consumers()
     producers = g.producers()
     dead = set()
@@ -28,8 +28,8 @@ def fold_activation(g: Graph):
             continue
         if single_consumer(g, x, consumers) != i or not same_quant(g.tensors[x], g.tensors[y]):
             continue
-        if g.tensors[x].dtype != "int8":
-            continue  # the clamp argument is checked on the int8 grid only (int16x8: untested)
+        if g.tensors[x].dtype not in ("int8", "int16"):
+            continue  # quantized grids only (int16: tests/test_ops_int16_weighted.py, _elem.py)
         prod = g.ops[p]
         act = COMBINE.get((prod.options.get("activation", "NONE"), op.type))
         if act is None:
