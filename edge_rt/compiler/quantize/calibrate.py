@@ -7,7 +7,9 @@ activation tensor's float range [lo, hi] by one of three methods:
                the observed values (clipping error + rounding error), searched over a
                histogram of them: a scale factor on both ends first, then each end alone.
 
-Every range is widened to contain 0 (0.0 must be exact on an int8 grid)."""
+Every range is widened to contain 0 (0.0 must be exact on an int8 grid). For int16
+activations (the int16x8 scheme) the grid is symmetric, zero point 0, scale max|x| / 32767:
+`grid16`; `mse` then searches that symmetric bound (`mse_range16`)."""
 from __future__ import annotations
 
 import os
@@ -101,6 +103,36 @@ def grid(lo: float, hi: float) -> tuple[float, int]:
     return float(np.float32(scale)), zp
 
 
+def grid16(lo: float, hi: float) -> tuple[float, int]:
+    """(scale, 0) of TFLite's symmetric int16 grid for [lo, hi]: scale max(|lo|, |hi|) / 32767."""
+    amax = max(abs(lo), abs(hi))
+    if amax < 1e-12:
+        amax = 1e-6
+    return float(np.float32(amax / 32767.0)), 0
+
+
+def mse_range16(counts: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """The symmetric [-a, a] (a a fraction of max(|lo|, |hi|)) whose int16 grid quantizes a
+    histogram (BINS bins over [lo, hi]) with the least squared error: clipping error from the
+    bin centers plus step^2 / 12 per unclipped value (the int16 step is far below a bin's
+    width, so the rounding error is taken as uniform rather than read off the centers)."""
+    edges = np.linspace(lo, hi, len(counts) + 1)
+    centers = np.abs((edges[:-1] + edges[1:]) / 2)
+    amax = max(abs(lo), abs(hi))
+    if amax <= 0:
+        return lo, hi
+    best = None
+    for a in np.linspace(0.05, 1.0, 400) * amax:
+        step = a / 32767.0
+        clipped = centers > a
+        err = float(np.sum(counts[clipped] * (centers[clipped] - a) ** 2)
+                    + np.sum(counts[~clipped]) * step * step / 12.0)
+        if best is None or err < best[0]:
+            best = (err, a)
+    a = best[1]
+    return -a if lo < 0 else 0.0, a if hi > 0 else 0.0
+
+
 def _grid_mse(centers, counts, lo, hi):
     s, zp = grid(lo, hi)
     q = np.clip(np.round(centers / s) + zp, -128, 127)
@@ -135,7 +167,7 @@ def percentile_range(counts: np.ndarray, lo: float, hi: float, pct: float = 0.01
     return float(edges[i]), float(edges[min(j + 1, len(counts))])
 
 
-def choose_range(st: Stats, tid: int, method: str) -> tuple[float, float]:
+def choose_range(st: Stats, tid: int, method: str, bits: int = 8) -> tuple[float, float]:
     lo, hi = st.lo[tid], st.hi[tid]
     if method == "minmax" or hi <= lo:
         return lo, hi
@@ -144,16 +176,17 @@ def choose_range(st: Stats, tid: int, method: str) -> tuple[float, float]:
     if method == "percentile":
         return percentile_range(st.hist[tid], lo, hi)
     if method == "mse":
-        return mse_range(st.hist[tid], lo, hi)
+        return (mse_range16 if bits == 16 else mse_range)(st.hist[tid], lo, hi)
     raise EdgeRTError(f"calibration method {method!r} unknown; methods: {', '.join(METHODS)}")
 
 
-def choose_ranges(g: Graph, st: Stats, method: str) -> dict[int, tuple[float, float]]:
+def choose_ranges(g: Graph, st: Stats, method: str, bits: int = 8) -> dict[int, tuple[float, float]]:
     """choose_range for every tensor seen, except that a SOFTMAX input (classifier logits)
     keeps its observed maximum: the top logits decide the class, so clipping them (two
     classes saturating to one value) would turn a clear winner into a tie, while its low end
-    only moves probabilities that round to 0 on the fixed 1/256 output grid anyway."""
-    ranges = {t: choose_range(st, t, method) for t in st.lo}
+    only moves probabilities that round to 0 on the fixed 1/256 output grid anyway.
+    bits: 8, or 16 for int16 activations (the symmetric int16 MSE search)."""
+    ranges = {t: choose_range(st, t, method, bits) for t in st.lo}
     for op in g.ops:
         if op.type == "SOFTMAX" and op.inputs[0] in ranges:
             lo, _ = ranges[op.inputs[0]]

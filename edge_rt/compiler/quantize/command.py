@@ -12,18 +12,23 @@ from . import load_float, quantize
 
 def add_arguments(s) -> None:
     s.add_argument("model", metavar="MODEL", help="float32 .tflite or .onnx model")
-    s.add_argument("-o", "--output", metavar="OUT.tflite", help="int8 model (default: MODEL_int8.tflite)")
+    s.add_argument("-o", "--output", metavar="OUT.tflite",
+                   help="quantized model (default: MODEL_int8.tflite, with --activations int16 MODEL_int16.tflite)")
     s.add_argument("--calibration", metavar="DATA", help=".npy array of samples (N, ...) or a folder of .npy files")
     s.add_argument("--method", choices=calibrate.METHODS, default="mse",
                    help="activation range per tensor (default mse: the MSE-optimal clipping)")
-    s.add_argument("--io", choices=["int8", "float"], default="int8", help="int8 or float32 model inputs/outputs")
+    s.add_argument("--activations", choices=["int8", "int16"], default="int8",
+                   help="activation dtype: int8 (default) or int16 (TFLite's 16x8 scheme: int16 activations "
+                   "with zero point 0, int8 weights, int64 biases)")
+    s.add_argument("--io", choices=["int8", "int16", "float"],
+                   help="model inputs/outputs: the activation dtype (default) or float32")
     s.add_argument("--random-calibration", type=int, metavar="N",
                    help="calibrate on N random samples (a warning: ranges will not fit real data)")
     s.add_argument("--report", action="store_true", help="print SQNR and top-1 agreement vs the float model")
     s.add_argument("--eval", metavar="DATA", help="held-out samples for --report (default: every 4th "
                    "calibration sample, then left out of calibration)")
     s.add_argument("--json", metavar="FILE", help="write the --report figures as JSON")
-    s.add_argument("--compare", metavar="OTHER_int8.tflite", help="another int8 model to report beside ours")
+    s.add_argument("--compare", metavar="OTHER_int8.tflite", help="another quantized model to report beside ours")
 
 
 def run(a) -> int:
@@ -47,14 +52,15 @@ def run(a) -> int:
             held, samples = samples[k], samples[~k]
         else:
             raise EdgeRTError("quantize --report: give --eval DATA or at least 2 calibration samples")
-    r = quantize(fg, samples, method=a.method, io=a.io)
-    out = a.output or os.path.splitext(a.model)[0] + "_int8.tflite"
+    r = quantize(fg, samples, method=a.method, io=a.io, activations=a.activations)
+    io = a.io or a.activations
+    out = a.output or os.path.splitext(a.model)[0] + f"_{a.activations}.tflite"
     tmp = out + ".tmp"
     with open(tmp, "wb") as f:
         f.write(r.tflite)
     os.replace(tmp, out)
-    print(f"quantized {a.model} -> {out}: {len(r.int8_graph.ops)} int8 ops (float model: "
-          f"{len(r.float_graph.ops)}), {len(samples)} calibration samples, method {a.method}, I/O {a.io}")
+    print(f"quantized {a.model} -> {out}: {len(r.int8_graph.ops)} {a.activations} ops (float model: "
+          f"{len(r.float_graph.ops)}), {len(samples)} calibration samples, method {a.method}, I/O {io}")
     for name, note in r.pass_report:
         print(f"  pass {name}: {note}")
     if held is not None:
@@ -67,7 +73,7 @@ def run(a) -> int:
             except OSError as e:
                 raise EdgeRTError(f"--compare: cannot read {a.compare}: {e.strerror}") from None
         rep = accuracy(r.float_graph, models, held)
-        rep.update(model=a.model, output=out, method=a.method, calibration_samples=len(samples),
+        rep.update(model=a.model, output=out, method=a.method, activations=a.activations, calibration_samples=len(samples),
                    compare=a.compare, passes=[list(p) for p in r.pass_report])
         print(format_report(rep))
         if a.json:

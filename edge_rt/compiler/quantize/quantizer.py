@@ -7,7 +7,14 @@
 4. CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED weights: per-channel symmetric int8 in
    [-127, 127], zero point 0, scale max|w_c| / 127; bias int32 at s_in * s_w[c];
 5. other float constants (an operand of ADD/SUB/MUL): per-tensor asymmetric int8;
-6. I/O: int8 tensors at the graph edges, or float ones with QUANTIZE/DEQUANTIZE added."""
+6. I/O: int8 tensors at the graph edges, or float ones with QUANTIZE/DEQUANTIZE added.
+
+With act="int16" (TFLite's 16x8 scheme) activations are symmetric int16 (zero point 0, scale
+max|x| / 32767), biases int64 at s_in * s_w[c], constant operands symmetric int16, and the
+fixed grids TFLite Micro requires for int16: LOGISTIC and TANH output 2^-15, SOFTMAX output
+1/32768, all zero point 0; a LOGISTIC/TANH input scale is kept below 2.6666 and a SOFTMAX
+input's scale x beta below 5 (the limits of their int16 Prepare). Only ops with int16
+kernels are accepted (INT16_TYPES)."""
 from __future__ import annotations
 
 import copy
@@ -16,10 +23,15 @@ import numpy as np
 
 from ...errors import UnsupportedModelError
 from ..ir import Graph, Op, Tensor
-from .calibrate import grid
+from .calibrate import grid, grid16
 
 SHARED_GRID = ("AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "PAD", "CONCATENATION")
 FIXED_GRID = {"SOFTMAX": (1 / 256, -128), "LOGISTIC": (1 / 256, -128), "TANH": (1 / 128, 0)}
+FIXED_GRID16 = {"SOFTMAX": (1 / 32768, 0), "LOGISTIC": (2.0 ** -15, 0), "TANH": (2.0 ** -15, 0)}
+# int16 input scales past these make the int16 Prepare refuse (compiler/act16.py): the
+# LOGISTIC/TANH input multiplier must fit 15 bits (scale < 2.6666), SOFTMAX's scale x beta < 5
+MAX_INPUT_SCALE16 = {"LOGISTIC": 2.6, "TANH": 2.6, "SOFTMAX": 4.9}
+ACTIVATIONS = ("int8", "int16")
 WEIGHT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
 INT_CONST_INPUTS = {"RESHAPE": (1,), "MEAN": (1,), "PAD": (1,), "SQUEEZE": ()}
 
@@ -41,7 +53,20 @@ def _groups(g: Graph) -> dict[int, int]:
     return {t: find(t) for t in parent}
 
 
-def activation_grids(g: Graph, ranges: dict[int, tuple[float, float]]) -> dict[int, tuple[float, int]]:
+def int16_unsupported(g: Graph) -> list[str]:
+    """The op types of g that have no int16 kernel (their prepare module's DTYPES name no int16)."""
+    from ..op_table import dtypes_of
+    from ..prepare import PREPARE
+    bad = set()
+    for op in g.ops:
+        d = dtypes_of(op.type) if op.type in PREPARE else ""
+        if "int16" not in d and d != "any":
+            bad.add(op.type)
+    return sorted(bad)
+
+
+def activation_grids(g: Graph, ranges: dict[int, tuple[float, float]],
+                     act: str = "int8") -> dict[int, tuple[float, int]]:
     """(scale, zero_point) of every activation tensor."""
     root = _groups(g)
     span: dict[int, list[float]] = {}
@@ -49,15 +74,20 @@ def activation_grids(g: Graph, ranges: dict[int, tuple[float, float]]) -> dict[i
         r = root.get(t, t)
         s = span.setdefault(r, [lo, hi])
         s[0], s[1] = min(s[0], lo), max(s[1], hi)
+    table, make = (FIXED_GRID16, grid16) if act == "int16" else (FIXED_GRID, grid)
     fixed = {}
     for op in g.ops:
-        if op.type in FIXED_GRID:
-            fixed[root.get(op.outputs[0], op.outputs[0])] = FIXED_GRID[op.type]
-    out = {}
-    for t in ranges:
-        r = root.get(t, t)
-        out[t] = fixed[r] if r in fixed else grid(*span[r])
-    return out
+        if op.type in table:
+            fixed[root.get(op.outputs[0], op.outputs[0])] = table[op.type]
+    per_root = {r: fixed[r] if r in fixed else make(*span[r]) for r in span}
+    if act == "int16":
+        for op in g.ops:
+            r = root.get(op.inputs[0], op.inputs[0]) if op.inputs else None
+            if op.type in MAX_INPUT_SCALE16 and r in per_root and r not in fixed:
+                cap = MAX_INPUT_SCALE16[op.type] / float(op.options.get("beta", 1.0))
+                if per_root[r][0] > cap:  # values beyond +-cap * 32767 saturate the op anyway
+                    per_root[r] = (float(np.float32(cap)), 0)
+    return {t: per_root[root.get(t, t)] for t in ranges}
 
 
 def quantize_weights(w: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,8 +101,15 @@ def quantize_weights(w: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     return q, scale
 
 
-def quantize_graph(fg: Graph, ranges: dict, io: str = "int8") -> Graph:
-    """The int8 graph for float graph fg (left unchanged) and activation ranges."""
+def quantize_graph(fg: Graph, ranges: dict, io: str = "int8", act: str = "int8") -> Graph:
+    """The int8 (act="int16": int16x8) graph for float graph fg (left unchanged) and activation
+    ranges; io: "float", or the activation dtype."""
+    if act == "int16":
+        bad = int16_unsupported(fg)
+        if bad:
+            raise UnsupportedModelError([f"--activations int16: no int16 kernels for {', '.join(bad)} "
+                                         f"(int16 ops: see `edge-rt ops`); quantize with --activations int8"])
+    wide = act == "int16"
     g = copy.deepcopy(fg)
     ranges = dict(ranges)
     _split_fixed(g, ranges)
@@ -82,11 +119,11 @@ def quantize_graph(fg: Graph, ranges: dict, io: str = "int8") -> Graph:
     missing = [t for t in acts if t not in ranges]
     if missing:
         raise UnsupportedModelError([f"tensor {t} ({g.tensors[t].name}): no calibration range" for t in missing])
-    grids = activation_grids(g, {t: ranges[t] for t in acts})
+    grids = activation_grids(g, {t: ranges[t] for t in acts}, act)
     for t in acts:
         s, z = grids[t]
         ten = g.tensors[t]
-        ten.dtype, ten.scale, ten.zero_point = "int8", np.array([s], np.float32), np.array([z], np.int64)
+        ten.dtype, ten.scale, ten.zero_point = act, np.array([s], np.float32), np.array([z], np.int64)
     done = set()
     for op in g.ops:
         if op.type in WEIGHT_AXIS:
@@ -104,9 +141,10 @@ def quantize_graph(fg: Graph, ranges: dict, io: str = "int8") -> Graph:
             b = (fg.tensors[op.inputs[2]].data.astype(np.float64) if len(op.inputs) > 2 and op.inputs[2] >= 0
                  else np.zeros(len(ws)))
             bs = (np.float64(np.float32(s_in)) * ws.astype(np.float64))
-            bq = np.clip(np.round(b / bs), -(2 ** 31) + 1, 2 ** 31 - 1).astype(np.int32)
+            lim, bdt = (2.0 ** 62, "int64") if wide else (2.0 ** 31 - 1, "int32")
+            bq = np.clip(np.round(b / bs), -lim, lim).astype(bdt)
             name = g.tensors[op.inputs[2]].name if len(op.inputs) > 2 and op.inputs[2] >= 0 else wt.name + "/bias"
-            g.tensors.append(Tensor(name, bq.shape, "int32", bs.astype(np.float32),
+            g.tensors.append(Tensor(name, bq.shape, bdt, bs.astype(np.float32),
                                     np.zeros(len(ws), np.int64), 0, bq))
             op.inputs = [op.inputs[0], new_w, len(g.tensors) - 1]
             continue
@@ -118,9 +156,10 @@ def quantize_graph(fg: Graph, ranges: dict, io: str = "int8") -> Graph:
                 ten.data = ten.data.astype(np.int32)
                 ten.dtype = "int32"
             elif op.type in ("ADD", "SUB", "MUL") and ten.dtype == "float32":
-                s, z = grid(float(ten.data.min()), float(ten.data.max()))
-                ten.data = np.clip(np.round(ten.data / s) + z, -128, 127).astype(np.int8)
-                ten.dtype, ten.scale, ten.zero_point = "int8", np.array([s], np.float32), np.array([z], np.int64)
+                s, z = (grid16 if wide else grid)(float(ten.data.min()), float(ten.data.max()))
+                info = np.iinfo(act)
+                ten.data = np.clip(np.round(ten.data / s) + z, info.min, info.max).astype(act)
+                ten.dtype, ten.scale, ten.zero_point = act, np.array([s], np.float32), np.array([z], np.int64)
             else:
                 problems.append(f"{op.where()}: constant input {k} ({ten.name}) cannot be quantized")
             done.add(t)
@@ -133,7 +172,7 @@ def quantize_graph(fg: Graph, ranges: dict, io: str = "int8") -> Graph:
 
 def _split_fixed(g: Graph, ranges: dict) -> None:
     """A fixed-grid output (SOFTMAX, ...) read by CONCATENATION gets its own copy on the
-    concatenation's grid through an int8 -> int8 QUANTIZE, so neither grid is forced on the other."""
+    concatenation's grid through a requantizing QUANTIZE (int8 -> int8 or int16 -> int16), so neither grid is forced on the other."""
     for op in list(g.ops):
         if op.type not in FIXED_GRID:
             continue

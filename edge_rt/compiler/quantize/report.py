@@ -1,4 +1,4 @@
-"""Accuracy of an int8 model against the float model on held-out samples: per output the
+"""Accuracy of an int8 (or int16x8) model against the float model on held-out samples: per output the
 SQNR (10 log10 of signal power over error power, float outputs as the signal) and, for
 classifier outputs (last axis > 1, rows summing to ~1 or SOFTMAX), top-1 agreement. The int8
 model runs in edge_rt (packed, ref-exact with TFLite Micro); int8 I/O is (de)quantized with
@@ -14,7 +14,7 @@ from . import float_run
 
 
 def run_int8(model: bytes, samples: np.ndarray) -> list[np.ndarray]:
-    """Dequantized outputs of an int8 (or float-I/O) .tflite, or of its packed .ert, over
+    """Dequantized outputs of an int8/int16 (or float-I/O) .tflite, or of its packed .ert, over
     float samples (N, ...)."""
     if model[4:8] == b"TFL3":
         model = pack(model, "report.tflite", check_budget=False).binary
@@ -24,7 +24,8 @@ def run_int8(model: bytes, samples: np.ndarray) -> list[np.ndarray]:
     for x in samples:
         x = x.reshape(d["shape"])
         if np.dtype(d["dtype"]).kind == "i":
-            x = np.clip(np.round(x / d["scale"]) + d["zero_point"], -128, 127).astype(d["dtype"])
+            info = np.iinfo(d["dtype"])
+            x = np.clip(np.round(x / d["scale"]) + d["zero_point"], info.min, info.max).astype(d["dtype"])
         it.set_input(0, x.astype(d["dtype"]))
         it.invoke()
         for k, od in enumerate(it.output_details()):
