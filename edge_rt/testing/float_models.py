@@ -45,9 +45,9 @@ def float_cnn(seed: int = 0) -> bytes:
     return b.build(inputs=[x], outputs=[y])
 
 
-def float_mlp(seed: int = 0) -> bytes:
+def float_mlp(seed: int = 0, mean: bool = True) -> bytes:
     """FULLY_CONNECTED(RELU) -> {LOGISTIC, TANH, FULLY_CONNECTED} -> CONCATENATION, plus a
-    MEAN output: fixed-grid outputs meeting a shared-grid op, two graph outputs."""
+    MEAN output (unless mean=False): fixed-grid outputs meeting a shared-grid op, two graph outputs."""
     rng = np.random.default_rng(seed)
     b = ModelBuilder()
     x = b.tensor("x", (1, 16), "float32")
@@ -67,6 +67,8 @@ def float_mlp(seed: int = 0) -> bytes:
          "FullyConnectedOptions")
     cat = b.tensor("cat", (1, 24), "float32")
     b.op("CONCATENATION", outs + [lin], [cat], "ConcatenationOptions", Axis=1)
-    mean = b.tensor("mean", (1, 1), "float32")
-    b.op("MEAN", [h, b.const("axis", np.array([1], np.int32))], [mean], "ReducerOptions", KeepDims=True)
-    return b.build(inputs=[x], outputs=[cat, mean])
+    if not mean:
+        return b.build(inputs=[x], outputs=[cat])
+    m = b.tensor("mean", (1, 1), "float32")
+    b.op("MEAN", [h, b.const("axis", np.array([1], np.int32))], [m], "ReducerOptions", KeepDims=True)
+    return b.build(inputs=[x], outputs=[cat, m])
