@@ -112,8 +112,7 @@ def test_real_model_int16_sqnr_beats_int8(key):
     out = rep["outputs"][0]
     assert out["int16"]["sqnr_db"] > out["int8"]["sqnr_db"], out
     assert out["int16_float_io"]["sqnr_db"] > out["int8"]["sqnr_db"], out
-    if out["classifier"]:
-        assert out["int16"]["top1_agreement"] >= out["int8"]["top1_agreement"], out
+    # no top-1 claim: near-tie predictions flip either way (docs/quantize.md: kws on 128 samples)
 
 
 @pytest.mark.parametrize("model", ["cnn", "mlp"])
