@@ -232,67 +232,78 @@ def _tables(m, section):
     m.state_bytes = state
     if state > arena:
         _fail("PLAN: state region of %d bytes is larger than the %d-byte arena" % (state, arena))
-    for i in range(nplan):
-        m.plan.append(_unpack(F.PLAN_ENTRY_FMT, plan, F.PLAN_SIZE + i * F.PLAN_ENTRY_SIZE,
-                              p_len, "PLAN entry %d" % i))
+    if F.PLAN_SIZE + nplan * F.PLAN_ENTRY_SIZE > p_len:
+        _unpack(F.PLAN_ENTRY_FMT, plan, F.PLAN_SIZE + (p_len - F.PLAN_SIZE) // F.PLAN_ENTRY_SIZE * F.PLAN_ENTRY_SIZE,
+                p_len, "PLAN entry %d" % ((p_len - F.PLAN_SIZE) // F.PLAN_ENTRY_SIZE))  # raises
+    unpack_from = struct.unpack_from
+    fmt, size = F.PLAN_ENTRY_FMT, F.PLAN_ENTRY_SIZE
+    m.plan = [unpack_from(fmt, plan, F.PLAN_SIZE + i * size) for i in range(nplan)]
     plan = None
 
     tens = section(F.SEC_TENSORS)
     t_len = len(tens)
     if t_len % F.TENSOR_SIZE:
         _fail("TENSORS section length %d is not a multiple of %d" % (t_len, F.TENSOR_SIZE))
-    for i in range(t_len // F.TENSOR_SIZE):
-        rec = struct.unpack_from(F.TENSOR_FMT, tens, i * F.TENSOR_SIZE)
+    # Load time matters (file to ready-to-invoke): one pass with every check folded into a few
+    # comparisons; _tensor_problem() names what is wrong only when one fails.
+    names = bytes(strings)
+    dsz = F.DTYPE_SIZES
+    maxd = F.MAX_DIMS
+    const, in_arena = F.KIND_CONST, F.KIND_ARENA
+    fmt, size = F.TENSOR_FMT, F.TENSOR_SIZE
+    tensors = m.tensors
+    cbytes = 0
+    for i in range(t_len // size):
+        rec = unpack_from(fmt, tens, i * size)
         name_off, name_len = rec[14], rec[15]
-        if name_off + name_len > s_len:
-            _fail("tensor %d: name [%d, %d) lies outside STRINGS" % (i, name_off, name_off + name_len))
         try:
-            name = bytes(strings[name_off:name_off + name_len]).decode()
+            name = names[name_off:name_off + name_len].decode()
         except UnicodeError:
-            _fail("tensor %d: name is not valid UTF-8" % i)
+            name = None
         t = TensorInfo(i, rec, name)
-        where = "tensor %d (%s)" % (i, name)
-        if t.dtype not in F.DTYPE_SIZES:
-            _fail("%s: unknown dtype code %d" % (where, t.dtype))
-        if rec[1] > F.MAX_DIMS:
-            _fail("%s: %d dimensions, at most %d" % (where, rec[1], F.MAX_DIMS))
+        ndim, kind, off, nb = rec[1], rec[2], rec[10], rec[11]
+        n = 1
         for d in t.shape:
             if d < 0:
-                _fail("%s: negative dimension in shape %s" % (where, t.shape))
-        if t.nbytes != t.size() * F.DTYPE_SIZES[t.dtype]:
-            _fail("%s: %d bytes does not match shape %s of %s" % (
-                where, t.nbytes, t.shape, F.DTYPE_NAMES[t.dtype]))
-        if t.kind == F.KIND_CONST:
-            limit, region = c_len, "CONSTS"
-            if t.offset % F.ALIGN:
-                _fail("%s: constant at %d is not %d-byte aligned" % (where, t.offset, F.ALIGN))
-            m.constant_bytes += t.nbytes
-        elif t.kind == F.KIND_ARENA:
-            limit, region = arena, "the arena"
-        else:
-            _fail("%s: unknown kind %d" % (where, t.kind))
-        if t.offset + t.nbytes > limit:
-            _fail("%s: bytes [%d, %d) lie outside %s (%d bytes)" % (
-                where, t.offset, t.offset + t.nbytes, region, limit))
-        m.tensors.append(t)
-    tens = strings = None
-    nt = len(m.tensors)
+                n = -1
+                break
+            n *= d
+        es = dsz.get(rec[0], 0)
+        ok = (name is not None and name_off + name_len <= s_len and es and ndim <= maxd and n >= 0
+              and nb == n * es and off + nb <= (c_len if kind == const else arena))
+        if kind == const:
+            ok = ok and not off % F.ALIGN
+            cbytes += nb
+        elif kind != in_arena:
+            ok = False
+        if not ok:
+            _tensor_problem(i, rec, t, names, s_len, c_len, arena)
+        tensors.append(t)
+    m.constant_bytes = cbytes
+    tens = strings = names = None
+    nt = len(tensors)
 
     ops = section(F.SEC_OPS)
     end = len(ops)
     pos = 0
+    op_fmt, op_size, names = F.OP_FMT, F.OP_SIZE, F.OP_NAMES
     while pos < end:
         i = len(m.ops)
-        opcode, nin, nout, npar, _, sc_off, sc_bytes = _unpack(F.OP_FMT, ops, pos, end, "op %d" % i)
-        pos += F.OP_SIZE
+        if pos + op_size > end:
+            _unpack(op_fmt, ops, pos, end, "op %d" % i)  # raises
+        opcode, nin, nout, npar, _, sc_off, sc_bytes = unpack_from(op_fmt, ops, pos)
+        pos += op_size
         cnt = nin + nout + npar
-        vals = _unpack("<%di" % cnt, ops, pos, end, "op %d operands" % i)
+        if pos + 4 * cnt > end:
+            _unpack("<%di" % cnt, ops, pos, end, "op %d operands" % i)  # raises
+        vals = unpack_from("<%di" % cnt, ops, pos)
         pos += 4 * cnt
-        name = F.OP_NAMES.get(opcode, "opcode %d" % opcode)
-        for tid in vals[:nin + nout]:
-            if tid < -1 or tid >= nt:
-                _fail("op %d (%s): tensor id %d out of range (model has %d tensors)" % (i, name, tid, nt))
-        if sc_off + sc_bytes > arena:
+        ids = vals[:nin + nout]
+        if (ids and (min(ids) < -1 or max(ids) >= nt)) or sc_off + sc_bytes > arena:
+            name = names.get(opcode, "opcode %d" % opcode)
+            for tid in ids:
+                if tid < -1 or tid >= nt:
+                    _fail("op %d (%s): tensor id %d out of range (model has %d tensors)" % (i, name, tid, nt))
             _fail("op %d (%s): scratch [%d, %d) lies outside the %d-byte arena" % (
                 i, name, sc_off, sc_off + sc_bytes, arena))
         m.ops.append(OpInfo(i, opcode, vals[:nin], vals[nin:nin + nout], vals[nin + nout:],
@@ -311,6 +322,36 @@ def _tables(m, section):
     m.inputs = list(ids[:nin])
     m.outputs = list(ids[nin:])
     _state(m)
+
+
+def _tensor_problem(i, rec, t, names, s_len, c_len, arena):
+    """Raise the ModelFormatError naming what is wrong with tensor record i (its fast check failed)."""
+    name_off, name_len = rec[14], rec[15]
+    if name_off + name_len > s_len:
+        _fail("tensor %d: name [%d, %d) lies outside STRINGS" % (i, name_off, name_off + name_len))
+    if t.name is None:
+        _fail("tensor %d: name is not valid UTF-8" % i)
+    where = "tensor %d (%s)" % (i, t.name)
+    if t.dtype not in F.DTYPE_SIZES:
+        _fail("%s: unknown dtype code %d" % (where, t.dtype))
+    if rec[1] > F.MAX_DIMS:
+        _fail("%s: %d dimensions, at most %d" % (where, rec[1], F.MAX_DIMS))
+    for d in t.shape:
+        if d < 0:
+            _fail("%s: negative dimension in shape %s" % (where, t.shape))
+    if t.nbytes != t.size() * F.DTYPE_SIZES[t.dtype]:
+        _fail("%s: %d bytes does not match shape %s of %s" % (
+            where, t.nbytes, t.shape, F.DTYPE_NAMES[t.dtype]))
+    if t.kind == F.KIND_CONST:
+        limit, region = c_len, "CONSTS"
+        if t.offset % F.ALIGN:
+            _fail("%s: constant at %d is not %d-byte aligned" % (where, t.offset, F.ALIGN))
+    elif t.kind == F.KIND_ARENA:
+        limit, region = arena, "the arena"
+    else:
+        _fail("%s: unknown kind %d" % (where, t.kind))
+    _fail("%s: bytes [%d, %d) lie outside %s (%d bytes)" % (
+        where, t.offset, t.offset + t.nbytes, region, limit))
 
 
 def consumed_inputs(m):
