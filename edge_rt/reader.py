@@ -9,6 +9,12 @@ import binascii
 from . import format as F
 from .errors import ModelFormatError
 
+try:  # CPython with the C kernels built: the tensor table is read in C (load time); same checks
+    from .kernels.c._ert import tensor_table as _c_tensor_table
+except ImportError:
+    _c_tensor_table = None
+_SIZES = tuple(F.DTYPE_SIZES.get(i, 0) for i in range(max(F.DTYPE_SIZES) + 1))
+
 
 class TensorInfo:
     def __init__(self, index, rec, name):
@@ -244,44 +250,19 @@ def _tables(m, section):
     t_len = len(tens)
     if t_len % F.TENSOR_SIZE:
         _fail("TENSORS section length %d is not a multiple of %d" % (t_len, F.TENSOR_SIZE))
-    # Load time matters (file to ready-to-invoke): one pass with every check folded into a few
-    # comparisons; _tensor_problem() names what is wrong only when one fails.
-    names = bytes(strings)
-    dsz = F.DTYPE_SIZES
-    maxd = F.MAX_DIMS
-    const, in_arena = F.KIND_CONST, F.KIND_ARENA
-    fmt, size = F.TENSOR_FMT, F.TENSOR_SIZE
-    tensors = m.tensors
-    cbytes = 0
-    for i in range(t_len // size):
-        rec = unpack_from(fmt, tens, i * size)
-        name_off, name_len = rec[14], rec[15]
-        try:
-            name = names[name_off:name_off + name_len].decode()
-        except UnicodeError:
-            name = None
-        t = TensorInfo(i, rec, name)
-        ndim, kind, off, nb = rec[1], rec[2], rec[10], rec[11]
-        n = 1
-        for d in t.shape:
-            if d < 0:
-                n = -1
-                break
-            n *= d
-        es = dsz.get(rec[0], 0)
-        ok = (name is not None and name_off + name_len <= s_len and es and ndim <= maxd and n >= 0
-              and nb == n * es and off + nb <= (c_len if kind == const else arena))
-        if kind == const:
-            ok = ok and not off % F.ALIGN
-            cbytes += nb
-        elif kind != in_arena:
-            ok = False
-        if not ok:
-            _tensor_problem(i, rec, t, names, s_len, c_len, arena)
-        tensors.append(t)
-    m.constant_bytes = cbytes
-    tens = strings = names = None
-    nt = len(tensors)
+    # Load time matters (file to ready-to-invoke): the C reader when built (None when a record
+    # fails a check), else one pass with every check folded into a few comparisons;
+    # _tensor_problem() names what is wrong only when one fails.
+    got = None
+    if _c_tensor_table is not None and F.TENSOR_SIZE == 52 and F.ALIGN == 16 and F.KIND_CONST == 1 and not F.KIND_ARENA:
+        got = _c_tensor_table(tens, strings, c_len, arena, _SIZES, F.MAX_DIMS, TensorInfo)
+    if got is not None:
+        m.tensors, m.constant_bytes = got
+    else:
+        _tensor_loop(m, tens, t_len, strings, s_len, c_len, arena)
+    tens = strings = None
+    nt = len(m.tensors)
+    unpack_from = struct.unpack_from
 
     ops = section(F.SEC_OPS)
     end = len(ops)
@@ -322,6 +303,45 @@ def _tables(m, section):
     m.inputs = list(ids[:nin])
     m.outputs = list(ids[nin:])
     _state(m)
+
+
+def _tensor_loop(m, tens, t_len, strings, s_len, c_len, arena):
+    """The tensor table in Python (MicroPython, or no C extension): m.tensors, m.constant_bytes."""
+    unpack_from = struct.unpack_from
+    names = bytes(strings)
+    dsz = F.DTYPE_SIZES
+    maxd = F.MAX_DIMS
+    const, in_arena = F.KIND_CONST, F.KIND_ARENA
+    fmt, size = F.TENSOR_FMT, F.TENSOR_SIZE
+    tensors = m.tensors
+    cbytes = 0
+    for i in range(t_len // size):
+        rec = unpack_from(fmt, tens, i * size)
+        name_off, name_len = rec[14], rec[15]
+        try:
+            name = names[name_off:name_off + name_len].decode()
+        except UnicodeError:
+            name = None
+        t = TensorInfo(i, rec, name)
+        ndim, kind, off, nb = rec[1], rec[2], rec[10], rec[11]
+        n = 1
+        for d in t.shape:
+            if d < 0:
+                n = -1
+                break
+            n *= d
+        es = dsz.get(rec[0], 0)
+        ok = (name is not None and name_off + name_len <= s_len and es and ndim <= maxd and n >= 0
+              and nb == n * es and off + nb <= (c_len if kind == const else arena))
+        if kind == const:
+            ok = ok and not off % F.ALIGN
+            cbytes += nb
+        elif kind != in_arena:
+            ok = False
+        if not ok:
+            _tensor_problem(i, rec, t, names, s_len, c_len, arena)
+        tensors.append(t)
+    m.constant_bytes = cbytes
 
 
 def _tensor_problem(i, rec, t, names, s_len, c_len, arena):

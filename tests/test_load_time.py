@@ -11,6 +11,7 @@ from edge_rt import format as F
 from edge_rt import interpreter as interp_mod
 from edge_rt import reader
 from edge_rt.compiler.pack import pack
+from edge_rt.errors import ModelFormatError
 from edge_rt.interpreter import Interpreter
 from edge_rt.kernels.np import add as np_add
 from edge_rt.kernels.np import conv_2d as np_conv
@@ -181,3 +182,40 @@ def test_ref_kernels_ignore_np_constants(name):
         for g, e in zip(run_edge(it_ref, xs), run_edge(it_np, xs)):
             assert np.array_equal(g, e)
 
+
+
+# -- the reader's C tensor table (load time of every set when the extension is built) ---------
+def _parse_both(binary, monkeypatch):
+    """reader.parse with the C tensor table and with the Python loop: (result, result), where a
+    result is the tensors' attributes or the ModelFormatError's message."""
+    out = []
+    for c in (reader._c_tensor_table, None):
+        monkeypatch.setattr(reader, "_c_tensor_table", c)
+        try:
+            m = reader.parse(binary, check_crc=False)
+            out.append((m.constant_bytes, [repr(sorted(vars(t).items())) for t in m.tensors]))  # repr: NaN scales
+        except ModelFormatError as e:
+            out.append(str(e))
+    return out
+
+
+def test_c_tensor_table_equals_the_python_loop(monkeypatch):
+    """Same objects on every shared model and the same outcome (objects or message) on damaged
+    tensor records: the C reader only ever accepts what the Python loop accepts."""
+    if reader._c_tensor_table is None:
+        pytest.skip("C extension not built")
+    rng = np.random.default_rng(7)
+    damaged = 0
+    for name in MODELS:
+        binary = pack(_shared(name), name, kernels="c", check_budget=False).binary
+        a, b = _parse_both(binary, monkeypatch)
+        assert a == b and not isinstance(a, str), name
+        off, length = reader.parse(binary).sections[F.SEC_TENSORS]
+        for _ in range(150):
+            bad = bytearray(binary)
+            for i in rng.integers(off, off + length, rng.integers(1, 4)):
+                bad[i] = int(rng.choice([0, 0x80, 0xFF, rng.integers(0, 256)]))
+            a, b = _parse_both(bytes(bad), monkeypatch)
+            assert a == b, name
+            damaged += isinstance(a, str)
+    assert damaged > 100  # the damage reaches the checks (not only names and scales)

@@ -9,6 +9,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdlib.h>
+#include <string.h>
 #include "ert_kernels.h"
 
 typedef struct {
@@ -226,10 +227,113 @@ static PyObject *mod_kernels(PyObject *m, PyObject *unused)
     return d;
 }
 
+
+/* tensor_table(tens, strings, consts_len, arena_len, sizes, max_dims, cls): the reader's tensor
+ * records (format.TENSOR_FMT, 52 bytes each, little-endian) as a list of cls instances with the
+ * attributes reader.TensorInfo sets, plus the constants' byte total: (list, const_bytes). Returns
+ * None when any record fails a check (the reader then runs its own loop, which names the
+ * problem), so this is only ever as permissive as the reader: sizes[dtype] = element bytes (0 =
+ * unknown dtype), dims >= 0, nbytes = elements * size, name inside strings and UTF-8, a constant
+ * 16-byte aligned inside CONSTS, an arena tensor inside the arena. Load time: the Python loop
+ * is most of a small model's file-to-ready time. */
+static uint32_t le32(const unsigned char *b) { return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24; }
+
+static const char *const TENSOR_ATTRS[10] = {"index", "dtype", "shape", "kind", "flags", "offset", "nbytes",
+                                              "scale", "zero_point", "name"};
+
+static int set_attr(PyObject *o, PyObject *name, PyObject *v)
+{
+    if (!v) return -1;
+    int rc = PyObject_SetAttr(o, name, v);
+    Py_DECREF(v);
+    return rc;
+}
+
+static PyObject *mod_tensor_table(PyObject *m, PyObject *args)
+{
+    (void)m;
+    Py_buffer tb, sb;
+    long long c_len, arena_len;
+    PyObject *sizes, *cls;
+    int max_dims;
+    if (!PyArg_ParseTuple(args, "y*y*LLOiO", &tb, &sb, &c_len, &arena_len, &sizes, &max_dims, &cls)) return NULL;
+    PyObject *out = NULL, *list = NULL, *empty = PyTuple_New(0);
+    Py_ssize_t n = tb.len / 52, nsz = PySequence_Size(sizes);
+    long long cbytes = 0;
+    PyObject *key[10] = {NULL};
+    if (!empty) goto done;
+    for (int k = 0; k < 10; k++)
+        if (!(key[k] = PyUnicode_InternFromString(TENSOR_ATTRS[k]))) goto done;
+    if (tb.len % 52 || nsz < 0 || !PyType_Check(cls) || max_dims > 6) goto reject;
+    list = PyList_New(n);
+    if (!list) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const unsigned char *r = (const unsigned char *)tb.buf + 52 * i;
+        int dtype = r[0], ndim = r[1], kind = r[2];
+        if (dtype >= nsz || ndim > max_dims) goto reject;
+        PyObject *szo = PySequence_GetItem(sizes, dtype);
+        long es = szo ? PyLong_AsLong(szo) : -1;
+        Py_XDECREF(szo);
+        if (es <= 0) { PyErr_Clear(); goto reject; }
+        uint64_t elems = 1;
+        int32_t dims[6];
+        for (int d = 0; d < ndim; d++) {
+            dims[d] = (int32_t)le32(r + 4 + 4 * d);
+            if (dims[d] < 0) goto reject;
+            if (dims[d] && elems > ((uint64_t)1 << 40) / (uint64_t)dims[d]) goto reject;  /* nbytes is 32-bit */
+            elems *= (uint64_t)dims[d];
+        }
+        uint64_t off = le32(r + 28), nb = le32(r + 32), name_off = le32(r + 44), name_len = le32(r + 48);
+        float scale;
+        uint32_t sbits = le32(r + 36);
+        memcpy(&scale, &sbits, 4);
+        if (elems * (uint64_t)es != nb || name_off + name_len > (uint64_t)sb.len) goto reject;
+        if (kind == 1) {
+            if (off % 16 || off + nb > (uint64_t)c_len) goto reject;
+            cbytes += (long long)nb;
+        } else if (kind != 0 || off + nb > (uint64_t)arena_len) {
+            goto reject;
+        }
+        PyObject *name = PyUnicode_DecodeUTF8((const char *)sb.buf + name_off, (Py_ssize_t)name_len, "strict");
+        if (!name) { PyErr_Clear(); goto reject; }
+        PyObject *shape = PyTuple_New(ndim);
+        /* object.__new__(cls): the instance without running __init__ (its attributes are set here) */
+        PyObject *o = shape ? ((PyTypeObject *)cls)->tp_new((PyTypeObject *)cls, empty, NULL) : NULL;
+        if (!o) { Py_DECREF(name); Py_XDECREF(shape); goto done; }
+        PyList_SET_ITEM(list, i, o);
+        for (int d = 0; d < ndim; d++) {
+            PyObject *v = PyLong_FromLong(dims[d]);
+            if (!v) { Py_DECREF(name); Py_DECREF(shape); goto done; }
+            PyTuple_SET_ITEM(shape, d, v);
+        }
+        if (set_attr(o, key[0], PyLong_FromSsize_t(i)) < 0 || set_attr(o, key[1], PyLong_FromLong(dtype)) < 0 ||
+            set_attr(o, key[2], shape) < 0 || set_attr(o, key[3], PyLong_FromLong(kind)) < 0 ||
+            set_attr(o, key[4], PyLong_FromLong(r[3])) < 0 ||
+            set_attr(o, key[5], PyLong_FromUnsignedLongLong(off)) < 0 ||
+            set_attr(o, key[6], PyLong_FromUnsignedLongLong(nb)) < 0 ||
+            set_attr(o, key[7], PyFloat_FromDouble((double)scale)) < 0 ||
+            set_attr(o, key[8], PyLong_FromLong((int32_t)le32(r + 40))) < 0 || set_attr(o, key[9], name) < 0)
+            goto done;
+    }
+    out = Py_BuildValue("(OL)", list, cbytes);
+    goto done;
+reject:
+    out = Py_None;
+    Py_INCREF(out);
+done:
+    Py_XDECREF(list);
+    Py_XDECREF(empty);
+    for (int k = 0; k < 10; k++) Py_XDECREF(key[k]);
+    PyBuffer_Release(&tb);
+    PyBuffer_Release(&sb);
+    return out;
+}
+
 static PyMethodDef mod_methods[] = {
     {"features", mod_features, METH_NOARGS, "CPU feature bits detected at run time."},
     {"simd_path", mod_simd_path, METH_O, "Name of the SIMD path a feature mask selects."},
     {"kernels", mod_kernels, METH_NOARGS, "{opcode: (name, operand signature)}"},
+    {"tensor_table", mod_tensor_table, METH_VARARGS, "The reader's tensor records as objects (None: let the reader say why not)."},
     {NULL, NULL, 0, NULL},
 };
 
