@@ -293,8 +293,9 @@ class Interpreter:
                               _view(vk, t, m.consts if t.kind == F.KIND_CONST else arena, t.offset)
                               for t in m.tensors]
         if not tables:  # C only: flat views of the graph inputs (set_input's non-numpy conversion)
-            tables["flat"] = [_view("flat", t, arena, t.offset) if t.index in m.inputs else None
-                              for t in m.tensors]
+            flat = tables["flat"] = [None] * len(m.tensors)
+            for tid in m.inputs:
+                flat[tid] = _view("flat", m.tensors[tid], arena, m.tensors[tid].offset)
         self._views = tables.get("flat") or tables.get("np")
         self.weight_buffer_bytes = 0
         self._weights = None
