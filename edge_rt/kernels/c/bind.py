@@ -155,7 +155,9 @@ def ds_conv(op, m, v, arena):
         raise ValueError("pointwise filter %s does not map %d channels to %d" % (pws, c, poc))
     sh, sw, dh, dw, pt, pl, in_zp, d_off, d_lo, d_hi, dm = op.params[:11]
     prm = head[:7] + [oh, ow, sh, sw, dh, dw, pt, pl, in_zp, d_off, d_lo, d_hi, dm]
-    inplace = 1 if (tx.kind == ty.kind == F.KIND_ARENA and tx.offset == ty.offset) else 0
+    # in place: the planner's exact pair (equal shapes, same offset); a row-overlap output may start
+    # at the input's offset too (other shape), which the kernel runs as not in place
+    inplace = 1 if (tx.kind == ty.kind == F.KIND_ARENA and tx.offset == ty.offset and tx.shape == ty.shape) else 0
     prm += [poc, pw[7], pw[8], pw[9], inplace]
     i_pw, i_pb, i_pm, i_ps = op.inputs[5:9]
     pmo, pso = _requant(m, v, i_pm, i_ps, poc)

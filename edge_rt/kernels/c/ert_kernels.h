@@ -127,7 +127,8 @@ const char *ert_simd_path(uint32_t features);
  * DS_CONV_2D (ds_conv.c): depthwise rows streamed through a 1x1 convolution
  *   prm: DEPTHWISE's 20, poc, p_off, p_lo, p_hi, inplace
  *   p:   x, dw filter, dw bias, dw mult, dw shift, pw filter[poc,oc], pw bias, pw mult,
- *        pw shift, y, scratch [ring: max(pt,1) input rows, 16-aligned][band ow*oc + 3, 16-aligned],
+ *        pw shift, y, scratch [ring: max(pt,1) input rows, 16-aligned, only when inplace]
+ *        [band ow*oc + 3, 16-aligned],
  *        pw wp, pw wsum
  * AVERAGE_POOL_2D, MAX_POOL_2D (average_pool_2d.c, max_pool_2d.c; ert_pool.h)
  *   prm: nb, h, w, c, oh, ow, sh, sw, fh, fw, pt, pl, lo, hi;  p: x b, y o
