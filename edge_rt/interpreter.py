@@ -286,11 +286,18 @@ class Interpreter:
         # one table of views per kind of view a set binds to (numpy arrays for np; flat typed views
         # for the others)
         tables = {}
+        used = None
+        if "c" in sets and len(sets) > 1:  # C with fallback ops: views only of what those ops bind to
+            used = set(m.inputs)
+            for op, s in zip(m.ops, op_sets):
+                if s != "c":
+                    used.update(op.inputs)
+                    used.update(op.outputs)
         for name in sets:
             vk = "np" if name == "np" else "flat"
             if vk not in tables and name != "c":  # the C binders read tensor records, not views
-                tables[vk] = [None if (stream and t.kind == F.KIND_CONST) else
-                              _view(vk, t, m.consts if t.kind == F.KIND_CONST else arena, t.offset)
+                tables[vk] = [None if (stream and t.kind == F.KIND_CONST) or (used is not None and t.index not in used)
+                              else _view(vk, t, m.consts if t.kind == F.KIND_CONST else arena, t.offset)
                               for t in m.tensors]
         if not tables:  # C only: flat views of the graph inputs (set_input's non-numpy conversion)
             flat = tables["flat"] = [None] * len(m.tensors)
