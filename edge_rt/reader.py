@@ -9,10 +9,10 @@ import binascii
 from . import format as F
 from .errors import ModelFormatError
 
-try:  # CPython with the C kernels built: the tensor table is read in C (load time); same checks
-    from .kernels.c._ert import tensor_table as _c_tensor_table
+try:  # CPython with the C kernels built: tensor and op tables are read in C (load time); same checks
+    from .kernels.c._ert import op_table as _c_op_table, tensor_table as _c_tensor_table
 except ImportError:
-    _c_tensor_table = None
+    _c_tensor_table = _c_op_table = None
 _SIZES = tuple(F.DTYPE_SIZES.get(i, 0) for i in range(max(F.DTYPE_SIZES) + 1))
 
 
@@ -265,6 +265,12 @@ def _tables(m, section):
     unpack_from = struct.unpack_from
 
     ops = section(F.SEC_OPS)
+    got = None
+    if _c_op_table is not None and F.OP_FMT == "<HBBHHII":
+        got = _c_op_table(ops, nt, arena, OpInfo, F.OP_NAMES)
+    if got is not None:
+        m.ops = got
+        ops = ()  # nothing left for the Python loop, which otherwise reads (and names a bad record)
     end = len(ops)
     pos = 0
     op_fmt, op_size, names = F.OP_FMT, F.OP_SIZE, F.OP_NAMES

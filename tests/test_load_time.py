@@ -184,33 +184,38 @@ def test_ref_kernels_ignore_np_constants(name):
 
 
 
-# -- the reader's C tensor table (load time of every set when the extension is built) ---------
+# -- the reader's C tables (load time of every set when the extension is built) ------------
 def _parse_both(binary, monkeypatch):
-    """reader.parse with the C tensor table and with the Python loop: (result, result), where a
-    result is the tensors' attributes or the ModelFormatError's message."""
+    """reader.parse with the C tensor and op tables and with the Python loops: (result, result),
+    a result being the tensors' and ops' attributes or the ModelFormatError's message."""
     out = []
-    for c in (reader._c_tensor_table, None):
-        monkeypatch.setattr(reader, "_c_tensor_table", c)
+    for c in (True, False):
+        monkeypatch.setattr(reader, "_c_tensor_table", TABLES[0] if c else None)
+        monkeypatch.setattr(reader, "_c_op_table", TABLES[1] if c else None)
         try:
             m = reader.parse(binary, check_crc=False)
-            out.append((m.constant_bytes, [repr(sorted(vars(t).items())) for t in m.tensors]))  # repr: NaN scales
+            out.append((m.constant_bytes, [repr(sorted(vars(x).items())) for x in m.tensors + m.ops]))  # repr: NaN
         except ModelFormatError as e:
             out.append(str(e))
     return out
 
 
-def test_c_tensor_table_equals_the_python_loop(monkeypatch):
+TABLES = (reader._c_tensor_table, reader._c_op_table)
+
+
+@pytest.mark.parametrize("sid", [F.SEC_TENSORS, F.SEC_OPS])
+def test_c_tables_equal_the_python_loops(sid, monkeypatch):
     """Same objects on every shared model and the same outcome (objects or message) on damaged
-    tensor records: the C reader only ever accepts what the Python loop accepts."""
-    if reader._c_tensor_table is None:
+    tensor and op tables: the C reader only ever accepts what the Python loops accept."""
+    if None in TABLES:
         pytest.skip("C extension not built")
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(7 + sid)
     damaged = 0
     for name in MODELS:
         binary = pack(_shared(name), name, kernels="c", check_budget=False).binary
         a, b = _parse_both(binary, monkeypatch)
         assert a == b and not isinstance(a, str), name
-        off, length = reader.parse(binary).sections[F.SEC_TENSORS]
+        off, length = reader.parse(binary).sections[sid]
         for _ in range(150):
             bad = bytearray(binary)
             for i in rng.integers(off, off + length, rng.integers(1, 4)):
@@ -218,4 +223,4 @@ def test_c_tensor_table_equals_the_python_loop(monkeypatch):
             a, b = _parse_both(bytes(bad), monkeypatch)
             assert a == b, name
             damaged += isinstance(a, str)
-    assert damaged > 100  # the damage reaches the checks (not only names and scales)
+    assert damaged > 100  # the damage reaches the checks, not only names, scales and params

@@ -329,10 +329,90 @@ done:
     return out;
 }
 
+/* op_table(ops, ntensors, arena_len, cls, names): the reader's op records (format.OP_FMT header
+ * of 16 bytes, then nin + nout + npar int32, little-endian) as a list of cls instances with the
+ * attributes reader.OpInfo sets (name: names.get(opcode, "OP_<n>")). None when a record runs past
+ * the section, names a tensor id outside [-1, ntensors) or its scratch lies outside the arena:
+ * the reader's own loop then names the problem. */
+static const char *const OP_ATTRS[8] = {"index", "opcode", "name", "inputs", "outputs", "params",
+                                        "scratch_offset", "scratch_bytes"};
+
+static PyObject *int32_tuple(const unsigned char *b, Py_ssize_t n)
+{
+    PyObject *t = PyTuple_New(n);
+    for (Py_ssize_t i = 0; t && i < n; i++) {
+        PyObject *v = PyLong_FromLong((int32_t)le32(b + 4 * i));
+        if (!v) { Py_DECREF(t); return NULL; }
+        PyTuple_SET_ITEM(t, i, v);
+    }
+    return t;
+}
+
+static PyObject *mod_op_table(PyObject *m, PyObject *args)
+{
+    (void)m;
+    Py_buffer ob;
+    long long nt, arena_len;
+    PyObject *cls, *names;
+    if (!PyArg_ParseTuple(args, "y*LLOO", &ob, &nt, &arena_len, &cls, &names)) return NULL;
+    PyObject *out = NULL, *list = PyList_New(0), *empty = PyTuple_New(0);
+    PyObject *key[8] = {NULL};
+    const unsigned char *b = (const unsigned char *)ob.buf;
+    Py_ssize_t pos = 0, end = ob.len;
+    if (!list || !empty) goto done;
+    for (int k = 0; k < 8; k++)
+        if (!(key[k] = PyUnicode_InternFromString(OP_ATTRS[k]))) goto done;
+    if (!PyType_Check(cls) || !PyDict_Check(names)) goto reject;
+    while (pos < end) {
+        if (end - pos < 16) goto reject;
+        const unsigned char *h = b + pos;
+        int opcode = h[0] | h[1] << 8, nin = h[2], nout = h[3], npar = h[4] | h[5] << 8;
+        uint64_t sc_off = le32(h + 8), sc_bytes = le32(h + 12);
+        Py_ssize_t cnt = nin + nout + npar;
+        pos += 16;
+        if (end - pos < 4 * cnt || sc_off + sc_bytes > (uint64_t)arena_len) goto reject;
+        for (Py_ssize_t i = 0; i < nin + nout; i++) {
+            int32_t tid = (int32_t)le32(b + pos + 4 * i);
+            if (tid < -1 || tid >= nt) goto reject;
+        }
+        Py_ssize_t index = PyList_GET_SIZE(list);
+        PyObject *o = ((PyTypeObject *)cls)->tp_new((PyTypeObject *)cls, empty, NULL);
+        if (!o) goto done;
+        if (PyList_Append(list, o) < 0) { Py_DECREF(o); goto done; }
+        Py_DECREF(o);
+        PyObject *code = PyLong_FromLong(opcode);
+        if (!code) goto done;
+        PyObject *name = PyDict_GetItemWithError(names, code);   /* borrowed */
+        if (name) Py_INCREF(name);
+        else if (!PyErr_Occurred()) name = PyUnicode_FromFormat("OP_%d", opcode);
+        if (set_attr(o, key[0], PyLong_FromSsize_t(index)) < 0 || set_attr(o, key[1], code) < 0 ||
+            set_attr(o, key[2], name) < 0 || set_attr(o, key[3], int32_tuple(b + pos, nin)) < 0 ||
+            set_attr(o, key[4], int32_tuple(b + pos + 4 * nin, nout)) < 0 ||
+            set_attr(o, key[5], int32_tuple(b + pos + 4 * (nin + nout), npar)) < 0 ||
+            set_attr(o, key[6], PyLong_FromUnsignedLongLong(sc_off)) < 0 ||
+            set_attr(o, key[7], PyLong_FromUnsignedLongLong(sc_bytes)) < 0)
+            goto done;
+        pos += 4 * cnt;
+    }
+    out = list;
+    Py_INCREF(out);
+    goto done;
+reject:
+    out = Py_None;
+    Py_INCREF(out);
+done:
+    Py_XDECREF(list);
+    Py_XDECREF(empty);
+    for (int k = 0; k < 8; k++) Py_XDECREF(key[k]);
+    PyBuffer_Release(&ob);
+    return out;
+}
+
 static PyMethodDef mod_methods[] = {
     {"features", mod_features, METH_NOARGS, "CPU feature bits detected at run time."},
     {"simd_path", mod_simd_path, METH_O, "Name of the SIMD path a feature mask selects."},
     {"kernels", mod_kernels, METH_NOARGS, "{opcode: (name, operand signature)}"},
+    {"op_table", mod_op_table, METH_VARARGS, "The reader's op records as objects (None: let the reader say why not)."},
     {"tensor_table", mod_tensor_table, METH_VARARGS, "The reader's tensor records as objects (None: let the reader say why not)."},
     {NULL, NULL, 0, NULL},
 };
