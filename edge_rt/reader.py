@@ -10,9 +10,9 @@ from . import format as F
 from .errors import ModelFormatError
 
 try:  # CPython with the C kernels built: tensor and op tables are read in C (load time); same checks
-    from .kernels.c._ert import op_table as _c_op_table, tensor_table as _c_tensor_table
+    from .kernels.c._ert import crc_fold as _c_crc_fold, op_table as _c_op_table, tensor_table as _c_tensor_table
 except ImportError:
-    _c_tensor_table = _c_op_table = None
+    _c_tensor_table = _c_op_table = _c_crc_fold = None
 _SIZES = tuple(F.DTYPE_SIZES.get(i, 0) for i in range(max(F.DTYPE_SIZES) + 1))
 
 
@@ -126,6 +126,16 @@ def _directory(m, dirbuf, nsec, n):
             _fail("required section %s is missing" % F.SECTION_NAMES[sid])
 
 
+def _crc32(mv):
+    """binascii.crc32(mv); on x86-64 with the C extension the bulk is folded with carry-less
+    multiplies first (_ert.crc_fold: about 4x zlib's speed, load time of a large file)."""
+    if _c_crc_fold is not None:
+        r = _c_crc_fold(mv)
+        if r is not None:
+            return binascii.crc32(mv[r[1]:], binascii.crc32(r[0], 0xFFFFFFFF))
+    return binascii.crc32(mv)
+
+
 def parse(buf, check_crc=True):
     """Parse and validate an .ert image held in any buffer (bytes, bytearray, mmap)."""
     mv = memoryview(buf)
@@ -133,7 +143,7 @@ def parse(buf, check_crc=True):
     m = Model()
     m.version, m.total_length, m.crc32, nsec = _header(mv, n)
     if check_crc:
-        _check_crc(m.crc32, binascii.crc32(mv[F.CRC_START:]))
+        _check_crc(m.crc32, _crc32(mv[F.CRC_START:]))
     _directory(m, mv, nsec, n)
     c_off, c_len = m.sections[F.SEC_CONSTS]
     m.consts = mv[c_off:c_off + c_len]

@@ -4,6 +4,8 @@ Checked here: each stored constant equals what the kernel computes at bind time 
 a model runs identically with and without them, and the pure-Python kernels ignore them.
 (Load time itself is measured by `edge-rt bench`, not asserted.)"""
 
+import binascii
+
 import numpy as np
 import pytest
 
@@ -224,3 +226,19 @@ def test_c_tables_equal_the_python_loops(sid, monkeypatch):
             assert a == b, name
             damaged += isinstance(a, str)
     assert damaged > 100  # the damage reaches the checks, not only names, scales and params
+
+
+def test_c_crc_fold_equals_zlib():
+    """The reader's folded CRC-32 (x86-64 PCLMULQDQ) equals binascii.crc32 at every length and
+    still rejects a file with one flipped constant byte."""
+    if reader._c_crc_fold is None:
+        pytest.skip("C extension not built")
+    rng = np.random.default_rng(5)
+    for n in list(range(0, 200)) + [int(k) for k in rng.integers(200, 70000, 60)]:
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        assert reader._crc32(memoryview(data)) == binascii.crc32(data), n
+    binary = bytearray(pack(_shared("ad_autoencoder_int8"), "ad", kernels="c", check_budget=False).binary)
+    off, length = reader.parse(bytes(binary)).sections[F.SEC_CONSTS]
+    binary[off + length // 2] ^= 1
+    with pytest.raises(ModelFormatError, match="CRC32 mismatch"):
+        reader.parse(bytes(binary))
