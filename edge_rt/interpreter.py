@@ -53,8 +53,18 @@ def _load(model):
     return model, None
 
 
+_LOADED = {}  # kernel set modules already imported (an import statement costs microseconds per load)
+
+
 def kernel_set(name):
     """The kernel set module called name ('c', 'np', 'ref' or 'viper', format.KERNEL_SETS)."""
+    ks = _LOADED.get(name)
+    if ks is None:
+        ks = _LOADED[name] = _import_set(name)
+    return ks
+
+
+def _import_set(name):
     if name == "np":
         if not HAVE_NUMPY:
             raise EdgeRTError("kernel set 'np' needs numpy, which is not installed; use the 'ref' set (--kernels ref)")
