@@ -127,6 +127,11 @@ def _op_sets(m, kernels):
     for op, p in zip(m.ops, packed):
         # as packed: the op's own set; viper (native code MicroPython may lack) stands down to ref,
         # c never does silently (a c file where the extension is missing says to repack for np)
+        if kernels is None and p != "viper":  # the common case, one set: no chain to walk (load time)
+            ks = loaded.get(p) or load(p, True)
+            if op.opcode in ks.KERNELS:
+                sets.append(p)
+                continue
         chain = (F.KERNEL_CHAINS[p] if p == "viper" else (p,)) if kernels is None else F.KERNEL_CHAINS[kernels]
         got = None
         for k, s in enumerate(chain):
