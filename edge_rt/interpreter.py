@@ -53,8 +53,18 @@ def _load(model):
     return model, None
 
 
+_LOADED = {}  # kernel set modules already imported (an import statement costs microseconds per load)
+
+
 def kernel_set(name):
     """The kernel set module called name ('c', 'np', 'ref' or 'viper', format.KERNEL_SETS)."""
+    ks = _LOADED.get(name)
+    if ks is None:
+        ks = _LOADED[name] = _import_set(name)
+    return ks
+
+
+def _import_set(name):
     if name == "np":
         if not HAVE_NUMPY:
             raise EdgeRTError("kernel set 'np' needs numpy, which is not installed; use the 'ref' set (--kernels ref)")
@@ -117,6 +127,11 @@ def _op_sets(m, kernels):
     for op, p in zip(m.ops, packed):
         # as packed: the op's own set; viper (native code MicroPython may lack) stands down to ref,
         # c never does silently (a c file where the extension is missing says to repack for np)
+        if kernels is None and p != "viper":  # the common case, one set: no chain to walk (load time)
+            ks = loaded.get(p) or load(p, True)
+            if op.opcode in ks.KERNELS:
+                sets.append(p)
+                continue
         chain = (F.KERNEL_CHAINS[p] if p == "viper" else (p,)) if kernels is None else F.KERNEL_CHAINS[kernels]
         got = None
         for k, s in enumerate(chain):
@@ -286,15 +301,23 @@ class Interpreter:
         # one table of views per kind of view a set binds to (numpy arrays for np; flat typed views
         # for the others)
         tables = {}
+        used = None
+        if "c" in sets and len(sets) > 1:  # C with fallback ops: views only of what those ops bind to
+            used = set(m.inputs)
+            for op, s in zip(m.ops, op_sets):
+                if s != "c":
+                    used.update(op.inputs)
+                    used.update(op.outputs)
         for name in sets:
             vk = "np" if name == "np" else "flat"
             if vk not in tables and name != "c":  # the C binders read tensor records, not views
-                tables[vk] = [None if (stream and t.kind == F.KIND_CONST) else
-                              _view(vk, t, m.consts if t.kind == F.KIND_CONST else arena, t.offset)
+                tables[vk] = [None if (stream and t.kind == F.KIND_CONST) or (used is not None and t.index not in used)
+                              else _view(vk, t, m.consts if t.kind == F.KIND_CONST else arena, t.offset)
                               for t in m.tensors]
         if not tables:  # C only: flat views of the graph inputs (set_input's non-numpy conversion)
-            tables["flat"] = [_view("flat", t, arena, t.offset) if t.index in m.inputs else None
-                              for t in m.tensors]
+            flat = tables["flat"] = [None] * len(m.tensors)
+            for tid in m.inputs:
+                flat[tid] = _view("flat", m.tensors[tid], arena, m.tensors[tid].offset)
         self._views = tables.get("flat") or tables.get("np")
         self.weight_buffer_bytes = 0
         self._weights = None

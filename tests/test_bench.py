@@ -206,3 +206,50 @@ def test_ab_kernels_tool_rejects_an_unknown_commit():
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "ab_kernels.py"), "--ref", "no-such-ref",
                         HELLO], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert r.returncode != 0 and "git archive no-such-ref failed" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bench_synthetic_mobilenet_beside_tflm_and_litert(capsys):
+    """--synthetic adds MobileNet-v1 96x96 (edge_rt.testing.mobilenets): it runs on the C plan bit-exact
+    with TFLite Micro on the same input, beside LiteRT, and the arena section reports our plan against
+    TFLite Micro's own head (measured by TFLite Micro in the bench, not stored)."""
+    pytest.importorskip("tflite_micro")
+    rts = "edge_rt,tflm,litert_xnnpack"
+    assert main([HELLO, "--synthetic", "--repeat", "2", "--warmup", "0", "--runtimes", rts, "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert [m["model"] for m in r["models"]] == ["hello_world_int8", "mobilenet_v1_96_025"]
+    mb = r["models"][1]
+    assert mb["macs"] > 7_000_000 and mb["kernel_set"] == "c" and set(mb["op_kernels"]) == {"c"}
+    assert mb["runtimes"]["edge_rt"]["status"] == "ok" and mb["runtimes"]["tflm"]["status"] == "ok"
+    assert mb["runtimes"]["edge_rt"]["output_matches_tflm"] is True
+    for m in r["models"]:
+        assert m["tflm_head_bytes"] > 0 and m["arena_bytes"] <= m["tflm_head_bytes"], m["model"]
+    table = format_report(r)
+    assert "arena (bytes)" in table and "mobilenet_v1_96_025" in table.split("arena (bytes)")[1]
+
+
+def test_bench_default_models_include_the_synthetic_mobilenet(monkeypatch):
+    """No models given: the shared models and the synthetic MobileNet; models given: only those,
+    unless --synthetic."""
+    import edge_rt.host.cli_bench as cb
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_run_bench(paths, **kw):
+        seen.append([os.path.basename(p) for p in paths])
+        raise Stop
+    monkeypatch.setattr(cb, "run_bench", fake_run_bench)
+    monkeypatch.setattr(cb, "default_models", lambda: [HELLO])
+    for argv in ([], [HELLO], [HELLO, "--synthetic"], ["--no-synthetic"]):
+        with pytest.raises(Stop):
+            cb.cmd_bench(build_args(argv))
+    assert seen == [["hello_world_int8.tflite", "mobilenet_v1_96_025.tflite"], ["hello_world_int8.tflite"],
+                    ["hello_world_int8.tflite", "mobilenet_v1_96_025.tflite"], ["hello_world_int8.tflite"]]
+
+
+def build_args(argv):
+    p = argparse.ArgumentParser()
+    from edge_rt.host.cli_bench import add_bench_args
+    add_bench_args(p)
+    return p.parse_args(argv)

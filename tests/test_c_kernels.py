@@ -180,6 +180,8 @@ def test_missing_extension_is_one_line_at_load_and_a_fallback_at_pack(monkeypatc
     import edge_rt.kernels
     monkeypatch.setitem(sys.modules, "edge_rt.kernels.c", None)  # import now raises ImportError
     monkeypatch.delattr(edge_rt.kernels, "c")
+    import edge_rt.interpreter
+    monkeypatch.setattr(edge_rt.interpreter, "_LOADED", {})  # the interpreter's cache of imported sets
     with pytest.raises(EdgeRTError, match="repack the model with --kernels np"):
         Interpreter(binary)
     r = pack(fc_model(4, 8), "fc.tflite", board="rpi4")

@@ -4,6 +4,8 @@ Checked here: each stored constant equals what the kernel computes at bind time 
 a model runs identically with and without them, and the pure-Python kernels ignore them.
 (Load time itself is measured by `edge-rt bench`, not asserted.)"""
 
+import binascii
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from edge_rt import format as F
 from edge_rt import interpreter as interp_mod
 from edge_rt import reader
 from edge_rt.compiler.pack import pack
+from edge_rt.errors import ModelFormatError
 from edge_rt.interpreter import Interpreter
 from edge_rt.kernels.np import add as np_add
 from edge_rt.kernels.np import conv_2d as np_conv
@@ -181,3 +184,61 @@ def test_ref_kernels_ignore_np_constants(name):
         for g, e in zip(run_edge(it_ref, xs), run_edge(it_np, xs)):
             assert np.array_equal(g, e)
 
+
+
+# -- the reader's C tables (load time of every set when the extension is built) ------------
+def _parse_both(binary, monkeypatch):
+    """reader.parse with the C tensor and op tables and with the Python loops: (result, result),
+    a result being the tensors' and ops' attributes or the ModelFormatError's message."""
+    out = []
+    for c in (True, False):
+        monkeypatch.setattr(reader, "_c_tensor_table", TABLES[0] if c else None)
+        monkeypatch.setattr(reader, "_c_op_table", TABLES[1] if c else None)
+        try:
+            m = reader.parse(binary, check_crc=False)
+            out.append((m.constant_bytes, [repr(sorted(vars(x).items())) for x in m.tensors + m.ops]))  # repr: NaN
+        except ModelFormatError as e:
+            out.append(str(e))
+    return out
+
+
+TABLES = (reader._c_tensor_table, reader._c_op_table)
+
+
+@pytest.mark.parametrize("sid", [F.SEC_TENSORS, F.SEC_OPS])
+def test_c_tables_equal_the_python_loops(sid, monkeypatch):
+    """Same objects on every shared model and the same outcome (objects or message) on damaged
+    tensor and op tables: the C reader only ever accepts what the Python loops accept."""
+    if None in TABLES:
+        pytest.skip("C extension not built")
+    rng = np.random.default_rng(7 + sid)
+    damaged = 0
+    for name in MODELS:
+        binary = pack(_shared(name), name, kernels="c", check_budget=False).binary
+        a, b = _parse_both(binary, monkeypatch)
+        assert a == b and not isinstance(a, str), name
+        off, length = reader.parse(binary).sections[sid]
+        for _ in range(150):
+            bad = bytearray(binary)
+            for i in rng.integers(off, off + length, rng.integers(1, 4)):
+                bad[i] = int(rng.choice([0, 0x80, 0xFF, rng.integers(0, 256)]))
+            a, b = _parse_both(bytes(bad), monkeypatch)
+            assert a == b, name
+            damaged += isinstance(a, str)
+    assert damaged > 100  # the damage reaches the checks, not only names, scales and params
+
+
+def test_c_crc_fold_equals_zlib():
+    """The reader's folded CRC-32 (x86-64 PCLMULQDQ) equals binascii.crc32 at every length and
+    still rejects a file with one flipped constant byte."""
+    if reader._c_crc_fold is None:
+        pytest.skip("C extension not built")
+    rng = np.random.default_rng(5)
+    for n in list(range(0, 200)) + [int(k) for k in rng.integers(200, 70000, 60)]:
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        assert reader._crc32(memoryview(data)) == binascii.crc32(data), n
+    binary = bytearray(pack(_shared("ad_autoencoder_int8"), "ad", kernels="c", check_budget=False).binary)
+    off, length = reader.parse(bytes(binary)).sections[F.SEC_CONSTS]
+    binary[off + length // 2] ^= 1
+    with pytest.raises(ModelFormatError, match="CRC32 mismatch"):
+        reader.parse(bytes(binary))

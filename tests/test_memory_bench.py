@@ -65,3 +65,25 @@ def test_unsupported_model_is_reported(tmp_path, capsys):
     p.write_bytes(b.build([x], [y]))
     out = _run(capsys, [str(p), "--dir", "/nonexistent", "--no-synthetic", "--no-tflm"])
     assert "odd" in out and "unsupported: " in out and "FULLY_CONNECTED" in out
+
+
+C_MODELS = ("hello_world_int8", "micro_speech_int8", "ad_autoencoder_int8", "kws_dscnn_int8", "ic_resnet8_int8")
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED), reason="../shared/models not present")
+def test_c_arena_within_tflite_micro_head(tmp_path):
+    """The C kernel set's plan (scratch included, every op on C) fits TFLite Micro's head on the
+    five shared models and the synthetic MobileNet-v1 96x96; the head is TFLite Micro's own figure,
+    measured by the tool's probe here."""
+    pytest.importorskip("tflite_micro")
+    from edge_rt.testing.mobilenets import BENCH_MODELS
+    tool = _tool()
+    paths = [os.path.join(SHARED, n + ".tflite") for n in C_MODELS]
+    mb = tmp_path / "mobilenet_v1_96_025.tflite"
+    mb.write_bytes(BENCH_MODELS["mobilenet_v1_96_025"]())
+    for path in paths + [str(mb)]:
+        with open(path, "rb") as f:
+            c = tool.c_plan(f.read(), os.path.basename(path))
+        head = tool.tflm_memory(path)["head"]
+        assert c["all_c"], path
+        assert c["arena"] - c["state"] <= head, (path, c["arena"], head)

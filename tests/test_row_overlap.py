@@ -7,6 +7,7 @@ import pytest
 
 from edge_rt.compiler import planner as P
 from edge_rt.compiler.pack import pack
+from edge_rt.testing.c_set import C_BUILT, SKIP_REASON, simd_masks
 from edge_rt.testing.conformance import check_bit_exact
 from edge_rt.testing.mobilenets import Net, mobilenet_v1, mobilenet_v2
 
@@ -106,6 +107,31 @@ def test_mobilenets_bit_exact_with_and_without_overlap(inplace, monkeypatch):
         assert (r.plan.overlaps > 0) == inplace and P.verify(r.plan.buffers, r.plan.offsets) == []
         check_bit_exact(data, trials=2)
     check_bit_exact(mobilenet_v1(), trials=2, kernel_sets=("np",))
+
+
+def test_c_plan_overlaps_only_ds_conv():
+    """The C set streams DS_CONV_2D's output rows over its input (each row made from the band in
+    scratch); its convolutions and depthwise ops read multi-row pixel groups, so never overlap."""
+    data = mobilenet_v1(size=32, blocks=4)
+    r = pack(data, "m.tflite", kernels="c")
+    assert r.plan.overlaps > 0 and P.verify(r.plan.buffers, r.plan.offsets) == []
+    ops = {op.type for op in r.graph.ops if P.row_overlap(r.graph, op) is not None}
+    assert ops == {"DS_CONV_2D"}
+    off = pack(data, "m.tflite", kernels="c", disable=("fuse_depthwise_separable",))
+    assert off.plan.overlaps == 0
+
+
+@pytest.mark.skipif(not C_BUILT, reason=SKIP_REASON)
+@pytest.mark.parametrize("mask", simd_masks())
+def test_c_mobilenet_v1_96_with_row_overlap_bit_exact(mask, monkeypatch):
+    """MobileNet-v1 96x96 on the C set, its DS_CONV_2D outputs partly over their inputs (every
+    SIMD path), bit-exact against TFLite Micro; the C plan then fits TFLite Micro's head."""
+    monkeypatch.setenv("EDGE_RT_C_FEATURES", str(mask))
+    data = mobilenet_v1()
+    r = pack(data, "m.tflite", kernels="c")
+    assert r.plan.overlaps >= 3 and P.verify(r.plan.buffers, r.plan.offsets) == []
+    assert r.plan.arena_bytes < 18432 + 36864   # the 48x48 block's input and output not side by side
+    check_bit_exact(data, trials=2, kernel_sets=("c",), all_c=True)
 
 
 def test_mobilenet_v1_96_overlap_drops_the_peak():

@@ -5,6 +5,7 @@ For every int8 .tflite in ../shared/models (relative to the repo root), the synt
 edge_rt.testing.mobilenets (MobileNet-v1 96x96 0.25 = TFLite Micro's person_detect shape,
 MobileNet-v2 style, a 1-D DS-CNN) and any given on the command line it reports:
   ref arena   our arena for the pure-Python kernel set (the MCU target: kernels use no scratch)
+  C arena     our arena for the C kernel set (its scratch included; the Linux boards' default)
   np arena    our arena for the numpy kernel set (its scratch included)
   lower bound the largest sum of live buffers at any op for the ref plan (16-byte aligned,
               in-place pairs counted once): no static plan of this schedule can use less
@@ -21,7 +22,7 @@ MobileNet-v2 style, a 1-D DS-CNN) and any given on the command line it reports:
 and checks the targets for the ref plan: <= TFLM head on every model, == lower bound on every
 chain model (each op reads only the previous op's output), < TFLM's whole arena, below the
 sequential bound on every model with a depthwise-separable block or a residual, <= 0.6x TFLM
-head on the models of SIXTY, extra MACs <= 15%.
+head on the models of SIXTY, extra MACs <= 15%; and the C plan <= TFLM head on every model.
 
 A model that does not pack is reported as "unsupported: <first reason>"; a model TFLite Micro
 cannot load shows "-" in its columns.
@@ -36,8 +37,6 @@ import argparse
 import glob
 import json
 import os
-import re
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -48,56 +47,12 @@ SIXTY = ("mobilenet_v1_96_025", "kws_dscnn_int8", "ic_resnet8_int8")   # <= 0.6x
 MAX_EXTRA_MACS = 0.15
 MEMORY_PASSES = ("fuse_depthwise_separable", "fuse_residual", "schedule_projection_first", "stream_patches")
 
-# Run in a child process: TFLite Micro prints allocation records and failures from C++ to the
-# process's own stdout/stderr, which only a parent can capture reliably.
-_TFLM_PROBE = r"""
-import json, sys
-from tflite_micro.python.tflite_micro import runtime
-data = open(sys.argv[1], "rb").read()
-def ok(n):
-    try:
-        runtime.Interpreter.from_bytes(data, arena_size=n)
-        return True
-    except Exception:
-        return False
-hi = 1024
-while not ok(hi):
-    hi *= 2
-    if hi > 1 << 28:
-        print("EDGE_RT_PROBE " + json.dumps({"error": "does not load with 256 MiB"}))
-        sys.exit(0)
-lo = hi // 2 if hi > 1024 else 0     # lo fails (or is 0), hi works
-while hi - lo > 1:
-    mid = (lo + hi) // 2
-    lo, hi = (lo, mid) if ok(mid) else (mid, hi)
-it = runtime.Interpreter.from_bytes(data, arena_size=hi)
-it.invoke()                          # the smallest arena must also run
-sys.stdout.flush()
-it.print_allocations()
-print("EDGE_RT_PROBE " + json.dumps({"min_arena": hi}), flush=True)
-"""
 
 
 def tflm_memory(path: str, timeout: float = 300) -> dict:
-    """{'head', 'total', 'min_arena'} from TFLite Micro, or {'error': ...}."""
-    try:
-        r = subprocess.run([sys.executable, "-c", _TFLM_PROBE, path], capture_output=True, text=True,
-                           timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"TFLite Micro probe timed out after {timeout:g} s"}
-    out = r.stdout + r.stderr
-    m = re.search(r"EDGE_RT_PROBE (\{.*\})", out)
-    if not m:
-        last = (r.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"error": f"TFLite Micro probe failed: {last}"}
-    res = json.loads(m.group(1))
-    for key, pat in (("head", r"Arena allocation head (\d+) bytes"),
-                     ("tail", r"Arena allocation tail (\d+) bytes"),
-                     ("total", r"Arena allocation total (\d+) bytes")):
-        mm = re.search(pat, out)
-        if mm:
-            res[key] = int(mm.group(1))
-    return res
+    """{'head', 'tail', 'total', 'min_arena'} from TFLite Micro (edge_rt/host/tflm_memory.py), or {'error': ...}."""
+    from edge_rt.host.tflm_memory import tflm_memory as probe
+    return probe(path, bisect=True, timeout=timeout)
 
 
 def is_int8_model(data: bytes) -> bool:
@@ -145,6 +100,22 @@ def ours(data: bytes, name: str, ks: str) -> dict:
             "extra_macs_pct": 100.0 * extra / macs if macs else 0.0}
 
 
+def c_plan(data: bytes, name: str) -> dict:
+    """The C kernel set's plan (packs on any host: compiler/kernel_sets.py reads kernels/c/ops.py):
+    arena, state, whether every op runs on C, and the bytes of its ops' scratch."""
+    from edge_rt.compiler.pack import pack
+    from edge_rt.errors import EdgeRTError, UnsupportedModelError
+    try:
+        r = pack(data, name, kernels="c", check_budget=False)
+    except UnsupportedModelError as e:
+        return {"unsupported": (e.problems or [str(e)])[0]}
+    except EdgeRTError as e:
+        return {"unsupported": str(e).splitlines()[0]}
+    return {"arena": r.plan.arena_bytes, "state": r.plan.state_bytes, "lower_bound": r.plan.lower_bound,
+            "all_c": all(op.kernel_set == "c" for op in r.graph.ops),
+            "scratch": sum(op.scratch_bytes for op in r.graph.ops), "overlaps": r.plan.overlaps}
+
+
 def measure(path: str, tflm: bool = True) -> dict:
     with open(path, "rb") as f:
         data = f.read()
@@ -152,6 +123,7 @@ def measure(path: str, tflm: bool = True) -> dict:
     row = {"model": os.path.splitext(name)[0], "path": path}
     row["ref"] = ours(data, name, "ref")
     row["np"] = ours(data, name, "np")
+    row["c"] = c_plan(data, name)
     row["tflm"] = tflm_memory(path) if tflm else {"error": "skipped (--no-tflm)"}
     ref, t = row["ref"], row["tflm"]
     if "arena" in ref:
@@ -167,6 +139,9 @@ def measure(path: str, tflm: bool = True) -> dict:
         if row["model"] in SIXTY and "head" in t:
             checks["<= 0.6 head"] = ref["arena"] - ref["state"] <= 0.6 * t["head"]
         checks["extra MACs <= 15%"] = ref["extra_macs_pct"] <= 100 * MAX_EXTRA_MACS
+        c = row["c"]
+        if "arena" in c and "head" in t:
+            checks["C <= TFLM head"] = c["arena"] - c["state"] <= t["head"]
         row["targets"] = checks
     return row
 
@@ -180,12 +155,12 @@ def _ratio(a, b) -> str:
 
 
 def table(rows: list) -> str:
-    hdr = ("model", "ref arena", "np arena", "lower bnd", "seq bnd", "TFLM head", "TFLM arena", "ref/head",
+    hdr = ("model", "ref arena", "C arena", "np arena", "lower bnd", "seq bnd", "TFLM head", "TFLM arena", "ref/head", "C/head",
            "ref/seq", "ref/TFLM", "+MACs", "targets")
     lines = [hdr]
     notes = []
     for r in rows:
-        ref, np_, t = r["ref"], r["np"], r["tflm"]
+        ref, np_, t, c = r["ref"], r["np"], r["tflm"], r.get("c", {})
         if "unsupported" in ref:
             notes.append(f"{r['model']}: unsupported: {ref['unsupported']}")
         if "error" in t:
@@ -193,9 +168,11 @@ def table(rows: list) -> str:
         tg = r.get("targets", {})
         verdict = ("ok" if all(tg.values()) else "MISS " + ", ".join(k for k, v in tg.items() if not v)) if tg else "-"
         lines.append((r["model"], _n(ref.get("arena")) if "arena" in ref else "unsupported",
+                      _n(c.get("arena")) if "arena" in c else "unsupported",
                       _n(np_.get("arena")) if "arena" in np_ else "unsupported",
                       _n(ref.get("lower_bound")), _n(ref.get("seq_bound")), _n(t.get("head")),
                       _n(t.get("min_arena")), _ratio(ref["arena"] - ref["state"] if "arena" in ref else None, t.get("head")),
+                      _ratio(c["arena"] - c["state"] if "arena" in c else None, t.get("head")),
                       _ratio(ref["arena"] - ref["state"] if "arena" in ref else None, ref.get("seq_bound")), _ratio(ref.get("arena"), t.get("min_arena")),
                       f"{ref['extra_macs_pct']:.1f}%" if "extra_macs_pct" in ref else "-", verdict))
     w = [max(len(str(l[i])) for l in lines) for i in range(len(hdr))]
@@ -203,8 +180,9 @@ def table(rows: list) -> str:
                      for i, c in enumerate(l)).rstrip() for l in lines]
     out.insert(1, "  ".join("-" * x for x in w))
     out.append("")
-    out.append("bytes; ref = pure-Python kernels (the MCU plan), np = numpy kernels (with scratch); lower bound, "
-               "seq bnd (sequential bound: unfused schedule, every tensor whole) and ratios are for the ref plan; "
+    out.append("bytes; ref = pure-Python kernels (the MCU plan), C = the C kernel set's plan (its scratch included), "
+               "np = numpy kernels (with scratch); lower bound, "
+               "seq bnd (sequential bound: unfused schedule, every tensor whole) and the ratios but C/head are for the ref plan; "
                "TFLM arena = smallest arena_size TFLite Micro runs with; +MACs = patch recompute")
     return "\n".join(out + notes)
 

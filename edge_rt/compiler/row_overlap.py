@@ -21,14 +21,19 @@ ROWWISE = {
     "DEPTHWISE_CONV_2D": lambda r, oh, p: _rows_from(r, p[0], p[4]),
     "DS_CONV_2D": lambda r, oh, p: _rows_from(r + 1, p[0], p[4]) if r + 1 < oh else 1 << 30,
 }
-ROWWISE_SETS = ("ref",)   # kernel sets whose kernels of these ops follow that row order
+# Kernel sets whose kernels of these ops follow that row order, and which ops. The C set: only
+# DS_CONV_2D, which writes output row r from its depthwise band (scratch) once every input row
+# it needs is read; its convolutions gather multi-row pixel groups and read them again per
+# channel block, so a later row's output could land on an input row still to be read.
+ROWWISE_OPS = {"ref": tuple(ROWWISE), "c": ("DS_CONV_2D",)}
+ROWWISE_SETS = tuple(ROWWISE_OPS)
 
 
 def row_overlap(g: Graph, op, ks: str | None = None, align: int = 16) -> tuple | None:
     """(d, output row bytes, input row bytes, input rows, needs) for an op of ROWWISE run by a
     row-order kernel set: the output may start d bytes below its input (or anywhere lower)."""
     ks = ks or op.kernel_set
-    if op.type not in ROWWISE or ks not in ROWWISE_SETS or len(op.params) < 5 or not op.outputs:
+    if op.type not in ROWWISE_OPS.get(ks, ()) or len(op.params) < 5 or not op.outputs:
         return None
     tx, ty = g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
     if len(tx.shape) != 4 or len(ty.shape) != 4 or tx.shape[0] != 1 or ty.shape[0] != 1:

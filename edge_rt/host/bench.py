@@ -134,8 +134,9 @@ def _first_line(e: Exception) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
-def prepare_model(path: str, tmp: str, seed: int = 0, disable: tuple = ()) -> dict:
-    """Pack for edge_rt, count MACs, write the shared random input. Returns the model entry."""
+def prepare_model(path: str, tmp: str, seed: int = 0, disable: tuple = (), tflm_head: bool = False) -> dict:
+    """Pack for edge_rt, count MACs, write the shared random input; with tflm_head, TFLite Micro's
+    own head (edge_rt/host/tflm_memory.py, a child process). Returns the model entry."""
     import numpy as np
     from ..compiler.importers.tflite import import_tflite
     from ..compiler.pack import pack
@@ -175,10 +176,16 @@ def prepare_model(path: str, tmp: str, seed: int = 0, disable: tuple = ()) -> di
                 entry["kernel_set"] = ks
                 entry["op_kernels"] = [op.kernel_set for op in r.graph.ops]
             entry["arena_bytes" if key == "_ert" else "arena_bytes_np"] = r.plan.arena_bytes
+            if key == "_ert":
+                entry["state_bytes"] = r.plan.state_bytes
         except UnsupportedModelError as e:
             entry["_ert_note"] = "unsupported: " + (e.problems[0] if e.problems else _first_line(e))
         except Exception as e:  # a packer bug must not stop the peers' measurements
             entry["_ert_note"] = f"error: {type(e).__name__}: {_first_line(e)}"
+    if tflm_head:
+        from .tflm_memory import tflm_memory
+        t = tflm_memory(path, bisect=False)
+        entry["tflm_head_bytes"] = t.get("head")
     return entry
 
 
@@ -262,7 +269,7 @@ def run_bench(paths, repeat=100, warmup=10, threads=1, keep_blas_env=False,
         opts["baseline_rss_kb"] = bmsg.get("rss_kb")
         models = []
         for p in paths:
-            entry = prepare_model(p, tmp, disable=disable)
+            entry = prepare_model(p, tmp, disable=disable, tflm_head="tflm" in runtimes)
             models.append(bench_model(entry, opts, env, tmp, log))
     blas = next((m["_blas"] for m in models if m.get("_blas")), None) or bmsg.get("blas") or {}
     for m in models:

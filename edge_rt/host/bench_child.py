@@ -19,7 +19,7 @@ import resource
 import sys
 import time
 
-LOAD_REPEAT = 5   # loads per runtime; load time is their median
+LOAD_REPEAT = 11  # loads per runtime; load time is their median (the first pays lazy imports)
 
 
 def _blas_info() -> dict:

@@ -20,10 +20,12 @@ from .bench import BLAS_ENV, LABELS, RUNTIMES, repo_root, run_bench, tflite_io
 from .cli_files import model_file, positive_int
 from ..errors import EdgeRTError
 
-BENCH_DESC = ("Median invoke latency of edge_rt (numpy kernels) against TFLite Micro, TFLite reference "
-              "kernels and TFLite XNNPACK, measured interleaved in one run, each runtime in its own "
-              "process; also load time and peak RSS. Default models: every int8 model in "
-              "../shared/models and models/. See docs/benchmarks.md.")
+BENCH_DESC = ("Median invoke latency of edge_rt (C kernels, numpy per op where C lacks an op) against "
+              "TFLite Micro, TFLite reference kernels and TFLite XNNPACK, measured interleaved in one run, "
+              "each runtime in its own process; also load time, peak RSS and arena bytes against TFLite "
+              "Micro's head. Default models: every int8 model in ../shared/models and models/, and the "
+              "synthetic MobileNet-v1 96x96 0.25 (edge_rt.testing.mobilenets). See docs/benchmarks.md.")
+SYNTHETIC = ("mobilenet_v1_96_025",)   # edge_rt.testing.mobilenets.BENCH_MODELS measured by default
 
 
 # -- edge-rt bench ------------------------------------------------------------------------
@@ -52,9 +54,24 @@ def default_models() -> list[str]:
     return out
 
 
+def synthetic_models(tmp: str) -> list[str]:
+    """The synthetic models of SYNTHETIC written as .tflite files into tmp (their names kept)."""
+    from ..testing.mobilenets import BENCH_MODELS
+    out = []
+    for name in SYNTHETIC:
+        path = os.path.join(tmp, name + ".tflite")
+        with open(path, "wb") as f:
+            f.write(BENCH_MODELS[name]())
+        out.append(path)
+    return out
+
+
 def add_bench_args(s: argparse.ArgumentParser) -> None:
     s.add_argument("models", nargs="*", metavar="MODEL.tflite",
-                   help="models to measure (default: every int8 model in ../shared/models and models/)")
+                   help="models to measure (default: every int8 model in ../shared/models and models/, "
+                        "and the synthetic MobileNet-v1 96x96)")
+    s.add_argument("--synthetic", action=argparse.BooleanOptionalAction, default=None,
+                   help=f"also measure the synthetic {', '.join(SYNTHETIC)} (default: only when no models are given)")
     s.add_argument("--repeat", type=positive_int, default=100, metavar="N", help="timed invokes per runtime (default 100)")
     s.add_argument("--warmup", type=int, default=10, metavar="N", help="untimed invokes first (default 10)")
     s.add_argument("--threads", type=positive_int, default=1, metavar="N",
@@ -140,6 +157,15 @@ def format_report(r: dict) -> str:
                  for v in (m["runtimes"].get(rt, {}) for rt in rts)]
         lines.append(f"{m['model']:{w}s} " + " ".join(f"{c:>18s}" for c in cells))
     base = (r["env"]["baseline_rss_kb"] or 0) / 1024
+    lines += ["", "arena (bytes): edge_rt's plan for the file it runs (C kernels, their scratch included), "
+              "edge_rt-np's, and TFLite Micro's head (its own figure: print_allocations)",
+              f"{'model':{w}s} {'edge_rt':>10s} {'edge_rt-np':>10s} {'TFLM head':>10s} {'edge_rt/head':>13s}"]
+    for m in r["models"]:
+        a, head, st = m.get("arena_bytes"), m.get("tflm_head_bytes"), m.get("state_bytes") or 0
+        cells = [f"{v:,}" if isinstance(v, int) else "-" for v in (a, m.get("arena_bytes_np"), head)]
+        ratio = f"{(a - st) / head:.3f}" if isinstance(a, int) and head else "-"
+        lines.append(f"{m['model']:{w}s} " + " ".join(f"{c:>10s}" for c in cells) + f" {ratio:>13s}"
+                     + (f"  (state region {st:,} B apart: TFLM keeps variables in its tail)" if st else ""))
     lines += ["", f"peak RSS (MB): raw (over the numpy-only baseline of {base:.1f} MB in brackets)",
               f"{'model':{w}s} " + " ".join(f"{LABELS[rt]:>18s}" for rt in rts)]
     for m in r["models"]:
@@ -239,12 +265,15 @@ def cmd_bench(a) -> int:
         print(json.dumps(r, indent=2) if a.json else format_overhead(r))
         return 0
     paths = a.models or default_models()
-    if not paths:
-        raise EdgeRTError("no models given and none found in ../shared/models or models/")
     for p in paths:
         model_file(p)
-    log(f"benchmarking {len(paths)} model(s): {', '.join(os.path.basename(p) for p in paths)}")
-    r = run_bench(paths, **kw)
+    with tempfile.TemporaryDirectory(prefix="edge_rt_bench_models_") as tmp:
+        if a.synthetic or (a.synthetic is None and not a.models):
+            paths = paths + synthetic_models(tmp)
+        if not paths:
+            raise EdgeRTError("no models given and none found in ../shared/models or models/")
+        log(f"benchmarking {len(paths)} model(s): {', '.join(os.path.basename(p) for p in paths)}")
+        r = run_bench(paths, **kw)
     print(json.dumps(r, indent=2) if a.json else format_report(r))
     return 0
 

@@ -65,6 +65,6 @@ def prepare_ds_conv(g: Graph, op: Op, ks: str) -> None:
         # the viper kernel always lays its band out after a ring (kernels/viper/ds_conv.py)
         same = tuple(x.shape) == tuple(g.tensors[op.outputs[0]].shape)
         op.scratch_bytes = (ring if same or ks == "viper" else 0) + ow * c
-        if ks == "c":  # ring, band (kernels/c/ds_conv.c); the 1x1's packing
-            op.scratch_bytes = (rows * x.shape[2] * x.shape[3] + 15) // 16 * 16 + (ow * c + 3 + 15) // 16 * 16  # the band (read in 4-byte groups)
+        if ks == "c":  # ring (in place: equal shapes), band read in 4-byte groups (kernels/c/ds_conv.c); the 1x1's packing
+            op.scratch_bytes = (ring if same else 0) + (ow * c + 3 + 15) // 16 * 16
             op.kernel_inputs = op.kernel_inputs + pw.kernel_inputs[5:7]

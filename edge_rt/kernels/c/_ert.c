@@ -5,10 +5,11 @@
  * (region, offset, room) with region 0 = consts (read-only, the mapped file) and 1 = arena.
  * The program holds buffer exports of both regions for its lifetime (the arena cannot be
  * resized or freed under it). Program.run() runs the whole table in one call with the GIL
- * released and allocates nothing. */
+ * released and allocates nothing. The reader's load-time helpers are in _ert_load.h. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdlib.h>
+#include <string.h>
 #include "ert_kernels.h"
 
 typedef struct {
@@ -226,10 +227,16 @@ static PyObject *mod_kernels(PyObject *m, PyObject *unused)
     return d;
 }
 
+
+#include "_ert_load.h" /* tensor_table, op_table, crc_fold */
+
 static PyMethodDef mod_methods[] = {
     {"features", mod_features, METH_NOARGS, "CPU feature bits detected at run time."},
     {"simd_path", mod_simd_path, METH_O, "Name of the SIMD path a feature mask selects."},
     {"kernels", mod_kernels, METH_NOARGS, "{opcode: (name, operand signature)}"},
+    {"crc_fold", mod_crc_fold, METH_O, "The buffer folded to 16 bytes of equal CRC-32 remainder, or None."},
+    {"op_table", mod_op_table, METH_VARARGS, "The reader's op records as objects (None: let the reader say why not)."},
+    {"tensor_table", mod_tensor_table, METH_VARARGS, "The reader's tensor records as objects (None: let the reader say why not)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -31,10 +31,10 @@ def _scratch(op):
 def _requant(m, v, i_m, i_s, n):
     """The multiplier/shift operands of n channels (the C validator checks the value ranges the
     fixed-point code assumes: multiplier >= 0, shift in [-31, 30])."""
-    nm, ns = m.tensors[i_m].size(), m.tensors[i_s].size()
-    if nm != n or ns != n:
-        raise ValueError("%d multipliers and %d shifts for %d channels" % (nm, ns, n))
-    return _operand(m, i_m, F.DT_INT32), _operand(m, i_s, F.DT_INT32)  # values: checked in C (sig m, h)
+    mo, so = _operand(m, i_m, F.DT_INT32), _operand(m, i_s, F.DT_INT32)  # values: checked in C (sig m, h)
+    if mo[2] != 4 * n or so[2] != 4 * n:
+        raise ValueError("%d multipliers and %d shifts for %d channels" % (mo[2] // 4, so[2] // 4, n))
+    return mo, so
 
 
 def _size(shape):
@@ -51,17 +51,16 @@ def _fc(op, m, v):
     if len(w.shape) != 2:
         raise ValueError("weights must be 2-D, got %s" % (w.shape,))
     n, k = w.shape
-    xs = _size(m.tensors[i_x].shape)
+    x, y = _operand(m, i_x, F.DT_INT8), _operand(m, op.outputs[0], F.DT_INT8)
+    xs = x[2]  # int8: bytes = values
     if k < 1 or xs % k:
         raise ValueError("input of %d values is not a multiple of K=%d" % (xs, k))
     batches = xs // k
-    if _size(m.tensors[op.outputs[0]].shape) != batches * n:
+    if y[2] != batches * n:
         raise ValueError("output does not hold %dx%d values" % (batches, n))
     mo, so = _requant(m, v, i_m, i_s, n)
     prm = [batches, n, k] + list(op.params[:3])
-    opd = [_operand(m, i_x, F.DT_INT8), _operand(m, i_w, F.DT_INT8), _operand(m, i_b, F.DT_INT32), mo, so,
-           _operand(m, op.outputs[0], F.DT_INT8)]
-    return prm, opd
+    return prm, [x, _operand(m, i_w, F.DT_INT8), _operand(m, i_b, F.DT_INT32), mo, so, y]
 
 
 def _packed(m, op, at):
@@ -156,7 +155,9 @@ def ds_conv(op, m, v, arena):
         raise ValueError("pointwise filter %s does not map %d channels to %d" % (pws, c, poc))
     sh, sw, dh, dw, pt, pl, in_zp, d_off, d_lo, d_hi, dm = op.params[:11]
     prm = head[:7] + [oh, ow, sh, sw, dh, dw, pt, pl, in_zp, d_off, d_lo, d_hi, dm]
-    inplace = 1 if (tx.kind == ty.kind == F.KIND_ARENA and tx.offset == ty.offset) else 0
+    # in place: the planner's exact pair (equal shapes, same offset); a row-overlap output may start
+    # at the input's offset too (other shape), which the kernel runs as not in place
+    inplace = 1 if (tx.kind == ty.kind == F.KIND_ARENA and tx.offset == ty.offset and tx.shape == ty.shape) else 0
     prm += [poc, pw[7], pw[8], pw[9], inplace]
     i_pw, i_pb, i_pm, i_ps = op.inputs[5:9]
     pmo, pso = _requant(m, v, i_pm, i_ps, poc)

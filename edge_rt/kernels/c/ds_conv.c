@@ -5,7 +5,9 @@
  * In place (output planned over the input: same shape, stride 1, checked by extents), writing
  * output row oy destroys input row oy, which later rows still read (up to pad_top rows back):
  * it is first saved in a ring of max(pad_top, 1) rows, and reads of rows already overwritten go
- * to the ring. Scratch: [ring, 16-aligned][band ow*oc, 16-aligned]. */
+ * to the ring. Scratch: [ring, 16-aligned, in place only][band ow*oc, 16-aligned]. Not in place,
+ * the output may still lie partly over the input (the planner's row overlap): row oy is
+ * written from the band alone, after every input row it needs was read. */
 #include "ert_depthwise.h"
 
 #define PW_AT (ERT_GEOM_PRMS + 1)
@@ -25,7 +27,7 @@ int ert_ds_conv_extents(const int32_t *p, int32_t np, int64_t *e)
     e[5] = poc * c; e[6] = e[7] = e[8] = 4 * poc;
     e[9] = p[0] * oh * ow * poc;
     /* the band is read in 4-byte groups by the VNNI product: R16 covers the last pixel's group */
-    e[10] = R16(rows * w * ic) + R16(ow * c + 3);
+    e[10] = (inplace ? R16(rows * w * ic) : 0) + R16(ow * c + 3);
     e[11] = ERT_WP_BYTES(poc, c); e[12] = ERT_WSUM_BYTES(poc);
     return 0;
 }
@@ -45,7 +47,7 @@ ERT_INLINE void ds_body(const ert_op *op, int lvl)
     const int32_t *pwsum = (const int32_t *)op->p[12];
     int32_t rows = g.pt > 0 ? g.pt : 1, row = g.w * g.ic;
     int8_t *ring = (int8_t *)op->p[10];
-    int8_t *band = ring + R16(rows * row);
+    int8_t *band = ring + (inplace ? R16(rows * row) : 0);
     int32_t prow = ERT_GEMM_ROWS(poc);
     const int8_t *rowp[64]; /* kh <= 64 (extents) */
     for (int32_t b = 0; b < g.nb; b++) {

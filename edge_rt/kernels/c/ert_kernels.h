@@ -19,6 +19,12 @@
  * variants are picked at run time from ert_ctx.features (ert_cpu_features()), never from the
  * build machine's -march.
  *
+ * Stack: accumulators live in registers or in bounded local arrays, none larger than
+ * ERT_MAX_LOCAL_BYTES (the 16 AVX-512 accumulators of a product tile or of a depthwise pixel,
+ * DEQUANTIZE's 256-entry float table, the pools' 64-channel rows); no local array is sized by
+ * the model, so every model-sized temporary is planned scratch (the `s` operands), and the
+ * FULLY_CONNECTED, depthwise, pooling and element-wise kernels need none.
+ *
  * Operand signature letters (ert_kernel.sig, one per pointer):
  *   b  int8 input (constant or arena)      i  int32 input (4-byte aligned)
  *   o  int8 output (arena only)            s  scratch (arena only, 4-byte aligned)
@@ -33,6 +39,7 @@
 
 #define ERT_ABI_VERSION 1
 #define ERT_MAX_PTRS 16
+#define ERT_MAX_LOCAL_BYTES 1024 /* largest local array of any kernel (see Stack above) */
 #define ERT_MAX_PRMS 64
 /* Bounds the validator enforces: every tensor dimension, and every dot-product length (taps x
  * channels). |x * w| <= 2^14, so a dot of at most 2^16 terms plus an int32 bias stays exact in
@@ -127,7 +134,8 @@ const char *ert_simd_path(uint32_t features);
  * DS_CONV_2D (ds_conv.c): depthwise rows streamed through a 1x1 convolution
  *   prm: DEPTHWISE's 20, poc, p_off, p_lo, p_hi, inplace
  *   p:   x, dw filter, dw bias, dw mult, dw shift, pw filter[poc,oc], pw bias, pw mult,
- *        pw shift, y, scratch [ring: max(pt,1) input rows, 16-aligned][band ow*oc + 3, 16-aligned],
+ *        pw shift, y, scratch [ring: max(pt,1) input rows, 16-aligned, only when inplace]
+ *        [band ow*oc + 3, 16-aligned],
  *        pw wp, pw wsum
  * AVERAGE_POOL_2D, MAX_POOL_2D (average_pool_2d.c, max_pool_2d.c; ert_pool.h)
  *   prm: nb, h, w, c, oh, ow, sh, sw, fh, fw, pt, pl, lo, hi;  p: x b, y o

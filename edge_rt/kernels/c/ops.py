@@ -21,4 +21,4 @@ INT16_OPS = frozenset((
 # The C kernels' contract with the packer beyond the format: the scratch each op plans
 # (compiler/prepare/*: ks == "c"). pack records it in META c_layout; a file with another value
 # would hand the kernels other scratch geometry, so the Interpreter refuses it. Bump on change.
-LAYOUT = 3
+LAYOUT = 4
