@@ -57,7 +57,9 @@ ERT_INLINE void ds_body(const ert_op *op, int lvl)
                                                                                   : xb + (int64_t)iy * row;
             }
 #if ERT_X86
-            if (lvl == ERT_LVL_VNNI && (dm == 1 || g.ic == 1)) {
+            if (lvl == ERT_LVL_VNNI && ert_dw_row_ok(&g, dm)) {
+                ert_dw_row_vnni(&g, rowp, dww, db, dmul, dsh, band, 1);
+            } else if (lvl == ERT_LVL_VNNI && (dm == 1 || g.ic == 1)) {
                 for (int32_t ox = 0; ox < g.ow; ox++)
                     ert_dw_pixel_vnni(&g, rowp, ox, dww, db, dmul, dsh, band + (int64_t)ox * g.oc, 1);
             } else

@@ -108,7 +108,7 @@ ERT_INLINE const int8_t *ert_patch_plain(const ert_geom *g, const int8_t *xb, in
 
 #if ERT_X86
 /* d[0..n) = s[0..n) ^ 0x80 and d[0..n) = v: masked 64-byte moves (no libc call per tap run) */
-ERT_TGT_VNNI static inline void ert_copy_bias_vnni(int8_t *d, const int8_t *s, int32_t n)
+ERT_VNNI_INLINE void ert_copy_bias_vnni(int8_t *d, const int8_t *s, int32_t n)
 {
     const __m512i k80 = _mm512_set1_epi8((char)0x80);
     for (int32_t i = 0; i < n; i += 64) {
@@ -118,7 +118,7 @@ ERT_TGT_VNNI static inline void ert_copy_bias_vnni(int8_t *d, const int8_t *s, i
     }
 }
 
-ERT_TGT_VNNI static inline void ert_fill_vnni(int8_t *d, int8_t v, int32_t n)
+ERT_VNNI_INLINE void ert_fill_vnni(int8_t *d, int8_t v, int32_t n)
 {
     const __m512i f = _mm512_set1_epi8(v);
     for (int32_t i = 0; i < n; i += 64) {

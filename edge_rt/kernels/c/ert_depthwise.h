@@ -101,6 +101,111 @@ ERT_TGT_VNNI static inline void ert_dw_pixel_vnni(const ert_geom *g, const int8_
 
 
 #if ERT_X86
+/* The fast DEPTHWISE row on VNNI (ert_dw_row_ok: dm == 1, at most ERT_DW_TAPS taps): the output
+ * row seen as one flat pixel-major array, 16 int32 lanes at a time, one vpdpwssd per tap (the
+ * weight's high int16 half zeroed, as ert_dw_pixel_vnni). Two lane layouts:
+ *  - C % 16 == 0: a chunk is 16 channels of one pixel (any stride, any dilation); the taps'
+ *    weights and the output constants are widened once per channel chunk for the whole row;
+ *  - 16 % C == 0 and stride 1: a chunk spans 16 / C pixels, lane l holding channel l % C (the
+ *    weights and constants tiled across the lanes once per row), and each tap's 16 input bytes
+ *    are contiguous: input flat index = output flat index + (kx*dw - pl)*C.
+ * A tap outside the input reads in_zp (a masked load merging it in, or the zp row), a wholly
+ * padded input row adds in_zp * w to the bias: the reference's skipped taps, given the fold.
+ * Output as ert_dw_pixel_vnni: biased (x ^ 0x80) when it feeds the VNNI product. */
+#define ERT_DW_TAPS 25
+
+ERT_INLINE int ert_dw_row_ok(const ert_geom *g, int32_t dm)
+{
+    int32_t c = g->oc;
+    return dm == 1 && g->kh * g->kw <= ERT_DW_TAPS && (c % 16 == 0 || (16 % c == 0 && g->sw == 1));
+}
+
+ERT_TGT_VNNI static void ert_dw_row_vnni(const ert_geom *g, const int8_t *const *rowp, const int8_t *w,
+                                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                         int8_t *out, int biased)
+{
+    const int32_t C = g->oc, WC = g->w * C;
+    const int tiled = C % 16 != 0;
+    const __m512i zero = _mm512_setzero_si512(), lo16 = _mm512_set1_epi32(0xffff);
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i idx = tiled ? _mm512_and_si512(lane, _mm512_set1_epi32(C - 1)) /* C divides 16 */ : lane;
+    const __mmask16 cm = tiled ? (__mmask16)((1u << C) - 1u) : (__mmask16)0xffff;
+    const __m128i zp8 = _mm_set1_epi8((char)g->in_zp), flip = _mm_set1_epi8(biased ? (char)0x80 : 0);
+    int8_t zrow[16];
+    _mm_storeu_si128((__m128i *)zrow, zp8);
+    for (int32_t c0 = 0; c0 < (tiled ? 1 : C); c0 += 16) {
+        __m512i wv[ERT_DW_TAPS], pad = zero;
+        const int8_t *tp[ERT_DW_TAPS];
+        int32_t td[ERT_DW_TAPS], nt = 0;
+        for (int32_t ky = 0; ky < g->kh; ky++)
+            for (int32_t kx = 0; kx < g->kw; kx++) {
+                const int8_t *wr = w + (int64_t)(ky * g->kw + kx) * C + c0;
+                __m512i wt = _mm512_permutexvar_epi32(idx, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(cm, wr)));
+                if (rowp[ky] == NULL) {
+                    pad = _mm512_add_epi32(pad, _mm512_mullo_epi32(_mm512_set1_epi32(g->in_zp), wt));
+                    continue;
+                }
+                wv[nt] = _mm512_and_si512(wt, lo16);
+                tp[nt] = rowp[ky];
+                td[nt] = (kx * g->dw - g->pl) * (tiled ? C : 1); /* flat offset (tiled) or pixel offset */
+                nt++;
+            }
+        ert_oq q;
+        q.bw = _mm512_add_epi32(_mm512_permutexvar_epi32(idx, _mm512_maskz_loadu_epi32(cm, bias + c0)), pad);
+        q.m = _mm512_permutexvar_epi32(idx, _mm512_maskz_loadu_epi32(cm, mult + c0));
+        ert_oq_shifts(&q, _mm512_permutexvar_epi32(idx, _mm512_maskz_loadu_epi32(cm, shift + c0)));
+        if (tiled) {
+            const int32_t n = g->ow * C;
+            int32_t dlo = 0, dhi = 0;
+            for (int32_t t = 0; t < nt; t++) {
+                dlo = td[t] < dlo ? td[t] : dlo;
+                dhi = td[t] > dhi ? td[t] : dhi;
+            }
+            for (int32_t j = 0; j < n; j += 16) {
+                __m512i a[2] = {zero, zero};
+                if (j + dlo >= 0 && j + dhi + 16 <= WC) { /* every tap's 16 bytes inside the row */
+                    for (int32_t t = 0; t < nt; t++)
+                        a[t & 1] = _mm512_dpwssd_epi32(a[t & 1], _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(tp[t] + j + td[t]))), wv[t]);
+                } else {
+                    for (int32_t t = 0; t < nt; t++) {
+                        /* lanes outside [0, WC) are padding: never read, in_zp merged in */
+                        int32_t b = j + td[t];
+                        uint32_t m = 0xffffu;
+                        if (b < 0) m = -b >= 16 ? 0u : (m << -b) & 0xffffu;
+                        if (b + 16 > WC) m &= WC - b <= 0 ? 0u : (1u << (WC - b)) - 1u;
+                        __m128i xv = _mm_mask_loadu_epi8(zp8, (__mmask16)m, (const void *)((intptr_t)tp[t] + b));
+                        a[t & 1] = _mm512_dpwssd_epi32(a[t & 1], _mm512_cvtepi8_epi32(xv), wv[t]);
+                    }
+                }
+                __m512i a0 = a[0], a1 = a[1];
+                __m128i r = _mm_xor_si128(_mm512_cvtepi32_epi8(ert_oq_requant(_mm512_add_epi32(a0, a1), &q, g->out_off, g->lo, g->hi)), flip);
+                int32_t left = n - j;
+                _mm_mask_storeu_epi8(out + j, left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u), r);
+            }
+            continue;
+        }
+        for (int32_t ox = 0; ox < g->ow; ox++) {
+            int32_t ix0 = ox * g->sw;
+            __m512i a0 = zero, a1 = zero;
+            int32_t t = 0;
+            /* two chains (even and odd taps) halve the dependent vpdpwssd latency */
+#define ERT_DW_PTR(t) ((uint32_t)(ix0 + td[t]) < (uint32_t)g->w ? tp[t] + (int64_t)(ix0 + td[t]) * C + c0 : zrow)
+            for (; t + 2 <= nt; t += 2) {
+                const int8_t *p0 = ERT_DW_PTR(t), *p1 = ERT_DW_PTR(t + 1);
+                a0 = _mm512_dpwssd_epi32(a0, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p0)), wv[t]);
+                a1 = _mm512_dpwssd_epi32(a1, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p1)), wv[t + 1]);
+            }
+            if (t < nt)
+                a0 = _mm512_dpwssd_epi32(a0, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)ERT_DW_PTR(t))), wv[t]);
+#undef ERT_DW_PTR
+            __m128i r = _mm_xor_si128(_mm512_cvtepi32_epi8(ert_oq_requant(_mm512_add_epi32(a0, a1), &q, g->out_off, g->lo, g->hi)), flip);
+            _mm_storeu_si128((__m128i *)(out + (int64_t)ox * C + c0), r);
+        }
+    }
+}
+#endif
+
+#if ERT_X86
 /* DEPTHWISE with one input channel (dm = oc) on VNNI: a convolution of K = kh*kw taps; each group
  * of 4 taps' input bytes is gathered in a register (one 4-byte load inside the input, bytes with
  * the zero point at the borders), biased to u8 and multiplied by the packed transposed filter

@@ -24,7 +24,7 @@ typedef struct {
 } ert_epi;
 
 #if ERT_X86
-ERT_TGT_VNNI static inline __m512i ert_bcast4(const int8_t *x, int32_t k, int32_t kq, int32_t kfull)
+ERT_VNNI_INLINE __m512i ert_bcast4(const int8_t *x, int32_t k, int32_t kq, int32_t kfull)
 {
     uint32_t v = 0;
     if (kq < kfull)
@@ -36,7 +36,7 @@ ERT_TGT_VNNI static inline __m512i ert_bcast4(const int8_t *x, int32_t k, int32_
 
 /* Rows the kernel built itself (patches, the DS band): already biased to u8 (x ^ 0x80) and
  * readable up to a multiple of 4 bytes (the bytes past K meet zero weights). */
-ERT_TGT_VNNI static inline __m512i ert_bcast4_biased(const int8_t *x, int32_t k, int32_t kq, int32_t kfull)
+ERT_VNNI_INLINE __m512i ert_bcast4_biased(const int8_t *x, int32_t k, int32_t kq, int32_t kfull)
 {
     int32_t v;
     (void)k; (void)kfull;
@@ -48,7 +48,7 @@ ERT_TGT_VNNI static inline __m512i ert_bcast4_biased(const int8_t *x, int32_t k,
  * per 4 taps for all P rows); blocks past the last repeat it (their results are not stored).
  * P=4,B=4 for 64 channels or more, P=8,B=2 for 17-32, P=16,B=1 for up to 16. */
 #define ERT_GEMM_TILE(P, B, V, BCAST)                                                                \
-    ERT_TGT_VNNI static inline void ert_gemm_tile_##P##x##B##V(const int8_t *const *xr, int32_t k,       \
+    ERT_VNNI_INLINE void ert_gemm_tile_##P##x##B##V(const int8_t *const *xr, int32_t k,       \
                                                           const int8_t *wp, int32_t ocb, int32_t ob0,   \
                                                           __m512i a[P][B])                              \
     {                                                                                                 \
@@ -89,7 +89,7 @@ ERT_GEMM_TILE(1, 4, b, ert_bcast4_biased)
  * truncation is floor((p + 1 - 2^30 + 2^31 - 1) / 2^31) = floor((p + 2^30) / 2^31), the same
  * expression as for p >= 0: one add and the bits [31, 62] of each 64-bit product. (The saturating
  * case, both operands INT32_MIN, cannot occur: multipliers are >= 0, checked at bind.) */
-ERT_TGT_VNNI static inline __m512i ert_srdhm16(__m512i x, __m512i m)
+ERT_VNNI_INLINE __m512i ert_srdhm16(__m512i x, __m512i m)
 {
     const __m512i half = _mm512_set1_epi64((int64_t)1 << 30);
     __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, m), half);
@@ -98,7 +98,7 @@ ERT_TGT_VNNI static inline __m512i ert_srdhm16(__m512i x, __m512i m)
     return _mm512_mask_blend_epi32((__mmask16)0xAAAA, _mm512_srli_epi64(pe, 31), _mm512_slli_epi64(po, 1));
 }
 
-ERT_TGT_VNNI static inline __m512i ert_rdbpot16(__m512i x, __m512i e)
+ERT_VNNI_INLINE __m512i ert_rdbpot16(__m512i x, __m512i e)
 {
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
     __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, e), one);
@@ -110,20 +110,20 @@ ERT_TGT_VNNI static inline __m512i ert_rdbpot16(__m512i x, __m512i e)
 }
 
 /* ert_mbqm on 16 lanes, per-lane multiplier and shift */
-ERT_TGT_VNNI static inline __m512i ert_mbqm16(__m512i x, __m512i m, __m512i sh)
+ERT_VNNI_INLINE __m512i ert_mbqm16(__m512i x, __m512i m, __m512i sh)
 {
     const __m512i zero = _mm512_setzero_si512();
     __m512i ls = _mm512_max_epi32(sh, zero), rs = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
     return ert_rdbpot16(ert_srdhm16(_mm512_sllv_epi32(x, ls), m), rs);
 }
 
-ERT_TGT_VNNI static inline __m512i ert_clamp16(__m512i v, int32_t lo, int32_t hi)
+ERT_VNNI_INLINE __m512i ert_clamp16(__m512i v, int32_t lo, int32_t hi)
 {
     return _mm512_min_epi32(_mm512_max_epi32(v, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));
 }
 
 /* int8 ADD (ert_add_one) on 16 lanes */
-ERT_TGT_VNNI static inline __m512i ert_add16(const int32_t *a, __m512i x1, __m512i x2)
+ERT_VNNI_INLINE __m512i ert_add16(const int32_t *a, __m512i x1, __m512i x2)
 {
     __m512i ls = _mm512_set1_epi32(a[2]);
     __m512i v1 = ert_mbqm16(_mm512_sllv_epi32(_mm512_add_epi32(x1, _mm512_set1_epi32(a[0])), ls),
@@ -143,24 +143,29 @@ typedef struct {
     int32_t o;
 } ert_oq;
 
-ERT_TGT_VNNI static inline void ert_oq_load(ert_oq *q, int32_t ob, int32_t oc, const ert_epi *e)
+/* q's shift-derived constants from the per-lane shifts sh */
+ERT_VNNI_INLINE void ert_oq_shifts(ert_oq *q, __m512i sh)
 {
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
-    int32_t o = ob * 16, n = oc - o;
-    __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-    __m512i sh = _mm512_maskz_loadu_epi32(m, e->shift + o);
-    q->k = m;
-    q->o = o;
-    q->bw = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, e->bias + o), _mm512_maskz_loadu_epi32(m, e->wsum + o));
-    q->m = _mm512_maskz_loadu_epi32(m, e->mult + o);
     q->ls = _mm512_max_epi32(sh, zero);
     q->rs = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
     q->mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, q->rs), one);
     q->half = _mm512_srai_epi32(q->mask, 1);
 }
 
-/* accumulator v of row p in q's channel block: exactly ert_mbqm16 + clamp [+ ADD], stored int8 */
-ERT_TGT_VNNI static inline void ert_oq_out(__m512i v, const ert_oq *q, const ert_epi *e, int32_t p)
+ERT_VNNI_INLINE void ert_oq_load(ert_oq *q, int32_t ob, int32_t oc, const ert_epi *e)
+{
+    int32_t o = ob * 16, n = oc - o;
+    __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+    q->k = m;
+    q->o = o;
+    q->bw = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, e->bias + o), _mm512_maskz_loadu_epi32(m, e->wsum + o));
+    q->m = _mm512_maskz_loadu_epi32(m, e->mult + o);
+    ert_oq_shifts(q, _mm512_maskz_loadu_epi32(m, e->shift + o));
+}
+
+/* accumulator v + q's bias, requantized (exactly ert_mbqm16) + off, clamped to [lo, hi] */
+ERT_VNNI_INLINE __m512i ert_oq_requant(__m512i v, const ert_oq *q, int32_t off, int32_t lo, int32_t hi)
 {
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
     v = ert_srdhm16(_mm512_sllv_epi32(_mm512_add_epi32(v, q->bw), q->ls), q->m);
@@ -168,7 +173,13 @@ ERT_TGT_VNNI static inline void ert_oq_out(__m512i v, const ert_oq *q, const ert
     __m512i thr = _mm512_mask_add_epi32(q->half, _mm512_cmplt_epi32_mask(v, zero), q->half, one);
     __m512i d = _mm512_srav_epi32(v, q->rs);
     v = _mm512_mask_add_epi32(d, _mm512_cmpgt_epi32_mask(rem, thr), d, one);
-    v = ert_clamp16(_mm512_add_epi32(v, _mm512_set1_epi32(e->off)), e->lo, e->hi);
+    return ert_clamp16(_mm512_add_epi32(v, _mm512_set1_epi32(off)), lo, hi);
+}
+
+/* accumulator v of row p in q's channel block: exactly ert_mbqm16 + clamp [+ ADD], stored int8 */
+ERT_VNNI_INLINE void ert_oq_out(__m512i v, const ert_oq *q, const ert_epi *e, int32_t p)
+{
+    v = ert_oq_requant(v, q, e->off, e->lo, e->hi);
     if (e->add) {
         __m512i s = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(q->k, e->sr[p] + q->o));
         v = e->first ? ert_add16(e->add, v, s) : ert_add16(e->add, s, v);
@@ -177,7 +188,7 @@ ERT_TGT_VNNI static inline void ert_oq_out(__m512i v, const ert_oq *q, const ert
 }
 
 /* channel block ob of row p: bias - wsum, requantize, clamp [, ADD], store the int8 lanes */
-ERT_TGT_VNNI static inline void ert_gemm_out_vnni(__m512i v, int32_t ob, int32_t oc, const ert_epi *e, int32_t p)
+ERT_VNNI_INLINE void ert_gemm_out_vnni(__m512i v, int32_t ob, int32_t oc, const ert_epi *e, int32_t p)
 {
     ert_oq q;
     ert_oq_load(&q, ob, oc, e);
