@@ -130,7 +130,7 @@ ERT_TGT_VNNI static void ert_dw_row_vnni(const ert_geom *g, const int8_t *const 
     const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     const __m512i idx = tiled ? _mm512_and_si512(lane, _mm512_set1_epi32(C - 1)) /* C divides 16 */ : lane;
     const __mmask16 cm = tiled ? (__mmask16)((1u << C) - 1u) : (__mmask16)0xffff;
-    const __m128i zp8 = _mm_set1_epi8((char)g->in_zp), flip = _mm_set1_epi8(biased ? (char)0x80 : 0);
+    const __m128i zp8 = _mm_set1_epi8((char)g->in_zp);
     int8_t zrow[16];
     _mm_storeu_si128((__m128i *)zrow, zp8);
     for (int32_t c0 = 0; c0 < (tiled ? 1 : C); c0 += 16) {
@@ -178,7 +178,7 @@ ERT_TGT_VNNI static void ert_dw_row_vnni(const ert_geom *g, const int8_t *const 
                     }
                 }
                 __m512i a0 = a[0], a1 = a[1];
-                __m128i r = _mm_xor_si128(_mm512_cvtepi32_epi8(ert_oq_requant(_mm512_add_epi32(a0, a1), &q, g->out_off, g->lo, g->hi)), flip);
+                __m128i r = ert_oq_int8(_mm512_add_epi32(a0, a1), &q, g->out_off, g->lo, g->hi, biased);
                 int32_t left = n - j;
                 _mm_mask_storeu_epi8(out + j, left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u), r);
             }
@@ -198,7 +198,7 @@ ERT_TGT_VNNI static void ert_dw_row_vnni(const ert_geom *g, const int8_t *const 
             if (t < nt)
                 a0 = _mm512_dpwssd_epi32(a0, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)ERT_DW_PTR(t))), wv[t]);
 #undef ERT_DW_PTR
-            __m128i r = _mm_xor_si128(_mm512_cvtepi32_epi8(ert_oq_requant(_mm512_add_epi32(a0, a1), &q, g->out_off, g->lo, g->hi)), flip);
+            __m128i r = ert_oq_int8(_mm512_add_epi32(a0, a1), &q, g->out_off, g->lo, g->hi, biased);
             _mm_storeu_si128((__m128i *)(out + (int64_t)ox * C + c0), r);
         }
     }

@@ -141,6 +141,7 @@ typedef struct {
     __m512i bw, m, ls, rs, mask, half;
     __mmask16 k;
     int32_t o;
+    int lsh; /* some lane shifts left (most models: none, and the vpsllvd is skipped) */
 } ert_oq;
 
 /* q's shift-derived constants from the per-lane shifts sh */
@@ -151,6 +152,7 @@ ERT_VNNI_INLINE void ert_oq_shifts(ert_oq *q, __m512i sh)
     q->rs = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
     q->mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, q->rs), one);
     q->half = _mm512_srai_epi32(q->mask, 1);
+    q->lsh = _mm512_test_epi32_mask(q->ls, q->ls) != 0;
 }
 
 ERT_VNNI_INLINE void ert_oq_load(ert_oq *q, int32_t ob, int32_t oc, const ert_epi *e)
@@ -164,26 +166,53 @@ ERT_VNNI_INLINE void ert_oq_load(ert_oq *q, int32_t ob, int32_t oc, const ert_ep
     ert_oq_shifts(q, _mm512_maskz_loadu_epi32(m, e->shift + o));
 }
 
-/* accumulator v + q's bias, requantized (exactly ert_mbqm16) + off, clamped to [lo, hi] */
-ERT_VNNI_INLINE __m512i ert_oq_requant(__m512i v, const ert_oq *q, int32_t off, int32_t lo, int32_t hi)
+/* accumulator v + q's bias, requantized (exactly ert_mbqm16) + off, not yet clamped */
+ERT_VNNI_INLINE __m512i ert_oq_round(__m512i v, const ert_oq *q, int32_t off)
 {
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
-    v = ert_srdhm16(_mm512_sllv_epi32(_mm512_add_epi32(v, q->bw), q->ls), q->m);
+    v = _mm512_add_epi32(v, q->bw);
+    if (q->lsh) v = _mm512_sllv_epi32(v, q->ls);
+    v = ert_srdhm16(v, q->m);
     __m512i rem = _mm512_and_si512(v, q->mask);
     __m512i thr = _mm512_mask_add_epi32(q->half, _mm512_cmplt_epi32_mask(v, zero), q->half, one);
     __m512i d = _mm512_srav_epi32(v, q->rs);
     v = _mm512_mask_add_epi32(d, _mm512_cmpgt_epi32_mask(rem, thr), d, one);
-    return ert_clamp16(_mm512_add_epi32(v, _mm512_set1_epi32(off)), lo, hi);
+    return _mm512_add_epi32(v, _mm512_set1_epi32(off));
+}
+
+/* the same, clamped to [lo, hi] */
+ERT_VNNI_INLINE __m512i ert_oq_requant(__m512i v, const ert_oq *q, int32_t off, int32_t lo, int32_t hi)
+{
+    return ert_clamp16(ert_oq_round(v, q, off), lo, hi);
+}
+
+/* the same as int8 lanes, x ^ 0x80 when biased (it feeds the VNNI product). The pack saturates
+ * to int8, so the clamp is done only at a bound inside [-128, 127] (lo/hi outside it: the
+ * general clamp and truncation, as the scalar path). */
+ERT_VNNI_INLINE __m128i ert_oq_int8(__m512i v, const ert_oq *q, int32_t off, int32_t lo, int32_t hi, int biased)
+{
+    __m128i r;
+    v = ert_oq_round(v, q, off);
+    if (lo >= -128 && hi <= 127) {
+        if (lo > -128) v = _mm512_max_epi32(v, _mm512_set1_epi32(lo));
+        if (hi < 127) v = _mm512_min_epi32(v, _mm512_set1_epi32(hi));
+        r = _mm512_cvtsepi32_epi8(v);
+    } else {
+        r = _mm512_cvtepi32_epi8(ert_clamp16(v, lo, hi));
+    }
+    return biased ? _mm_xor_si128(r, _mm_set1_epi8((char)0x80)) : r;
 }
 
 /* accumulator v of row p in q's channel block: exactly ert_mbqm16 + clamp [+ ADD], stored int8 */
 ERT_VNNI_INLINE void ert_oq_out(__m512i v, const ert_oq *q, const ert_epi *e, int32_t p)
 {
-    v = ert_oq_requant(v, q, e->off, e->lo, e->hi);
-    if (e->add) {
-        __m512i s = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(q->k, e->sr[p] + q->o));
-        v = e->first ? ert_add16(e->add, v, s) : ert_add16(e->add, s, v);
+    if (!e->add) {
+        _mm_mask_storeu_epi8(e->yr[p] + q->o, q->k, ert_oq_int8(v, q, e->off, e->lo, e->hi, 0));
+        return;
     }
+    v = ert_oq_requant(v, q, e->off, e->lo, e->hi);
+    __m512i s = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(q->k, e->sr[p] + q->o));
+    v = e->first ? ert_add16(e->add, v, s) : ert_add16(e->add, s, v);
     _mm_mask_storeu_epi8(e->yr[p] + q->o, q->k, _mm512_cvtepi32_epi8(v));
 }
 
