@@ -57,7 +57,11 @@ def conv_model(xshape, oc, k, stride=1, dil=1, padding="SAME", act="NONE", in_zp
 CONV_CASES = [((1, 8, 8, 3), 8, 3, 1, 1, "SAME", "RELU"), ((1, 9, 7, 5), 6, 3, 2, 1, "SAME", "NONE"),
               ((2, 6, 6, 4), 5, 1, 1, 1, "VALID", "RELU6"), ((1, 10, 10, 16), 20, 3, 1, 2, "SAME", "NONE"),
               ((1, 7, 9, 33), 9, (3, 2), 2, 1, "VALID", "NONE"), ((1, 5, 5, 64), 36, 1, 1, 1, "SAME", "NONE"),
-              ((1, 12, 4, 1), 7, (5, 3), 1, 1, "SAME", "RELU")]
+              ((1, 12, 4, 1), 7, (5, 3), 1, 1, "SAME", "RELU"),
+              # the VNNI input window (kw*ic a multiple of 4): windows of several output rows
+              # (stride 2, kws's 10x4 first layer), two batches with 40 channels
+              ((1, 9, 8, 16), 12, 3, 2, 1, "SAME", "RELU"), ((1, 49, 10, 1), 64, (10, 4), 2, 1, "SAME", "RELU"),
+              ((2, 7, 6, 4), 40, (3, 4), 1, 1, "VALID", "NONE")]
 
 
 @pytest.mark.parametrize("mask", MASKS)

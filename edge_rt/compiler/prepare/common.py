@@ -140,13 +140,47 @@ def c_gemm_rows(oc: int) -> int:
     return 16 if oc <= 16 else (8 if oc <= 32 else 4)
 
 
-def c_patch_scratch(op_params: list, xshape, yshape, kh: int, kw: int, oc: int) -> int:
-    """Scratch of the C set's convolutions (kernels/c/ert_conv.h ERT_PATCH_SCRATCH): c_gemm_rows(oc)
-    patches of K = kh*kw*ic bytes (16-aligned), none for a 1x1 convolution whose every tap lies
-    inside the input (read in place). op_params: CONV_2D's (strides, dilations, pads first)."""
-    sh, sw, _, _, pt, pl = op_params[:6]
+WIN_MAX = 16384  # kernels/c/ert_conv.h ERT_WIN_MAX
+
+
+def c_win_bytes(op_params: list, xshape, yshape, kh: int, kw: int, r: int) -> int:
+    """Bytes of the C set's VNNI input window for r output rows (ert_conv.h ert_win_bytes)."""
+    sh, sw, dh, _, _, _ = op_params[:6]
+    ic, ow = xshape[3], yshape[2]
+    rows, cols = (r - 1) * sh + (kh - 1) * dh + 1, (ow - 1) * sw + kw
+    if rows > WIN_MAX or cols * ic > WIN_MAX:
+        return WIN_MAX + 1
+    return rows * cols * ic
+
+
+def c_win_rows(op_params: list, xshape, yshape, kh: int, kw: int, oc: int) -> int:
+    """Output rows per VNNI input window, 0 for none (ert_conv.h ert_win_rows)."""
+    import math
+    sh, sw, _, dw, pt, pl = op_params[:6]
     _, h, w, ic = xshape
     _, oh, ow, _ = yshape
-    if kh == kw == 1 and pt == pl == 0 and (oh - 1) * sh < h and (ow - 1) * sw < w:
+    if _direct_1x1(op_params, xshape, yshape, kh, kw) or dw != 1 or (kw * ic) % 4:
         return 0
-    return c_gemm_rows(oc) * ((kh * kw * ic + 15) // 16 * 16)
+    t = c_gemm_rows(oc)
+    r = min(t // math.gcd(t, ow), oh)
+    if c_win_bytes(op_params, xshape, yshape, kh, kw, r) <= WIN_MAX:
+        return r
+    return 1 if c_win_bytes(op_params, xshape, yshape, kh, kw, 1) <= WIN_MAX else 0
+
+
+def _direct_1x1(op_params, xshape, yshape, kh, kw) -> bool:
+    sh, sw, _, _, pt, pl = op_params[:6]
+    _, h, w, _ = xshape
+    _, oh, ow, _ = yshape
+    return kh == kw == 1 and pt == pl == 0 and (oh - 1) * sh < h and (ow - 1) * sw < w
+
+
+def c_patch_scratch(op_params: list, xshape, yshape, kh: int, kw: int, oc: int) -> int:
+    """Scratch of the C set's convolutions (kernels/c/ert_conv.h ert_conv_scratch): c_gemm_rows(oc)
+    patches of K = kh*kw*ic bytes (16-aligned), none for a 1x1 convolution whose every tap lies
+    inside the input (read in place); or the VNNI input window (c_win_rows) when that is larger.
+    op_params: CONV_2D's (strides, dilations, pads first)."""
+    ic = xshape[3]
+    patches = 0 if _direct_1x1(op_params, xshape, yshape, kh, kw) else c_gemm_rows(oc) * ((kh * kw * ic + 15) // 16 * 16)
+    r = c_win_rows(op_params, xshape, yshape, kh, kw, oc)
+    return max(patches, c_win_bytes(op_params, xshape, yshape, kh, kw, r) if r else 0)

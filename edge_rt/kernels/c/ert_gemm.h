@@ -75,10 +75,44 @@ ERT_GEMM_TILE(4, 4, , ert_bcast4)
 ERT_GEMM_TILE(8, 2, , ert_bcast4)
 ERT_GEMM_TILE(16, 1, , ert_bcast4)
 ERT_GEMM_TILE(1, 4, , ert_bcast4)
-ERT_GEMM_TILE(4, 4, b, ert_bcast4_biased)
-ERT_GEMM_TILE(8, 2, b, ert_bcast4_biased)
-ERT_GEMM_TILE(16, 1, b, ert_bcast4_biased)
-ERT_GEMM_TILE(1, 4, b, ert_bcast4_biased)
+
+/* The same on rows the kernel built itself (biased, ert_bcast4_biased), in nseg segments of gps
+ * 4-byte groups, segment s at xr[p] + s * rs: a patch is one segment (gps = ceil(K/4)); a
+ * convolution reading its biased input window in place has one segment per filter row (the
+ * kw*ic bytes of that row are contiguous there, kw*ic a multiple of 4). */
+#define ERT_GEMM_TILE_SEG(P, B)                                                                      \
+    ERT_VNNI_INLINE void ert_gemm_tile_##P##x##B##s(const int8_t *const *xr, int32_t nseg, int32_t gps, \
+                                                    int64_t rs, const int8_t *wp, int32_t ocb,          \
+                                                    int32_t ob0, __m512i a[P][B])                       \
+    {                                                                                                 \
+        int32_t k4 = nseg * gps;                                                                      \
+        const int8_t *wb[B];                                                                          \
+        for (int b = 0; b < B; b++) {                                                                 \
+            int32_t ob = ob0 + b < ocb ? ob0 + b : ocb - 1;                                           \
+            wb[b] = wp + (int64_t)ob * k4 * 64;                                                       \
+            for (int p = 0; p < P; p++)                                                               \
+                a[p][b] = _mm512_setzero_si512();                                                     \
+        }                                                                                             \
+        for (int32_t sg = 0; sg < nseg; sg++) {                                                       \
+            const int8_t *xs[P];                                                                      \
+            for (int p = 0; p < P; p++)                                                               \
+                xs[p] = xr[p] + sg * rs;                                                              \
+            for (int32_t j = 0; j < gps; j++) {                                                       \
+                __m512i w[B];                                                                         \
+                for (int b = 0; b < B; b++)                                                           \
+                    w[b] = _mm512_loadu_si512(wb[b] + (int64_t)(sg * gps + j) * 64);                  \
+                for (int p = 0; p < P; p++) {                                                         \
+                    __m512i xv = ert_bcast4_biased(xs[p], 0, j, 0);                                   \
+                    for (int b = 0; b < B; b++)                                                       \
+                        a[p][b] = _mm512_dpbusd_epi32(a[p][b], xv, w[b]);                             \
+                }                                                                                     \
+            }                                                                                         \
+        }                                                                                             \
+    }
+ERT_GEMM_TILE_SEG(4, 4)
+ERT_GEMM_TILE_SEG(8, 2)
+ERT_GEMM_TILE_SEG(16, 1)
+ERT_GEMM_TILE_SEG(1, 4)
 
 /* The output stage fused into the product (VNNI path): requantization (TFLite's double rounding,
  * 16 lanes: 64-bit products of even and odd lanes, the nudge, truncation by 2^31, then the
@@ -224,11 +258,11 @@ ERT_VNNI_INLINE void ert_gemm_out_vnni(__m512i v, int32_t ob, int32_t oc, const 
     ert_oq_out(v, &q, e, p);
 }
 
-#define ERT_GEMM_PASS(P, B, V)                                                                       \
+#define ERT_GEMM_PASS(P, B, V, ...)                                                                  \
     for (; p + P <= np; p += P)                                                                       \
         for (int32_t ob0 = 0; ob0 < ocb; ob0 += B) {                                                  \
             __m512i a[P][B];                                                                          \
-            ert_gemm_tile_##P##x##B##V(xr + p, k, wp, ocb, ob0, a);                                   \
+            ert_gemm_tile_##P##x##B##V(xr + p, __VA_ARGS__, wp, ocb, ob0, a);                         \
             for (int b = 0; b < B && ob0 + b < ocb; b++) {                                            \
                 ert_oq oq;                                                                            \
                 ert_oq_load(&oq, ob0 + b, oc, e);                                                     \
@@ -237,6 +271,20 @@ ERT_VNNI_INLINE void ert_gemm_out_vnni(__m512i v, int32_t ob, int32_t oc, const 
             }                                                                                         \
         }
 
+/* np rows (any number) of the kernel's own biased rows in segments (ERT_GEMM_TILE_SEG). */
+ERT_TGT_VNNI static inline void ert_gemm_vnni_seg(const int8_t *const *xr, int32_t np, int32_t nseg, int32_t gps,
+                                                  int64_t rs, const int8_t *wp, int32_t oc, const ert_epi *e)
+{
+    int32_t ocb = (oc + 15) / 16, p = 0;
+    if (ocb == 1) {
+        ERT_GEMM_PASS(16, 1, s, nseg, gps, rs)
+    } else if (ocb == 2) {
+        ERT_GEMM_PASS(8, 2, s, nseg, gps, rs)
+    }
+    ERT_GEMM_PASS(4, 4, s, nseg, gps, rs)
+    ERT_GEMM_PASS(1, 4, s, nseg, gps, rs)
+}
+
 /* np rows (any number); biased: the rows are the kernel's own (ert_bcast4_biased), else the
  * tensor's (ert_bcast4). Writes the int8 outputs through e (rows e->yr[0..np)). */
 ERT_TGT_VNNI static inline void ert_gemm_vnni(const int8_t *const *xr, int32_t np, int32_t k, const int8_t *wp,
@@ -244,22 +292,16 @@ ERT_TGT_VNNI static inline void ert_gemm_vnni(const int8_t *const *xr, int32_t n
 {
     int32_t ocb = (oc + 15) / 16, p = 0;
     if (biased) {
-        if (ocb == 1) {
-            ERT_GEMM_PASS(16, 1, b)
-        } else if (ocb == 2) {
-            ERT_GEMM_PASS(8, 2, b)
-        }
-        ERT_GEMM_PASS(4, 4, b)
-        ERT_GEMM_PASS(1, 4, b)
+        ert_gemm_vnni_seg(xr, np, 1, (k + 3) / 4, 0, wp, oc, e);
         return;
     }
     if (ocb == 1) {
-        ERT_GEMM_PASS(16, 1, )
+        ERT_GEMM_PASS(16, 1, , k)
     } else if (ocb == 2) {
-        ERT_GEMM_PASS(8, 2, )
+        ERT_GEMM_PASS(8, 2, , k)
     }
-    ERT_GEMM_PASS(4, 4, )
-    ERT_GEMM_PASS(1, 4, )
+    ERT_GEMM_PASS(4, 4, , k)
+    ERT_GEMM_PASS(1, 4, , k)
 }
 #endif
 
