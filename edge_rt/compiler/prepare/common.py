@@ -184,3 +184,15 @@ def c_patch_scratch(op_params: list, xshape, yshape, kh: int, kw: int, oc: int) 
     patches = 0 if _direct_1x1(op_params, xshape, yshape, kh, kw) else c_gemm_rows(oc) * ((kh * kw * ic + 15) // 16 * 16)
     r = c_win_rows(op_params, xshape, yshape, kh, kw, oc)
     return max(patches, c_win_bytes(op_params, xshape, yshape, kh, kw, r) if r else 0)
+
+
+DS_BAND_MAX = 16384  # kernels/c/ds_conv.c DS_BAND_MAX
+
+
+def c_ds_band_rows(poc: int, ow: int, oh: int, c: int) -> int:
+    """Depthwise rows per band of the C set's DS_CONV_2D (ds_conv.c ds_band_rows): enough that
+    the rows' pixels fill the pointwise product's tiles, 1 if that band is over DS_BAND_MAX."""
+    import math
+    t = c_gemm_rows(poc)
+    r = min(t // math.gcd(t, ow), oh)
+    return r if r * ow * c <= DS_BAND_MAX else 1

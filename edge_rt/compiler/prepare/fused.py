@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..ir import Graph, Op
 from . import conv_2d, depthwise_conv_2d, fully_connected
 from .add import prepare_add_sub
-from .common import need, np_constants
+from .common import c_ds_band_rows, need, np_constants
 
 
 def _part(g: Graph, op: Op, key: str) -> Op:
@@ -66,5 +66,6 @@ def prepare_ds_conv(g: Graph, op: Op, ks: str) -> None:
         same = tuple(x.shape) == tuple(g.tensors[op.outputs[0]].shape)
         op.scratch_bytes = (ring if same or ks == "viper" else 0) + ow * c
         if ks == "c":  # ring, band (kernels/c/ds_conv.c); the 1x1's packing
-            op.scratch_bytes = (rows * x.shape[2] * x.shape[3] + 15) // 16 * 16 + (ow * c + 3 + 15) // 16 * 16  # the band (read in 4-byte groups)
+            band = c_ds_band_rows(g.tensors[op.outputs[0]].shape[3], ow, oh, c) * ow * c
+            op.scratch_bytes = (rows * x.shape[2] * x.shape[3] + 15) // 16 * 16 + (band + 3 + 15) // 16 * 16  # the band (read in 4-byte groups)
             op.kernel_inputs = op.kernel_inputs + pw.kernel_inputs[5:7]

@@ -184,10 +184,30 @@ ERT_TGT_VNNI static void ert_dw_row_vnni(const ert_geom *g, const int8_t *const 
             }
             continue;
         }
+        /* pixels whose every tap lies inside the row: pointers tq[t] + ox*sw*C, no checks */
+        intptr_t tq[ERT_DW_TAPS]; /* addresses (before the row for taps left of pixel 0): formed, read only inside */
+        int32_t dlo = 0, dhi = 0;
+        for (int32_t t = 0; t < nt; t++) {
+            tq[t] = (intptr_t)tp[t] + (intptr_t)td[t] * C + c0;
+            dlo = td[t] < dlo ? td[t] : dlo;
+            dhi = td[t] > dhi ? td[t] : dhi;
+        }
         for (int32_t ox = 0; ox < g->ow; ox++) {
             int32_t ix0 = ox * g->sw;
             __m512i a0 = zero, a1 = zero;
             int32_t t = 0;
+            if (ix0 + dlo >= 0 && ix0 + dhi < g->w) {
+                int64_t off = (int64_t)ix0 * C;
+                for (; t + 2 <= nt; t += 2) {
+                    a0 = _mm512_dpwssd_epi32(a0, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(tq[t] + (intptr_t)off))), wv[t]);
+                    a1 = _mm512_dpwssd_epi32(a1, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(tq[t + 1] + (intptr_t)off))), wv[t + 1]);
+                }
+                if (t < nt)
+                    a0 = _mm512_dpwssd_epi32(a0, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(tq[t] + (intptr_t)off))), wv[t]);
+                _mm_storeu_si128((__m128i *)(out + (int64_t)ox * C + c0),
+                                 ert_oq_int8(_mm512_add_epi32(a0, a1), &q, g->out_off, g->lo, g->hi, biased));
+                continue;
+            }
             /* two chains (even and odd taps) halve the dependent vpdpwssd latency */
 #define ERT_DW_PTR(t) ((uint32_t)(ix0 + td[t]) < (uint32_t)g->w ? tp[t] + (int64_t)(ix0 + td[t]) * C + c0 : zrow)
             for (; t + 2 <= nt; t += 2) {
