@@ -42,7 +42,7 @@ ERT_INLINE void dw_body(const ert_op *op, int lvl)
                 continue;
             }
             if (lvl == ERT_LVL_VNNI && ert_dw_row_ok(&g, dm)) {
-                ert_dw_row_vnni(&g, rowp, wt, bias, mult, shift, yr, 0);
+                ert_dw_row_vnni(&g, rowp, 1, wt, bias, mult, shift, yr, 0);
                 continue;
             }
             if (lvl == ERT_LVL_VNNI && dm == 1) {

@@ -42,6 +42,18 @@ int ert_ds_conv_extents(const int32_t *p, int32_t np, int64_t *e)
     return 0;
 }
 
+/* the input rows of depthwise output row oy (NULL: padded); rows before oy0 (the band's first
+ * row) were overwritten by an in-place write and are read from the ring */
+ERT_INLINE void ds_rows(const ert_geom *g, const int8_t *xb, const int8_t *ring, int32_t rows, int32_t row, int inplace,
+                        int32_t oy0, int32_t oy, const int8_t **rowp)
+{
+    for (int32_t ky = 0; ky < g->kh; ky++) {
+        int32_t iy = oy * g->sh - g->pt + ky * g->dh;
+        rowp[ky] = !(iy >= 0 && iy < g->h) ? NULL : (inplace && iy < oy0) ? ring + (int64_t)(iy % rows) * row
+                                                                            : xb + (int64_t)iy * row;
+    }
+}
+
 ERT_INLINE void ds_body(const ert_op *op, int lvl)
 {
     ert_geom g;
@@ -65,18 +77,20 @@ ERT_INLINE void ds_body(const ert_op *op, int lvl)
         const int8_t *xb = x + (int64_t)b * g.h * row;
         for (int32_t oy0 = 0; oy0 < g.oh; oy0 += R) {
             int32_t nr = g.oh - oy0 < R ? g.oh - oy0 : R;
+#if ERT_X86
+            if (lvl == ERT_LVL_VNNI && ert_dw_row_ok(&g, dm)) { /* the band's rows in one call */
+                const int8_t *rows_[ERT_DW_TAPS * 16]; /* kh <= ERT_DW_TAPS, nr <= 16 */
+                for (int32_t r = 0; r < nr; r++)
+                    ds_rows(&g, xb, ring, rows, row, inplace, oy0, oy0 + r, rows_ + r * g.kh);
+                ert_dw_row_vnni(&g, rows_, nr, dww, db, dmul, dsh, band, 1);
+            } else
+#endif
             for (int32_t r = 0; r < nr; r++) {
                 int32_t oy = oy0 + r;
                 int8_t *bd = band + (int64_t)r * brow;
-                for (int32_t ky = 0; ky < g.kh; ky++) {
-                    int32_t iy = oy * g.sh - g.pt + ky * g.dh;
-                    rowp[ky] = !(iy >= 0 && iy < g.h) ? NULL : (inplace && iy < oy0) ? ring + (int64_t)(iy % rows) * row
-                                                                                       : xb + (int64_t)iy * row;
-                }
+                ds_rows(&g, xb, ring, rows, row, inplace, oy0, oy, rowp);
 #if ERT_X86
-                if (lvl == ERT_LVL_VNNI && ert_dw_row_ok(&g, dm)) {
-                    ert_dw_row_vnni(&g, rowp, dww, db, dmul, dsh, bd, 1);
-                } else if (lvl == ERT_LVL_VNNI && (dm == 1 || g.ic == 1)) {
+                if (lvl == ERT_LVL_VNNI && (dm == 1 || g.ic == 1)) {
                     for (int32_t ox = 0; ox < g.ow; ox++)
                         ert_dw_pixel_vnni(&g, rowp, ox, dww, db, dmul, dsh, bd + (int64_t)ox * g.oc, 1);
                 } else

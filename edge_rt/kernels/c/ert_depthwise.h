@@ -111,7 +111,9 @@ ERT_TGT_VNNI static inline void ert_dw_pixel_vnni(const ert_geom *g, const int8_
  *    are contiguous: input flat index = output flat index + (kx*dw - pl)*C.
  * A tap outside the input reads in_zp (a masked load merging it in, or the zp row), a wholly
  * padded input row adds in_zp * w to the bias: the reference's skipped taps, given the fold.
- * Output as ert_dw_pixel_vnni: biased (x ^ 0x80) when it feeds the VNNI product. */
+ * nr output rows at once (row r's input rows at rows[r*kh ..], its output at outs + r*ow*C):
+ * the widened weights serve them all. Output as ert_dw_pixel_vnni: biased (x ^ 0x80) when it
+ * feeds the VNNI product. */
 #define ERT_DW_TAPS 25
 
 ERT_INLINE int ert_dw_row_ok(const ert_geom *g, int32_t dm)
@@ -120,9 +122,9 @@ ERT_INLINE int ert_dw_row_ok(const ert_geom *g, int32_t dm)
     return dm == 1 && g->kh * g->kw <= ERT_DW_TAPS && (c % 16 == 0 || (16 % c == 0 && g->sw == 1));
 }
 
-ERT_TGT_VNNI static void ert_dw_row_vnni(const ert_geom *g, const int8_t *const *rowp, const int8_t *w,
+ERT_TGT_VNNI static void ert_dw_row_vnni(const ert_geom *g, const int8_t *const *rows, int32_t nr, const int8_t *w,
                                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                                         int8_t *out, int biased)
+                                         int8_t *outs, int biased)
 {
     const int32_t C = g->oc, WC = g->w * C;
     const int tiled = C % 16 != 0;
@@ -133,27 +135,39 @@ ERT_TGT_VNNI static void ert_dw_row_vnni(const ert_geom *g, const int8_t *const 
     const __m128i zp8 = _mm_set1_epi8((char)g->in_zp);
     int8_t zrow[16];
     _mm_storeu_si128((__m128i *)zrow, zp8);
+    const int32_t taps = g->kh * g->kw;
     for (int32_t c0 = 0; c0 < (tiled ? 1 : C); c0 += 16) {
+        /* once per channel chunk for all nr rows: the taps' weights (high half zeroed) and
+         * in_zp * w (what a tap in a padded row adds), the output constants */
+        __m512i wa[ERT_DW_TAPS], zw[ERT_DW_TAPS];
+        for (int32_t t = 0; t < taps; t++) {
+            __m512i wt = _mm512_permutexvar_epi32(idx, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(cm, w + (int64_t)t * C + c0)));
+            wa[t] = _mm512_and_si512(wt, lo16);
+            zw[t] = _mm512_mullo_epi32(_mm512_set1_epi32(g->in_zp), wt);
+        }
+        ert_oq q;
+        const __m512i bias0 = _mm512_permutexvar_epi32(idx, _mm512_maskz_loadu_epi32(cm, bias + c0));
+        q.m = _mm512_permutexvar_epi32(idx, _mm512_maskz_loadu_epi32(cm, mult + c0));
+        ert_oq_shifts(&q, _mm512_permutexvar_epi32(idx, _mm512_maskz_loadu_epi32(cm, shift + c0)));
+      for (int32_t rr = 0; rr < nr; rr++) {
+        const int8_t *const *rowp = rows + (int64_t)rr * g->kh;
+        int8_t *out = outs + (int64_t)rr * g->ow * C;
         __m512i wv[ERT_DW_TAPS], pad = zero;
         const int8_t *tp[ERT_DW_TAPS];
         int32_t td[ERT_DW_TAPS], nt = 0;
         for (int32_t ky = 0; ky < g->kh; ky++)
             for (int32_t kx = 0; kx < g->kw; kx++) {
-                const int8_t *wr = w + (int64_t)(ky * g->kw + kx) * C + c0;
-                __m512i wt = _mm512_permutexvar_epi32(idx, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(cm, wr)));
+                int32_t t = ky * g->kw + kx;
                 if (rowp[ky] == NULL) {
-                    pad = _mm512_add_epi32(pad, _mm512_mullo_epi32(_mm512_set1_epi32(g->in_zp), wt));
+                    pad = _mm512_add_epi32(pad, zw[t]);
                     continue;
                 }
-                wv[nt] = _mm512_and_si512(wt, lo16);
+                wv[nt] = wa[t];
                 tp[nt] = rowp[ky];
                 td[nt] = (kx * g->dw - g->pl) * (tiled ? C : 1); /* flat offset (tiled) or pixel offset */
                 nt++;
             }
-        ert_oq q;
-        q.bw = _mm512_add_epi32(_mm512_permutexvar_epi32(idx, _mm512_maskz_loadu_epi32(cm, bias + c0)), pad);
-        q.m = _mm512_permutexvar_epi32(idx, _mm512_maskz_loadu_epi32(cm, mult + c0));
-        ert_oq_shifts(&q, _mm512_permutexvar_epi32(idx, _mm512_maskz_loadu_epi32(cm, shift + c0)));
+        q.bw = _mm512_add_epi32(bias0, pad);
         if (tiled) {
             const int32_t n = g->ow * C;
             int32_t dlo = 0, dhi = 0;
@@ -221,6 +235,7 @@ ERT_TGT_VNNI static void ert_dw_row_vnni(const ert_geom *g, const int8_t *const 
             __m128i r = ert_oq_int8(_mm512_add_epi32(a0, a1), &q, g->out_off, g->lo, g->hi, biased);
             _mm_storeu_si128((__m128i *)(out + (int64_t)ox * C + c0), r);
         }
+      }
     }
 }
 #endif
