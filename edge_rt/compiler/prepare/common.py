@@ -150,7 +150,19 @@ def c_win_bytes(op_params: list, xshape, yshape, kh: int, kw: int, r: int) -> in
     rows, cols = (r - 1) * sh + (kh - 1) * dh + 1, (ow - 1) * sw + kw
     if rows > WIN_MAX or cols * ic > WIN_MAX:
         return WIN_MAX + 1
-    return rows * cols * ic
+    return rows * cols * ic + 4  # a segment's last 4-byte group may read 3 bytes past the last row
+
+
+def c_conv_weights(op_params: list, xshape, yshape, wd) -> np.ndarray:
+    """The (oc, K) matrix the C set packs for a CONV_2D filter wd (OHWI): with the VNNI input window
+    (c_win_rows), each of the kh filter rows padded with zeros to a multiple of 4 bytes (the
+    window's segments are read in whole 4-byte groups: ert_conv.h ert_win_k)."""
+    oc, kh, kw, ic = wd.shape
+    if not c_win_rows(op_params, xshape, yshape, kh, kw, oc) or (kw * ic) % 4 == 0:
+        return wd.reshape(oc, -1)
+    rows = np.zeros((oc, kh, -(-kw * ic // 4) * 4), np.int8)
+    rows[:, :, :kw * ic] = wd.reshape(oc, kh, kw * ic)
+    return rows.reshape(oc, -1)
 
 
 def c_win_rows(op_params: list, xshape, yshape, kh: int, kw: int, oc: int) -> int:
@@ -159,7 +171,7 @@ def c_win_rows(op_params: list, xshape, yshape, kh: int, kw: int, oc: int) -> in
     sh, sw, _, dw, pt, pl = op_params[:6]
     _, h, w, ic = xshape
     _, oh, ow, _ = yshape
-    if _direct_1x1(op_params, xshape, yshape, kh, kw) or dw != 1 or (kw * ic) % 4:
+    if _direct_1x1(op_params, xshape, yshape, kh, kw) or dw != 1:
         return 0
     t = c_gemm_rows(oc)
     r = min(t // math.gcd(t, ow), oh)

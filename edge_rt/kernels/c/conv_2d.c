@@ -11,7 +11,7 @@ int ert_conv_2d_extents(const int32_t *p, int32_t np, int64_t *e)
     if (np != ERT_GEOM_PRMS || ert_geom_check(p, &xb, &yb, &taps) != 0 || taps * p[3] > ERT_MAX_DOT) return -1;
     int64_t oc = p[4], k = taps * p[3];
     e[0] = xb; e[1] = oc * k; e[2] = e[3] = e[4] = 4 * oc; e[5] = yb; e[6] = ert_conv_scratch(p, k, p[4]);
-    e[7] = ERT_WP_BYTES(oc, k); e[8] = ERT_WSUM_BYTES(oc);
+    e[7] = ERT_WP_BYTES(oc, ert_win_k(p)); e[8] = ERT_WSUM_BYTES(oc);
     return 0;
 }
 

@@ -66,27 +66,37 @@ ERT_INLINE int ert_direct_1x1(const int32_t *p)
 /* The VNNI convolution's input window (ert_conv_win_vnni): for R output rows at a time, their
  * (R-1)*sh + (kh-1)*dh + 1 input rows over the padded columns -pl .. (ow-1)*sw + kw-1 - pl,
  * biased (x ^ 0x80, in_zp ^ 0x80 outside the input), built once; each output pixel's kh segments
- * of kw*ic bytes are then read in place (no per-pixel patch). Taken when dw == 1, kw*ic is a
- * multiple of 4 (segments of whole 4-byte groups) and the window fits ERT_WIN_MAX bytes; R
- * makes R*ow a multiple of the product's tile height when that fits too, else 1. */
+ * of kw*ic bytes are then read in place (no per-pixel patch), in ceil(kw*ic / 4) groups of 4
+ * bytes: the weights are packed for it with each filter row padded to a multiple of 4
+ * (ert_win_k; the bytes read past a segment meet zero weights). Taken when dw == 1 and the
+ * window fits ERT_WIN_MAX bytes; R makes R*ow a multiple of the product's tile height when that
+ * fits too, else 1. */
 #define ERT_WIN_MAX 16384
 
 static inline int64_t ert_win_bytes(const int32_t *p, int64_t r)
 {
     int64_t rows = (r - 1) * p[9] + (int64_t)(p[5] - 1) * p[11] + 1, cols = (int64_t)(p[8] - 1) * p[10] + p[6];
     if (rows > ERT_WIN_MAX || cols * p[3] > ERT_WIN_MAX) return ERT_WIN_MAX + 1;
-    return rows * cols * p[3];
+    return rows * cols * p[3] + 4; /* + 4: a segment's last group may read 3 bytes past the last row */
 }
 
 /* output rows per window, 0: no window (prm: the CONV_2D geometry, already checked) */
 static inline int32_t ert_win_rows(const int32_t *p)
 {
-    if (ert_direct_1x1(p) || p[12] != 1 || ((int64_t)p[6] * p[3]) % 4 != 0) return 0;
+    if (ert_direct_1x1(p) || p[12] != 1) return 0;
     int32_t t = ERT_GEMM_ROWS(p[4]), a = t, b = p[8];
     while (b) { int32_t c = a % b; a = b; b = c; }
     int32_t r = t / a < p[7] ? t / a : p[7];
     if (ert_win_bytes(p, r) <= ERT_WIN_MAX) return r;
     return ert_win_bytes(p, 1) <= ERT_WIN_MAX ? 1 : 0;
+}
+
+/* The K of the weights' VNNI packing: kh filter rows of kw*ic bytes each padded to a multiple
+ * of 4 when the convolution runs over its window, else K = kh*kw*ic (prepare: c_conv_weights). */
+ERT_INLINE int64_t ert_win_k(const int32_t *p)
+{
+    int64_t row = (int64_t)p[6] * p[3];
+    return ert_win_rows(p) ? (int64_t)p[5] * ((row + 3) / 4 * 4) : (int64_t)p[5] * row;
 }
 
 /* Scratch of CONV_2D and CONV_2D_ADD: the patches, or the window if larger (one buffer). */
@@ -278,7 +288,7 @@ ERT_TGT_VNNI static void ert_conv_win_vnni(const ert_geom *g, int32_t R, const i
                 }
                 et.yr = yr;
                 et.sr = sr;
-                ert_gemm_vnni_seg(xr, n, g->kh, g->kw * ic / 4, (int64_t)g->dh * rb, wp, g->oc, &et);
+                ert_gemm_vnni_seg(xr, n, g->kh, (g->kw * ic + 3) / 4, (int64_t)g->dh * rb, wp, g->oc, &et);
             }
         }
     }
