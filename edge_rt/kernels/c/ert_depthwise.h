@@ -122,12 +122,94 @@ ERT_INLINE int ert_dw_row_ok(const ert_geom *g, int32_t dm)
     return dm == 1 && g->kh * g->kw <= ERT_DW_TAPS && (c % 16 == 0 || (16 % c == 0 && g->sw == 1));
 }
 
+/* ert_dw_row_vnni for C % 32 == 0: 32 channels per step, sign-extended to int16 once per tap
+ * (vpmovsxbw), then two vpdpwssd: with the weights' odd int16 lanes zeroed, dword i gets
+ * x[2i] * w[2i] (even channels); with the even lanes zeroed, x[2i+1] * w[2i+1] (odd channels).
+ * Half the widening per product of the 16-lane form; the even and odd int8 results are
+ * interleaved back at the store. */
+ERT_TGT_VNNI static void ert_dw_rows32_vnni(const ert_geom *g, const int8_t *const *rows, int32_t nr, const int8_t *w,
+                                            const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                            int8_t *outs, int biased)
+{
+    const int32_t C = g->oc, taps = g->kh * g->kw;
+    const __m512i zero = _mm512_setzero_si512(), lo16 = _mm512_set1_epi32(0xffff), hi16 = _mm512_set1_epi32((int32_t)0xffff0000u);
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    const __m512i zp16 = _mm512_set1_epi16((short)g->in_zp);
+    int8_t zrow[32];
+    memset(zrow, (int)(uint8_t)(int8_t)g->in_zp, sizeof zrow);
+    for (int32_t c0 = 0; c0 < C; c0 += 32) {
+        __m512i we[ERT_DW_TAPS], wo[ERT_DW_TAPS], ze[ERT_DW_TAPS], zo[ERT_DW_TAPS];
+        for (int32_t t = 0; t < taps; t++) {
+            __m512i wt = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + (int64_t)t * C + c0)));
+            we[t] = _mm512_and_si512(wt, lo16);
+            wo[t] = _mm512_and_si512(wt, hi16);
+            ze[t] = _mm512_dpwssd_epi32(zero, zp16, we[t]); /* in_zp * w: a tap in a padded row */
+            zo[t] = _mm512_dpwssd_epi32(zero, zp16, wo[t]);
+        }
+        ert_oq qe, qo;
+        __m512i b0 = _mm512_loadu_si512(bias + c0), b1 = _mm512_loadu_si512(bias + c0 + 16);
+        __m512i m0 = _mm512_loadu_si512(mult + c0), m1 = _mm512_loadu_si512(mult + c0 + 16);
+        __m512i s0 = _mm512_loadu_si512(shift + c0), s1 = _mm512_loadu_si512(shift + c0 + 16);
+        const __m512i be = _mm512_permutex2var_epi32(b0, ev, b1), bo = _mm512_permutex2var_epi32(b0, od, b1);
+        qe.m = _mm512_permutex2var_epi32(m0, ev, m1);
+        qo.m = _mm512_permutex2var_epi32(m0, od, m1);
+        ert_oq_shifts(&qe, _mm512_permutex2var_epi32(s0, ev, s1));
+        ert_oq_shifts(&qo, _mm512_permutex2var_epi32(s0, od, s1));
+        for (int32_t rr = 0; rr < nr; rr++) {
+            const int8_t *const *rowp = rows + (int64_t)rr * g->kh;
+            int8_t *out = outs + (int64_t)rr * g->ow * C + c0;
+            __m512i pe = zero, po = zero;
+            int32_t ti[ERT_DW_TAPS], td[ERT_DW_TAPS], nt = 0, dlo = 0, dhi = 0;
+            const int8_t *tp[ERT_DW_TAPS];
+            for (int32_t ky = 0; ky < g->kh; ky++)
+                for (int32_t kx = 0; kx < g->kw; kx++) {
+                    int32_t t = ky * g->kw + kx;
+                    if (rowp[ky] == NULL) {
+                        pe = _mm512_add_epi32(pe, ze[t]);
+                        po = _mm512_add_epi32(po, zo[t]);
+                        continue;
+                    }
+                    ti[nt] = t;
+                    tp[nt] = rowp[ky];
+                    td[nt] = kx * g->dw - g->pl;
+                    dlo = td[nt] < dlo ? td[nt] : dlo;
+                    dhi = td[nt] > dhi ? td[nt] : dhi;
+                    nt++;
+                }
+            qe.bw = _mm512_add_epi32(be, pe);
+            qo.bw = _mm512_add_epi32(bo, po);
+            for (int32_t ox = 0; ox < g->ow; ox++) {
+                int32_t ix0 = ox * g->sw;
+                int inside = ix0 + dlo >= 0 && ix0 + dhi < g->w;
+                __m512i ae = zero, ao = zero;
+                for (int32_t t = 0; t < nt; t++) {
+                    int32_t ix = ix0 + td[t];
+                    const int8_t *p = inside || (uint32_t)ix < (uint32_t)g->w ? tp[t] + (int64_t)ix * C + c0 : zrow;
+                    __m512i xv = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)p));
+                    ae = _mm512_dpwssd_epi32(ae, xv, we[ti[t]]);
+                    ao = _mm512_dpwssd_epi32(ao, xv, wo[ti[t]]);
+                }
+                __m128i re = ert_oq_int8(ae, &qe, g->out_off, g->lo, g->hi, biased);
+                __m128i ro = ert_oq_int8(ao, &qo, g->out_off, g->lo, g->hi, biased);
+                int8_t *o = out + (int64_t)ox * C;
+                _mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi8(re, ro));
+                _mm_storeu_si128((__m128i *)(o + 16), _mm_unpackhi_epi8(re, ro));
+            }
+        }
+    }
+}
+
 ERT_TGT_VNNI static void ert_dw_row_vnni(const ert_geom *g, const int8_t *const *rows, int32_t nr, const int8_t *w,
                                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
                                          int8_t *outs, int biased)
 {
     const int32_t C = g->oc, WC = g->w * C;
     const int tiled = C % 16 != 0;
+    if (C % 32 == 0) {
+        ert_dw_rows32_vnni(g, rows, nr, w, bias, mult, shift, outs, biased);
+        return;
+    }
     const __m512i zero = _mm512_setzero_si512(), lo16 = _mm512_set1_epi32(0xffff);
     const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     const __m512i idx = tiled ? _mm512_and_si512(lane, _mm512_set1_epi32(C - 1)) /* C divides 16 */ : lane;
