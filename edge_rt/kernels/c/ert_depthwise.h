@@ -200,6 +200,90 @@ ERT_TGT_VNNI static void ert_dw_rows32_vnni(const ert_geom *g, const int8_t *con
     }
 }
 
+/* ert_dw_row_vnni's flat layout in 32 lanes (32 % C == 0, 2 <= C <= 16, stride 1): 32 flat
+ * bytes widened to int16 once per tap, even and odd flat positions by two vpdpwssd as
+ * ert_dw_rows32_vnni (the weights and constants tiled: position l has channel l % C). */
+ERT_TGT_VNNI static void ert_dw_flat32_vnni(const ert_geom *g, const int8_t *const *rows, int32_t nr, const int8_t *w,
+                                            const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                            int8_t *outs, int biased)
+{
+    const int32_t C = g->oc, WC = g->w * C, taps = g->kh * g->kw, n = g->ow * C;
+    const __m512i zero = _mm512_setzero_si512(), lo16 = _mm512_set1_epi32(0xffff), hi16 = _mm512_set1_epi32((int32_t)0xffff0000u);
+    const __m512i i16 = _mm512_and_si512(_mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
+                                                          15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                         _mm512_set1_epi16((short)(C - 1))); /* l % C */
+    const __m512i lane2 = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i ie = _mm512_and_si512(lane2, _mm512_set1_epi32(C - 1));
+    const __m512i io = _mm512_and_si512(_mm512_add_epi32(lane2, _mm512_set1_epi32(1)), _mm512_set1_epi32(C - 1));
+    const __mmask16 cm = (__mmask16)((1u << C) - 1u);
+    const __m256i zp8 = _mm256_set1_epi8((char)g->in_zp);
+    const __m512i zp16 = _mm512_set1_epi16((short)g->in_zp);
+    __m512i we[ERT_DW_TAPS], wo[ERT_DW_TAPS], ze[ERT_DW_TAPS], zo[ERT_DW_TAPS];
+    for (int32_t t = 0; t < taps; t++) {
+        __m512i wt = _mm512_permutexvar_epi16(i16, _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8((__mmask32)cm, w + (int64_t)t * C)));
+        we[t] = _mm512_and_si512(wt, lo16);
+        wo[t] = _mm512_and_si512(wt, hi16);
+        ze[t] = _mm512_dpwssd_epi32(zero, zp16, we[t]);
+        zo[t] = _mm512_dpwssd_epi32(zero, zp16, wo[t]);
+    }
+    ert_oq qe, qo;
+    const __m512i b = _mm512_maskz_loadu_epi32(cm, bias), m = _mm512_maskz_loadu_epi32(cm, mult);
+    const __m512i sh = _mm512_maskz_loadu_epi32(cm, shift);
+    const __m512i be = _mm512_permutexvar_epi32(ie, b), bo = _mm512_permutexvar_epi32(io, b);
+    qe.m = _mm512_permutexvar_epi32(ie, m);
+    qo.m = _mm512_permutexvar_epi32(io, m);
+    ert_oq_shifts(&qe, _mm512_permutexvar_epi32(ie, sh));
+    ert_oq_shifts(&qo, _mm512_permutexvar_epi32(io, sh));
+    for (int32_t rr = 0; rr < nr; rr++) {
+        const int8_t *const *rowp = rows + (int64_t)rr * g->kh;
+        int8_t *out = outs + (int64_t)rr * n;
+        __m512i pe = zero, po = zero;
+        int32_t ti[ERT_DW_TAPS], td[ERT_DW_TAPS], nt = 0, dlo = 0, dhi = 0;
+        const int8_t *tp[ERT_DW_TAPS];
+        for (int32_t ky = 0; ky < g->kh; ky++)
+            for (int32_t kx = 0; kx < g->kw; kx++) {
+                int32_t t = ky * g->kw + kx;
+                if (rowp[ky] == NULL) {
+                    pe = _mm512_add_epi32(pe, ze[t]);
+                    po = _mm512_add_epi32(po, zo[t]);
+                    continue;
+                }
+                ti[nt] = t;
+                tp[nt] = rowp[ky];
+                td[nt] = (kx * g->dw - g->pl) * C;
+                dlo = td[nt] < dlo ? td[nt] : dlo;
+                dhi = td[nt] > dhi ? td[nt] : dhi;
+                nt++;
+            }
+        qe.bw = _mm512_add_epi32(be, pe);
+        qo.bw = _mm512_add_epi32(bo, po);
+        for (int32_t j = 0; j < n; j += 32) {
+            __m512i ae = zero, ao = zero;
+            int inside = j + dlo >= 0 && j + dhi + 32 <= WC;
+            for (int32_t t = 0; t < nt; t++) {
+                int32_t bq = j + td[t];
+                __m256i xv;
+                if (inside) {
+                    xv = _mm256_loadu_si256((const __m256i *)(tp[t] + bq));
+                } else { /* lanes outside [0, WC) are padding: never read, in_zp merged in */
+                    uint64_t mk = 0xffffffffu;
+                    if (bq < 0) mk = -bq >= 32 ? 0u : (mk << -bq) & 0xffffffffu;
+                    if (bq + 32 > WC) mk &= WC - bq <= 0 ? 0u : (((uint64_t)1 << (WC - bq)) - 1u);
+                    xv = _mm256_mask_loadu_epi8(zp8, (__mmask32)mk, (const void *)((intptr_t)tp[t] + bq));
+                }
+                __m512i xw = _mm512_cvtepi8_epi16(xv);
+                ae = _mm512_dpwssd_epi32(ae, xw, we[ti[t]]);
+                ao = _mm512_dpwssd_epi32(ao, xw, wo[ti[t]]);
+            }
+            __m128i re = ert_oq_int8(ae, &qe, g->out_off, g->lo, g->hi, biased);
+            __m128i ro = ert_oq_int8(ao, &qo, g->out_off, g->lo, g->hi, biased);
+            __m256i r = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(re, ro)), _mm_unpackhi_epi8(re, ro), 1);
+            int32_t left = n - j;
+            _mm256_mask_storeu_epi8(out + j, left >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << left) - 1u), r);
+        }
+    }
+}
+
 ERT_TGT_VNNI static void ert_dw_row_vnni(const ert_geom *g, const int8_t *const *rows, int32_t nr, const int8_t *w,
                                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
                                          int8_t *outs, int biased)
@@ -208,6 +292,10 @@ ERT_TGT_VNNI static void ert_dw_row_vnni(const ert_geom *g, const int8_t *const 
     const int tiled = C % 16 != 0;
     if (C % 32 == 0) {
         ert_dw_rows32_vnni(g, rows, nr, w, bias, mult, shift, outs, biased);
+        return;
+    }
+    if (g->sw == 1 && C >= 2 && 32 % C == 0) {
+        ert_dw_flat32_vnni(g, rows, nr, w, bias, mult, shift, outs, biased);
         return;
     }
     const __m512i zero = _mm512_setzero_si512(), lo16 = _mm512_set1_epi32(0xffff);
