@@ -12,4 +12,6 @@ OPS += (F.OP_AVERAGE_POOL_2D, F.OP_MAX_POOL_2D, F.OP_ADD, F.OP_SUB, F.OP_MUL, F.
 # The C kernels' contract with the packer beyond the format: the scratch each op plans
 # (compiler/prepare/*: ks == "c"). pack records it in META c_layout; a file with another value
 # would hand the kernels other scratch geometry, so the Interpreter refuses it. Bump on change.
-LAYOUT = 4
+# 4: the VNNI convolution window; 5: DS_CONV_2D bands of several rows and the window's
+# row-padded weight packing (a file packed at 4 has neither).
+LAYOUT = 5
