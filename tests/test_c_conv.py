@@ -57,7 +57,11 @@ def conv_model(xshape, oc, k, stride=1, dil=1, padding="SAME", act="NONE", in_zp
 CONV_CASES = [((1, 8, 8, 3), 8, 3, 1, 1, "SAME", "RELU"), ((1, 9, 7, 5), 6, 3, 2, 1, "SAME", "NONE"),
               ((2, 6, 6, 4), 5, 1, 1, 1, "VALID", "RELU6"), ((1, 10, 10, 16), 20, 3, 1, 2, "SAME", "NONE"),
               ((1, 7, 9, 33), 9, (3, 2), 2, 1, "VALID", "NONE"), ((1, 5, 5, 64), 36, 1, 1, 1, "SAME", "NONE"),
-              ((1, 12, 4, 1), 7, (5, 3), 1, 1, "SAME", "RELU")]
+              ((1, 12, 4, 1), 7, (5, 3), 1, 1, "SAME", "RELU"),
+              # the VNNI input window (kw*ic a multiple of 4): windows of several output rows
+              # (stride 2, kws's 10x4 first layer), two batches with 40 channels
+              ((1, 9, 8, 16), 12, 3, 2, 1, "SAME", "RELU"), ((1, 49, 10, 1), 64, (10, 4), 2, 1, "SAME", "RELU"),
+              ((2, 7, 6, 4), 40, (3, 4), 1, 1, "VALID", "NONE")]
 
 
 @pytest.mark.parametrize("mask", MASKS)
@@ -71,7 +75,11 @@ def test_conv_2d(case, mask, monkeypatch):
 DW_CASES = [((1, 8, 8, 8), 3, 1, 1, "SAME", 1), ((1, 9, 9, 5), 3, 2, 1, "SAME", 1), ((2, 7, 6, 3), 3, 1, 1, "VALID", 2),
             ((1, 10, 10, 16), 3, 1, 2, "SAME", 1), ((1, 6, 6, 4), (5, 3), 2, 1, "SAME", 3),
             ((1, 5, 5, 40), 3, 1, 1, "SAME", 1), ((1, 12, 10, 1), (5, 4), 2, 1, "SAME", 8),
-            ((1, 9, 9, 1), (3, 5), 1, 2, "SAME", 20), ((1, 7, 6, 1), 3, 1, 1, "VALID", 3)]
+            ((1, 9, 9, 1), (3, 5), 1, 2, "SAME", 20), ((1, 7, 6, 1), 3, 1, 1, "VALID", 3),
+            # the VNNI flat-row depthwise: channel chunks (C % 16 == 0, stride 2, 3x5) and lanes
+            # spanning pixels (16 % C == 0, row bytes not a multiple of 16)
+            ((1, 9, 8, 32), 3, 2, 1, "SAME", 1), ((1, 6, 7, 64), (3, 5), 1, 1, "SAME", 1),
+            ((1, 7, 5, 2), 3, 1, 1, "VALID", 1), ((1, 5, 7, 4), 3, 1, 2, "SAME", 1)]
 
 
 @pytest.mark.parametrize("mask", MASKS)
@@ -132,7 +140,8 @@ def _chain(kind, xshape, seed=0, pad_top=1, stride=1):
 
 @pytest.mark.parametrize("mask", MASKS)
 @pytest.mark.parametrize("kind,shape,pad_top,stride", [("ds", (1, 8, 8, 16), 1, 1), ("ds", (2, 6, 5, 8), 2, 1),
-                                                      ("ds", (1, 9, 9, 8), 1, 2), ("conv_add", (1, 6, 6, 8), 0, 1),
+                                                      ("ds", (1, 9, 9, 8), 1, 2), ("ds", (1, 9, 7, 32), 1, 2),
+                                                      ("ds", (1, 5, 6, 4), 1, 1), ("conv_add", (1, 6, 6, 8), 0, 1),
                                                       ("conv_add", (2, 5, 4, 3), 0, 1), ("fc_add", (1, 24), 0, 1),
                                                       ("fc_add", (3, 17), 0, 1)])
 def test_fused_ops(kind, shape, pad_top, stride, mask, monkeypatch):

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ert_kernels.h"
+#include "ert_conv.h" /* ert_win_rows, ert_conv_scratch: the window packing and scratch */
 
 static uint32_t rng = 12345u;
 static int32_t rnd(int32_t lo, int32_t hi) /* inclusive */
@@ -97,19 +98,27 @@ static int conv(int dw, int32_t h, int32_t w_, int32_t ic, int32_t oc, int32_t k
     if (pl < 0) pl = 0;
     int8_t *x = bytes((int64_t)h * w_ * ic), *w = bytes((int64_t)oc * k), *y = bytes((int64_t)oh * ow * oc), *wp;
     int32_t *sh, *m = requant(oc, &sh), *bias = ints(oc, -5000, 5000), *ws;
-    int8_t *scratch = bytes(16 * ((k + 15) / 16 * 16) + 64);
+    int32_t prm[20] = {1, h, w_, ic, oc, kh, kw, oh, ow, s_, s_, d, d, pt, pl, rnd(-128, 127), rnd(-20, 20), -128, 127,
+                       oc / ic};
+    int64_t room = dw ? 0 : ert_conv_scratch(prm, k, oc);
+    int8_t *scratch = bytes(room + 64);
     int8_t *wt = w;
+    int32_t kp = k;
     if (dw) { /* filter [kh][kw][oc]; the packing is of its transpose */
         wt = bytes((int64_t)oc * k);
         for (int32_t t = 0; t < k; t++)
             for (int32_t c = 0; c < oc; c++) wt[(int64_t)c * k + t] = w[(int64_t)t * oc + c];
+    } else if (ert_win_rows(prm)) { /* the window's packing: each filter row padded to 4 bytes */
+        int32_t r = kw * ic, rp = (r + 3) / 4 * 4;
+        kp = kh * rp;
+        wt = calloc((size_t)oc * kp, 1);
+        for (int32_t c = 0; c < oc; c++)
+            for (int32_t ky = 0; ky < kh; ky++) memcpy(wt + (int64_t)c * kp + ky * rp, w + (int64_t)c * k + ky * r, (size_t)r);
     }
-    pack_w(wt, oc, k, &wp, &ws);
-    int32_t prm[20] = {1, h, w_, ic, oc, kh, kw, oh, ow, s_, s_, d, d, pt, pl, rnd(-128, 127), rnd(-20, 20), -128, 127,
-                       oc / ic};
+    pack_w(wt, oc, kp, &wp, &ws);
     ert_operand o[9] = {OPD(x, (int64_t)h * w_ * ic, 0), OPD(w, (int64_t)oc * k, 0), OPD(bias, 4 * oc, 0),
                         OPD(m, 4 * oc, 0), OPD(sh, 4 * oc, 0), OPD(y, (int64_t)oh * ow * oc, 1),
-                        OPD(scratch, 16 * ((k + 15) / 16 * 16), 1), OPD(wp, ((oc + 15) / 16) * ((k + 3) / 4) * 64, 0),
+                        OPD(scratch, room, 1), OPD(wp, ((oc + 15) / 16) * ((kp + 3) / 4) * 64, 0),
                         OPD(ws, ((oc + 15) / 16) * 64, 0)};
     char what[96];
     snprintf(what, sizeof what, "%s %dx%dx%d->%d k%dx%d s%d d%d", dw ? "DEPTHWISE_CONV_2D" : "CONV_2D", h, w_, ic, oc,

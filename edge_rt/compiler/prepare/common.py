@@ -141,16 +141,74 @@ def c_gemm_rows(oc: int) -> int:
     return 16 if oc <= 16 else (8 if oc <= 32 else 4)
 
 
-def c_patch_scratch(op_params: list, xshape, yshape, kh: int, kw: int, oc: int) -> int:
-    """Scratch of the C set's convolutions (kernels/c/ert_conv.h ERT_PATCH_SCRATCH): c_gemm_rows(oc)
-    patches of K = kh*kw*ic bytes (16-aligned), none for a 1x1 convolution whose every tap lies
-    inside the input (read in place). op_params: CONV_2D's (strides, dilations, pads first)."""
-    sh, sw, _, _, pt, pl = op_params[:6]
+WIN_MAX = 16384  # kernels/c/ert_conv.h ERT_WIN_MAX
+
+
+def c_win_bytes(op_params: list, xshape, yshape, kh: int, kw: int, r: int) -> int:
+    """Bytes of the C set's VNNI input window for r output rows (ert_conv.h ert_win_bytes)."""
+    sh, sw, dh, _, _, _ = op_params[:6]
+    ic, ow = xshape[3], yshape[2]
+    rows, cols = (r - 1) * sh + (kh - 1) * dh + 1, (ow - 1) * sw + kw
+    if rows > WIN_MAX or cols * ic > WIN_MAX:
+        return WIN_MAX + 1
+    return rows * cols * ic + 4  # a segment's last 4-byte group may read 3 bytes past the last row
+
+
+def c_conv_weights(op_params: list, xshape, yshape, wd) -> np.ndarray:
+    """The (oc, K) matrix the C set packs for a CONV_2D filter wd (OHWI): with the VNNI input window
+    (c_win_rows), each of the kh filter rows padded with zeros to a multiple of 4 bytes (the
+    window's segments are read in whole 4-byte groups: ert_conv.h ert_win_k)."""
+    oc, kh, kw, ic = wd.shape
+    if not c_win_rows(op_params, xshape, yshape, kh, kw, oc) or (kw * ic) % 4 == 0:
+        return wd.reshape(oc, -1)
+    rows = np.zeros((oc, kh, -(-kw * ic // 4) * 4), np.int8)
+    rows[:, :, :kw * ic] = wd.reshape(oc, kh, kw * ic)
+    return rows.reshape(oc, -1)
+
+
+def c_win_rows(op_params: list, xshape, yshape, kh: int, kw: int, oc: int) -> int:
+    """Output rows per VNNI input window, 0 for none (ert_conv.h ert_win_rows)."""
+    import math
+    sh, sw, _, dw, pt, pl = op_params[:6]
     _, h, w, ic = xshape
     _, oh, ow, _ = yshape
-    if kh == kw == 1 and pt == pl == 0 and (oh - 1) * sh < h and (ow - 1) * sw < w:
+    if _direct_1x1(op_params, xshape, yshape, kh, kw) or dw != 1:
         return 0
-    return c_gemm_rows(oc) * ((kh * kw * ic + 15) // 16 * 16)
+    t = c_gemm_rows(oc)
+    r = min(t // math.gcd(t, ow), oh)
+    if c_win_bytes(op_params, xshape, yshape, kh, kw, r) <= WIN_MAX:
+        return r
+    return 1 if c_win_bytes(op_params, xshape, yshape, kh, kw, 1) <= WIN_MAX else 0
+
+
+def _direct_1x1(op_params, xshape, yshape, kh, kw) -> bool:
+    sh, sw, _, _, pt, pl = op_params[:6]
+    _, h, w, _ = xshape
+    _, oh, ow, _ = yshape
+    return kh == kw == 1 and pt == pl == 0 and (oh - 1) * sh < h and (ow - 1) * sw < w
+
+
+def c_patch_scratch(op_params: list, xshape, yshape, kh: int, kw: int, oc: int) -> int:
+    """Scratch of the C set's convolutions (kernels/c/ert_conv.h ert_conv_scratch): c_gemm_rows(oc)
+    patches of K = kh*kw*ic bytes (16-aligned), none for a 1x1 convolution whose every tap lies
+    inside the input (read in place); or the VNNI input window (c_win_rows) when that is larger.
+    op_params: CONV_2D's (strides, dilations, pads first)."""
+    ic = xshape[3]
+    patches = 0 if _direct_1x1(op_params, xshape, yshape, kh, kw) else c_gemm_rows(oc) * ((kh * kw * ic + 15) // 16 * 16)
+    r = c_win_rows(op_params, xshape, yshape, kh, kw, oc)
+    return max(patches, c_win_bytes(op_params, xshape, yshape, kh, kw, r) if r else 0)
+
+
+DS_BAND_MAX = 16384  # kernels/c/ds_conv.c DS_BAND_MAX
+
+
+def c_ds_band_rows(poc: int, ow: int, oh: int, c: int) -> int:
+    """Depthwise rows per band of the C set's DS_CONV_2D (ds_conv.c ds_band_rows): enough that
+    the rows' pixels fill the pointwise product's tiles, 1 if that band is over DS_BAND_MAX."""
+    import math
+    t = c_gemm_rows(poc)
+    r = min(t // math.gcd(t, ow), oh)
+    return r if r * ow * c <= DS_BAND_MAX else 1
 
 
 # -- int16x8 (int16 activations, int8 weights) ------------------------------------------------

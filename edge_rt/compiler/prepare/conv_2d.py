@@ -6,8 +6,8 @@ itself, int64 or int32); params: [stride_h, stride_w, dilation_h, dilation_w, pa
 import numpy as np
 
 from ..ir import Graph, Op
-from .common import (c_constants, c_patch_scratch, int16_tail, need, need_const, need_dtype, need_quant, np_constants,
-                     requant_values, same_or_valid, weighted_op)
+from .common import (c_constants, c_conv_weights, c_patch_scratch, int16_tail, need, need_const, need_dtype,
+                     need_quant, np_constants, requant_values, same_or_valid, weighted_op)
 
 DTYPES = ("int8", "int16x8")
 
@@ -58,4 +58,4 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
         np_constants(g, op, constants(wd, folded, *requant_values(g, op), op.params))
     elif ks == "c":  # patches of pixels (none for an in-bounds 1x1); packed weights
         op.scratch_bytes = c_patch_scratch(op.params, x.shape, y.shape, kh, kw, oc)
-        c_constants(g, op, wd.reshape(oc, -1))
+        c_constants(g, op, c_conv_weights(op.params, x.shape, y.shape, wd))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..ir import Graph, Op
 from . import conv_2d, depthwise_conv_2d, fully_connected
 from .add import prepare_add_sub
-from .common import need, np_constants
+from .common import c_ds_band_rows, need, np_constants
 
 
 def _part(g: Graph, op: Op, key: str) -> Op:
@@ -65,6 +65,7 @@ def prepare_ds_conv(g: Graph, op: Op, ks: str) -> None:
         # the viper kernel always lays its band out after a ring (kernels/viper/ds_conv.py)
         same = tuple(x.shape) == tuple(g.tensors[op.outputs[0]].shape)
         op.scratch_bytes = (ring if same or ks == "viper" else 0) + ow * c
-        if ks == "c":  # ring (in place: equal shapes), band read in 4-byte groups (kernels/c/ds_conv.c); the 1x1's packing
-            op.scratch_bytes = (ring if same else 0) + (ow * c + 3 + 15) // 16 * 16
+        if ks == "c":  # ring (equal shapes: in place), band of R rows read in 4-byte groups (kernels/c/ds_conv.c)
+            band = c_ds_band_rows(g.tensors[op.outputs[0]].shape[3], ow, oh, c) * ow * c
+            op.scratch_bytes = (ring if same else 0) + (band + 3 + 15) // 16 * 16
             op.kernel_inputs = op.kernel_inputs + pw.kernel_inputs[5:7]

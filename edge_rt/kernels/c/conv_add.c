@@ -19,36 +19,7 @@ int ert_conv_add_extents(const int32_t *p, int32_t np, int64_t *e)
 
 ERT_INLINE void conv_add_body(const ert_op *op, int lvl)
 {
-    ert_geom g;
-    ert_geom_load(&g, op->prm);
-    const int32_t *add = op->prm + ADD_AT;
-    int first = op->prm[ERT_GEOM_PRMS] == 1;
-    const int8_t *x = (const int8_t *)op->p[0], *wt = (const int8_t *)op->p[1];
-    const int32_t *bias = (const int32_t *)op->p[2], *mult = (const int32_t *)op->p[3];
-    const int32_t *shift = (const int32_t *)op->p[4];
-    int8_t *y = (int8_t *)op->p[5];
-    const int8_t *skip = (const int8_t *)op->p[6];
-    int32_t k = g.kh * g.kw * g.ic;
-    int8_t *patch = (int8_t *)op->p[7];
-    int32_t rows = ERT_GEMM_ROWS(g.oc);
-    int direct = ert_direct_1x1(op->prm); /* rows read in place (unbiased), no patch */
-    int biased = ERT_BIASED(lvl) && !direct;
-    const int8_t *wp = (const int8_t *)op->p[8];
-    const int32_t *wsum = (const int32_t *)op->p[9];
-    ert_pix pos = {0, 0, 0};
-    for (int64_t done = 0;;) {
-        const int8_t *xr[16];
-        int32_t r = ert_next_pixels(&g, &pos, x, patch, ERT_R16(k), xr, rows, biased);
-        if (!r) break;
-        int8_t *yr[16];
-        const int8_t *sr[16];
-        for (int32_t q = 0; q < r; q++, done++) {
-            yr[q] = y + done * g.oc;
-            sr[q] = skip + done * g.oc;
-        }
-        ert_epi e = {bias, wsum, mult, shift, g.out_off, g.lo, g.hi, add, first, yr, sr};
-        ert_gemm(lvl, xr, r, k, wt, wp, g.oc, &e, biased);
-    }
+    ert_conv_run(op, lvl, op->prm + ADD_AT, op->prm[ERT_GEOM_PRMS] == 1);
 }
 
 ERT_VARIANTS(ert_conv_add_run, conv_add_body)

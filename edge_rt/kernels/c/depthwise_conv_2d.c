@@ -41,6 +41,10 @@ ERT_INLINE void dw_body(const ert_op *op, int lvl)
                 }
                 continue;
             }
+            if (lvl == ERT_LVL_VNNI && ert_dw_row_ok(&g, dm)) {
+                ert_dw_row_vnni(&g, rowp, 1, wt, bias, mult, shift, yr, 0);
+                continue;
+            }
             if (lvl == ERT_LVL_VNNI && dm == 1) {
                 for (int32_t ox = 0; ox < g.ow; ox++)
                     ert_dw_pixel_vnni(&g, rowp, ox, wt, bias, mult, shift, yr + (int64_t)ox * g.oc, 0);

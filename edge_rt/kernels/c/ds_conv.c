@@ -1,17 +1,29 @@
-/* DS_CONV_2D (depthwise-separable fusion), streamed row by row as kernels/ref/ds_conv.py:
- * 1. depthwise output row oy is computed into a one-row int8 band (as DEPTHWISE_CONV_2D
- *    stores it; biased to u8 when it feeds the VNNI product);
- * 2. the 1x1 convolution turns the band into output row oy.
+/* DS_CONV_2D (depthwise-separable fusion), streamed a few rows at a time as kernels/ref/ds_conv.py:
+ * 1. depthwise output rows oy .. oy+R-1 are computed into an int8 band (as DEPTHWISE_CONV_2D
+ *    stores them; biased to u8 when they feed the VNNI product);
+ * 2. the 1x1 convolution turns the band into those output rows: R*ow pixels, so the product's
+ *    tiles are full (R = ds_band_rows: R*ow a multiple of the tile height when the band fits).
  * In place (output planned over the input: same shape, stride 1, checked by extents), writing
  * output row oy destroys input row oy, which later rows still read (up to pad_top rows back):
- * it is first saved in a ring of max(pad_top, 1) rows, and reads of rows already overwritten go
- * to the ring. Scratch: [ring, 16-aligned, in place only][band ow*oc, 16-aligned]. Not in place,
- * the output may still lie partly over the input (the planner's row overlap): row oy is
- * written from the band alone, after every input row it needs was read. */
+ * rows oy .. oy+R-1 are first saved in a ring of max(pad_top, 1) rows (in order: the last
+ * pad_top of them stay), and reads of rows already overwritten go to the ring. Scratch:
+ * [ring, 16-aligned, in place only][band R*ow*oc + 3, 16-aligned]. Not in place, the output may
+ * still lie partly over the input (the planner's row overlap): rows oy .. oy+R-1 are written
+ * from the band alone, after every input row they need was read. */
 #include "ert_depthwise.h"
 
 #define PW_AT (ERT_GEOM_PRMS + 1)
 #define R16(n) (((n) + 15) / 16 * 16)
+#define DS_BAND_MAX 16384
+
+/* depthwise rows per band (prm checked by the extents) */
+static inline int32_t ds_band_rows(const int32_t *p)
+{
+    int32_t t = ERT_GEMM_ROWS(p[PW_AT]), a = t, b = p[8];
+    while (b) { int32_t c = a % b; a = b; b = c; }
+    int32_t r = t / a < p[7] ? t / a : p[7];
+    return (int64_t)r * p[8] * p[4] <= DS_BAND_MAX ? r : 1;
+}
 
 int ert_ds_conv_extents(const int32_t *p, int32_t np, int64_t *e)
 {
@@ -27,9 +39,21 @@ int ert_ds_conv_extents(const int32_t *p, int32_t np, int64_t *e)
     e[5] = poc * c; e[6] = e[7] = e[8] = 4 * poc;
     e[9] = p[0] * oh * ow * poc;
     /* the band is read in 4-byte groups by the VNNI product: R16 covers the last pixel's group */
-    e[10] = (inplace ? R16(rows * w * ic) : 0) + R16(ow * c + 3);
+    e[10] = (inplace ? R16(rows * w * ic) : 0) + R16(ds_band_rows(p) * ow * c + 3);
     e[11] = ERT_WP_BYTES(poc, c); e[12] = ERT_WSUM_BYTES(poc);
     return 0;
+}
+
+/* the input rows of depthwise output row oy (NULL: padded); rows before oy0 (the band's first
+ * row) were overwritten by an in-place write and are read from the ring */
+ERT_INLINE void ds_rows(const ert_geom *g, const int8_t *xb, const int8_t *ring, int32_t rows, int32_t row, int inplace,
+                        int32_t oy0, int32_t oy, const int8_t **rowp)
+{
+    for (int32_t ky = 0; ky < g->kh; ky++) {
+        int32_t iy = oy * g->sh - g->pt + ky * g->dh;
+        rowp[ky] = !(iy >= 0 && iy < g->h) ? NULL : (inplace && iy < oy0) ? ring + (int64_t)(iy % rows) * row
+                                                                            : xb + (int64_t)iy * row;
+    }
 }
 
 ERT_INLINE void ds_body(const ert_op *op, int lvl)
@@ -50,39 +74,50 @@ ERT_INLINE void ds_body(const ert_op *op, int lvl)
     int8_t *band = ring + (inplace ? R16(rows * row) : 0);
     int32_t prow = ERT_GEMM_ROWS(poc);
     const int8_t *rowp[64]; /* kh <= 64 (extents) */
+    const int32_t R = ds_band_rows(op->prm), brow = g.ow * g.oc;
     for (int32_t b = 0; b < g.nb; b++) {
         const int8_t *xb = x + (int64_t)b * g.h * row;
-        for (int32_t oy = 0; oy < g.oh; oy++) {
-            for (int32_t ky = 0; ky < g.kh; ky++) {
-                int32_t iy = oy * g.sh - g.pt + ky * g.dh;
-                rowp[ky] = !(iy >= 0 && iy < g.h) ? NULL : (inplace && iy < oy) ? ring + (int64_t)(iy % rows) * row
-                                                                                  : xb + (int64_t)iy * row;
-            }
+        for (int32_t oy0 = 0; oy0 < g.oh; oy0 += R) {
+            int32_t nr = g.oh - oy0 < R ? g.oh - oy0 : R;
 #if ERT_X86
-            if (lvl == ERT_LVL_VNNI && (dm == 1 || g.ic == 1)) {
-                for (int32_t ox = 0; ox < g.ow; ox++)
-                    ert_dw_pixel_vnni(&g, rowp, ox, dww, db, dmul, dsh, band + (int64_t)ox * g.oc, 1);
+            if (lvl == ERT_LVL_VNNI && ert_dw_row_ok(&g, dm)) { /* the band's rows in one call */
+                const int8_t *rows_[ERT_DW_TAPS * 16]; /* kh <= ERT_DW_TAPS, nr <= 16 */
+                for (int32_t r = 0; r < nr; r++)
+                    ds_rows(&g, xb, ring, rows, row, inplace, oy0, oy0 + r, rows_ + r * g.kh);
+                ert_dw_row_vnni(&g, rows_, nr, dww, db, dmul, dsh, band, 1);
             } else
 #endif
-            {
-                for (int32_t ox = 0; ox < g.ow; ox++)
-                    ert_dw_pixel(&g, dm, rowp, ox, dww, db, dmul, dsh, band + (int64_t)ox * g.oc);
-                if (ERT_BIASED(lvl)) /* the band feeds the VNNI product: biased */
-                    ert_bias_row(band, g.ow * g.oc);
+            for (int32_t r = 0; r < nr; r++) {
+                int32_t oy = oy0 + r;
+                int8_t *bd = band + (int64_t)r * brow;
+                ds_rows(&g, xb, ring, rows, row, inplace, oy0, oy, rowp);
+#if ERT_X86
+                if (lvl == ERT_LVL_VNNI && (dm == 1 || g.ic == 1)) {
+                    for (int32_t ox = 0; ox < g.ow; ox++)
+                        ert_dw_pixel_vnni(&g, rowp, ox, dww, db, dmul, dsh, bd + (int64_t)ox * g.oc, 1);
+                } else
+#endif
+                {
+                    for (int32_t ox = 0; ox < g.ow; ox++)
+                        ert_dw_pixel(&g, dm, rowp, ox, dww, db, dmul, dsh, bd + (int64_t)ox * g.oc);
+                    if (ERT_BIASED(lvl)) /* the band feeds the VNNI product: biased */
+                        ert_bias_row(bd, brow);
+                }
             }
             if (inplace)
-                memcpy(ring + (int64_t)(oy % rows) * row, xb + (int64_t)oy * row, (size_t)row);
-            int8_t *yr = y + ((int64_t)b * g.oh + oy) * g.ow * poc;
-            for (int32_t ox = 0; ox < g.ow; ox += prow) {
-                int32_t r = g.ow - ox < prow ? g.ow - ox : prow;
+                for (int32_t r = 0; r < nr; r++)
+                    memcpy(ring + (int64_t)((oy0 + r) % rows) * row, xb + (int64_t)(oy0 + r) * row, (size_t)row);
+            int8_t *yr = y + ((int64_t)b * g.oh + oy0) * g.ow * poc;
+            for (int32_t q0 = 0; q0 < nr * g.ow; q0 += prow) {
+                int32_t n = nr * g.ow - q0 < prow ? nr * g.ow - q0 : prow;
                 const int8_t *xr[16];
                 int8_t *out[16];
-                for (int32_t q = 0; q < r; q++) {
-                    xr[q] = band + (int64_t)(ox + q) * g.oc;
-                    out[q] = yr + (int64_t)(ox + q) * poc;
+                for (int32_t q = 0; q < n; q++) {
+                    xr[q] = band + (int64_t)(q0 + q) * g.oc;
+                    out[q] = yr + (int64_t)(q0 + q) * poc;
                 }
                 ert_epi e = {pb, pwsum, pmul, psh, p_off, p_lo, p_hi, NULL, 0, out, NULL};
-                ert_gemm(lvl, xr, r, g.oc, pww, pwp, poc, &e, ERT_BIASED(lvl));
+                ert_gemm(lvl, xr, n, g.oc, pww, pwp, poc, &e, ERT_BIASED(lvl));
             }
         }
     }

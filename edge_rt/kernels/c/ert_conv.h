@@ -63,6 +63,51 @@ ERT_INLINE int ert_direct_1x1(const int32_t *p)
 }
 #define ERT_PATCH_SCRATCH(p, k, oc) (ert_direct_1x1(p) ? 0 : ERT_GEMM_ROWS(oc) * ERT_R16(k))
 
+/* The VNNI convolution's input window (ert_conv_win_vnni): for R output rows at a time, their
+ * (R-1)*sh + (kh-1)*dh + 1 input rows over the padded columns -pl .. (ow-1)*sw + kw-1 - pl,
+ * biased (x ^ 0x80, in_zp ^ 0x80 outside the input), built once; each output pixel's kh segments
+ * of kw*ic bytes are then read in place (no per-pixel patch), in ceil(kw*ic / 4) groups of 4
+ * bytes: the weights are packed for it with each filter row padded to a multiple of 4
+ * (ert_win_k; the bytes read past a segment meet zero weights). Taken when dw == 1 and the
+ * window fits ERT_WIN_MAX bytes; R makes R*ow a multiple of the product's tile height when that
+ * fits too, else 1. */
+#define ERT_WIN_MAX 16384
+
+static inline int64_t ert_win_bytes(const int32_t *p, int64_t r)
+{
+    int64_t rows = (r - 1) * p[9] + (int64_t)(p[5] - 1) * p[11] + 1, cols = (int64_t)(p[8] - 1) * p[10] + p[6];
+    if (rows > ERT_WIN_MAX || cols * p[3] > ERT_WIN_MAX) return ERT_WIN_MAX + 1;
+    return rows * cols * p[3] + 4; /* + 4: a segment's last group may read 3 bytes past the last row */
+}
+
+/* output rows per window, 0: no window (prm: the CONV_2D geometry, already checked) */
+static inline int32_t ert_win_rows(const int32_t *p)
+{
+    if (ert_direct_1x1(p) || p[12] != 1) return 0;
+    int32_t t = ERT_GEMM_ROWS(p[4]), a = t, b = p[8];
+    while (b) { int32_t c = a % b; a = b; b = c; }
+    int32_t r = t / a < p[7] ? t / a : p[7];
+    if (ert_win_bytes(p, r) <= ERT_WIN_MAX) return r;
+    return ert_win_bytes(p, 1) <= ERT_WIN_MAX ? 1 : 0;
+}
+
+/* The K of the weights' VNNI packing: kh filter rows of kw*ic bytes each padded to a multiple
+ * of 4 when the convolution runs over its window, else K = kh*kw*ic (prepare: c_conv_weights). */
+ERT_INLINE int64_t ert_win_k(const int32_t *p)
+{
+    int64_t row = (int64_t)p[6] * p[3];
+    return ert_win_rows(p) ? (int64_t)p[5] * ((row + 3) / 4 * 4) : (int64_t)p[5] * row;
+}
+
+/* Scratch of CONV_2D and CONV_2D_ADD: the patches, or the window if larger (one buffer). */
+ERT_INLINE int64_t ert_conv_scratch(const int32_t *p, int64_t k, int32_t oc)
+{
+    int64_t a = ERT_PATCH_SCRATCH(p, k, oc);
+    int32_t r = ert_win_rows(p);
+    int64_t b = r ? ert_win_bytes(p, r) : 0;
+    return a > b ? a : b;
+}
+
 /* The K = kh*kw*ic input bytes output pixel (oy, ox) multiplies, in the filter's (ky, kx, ic)
  * order, padded taps holding in_zp (the reference's skipped taps, given the folded bias): a
  * pointer into the input itself for a 1x1 tap inside it, else the row built in patch. */
@@ -108,7 +153,7 @@ ERT_INLINE const int8_t *ert_patch_plain(const ert_geom *g, const int8_t *xb, in
 
 #if ERT_X86
 /* d[0..n) = s[0..n) ^ 0x80 and d[0..n) = v: masked 64-byte moves (no libc call per tap run) */
-ERT_TGT_VNNI static inline void ert_copy_bias_vnni(int8_t *d, const int8_t *s, int32_t n)
+ERT_VNNI_INLINE void ert_copy_bias_vnni(int8_t *d, const int8_t *s, int32_t n)
 {
     const __m512i k80 = _mm512_set1_epi8((char)0x80);
     for (int32_t i = 0; i < n; i += 64) {
@@ -118,7 +163,7 @@ ERT_TGT_VNNI static inline void ert_copy_bias_vnni(int8_t *d, const int8_t *s, i
     }
 }
 
-ERT_TGT_VNNI static inline void ert_fill_vnni(int8_t *d, int8_t v, int32_t n)
+ERT_VNNI_INLINE void ert_fill_vnni(int8_t *d, int8_t v, int32_t n)
 {
     const __m512i f = _mm512_set1_epi8(v);
     for (int32_t i = 0; i < n; i += 64) {
@@ -199,6 +244,99 @@ ERT_INLINE int32_t ert_next_pixels(const ert_geom *g, ert_pix *pos, const int8_t
         }
     }
     return r;
+}
+
+
+#if ERT_X86
+/* The convolution over its input window (ert_win_rows) on VNNI: per R output rows, the window
+ * is built (biased), then the rows' pixels go through the segmented product P at a time. */
+ERT_TGT_VNNI static void ert_conv_win_vnni(const ert_geom *g, int32_t R, const int8_t *x, int8_t *win, const int8_t *wp,
+                                           ert_epi et, int8_t *y, const int8_t *skip)
+{
+    const int32_t ic = g->ic, cols = (g->ow - 1) * g->sw + g->kw, rb = cols * ic, tile = ERT_GEMM_ROWS(g->oc);
+    const int8_t zp = (int8_t)(g->in_zp ^ 0x80);
+    const int32_t lo = g->pl < cols ? g->pl : cols;
+    int32_t hi = g->pl + g->w < cols ? g->pl + g->w : cols;
+    if (hi < lo) hi = lo;
+    for (int32_t b = 0; b < g->nb; b++) {
+        const int8_t *xb = x + (int64_t)b * g->h * g->w * ic;
+        int64_t ob = (int64_t)b * g->oh * g->ow;
+        for (int32_t oy0 = 0; oy0 < g->oh; oy0 += R) {
+            int32_t nr = g->oh - oy0 < R ? g->oh - oy0 : R, rin = (nr - 1) * g->sh + (g->kh - 1) * g->dh + 1;
+            for (int32_t r = 0; r < rin; r++) {
+                int32_t iy = oy0 * g->sh - g->pt + r;
+                int8_t *d = win + (int64_t)r * rb;
+                if (iy < 0 || iy >= g->h) {
+                    ert_fill_vnni(d, zp, rb);
+                    continue;
+                }
+                if (lo) ert_fill_vnni(d, zp, lo * ic);
+                ert_copy_bias_vnni(d + lo * ic, xb + ((int64_t)iy * g->w + (lo - g->pl)) * ic, (hi - lo) * ic);
+                if (hi < cols) ert_fill_vnni(d + hi * ic, zp, (cols - hi) * ic);
+            }
+            int32_t npix = nr * g->ow;
+            for (int32_t q0 = 0; q0 < npix; q0 += tile) {
+                int32_t n = npix - q0 < tile ? npix - q0 : tile;
+                const int8_t *xr[16], *sr[16];
+                int8_t *yr[16];
+                for (int32_t i = 0; i < n; i++) {
+                    int32_t pix = q0 + i, oy = pix / g->ow, ox = pix % g->ow;
+                    int64_t at = (ob + (int64_t)oy0 * g->ow + pix) * g->oc;
+                    xr[i] = win + (int64_t)oy * g->sh * rb + (int64_t)ox * g->sw * ic;
+                    yr[i] = y + at;
+                    sr[i] = skip ? skip + at : NULL;
+                }
+                et.yr = yr;
+                et.sr = sr;
+                ert_gemm_vnni_seg(xr, n, g->kh, (g->kw * ic + 3) / 4, (int64_t)g->dh * rb, wp, g->oc, &et);
+            }
+        }
+    }
+}
+#endif
+
+/* CONV_2D and CONV_2D_ADD: p = x, filter, folded bias, mult, shift, y, [skip,] scratch, wp, wsum;
+ * add = ADD's 12 params (CONV_2D_ADD, first: the convolution feeds ADD's first input) or NULL. */
+ERT_INLINE void ert_conv_run(const ert_op *op, int lvl, const int32_t *add, int first)
+{
+    ert_geom g;
+    ert_geom_load(&g, op->prm);
+    int j = add != NULL; /* CONV_2D_ADD has the skip at p[6]: the rest shifts by one */
+    const int8_t *x = (const int8_t *)op->p[0], *wt = (const int8_t *)op->p[1];
+    const int32_t *bias = (const int32_t *)op->p[2], *mult = (const int32_t *)op->p[3];
+    const int32_t *shift = (const int32_t *)op->p[4];
+    int8_t *y = (int8_t *)op->p[5];
+    const int8_t *skip = add ? (const int8_t *)op->p[6] : NULL;
+    int8_t *patch = (int8_t *)op->p[6 + j];
+    const int8_t *wp = (const int8_t *)op->p[7 + j];
+    const int32_t *wsum = (const int32_t *)op->p[8 + j];
+    ert_epi e = {bias, wsum, mult, shift, g.out_off, g.lo, g.hi, add, first, NULL, NULL};
+#if ERT_X86
+    if (lvl == ERT_LVL_VNNI) {
+        int32_t r = ert_win_rows(op->prm);
+        if (r) {
+            ert_conv_win_vnni(&g, r, x, patch, wp, e, y, skip);
+            return;
+        }
+    }
+#endif
+    int32_t k = g.kh * g.kw * g.ic, rows = ERT_GEMM_ROWS(g.oc);
+    int direct = ert_direct_1x1(op->prm); /* rows read in place (unbiased), no patch */
+    int biased = ERT_BIASED(lvl) && !direct;
+    ert_pix pos = {0, 0, 0};
+    for (int64_t done = 0;;) {
+        const int8_t *xr[16], *sr[16];
+        int8_t *yr[16];
+        int32_t r = ert_next_pixels(&g, &pos, x, patch, ERT_R16(k), xr, rows, biased);
+        if (!r) break;
+        for (int32_t q = 0; q < r; q++, done++) {
+            yr[q] = y + done * g.oc;
+            sr[q] = skip ? skip + done * g.oc : NULL;
+        }
+        e.yr = yr;
+        e.sr = sr;
+        ert_gemm(lvl, xr, r, k, wt, wp, g.oc, &e, biased);
+    }
 }
 
 #endif

@@ -101,6 +101,316 @@ ERT_TGT_VNNI static inline void ert_dw_pixel_vnni(const ert_geom *g, const int8_
 
 
 #if ERT_X86
+/* The fast DEPTHWISE row on VNNI (ert_dw_row_ok: dm == 1, at most ERT_DW_TAPS taps): the output
+ * row seen as one flat pixel-major array, 16 int32 lanes at a time, one vpdpwssd per tap (the
+ * weight's high int16 half zeroed, as ert_dw_pixel_vnni). Two lane layouts:
+ *  - C % 16 == 0: a chunk is 16 channels of one pixel (any stride, any dilation); the taps'
+ *    weights and the output constants are widened once per channel chunk for the whole row;
+ *  - 16 % C == 0 and stride 1: a chunk spans 16 / C pixels, lane l holding channel l % C (the
+ *    weights and constants tiled across the lanes once per row), and each tap's 16 input bytes
+ *    are contiguous: input flat index = output flat index + (kx*dw - pl)*C.
+ * A tap outside the input reads in_zp (a masked load merging it in, or the zp row), a wholly
+ * padded input row adds in_zp * w to the bias: the reference's skipped taps, given the fold.
+ * nr output rows at once (row r's input rows at rows[r*kh ..], its output at outs + r*ow*C):
+ * the widened weights serve them all. Output as ert_dw_pixel_vnni: biased (x ^ 0x80) when it
+ * feeds the VNNI product. */
+#define ERT_DW_TAPS 25
+
+ERT_INLINE int ert_dw_row_ok(const ert_geom *g, int32_t dm)
+{
+    int32_t c = g->oc;
+    return dm == 1 && g->kh * g->kw <= ERT_DW_TAPS && (c % 16 == 0 || (16 % c == 0 && g->sw == 1));
+}
+
+/* ert_dw_row_vnni for C % 32 == 0: 32 channels per step, sign-extended to int16 once per tap
+ * (vpmovsxbw), then two vpdpwssd: with the weights' odd int16 lanes zeroed, dword i gets
+ * x[2i] * w[2i] (even channels); with the even lanes zeroed, x[2i+1] * w[2i+1] (odd channels).
+ * Half the widening per product of the 16-lane form; the even and odd int8 results are
+ * interleaved back at the store. */
+ERT_TGT_VNNI static void ert_dw_rows32_vnni(const ert_geom *g, const int8_t *const *rows, int32_t nr, const int8_t *w,
+                                            const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                            int8_t *outs, int biased)
+{
+    const int32_t C = g->oc, taps = g->kh * g->kw;
+    const __m512i zero = _mm512_setzero_si512(), lo16 = _mm512_set1_epi32(0xffff), hi16 = _mm512_set1_epi32((int32_t)0xffff0000u);
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    const __m512i zp16 = _mm512_set1_epi16((short)g->in_zp);
+    int8_t zrow[32];
+    memset(zrow, (int)(uint8_t)(int8_t)g->in_zp, sizeof zrow);
+    for (int32_t c0 = 0; c0 < C; c0 += 32) {
+        __m512i we[ERT_DW_TAPS], wo[ERT_DW_TAPS], ze[ERT_DW_TAPS], zo[ERT_DW_TAPS];
+        for (int32_t t = 0; t < taps; t++) {
+            __m512i wt = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + (int64_t)t * C + c0)));
+            we[t] = _mm512_and_si512(wt, lo16);
+            wo[t] = _mm512_and_si512(wt, hi16);
+            ze[t] = _mm512_dpwssd_epi32(zero, zp16, we[t]); /* in_zp * w: a tap in a padded row */
+            zo[t] = _mm512_dpwssd_epi32(zero, zp16, wo[t]);
+        }
+        ert_oq qe, qo;
+        __m512i b0 = _mm512_loadu_si512(bias + c0), b1 = _mm512_loadu_si512(bias + c0 + 16);
+        __m512i m0 = _mm512_loadu_si512(mult + c0), m1 = _mm512_loadu_si512(mult + c0 + 16);
+        __m512i s0 = _mm512_loadu_si512(shift + c0), s1 = _mm512_loadu_si512(shift + c0 + 16);
+        const __m512i be = _mm512_permutex2var_epi32(b0, ev, b1), bo = _mm512_permutex2var_epi32(b0, od, b1);
+        qe.m = _mm512_permutex2var_epi32(m0, ev, m1);
+        qo.m = _mm512_permutex2var_epi32(m0, od, m1);
+        ert_oq_shifts(&qe, _mm512_permutex2var_epi32(s0, ev, s1));
+        ert_oq_shifts(&qo, _mm512_permutex2var_epi32(s0, od, s1));
+        for (int32_t rr = 0; rr < nr; rr++) {
+            const int8_t *const *rowp = rows + (int64_t)rr * g->kh;
+            int8_t *out = outs + (int64_t)rr * g->ow * C + c0;
+            __m512i pe = zero, po = zero;
+            int32_t ti[ERT_DW_TAPS], td[ERT_DW_TAPS], nt = 0, dlo = 0, dhi = 0;
+            const int8_t *tp[ERT_DW_TAPS];
+            for (int32_t ky = 0; ky < g->kh; ky++)
+                for (int32_t kx = 0; kx < g->kw; kx++) {
+                    int32_t t = ky * g->kw + kx;
+                    if (rowp[ky] == NULL) {
+                        pe = _mm512_add_epi32(pe, ze[t]);
+                        po = _mm512_add_epi32(po, zo[t]);
+                        continue;
+                    }
+                    ti[nt] = t;
+                    tp[nt] = rowp[ky];
+                    td[nt] = kx * g->dw - g->pl;
+                    dlo = td[nt] < dlo ? td[nt] : dlo;
+                    dhi = td[nt] > dhi ? td[nt] : dhi;
+                    nt++;
+                }
+            qe.bw = _mm512_add_epi32(be, pe);
+            qo.bw = _mm512_add_epi32(bo, po);
+            for (int32_t ox = 0; ox < g->ow; ox++) {
+                int32_t ix0 = ox * g->sw;
+                int inside = ix0 + dlo >= 0 && ix0 + dhi < g->w;
+                __m512i ae = zero, ao = zero;
+                for (int32_t t = 0; t < nt; t++) {
+                    int32_t ix = ix0 + td[t];
+                    const int8_t *p = inside || (uint32_t)ix < (uint32_t)g->w ? tp[t] + (int64_t)ix * C + c0 : zrow;
+                    __m512i xv = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)p));
+                    ae = _mm512_dpwssd_epi32(ae, xv, we[ti[t]]);
+                    ao = _mm512_dpwssd_epi32(ao, xv, wo[ti[t]]);
+                }
+                __m128i re = ert_oq_int8(ae, &qe, g->out_off, g->lo, g->hi, biased);
+                __m128i ro = ert_oq_int8(ao, &qo, g->out_off, g->lo, g->hi, biased);
+                int8_t *o = out + (int64_t)ox * C;
+                _mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi8(re, ro));
+                _mm_storeu_si128((__m128i *)(o + 16), _mm_unpackhi_epi8(re, ro));
+            }
+        }
+    }
+}
+
+/* ert_dw_row_vnni's flat layout in 32 lanes (32 % C == 0, 2 <= C <= 16, stride 1): 32 flat
+ * bytes widened to int16 once per tap, even and odd flat positions by two vpdpwssd as
+ * ert_dw_rows32_vnni (the weights and constants tiled: position l has channel l % C). */
+ERT_TGT_VNNI static void ert_dw_flat32_vnni(const ert_geom *g, const int8_t *const *rows, int32_t nr, const int8_t *w,
+                                            const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                            int8_t *outs, int biased)
+{
+    const int32_t C = g->oc, WC = g->w * C, taps = g->kh * g->kw, n = g->ow * C;
+    const __m512i zero = _mm512_setzero_si512(), lo16 = _mm512_set1_epi32(0xffff), hi16 = _mm512_set1_epi32((int32_t)0xffff0000u);
+    const __m512i i16 = _mm512_and_si512(_mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
+                                                          15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                         _mm512_set1_epi16((short)(C - 1))); /* l % C */
+    const __m512i lane2 = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i ie = _mm512_and_si512(lane2, _mm512_set1_epi32(C - 1));
+    const __m512i io = _mm512_and_si512(_mm512_add_epi32(lane2, _mm512_set1_epi32(1)), _mm512_set1_epi32(C - 1));
+    const __mmask16 cm = (__mmask16)((1u << C) - 1u);
+    const __m256i zp8 = _mm256_set1_epi8((char)g->in_zp);
+    const __m512i zp16 = _mm512_set1_epi16((short)g->in_zp);
+    __m512i we[ERT_DW_TAPS], wo[ERT_DW_TAPS], ze[ERT_DW_TAPS], zo[ERT_DW_TAPS];
+    for (int32_t t = 0; t < taps; t++) {
+        __m512i wt = _mm512_permutexvar_epi16(i16, _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8((__mmask32)cm, w + (int64_t)t * C)));
+        we[t] = _mm512_and_si512(wt, lo16);
+        wo[t] = _mm512_and_si512(wt, hi16);
+        ze[t] = _mm512_dpwssd_epi32(zero, zp16, we[t]);
+        zo[t] = _mm512_dpwssd_epi32(zero, zp16, wo[t]);
+    }
+    ert_oq qe, qo;
+    const __m512i b = _mm512_maskz_loadu_epi32(cm, bias), m = _mm512_maskz_loadu_epi32(cm, mult);
+    const __m512i sh = _mm512_maskz_loadu_epi32(cm, shift);
+    const __m512i be = _mm512_permutexvar_epi32(ie, b), bo = _mm512_permutexvar_epi32(io, b);
+    qe.m = _mm512_permutexvar_epi32(ie, m);
+    qo.m = _mm512_permutexvar_epi32(io, m);
+    ert_oq_shifts(&qe, _mm512_permutexvar_epi32(ie, sh));
+    ert_oq_shifts(&qo, _mm512_permutexvar_epi32(io, sh));
+    for (int32_t rr = 0; rr < nr; rr++) {
+        const int8_t *const *rowp = rows + (int64_t)rr * g->kh;
+        int8_t *out = outs + (int64_t)rr * n;
+        __m512i pe = zero, po = zero;
+        int32_t ti[ERT_DW_TAPS], td[ERT_DW_TAPS], nt = 0, dlo = 0, dhi = 0;
+        const int8_t *tp[ERT_DW_TAPS];
+        for (int32_t ky = 0; ky < g->kh; ky++)
+            for (int32_t kx = 0; kx < g->kw; kx++) {
+                int32_t t = ky * g->kw + kx;
+                if (rowp[ky] == NULL) {
+                    pe = _mm512_add_epi32(pe, ze[t]);
+                    po = _mm512_add_epi32(po, zo[t]);
+                    continue;
+                }
+                ti[nt] = t;
+                tp[nt] = rowp[ky];
+                td[nt] = (kx * g->dw - g->pl) * C;
+                dlo = td[nt] < dlo ? td[nt] : dlo;
+                dhi = td[nt] > dhi ? td[nt] : dhi;
+                nt++;
+            }
+        qe.bw = _mm512_add_epi32(be, pe);
+        qo.bw = _mm512_add_epi32(bo, po);
+        for (int32_t j = 0; j < n; j += 32) {
+            __m512i ae = zero, ao = zero;
+            int inside = j + dlo >= 0 && j + dhi + 32 <= WC;
+            for (int32_t t = 0; t < nt; t++) {
+                int32_t bq = j + td[t];
+                __m256i xv;
+                if (inside) {
+                    xv = _mm256_loadu_si256((const __m256i *)(tp[t] + bq));
+                } else { /* lanes outside [0, WC) are padding: never read, in_zp merged in */
+                    uint64_t mk = 0xffffffffu;
+                    if (bq < 0) mk = -bq >= 32 ? 0u : (mk << -bq) & 0xffffffffu;
+                    if (bq + 32 > WC) mk &= WC - bq <= 0 ? 0u : (((uint64_t)1 << (WC - bq)) - 1u);
+                    xv = _mm256_mask_loadu_epi8(zp8, (__mmask32)mk, (const void *)((intptr_t)tp[t] + bq));
+                }
+                __m512i xw = _mm512_cvtepi8_epi16(xv);
+                ae = _mm512_dpwssd_epi32(ae, xw, we[ti[t]]);
+                ao = _mm512_dpwssd_epi32(ao, xw, wo[ti[t]]);
+            }
+            __m128i re = ert_oq_int8(ae, &qe, g->out_off, g->lo, g->hi, biased);
+            __m128i ro = ert_oq_int8(ao, &qo, g->out_off, g->lo, g->hi, biased);
+            __m256i r = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(re, ro)), _mm_unpackhi_epi8(re, ro), 1);
+            int32_t left = n - j;
+            _mm256_mask_storeu_epi8(out + j, left >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << left) - 1u), r);
+        }
+    }
+}
+
+ERT_TGT_VNNI static void ert_dw_row_vnni(const ert_geom *g, const int8_t *const *rows, int32_t nr, const int8_t *w,
+                                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                         int8_t *outs, int biased)
+{
+    const int32_t C = g->oc, WC = g->w * C;
+    const int tiled = C % 16 != 0;
+    if (C % 32 == 0) {
+        ert_dw_rows32_vnni(g, rows, nr, w, bias, mult, shift, outs, biased);
+        return;
+    }
+    if (g->sw == 1 && C >= 2 && 32 % C == 0) {
+        ert_dw_flat32_vnni(g, rows, nr, w, bias, mult, shift, outs, biased);
+        return;
+    }
+    const __m512i zero = _mm512_setzero_si512(), lo16 = _mm512_set1_epi32(0xffff);
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i idx = tiled ? _mm512_and_si512(lane, _mm512_set1_epi32(C - 1)) /* C divides 16 */ : lane;
+    const __mmask16 cm = tiled ? (__mmask16)((1u << C) - 1u) : (__mmask16)0xffff;
+    const __m128i zp8 = _mm_set1_epi8((char)g->in_zp);
+    int8_t zrow[16];
+    _mm_storeu_si128((__m128i *)zrow, zp8);
+    const int32_t taps = g->kh * g->kw;
+    for (int32_t c0 = 0; c0 < (tiled ? 1 : C); c0 += 16) {
+        /* once per channel chunk for all nr rows: the taps' weights (high half zeroed) and
+         * in_zp * w (what a tap in a padded row adds), the output constants */
+        __m512i wa[ERT_DW_TAPS], zw[ERT_DW_TAPS];
+        for (int32_t t = 0; t < taps; t++) {
+            __m512i wt = _mm512_permutexvar_epi32(idx, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(cm, w + (int64_t)t * C + c0)));
+            wa[t] = _mm512_and_si512(wt, lo16);
+            zw[t] = _mm512_mullo_epi32(_mm512_set1_epi32(g->in_zp), wt);
+        }
+        ert_oq q;
+        const __m512i bias0 = _mm512_permutexvar_epi32(idx, _mm512_maskz_loadu_epi32(cm, bias + c0));
+        q.m = _mm512_permutexvar_epi32(idx, _mm512_maskz_loadu_epi32(cm, mult + c0));
+        ert_oq_shifts(&q, _mm512_permutexvar_epi32(idx, _mm512_maskz_loadu_epi32(cm, shift + c0)));
+      for (int32_t rr = 0; rr < nr; rr++) {
+        const int8_t *const *rowp = rows + (int64_t)rr * g->kh;
+        int8_t *out = outs + (int64_t)rr * g->ow * C;
+        __m512i wv[ERT_DW_TAPS], pad = zero;
+        const int8_t *tp[ERT_DW_TAPS];
+        int32_t td[ERT_DW_TAPS], nt = 0;
+        for (int32_t ky = 0; ky < g->kh; ky++)
+            for (int32_t kx = 0; kx < g->kw; kx++) {
+                int32_t t = ky * g->kw + kx;
+                if (rowp[ky] == NULL) {
+                    pad = _mm512_add_epi32(pad, zw[t]);
+                    continue;
+                }
+                wv[nt] = wa[t];
+                tp[nt] = rowp[ky];
+                td[nt] = (kx * g->dw - g->pl) * (tiled ? C : 1); /* flat offset (tiled) or pixel offset */
+                nt++;
+            }
+        q.bw = _mm512_add_epi32(bias0, pad);
+        if (tiled) {
+            const int32_t n = g->ow * C;
+            int32_t dlo = 0, dhi = 0;
+            for (int32_t t = 0; t < nt; t++) {
+                dlo = td[t] < dlo ? td[t] : dlo;
+                dhi = td[t] > dhi ? td[t] : dhi;
+            }
+            for (int32_t j = 0; j < n; j += 16) {
+                __m512i a[2] = {zero, zero};
+                if (j + dlo >= 0 && j + dhi + 16 <= WC) { /* every tap's 16 bytes inside the row */
+                    for (int32_t t = 0; t < nt; t++)
+                        a[t & 1] = _mm512_dpwssd_epi32(a[t & 1], _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(tp[t] + j + td[t]))), wv[t]);
+                } else {
+                    for (int32_t t = 0; t < nt; t++) {
+                        /* lanes outside [0, WC) are padding: never read, in_zp merged in */
+                        int32_t b = j + td[t];
+                        uint32_t m = 0xffffu;
+                        if (b < 0) m = -b >= 16 ? 0u : (m << -b) & 0xffffu;
+                        if (b + 16 > WC) m &= WC - b <= 0 ? 0u : (1u << (WC - b)) - 1u;
+                        __m128i xv = _mm_mask_loadu_epi8(zp8, (__mmask16)m, (const void *)((intptr_t)tp[t] + b));
+                        a[t & 1] = _mm512_dpwssd_epi32(a[t & 1], _mm512_cvtepi8_epi32(xv), wv[t]);
+                    }
+                }
+                __m512i a0 = a[0], a1 = a[1];
+                __m128i r = ert_oq_int8(_mm512_add_epi32(a0, a1), &q, g->out_off, g->lo, g->hi, biased);
+                int32_t left = n - j;
+                _mm_mask_storeu_epi8(out + j, left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u), r);
+            }
+            continue;
+        }
+        /* pixels whose every tap lies inside the row: pointers tq[t] + ox*sw*C, no checks */
+        intptr_t tq[ERT_DW_TAPS]; /* addresses (before the row for taps left of pixel 0): formed, read only inside */
+        int32_t dlo = 0, dhi = 0;
+        for (int32_t t = 0; t < nt; t++) {
+            tq[t] = (intptr_t)tp[t] + (intptr_t)td[t] * C + c0;
+            dlo = td[t] < dlo ? td[t] : dlo;
+            dhi = td[t] > dhi ? td[t] : dhi;
+        }
+        for (int32_t ox = 0; ox < g->ow; ox++) {
+            int32_t ix0 = ox * g->sw;
+            __m512i a0 = zero, a1 = zero;
+            int32_t t = 0;
+            if (ix0 + dlo >= 0 && ix0 + dhi < g->w) {
+                int64_t off = (int64_t)ix0 * C;
+                for (; t + 2 <= nt; t += 2) {
+                    a0 = _mm512_dpwssd_epi32(a0, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(tq[t] + (intptr_t)off))), wv[t]);
+                    a1 = _mm512_dpwssd_epi32(a1, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(tq[t + 1] + (intptr_t)off))), wv[t + 1]);
+                }
+                if (t < nt)
+                    a0 = _mm512_dpwssd_epi32(a0, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(tq[t] + (intptr_t)off))), wv[t]);
+                _mm_storeu_si128((__m128i *)(out + (int64_t)ox * C + c0),
+                                 ert_oq_int8(_mm512_add_epi32(a0, a1), &q, g->out_off, g->lo, g->hi, biased));
+                continue;
+            }
+            /* two chains (even and odd taps) halve the dependent vpdpwssd latency */
+#define ERT_DW_PTR(t) ((uint32_t)(ix0 + td[t]) < (uint32_t)g->w ? tp[t] + (int64_t)(ix0 + td[t]) * C + c0 : zrow)
+            for (; t + 2 <= nt; t += 2) {
+                const int8_t *p0 = ERT_DW_PTR(t), *p1 = ERT_DW_PTR(t + 1);
+                a0 = _mm512_dpwssd_epi32(a0, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p0)), wv[t]);
+                a1 = _mm512_dpwssd_epi32(a1, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p1)), wv[t + 1]);
+            }
+            if (t < nt)
+                a0 = _mm512_dpwssd_epi32(a0, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)ERT_DW_PTR(t))), wv[t]);
+#undef ERT_DW_PTR
+            __m128i r = ert_oq_int8(_mm512_add_epi32(a0, a1), &q, g->out_off, g->lo, g->hi, biased);
+            _mm_storeu_si128((__m128i *)(out + (int64_t)ox * C + c0), r);
+        }
+      }
+    }
+}
+#endif
+
+#if ERT_X86
 /* DEPTHWISE with one input channel (dm = oc) on VNNI: a convolution of K = kh*kw taps; each group
  * of 4 taps' input bytes is gathered in a register (one 4-byte load inside the input, bytes with
  * the zero point at the borders), biased to u8 and multiplied by the packed transposed filter

@@ -24,7 +24,7 @@ typedef struct {
 } ert_epi;
 
 #if ERT_X86
-ERT_TGT_VNNI static inline __m512i ert_bcast4(const int8_t *x, int32_t k, int32_t kq, int32_t kfull)
+ERT_VNNI_INLINE __m512i ert_bcast4(const int8_t *x, int32_t k, int32_t kq, int32_t kfull)
 {
     uint32_t v = 0;
     if (kq < kfull)
@@ -36,7 +36,7 @@ ERT_TGT_VNNI static inline __m512i ert_bcast4(const int8_t *x, int32_t k, int32_
 
 /* Rows the kernel built itself (patches, the DS band): already biased to u8 (x ^ 0x80) and
  * readable up to a multiple of 4 bytes (the bytes past K meet zero weights). */
-ERT_TGT_VNNI static inline __m512i ert_bcast4_biased(const int8_t *x, int32_t k, int32_t kq, int32_t kfull)
+ERT_VNNI_INLINE __m512i ert_bcast4_biased(const int8_t *x, int32_t k, int32_t kq, int32_t kfull)
 {
     int32_t v;
     (void)k; (void)kfull;
@@ -48,7 +48,7 @@ ERT_TGT_VNNI static inline __m512i ert_bcast4_biased(const int8_t *x, int32_t k,
  * per 4 taps for all P rows); blocks past the last repeat it (their results are not stored).
  * P=4,B=4 for 64 channels or more, P=8,B=2 for 17-32, P=16,B=1 for up to 16. */
 #define ERT_GEMM_TILE(P, B, V, BCAST)                                                                \
-    ERT_TGT_VNNI static inline void ert_gemm_tile_##P##x##B##V(const int8_t *const *xr, int32_t k,       \
+    ERT_VNNI_INLINE void ert_gemm_tile_##P##x##B##V(const int8_t *const *xr, int32_t k,       \
                                                           const int8_t *wp, int32_t ocb, int32_t ob0,   \
                                                           __m512i a[P][B])                              \
     {                                                                                                 \
@@ -75,10 +75,44 @@ ERT_GEMM_TILE(4, 4, , ert_bcast4)
 ERT_GEMM_TILE(8, 2, , ert_bcast4)
 ERT_GEMM_TILE(16, 1, , ert_bcast4)
 ERT_GEMM_TILE(1, 4, , ert_bcast4)
-ERT_GEMM_TILE(4, 4, b, ert_bcast4_biased)
-ERT_GEMM_TILE(8, 2, b, ert_bcast4_biased)
-ERT_GEMM_TILE(16, 1, b, ert_bcast4_biased)
-ERT_GEMM_TILE(1, 4, b, ert_bcast4_biased)
+
+/* The same on rows the kernel built itself (biased, ert_bcast4_biased), in nseg segments of gps
+ * 4-byte groups, segment s at xr[p] + s * rs: a patch is one segment (gps = ceil(K/4)); a
+ * convolution reading its biased input window in place has one segment per filter row (the
+ * kw*ic bytes of that row are contiguous there, kw*ic a multiple of 4). */
+#define ERT_GEMM_TILE_SEG(P, B)                                                                      \
+    ERT_VNNI_INLINE void ert_gemm_tile_##P##x##B##s(const int8_t *const *xr, int32_t nseg, int32_t gps, \
+                                                    int64_t rs, const int8_t *wp, int32_t ocb,          \
+                                                    int32_t ob0, __m512i a[P][B])                       \
+    {                                                                                                 \
+        int32_t k4 = nseg * gps;                                                                      \
+        const int8_t *wb[B];                                                                          \
+        for (int b = 0; b < B; b++) {                                                                 \
+            int32_t ob = ob0 + b < ocb ? ob0 + b : ocb - 1;                                           \
+            wb[b] = wp + (int64_t)ob * k4 * 64;                                                       \
+            for (int p = 0; p < P; p++)                                                               \
+                a[p][b] = _mm512_setzero_si512();                                                     \
+        }                                                                                             \
+        for (int32_t sg = 0; sg < nseg; sg++) {                                                       \
+            const int8_t *xs[P];                                                                      \
+            for (int p = 0; p < P; p++)                                                               \
+                xs[p] = xr[p] + sg * rs;                                                              \
+            for (int32_t j = 0; j < gps; j++) {                                                       \
+                __m512i w[B];                                                                         \
+                for (int b = 0; b < B; b++)                                                           \
+                    w[b] = _mm512_loadu_si512(wb[b] + (int64_t)(sg * gps + j) * 64);                  \
+                for (int p = 0; p < P; p++) {                                                         \
+                    __m512i xv = ert_bcast4_biased(xs[p], 0, j, 0);                                   \
+                    for (int b = 0; b < B; b++)                                                       \
+                        a[p][b] = _mm512_dpbusd_epi32(a[p][b], xv, w[b]);                             \
+                }                                                                                     \
+            }                                                                                         \
+        }                                                                                             \
+    }
+ERT_GEMM_TILE_SEG(4, 4)
+ERT_GEMM_TILE_SEG(8, 2)
+ERT_GEMM_TILE_SEG(16, 1)
+ERT_GEMM_TILE_SEG(1, 4)
 
 /* The output stage fused into the product (VNNI path): requantization (TFLite's double rounding,
  * 16 lanes: 64-bit products of even and odd lanes, the nudge, truncation by 2^31, then the
@@ -89,7 +123,7 @@ ERT_GEMM_TILE(1, 4, b, ert_bcast4_biased)
  * truncation is floor((p + 1 - 2^30 + 2^31 - 1) / 2^31) = floor((p + 2^30) / 2^31), the same
  * expression as for p >= 0: one add and the bits [31, 62] of each 64-bit product. (The saturating
  * case, both operands INT32_MIN, cannot occur: multipliers are >= 0, checked at bind.) */
-ERT_TGT_VNNI static inline __m512i ert_srdhm16(__m512i x, __m512i m)
+ERT_VNNI_INLINE __m512i ert_srdhm16(__m512i x, __m512i m)
 {
     const __m512i half = _mm512_set1_epi64((int64_t)1 << 30);
     __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, m), half);
@@ -98,7 +132,7 @@ ERT_TGT_VNNI static inline __m512i ert_srdhm16(__m512i x, __m512i m)
     return _mm512_mask_blend_epi32((__mmask16)0xAAAA, _mm512_srli_epi64(pe, 31), _mm512_slli_epi64(po, 1));
 }
 
-ERT_TGT_VNNI static inline __m512i ert_rdbpot16(__m512i x, __m512i e)
+ERT_VNNI_INLINE __m512i ert_rdbpot16(__m512i x, __m512i e)
 {
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
     __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, e), one);
@@ -110,20 +144,20 @@ ERT_TGT_VNNI static inline __m512i ert_rdbpot16(__m512i x, __m512i e)
 }
 
 /* ert_mbqm on 16 lanes, per-lane multiplier and shift */
-ERT_TGT_VNNI static inline __m512i ert_mbqm16(__m512i x, __m512i m, __m512i sh)
+ERT_VNNI_INLINE __m512i ert_mbqm16(__m512i x, __m512i m, __m512i sh)
 {
     const __m512i zero = _mm512_setzero_si512();
     __m512i ls = _mm512_max_epi32(sh, zero), rs = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
     return ert_rdbpot16(ert_srdhm16(_mm512_sllv_epi32(x, ls), m), rs);
 }
 
-ERT_TGT_VNNI static inline __m512i ert_clamp16(__m512i v, int32_t lo, int32_t hi)
+ERT_VNNI_INLINE __m512i ert_clamp16(__m512i v, int32_t lo, int32_t hi)
 {
     return _mm512_min_epi32(_mm512_max_epi32(v, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));
 }
 
 /* int8 ADD (ert_add_one) on 16 lanes */
-ERT_TGT_VNNI static inline __m512i ert_add16(const int32_t *a, __m512i x1, __m512i x2)
+ERT_VNNI_INLINE __m512i ert_add16(const int32_t *a, __m512i x1, __m512i x2)
 {
     __m512i ls = _mm512_set1_epi32(a[2]);
     __m512i v1 = ert_mbqm16(_mm512_sllv_epi32(_mm512_add_epi32(x1, _mm512_set1_epi32(a[0])), ls),
@@ -141,54 +175,94 @@ typedef struct {
     __m512i bw, m, ls, rs, mask, half;
     __mmask16 k;
     int32_t o;
+    int lsh; /* some lane shifts left (most models: none, and the vpsllvd is skipped) */
 } ert_oq;
 
-ERT_TGT_VNNI static inline void ert_oq_load(ert_oq *q, int32_t ob, int32_t oc, const ert_epi *e)
+/* q's shift-derived constants from the per-lane shifts sh */
+ERT_VNNI_INLINE void ert_oq_shifts(ert_oq *q, __m512i sh)
 {
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
-    int32_t o = ob * 16, n = oc - o;
-    __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-    __m512i sh = _mm512_maskz_loadu_epi32(m, e->shift + o);
-    q->k = m;
-    q->o = o;
-    q->bw = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, e->bias + o), _mm512_maskz_loadu_epi32(m, e->wsum + o));
-    q->m = _mm512_maskz_loadu_epi32(m, e->mult + o);
     q->ls = _mm512_max_epi32(sh, zero);
     q->rs = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
     q->mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, q->rs), one);
     q->half = _mm512_srai_epi32(q->mask, 1);
+    q->lsh = _mm512_test_epi32_mask(q->ls, q->ls) != 0;
 }
 
-/* accumulator v of row p in q's channel block: exactly ert_mbqm16 + clamp [+ ADD], stored int8 */
-ERT_TGT_VNNI static inline void ert_oq_out(__m512i v, const ert_oq *q, const ert_epi *e, int32_t p)
+ERT_VNNI_INLINE void ert_oq_load(ert_oq *q, int32_t ob, int32_t oc, const ert_epi *e)
+{
+    int32_t o = ob * 16, n = oc - o;
+    __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+    q->k = m;
+    q->o = o;
+    q->bw = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, e->bias + o), _mm512_maskz_loadu_epi32(m, e->wsum + o));
+    q->m = _mm512_maskz_loadu_epi32(m, e->mult + o);
+    ert_oq_shifts(q, _mm512_maskz_loadu_epi32(m, e->shift + o));
+}
+
+/* accumulator v + q's bias, requantized (exactly ert_mbqm16) + off, not yet clamped */
+ERT_VNNI_INLINE __m512i ert_oq_round(__m512i v, const ert_oq *q, int32_t off)
 {
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
-    v = ert_srdhm16(_mm512_sllv_epi32(_mm512_add_epi32(v, q->bw), q->ls), q->m);
+    v = _mm512_add_epi32(v, q->bw);
+    if (q->lsh) v = _mm512_sllv_epi32(v, q->ls);
+    v = ert_srdhm16(v, q->m);
     __m512i rem = _mm512_and_si512(v, q->mask);
     __m512i thr = _mm512_mask_add_epi32(q->half, _mm512_cmplt_epi32_mask(v, zero), q->half, one);
     __m512i d = _mm512_srav_epi32(v, q->rs);
     v = _mm512_mask_add_epi32(d, _mm512_cmpgt_epi32_mask(rem, thr), d, one);
-    v = ert_clamp16(_mm512_add_epi32(v, _mm512_set1_epi32(e->off)), e->lo, e->hi);
-    if (e->add) {
-        __m512i s = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(q->k, e->sr[p] + q->o));
-        v = e->first ? ert_add16(e->add, v, s) : ert_add16(e->add, s, v);
+    return _mm512_add_epi32(v, _mm512_set1_epi32(off));
+}
+
+/* the same, clamped to [lo, hi] */
+ERT_VNNI_INLINE __m512i ert_oq_requant(__m512i v, const ert_oq *q, int32_t off, int32_t lo, int32_t hi)
+{
+    return ert_clamp16(ert_oq_round(v, q, off), lo, hi);
+}
+
+/* the same as int8 lanes, x ^ 0x80 when biased (it feeds the VNNI product). The pack saturates
+ * to int8, so the clamp is done only at a bound inside [-128, 127] (lo/hi outside it: the
+ * general clamp and truncation, as the scalar path). */
+ERT_VNNI_INLINE __m128i ert_oq_int8(__m512i v, const ert_oq *q, int32_t off, int32_t lo, int32_t hi, int biased)
+{
+    __m128i r;
+    v = ert_oq_round(v, q, off);
+    if (lo >= -128 && hi <= 127) {
+        if (lo > -128) v = _mm512_max_epi32(v, _mm512_set1_epi32(lo));
+        if (hi < 127) v = _mm512_min_epi32(v, _mm512_set1_epi32(hi));
+        r = _mm512_cvtsepi32_epi8(v);
+    } else {
+        r = _mm512_cvtepi32_epi8(ert_clamp16(v, lo, hi));
     }
+    return biased ? _mm_xor_si128(r, _mm_set1_epi8((char)0x80)) : r;
+}
+
+/* accumulator v of row p in q's channel block: exactly ert_mbqm16 + clamp [+ ADD], stored int8 */
+ERT_VNNI_INLINE void ert_oq_out(__m512i v, const ert_oq *q, const ert_epi *e, int32_t p)
+{
+    if (!e->add) {
+        _mm_mask_storeu_epi8(e->yr[p] + q->o, q->k, ert_oq_int8(v, q, e->off, e->lo, e->hi, 0));
+        return;
+    }
+    v = ert_oq_requant(v, q, e->off, e->lo, e->hi);
+    __m512i s = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(q->k, e->sr[p] + q->o));
+    v = e->first ? ert_add16(e->add, v, s) : ert_add16(e->add, s, v);
     _mm_mask_storeu_epi8(e->yr[p] + q->o, q->k, _mm512_cvtepi32_epi8(v));
 }
 
 /* channel block ob of row p: bias - wsum, requantize, clamp [, ADD], store the int8 lanes */
-ERT_TGT_VNNI static inline void ert_gemm_out_vnni(__m512i v, int32_t ob, int32_t oc, const ert_epi *e, int32_t p)
+ERT_VNNI_INLINE void ert_gemm_out_vnni(__m512i v, int32_t ob, int32_t oc, const ert_epi *e, int32_t p)
 {
     ert_oq q;
     ert_oq_load(&q, ob, oc, e);
     ert_oq_out(v, &q, e, p);
 }
 
-#define ERT_GEMM_PASS(P, B, V)                                                                       \
+#define ERT_GEMM_PASS(P, B, V, ...)                                                                  \
     for (; p + P <= np; p += P)                                                                       \
         for (int32_t ob0 = 0; ob0 < ocb; ob0 += B) {                                                  \
             __m512i a[P][B];                                                                          \
-            ert_gemm_tile_##P##x##B##V(xr + p, k, wp, ocb, ob0, a);                                   \
+            ert_gemm_tile_##P##x##B##V(xr + p, __VA_ARGS__, wp, ocb, ob0, a);                         \
             for (int b = 0; b < B && ob0 + b < ocb; b++) {                                            \
                 ert_oq oq;                                                                            \
                 ert_oq_load(&oq, ob0 + b, oc, e);                                                     \
@@ -197,6 +271,20 @@ ERT_TGT_VNNI static inline void ert_gemm_out_vnni(__m512i v, int32_t ob, int32_t
             }                                                                                         \
         }
 
+/* np rows (any number) of the kernel's own biased rows in segments (ERT_GEMM_TILE_SEG). */
+ERT_TGT_VNNI static inline void ert_gemm_vnni_seg(const int8_t *const *xr, int32_t np, int32_t nseg, int32_t gps,
+                                                  int64_t rs, const int8_t *wp, int32_t oc, const ert_epi *e)
+{
+    int32_t ocb = (oc + 15) / 16, p = 0;
+    if (ocb == 1) {
+        ERT_GEMM_PASS(16, 1, s, nseg, gps, rs)
+    } else if (ocb == 2) {
+        ERT_GEMM_PASS(8, 2, s, nseg, gps, rs)
+    }
+    ERT_GEMM_PASS(4, 4, s, nseg, gps, rs)
+    ERT_GEMM_PASS(1, 4, s, nseg, gps, rs)
+}
+
 /* np rows (any number); biased: the rows are the kernel's own (ert_bcast4_biased), else the
  * tensor's (ert_bcast4). Writes the int8 outputs through e (rows e->yr[0..np)). */
 ERT_TGT_VNNI static inline void ert_gemm_vnni(const int8_t *const *xr, int32_t np, int32_t k, const int8_t *wp,
@@ -204,22 +292,16 @@ ERT_TGT_VNNI static inline void ert_gemm_vnni(const int8_t *const *xr, int32_t n
 {
     int32_t ocb = (oc + 15) / 16, p = 0;
     if (biased) {
-        if (ocb == 1) {
-            ERT_GEMM_PASS(16, 1, b)
-        } else if (ocb == 2) {
-            ERT_GEMM_PASS(8, 2, b)
-        }
-        ERT_GEMM_PASS(4, 4, b)
-        ERT_GEMM_PASS(1, 4, b)
+        ert_gemm_vnni_seg(xr, np, 1, (k + 3) / 4, 0, wp, oc, e);
         return;
     }
     if (ocb == 1) {
-        ERT_GEMM_PASS(16, 1, )
+        ERT_GEMM_PASS(16, 1, , k)
     } else if (ocb == 2) {
-        ERT_GEMM_PASS(8, 2, )
+        ERT_GEMM_PASS(8, 2, , k)
     }
-    ERT_GEMM_PASS(4, 4, )
-    ERT_GEMM_PASS(1, 4, )
+    ERT_GEMM_PASS(4, 4, , k)
+    ERT_GEMM_PASS(1, 4, , k)
 }
 #endif
 

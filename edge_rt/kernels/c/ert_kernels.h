@@ -122,8 +122,9 @@ const char *ert_simd_path(uint32_t features);
  * CONV_2D (conv_2d.c)
  *   prm: nb, h, w, ic, oc, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi
  *   p:   x b, filter[oc,kh,kw,ic] b, folded_bias i, mult m, shift h, y o,
- *        scratch s (ERT_GEMM_ROWS(oc) patches of K = kh*kw*ic bytes, 16-aligned; none for a 1x1
- *        whose taps all lie inside the input), wp b, wsum i
+ *        scratch s (ert_conv_scratch: ERT_GEMM_ROWS(oc) patches of K = kh*kw*ic bytes, 16-aligned,
+ *        none for a 1x1 whose taps all lie inside the input; or the VNNI input window of
+ *        ert_win_rows output rows when that is larger), wp b, wsum i
  * CONV_2D_ADD (conv_add.c): CONV_2D's 19 params, position, ADD's 12;
  *   p: CONV_2D's 6, skip b, scratch s (as CONV_2D), wp b, wsum i
  * DEPTHWISE_CONV_2D (depthwise_conv_2d.c)

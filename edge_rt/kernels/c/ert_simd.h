@@ -27,6 +27,9 @@
 #include <immintrin.h>
 #define ERT_TGT_AVX2 __attribute__((target("avx2,fma")))
 #define ERT_TGT_VNNI __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+/* helpers called only from VNNI-targeted code: always inlined (a call per 16 lanes costs more
+ * than the lanes' arithmetic) */
+#define ERT_VNNI_INLINE ERT_TGT_VNNI static inline __attribute__((always_inline))
 #elif defined(__GNUC__) && defined(__aarch64__) && !defined(ERT_PORTABLE_ONLY)
 #define ERT_ARM64 1
 #include <arm_neon.h>

@@ -21,4 +21,7 @@ INT16_OPS = frozenset((
 # The C kernels' contract with the packer beyond the format: the scratch each op plans
 # (compiler/prepare/*: ks == "c"). pack records it in META c_layout; a file with another value
 # would hand the kernels other scratch geometry, so the Interpreter refuses it. Bump on change.
-LAYOUT = 4
+# 4: the VNNI convolution window; 5: DS_CONV_2D bands of several rows and the window's
+# row-padded weight packing; 6: a DS_CONV_2D ring only when planned with equal shapes (its
+# output may overlap its input by rows otherwise).
+LAYOUT = 6
