@@ -21,6 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import _conv_common as cc
+from ._exact import mbqm64_operands
 from .requant import clamp_steps, setitem
 
 I32 = 1 << 31
@@ -38,8 +39,7 @@ class Requant16:
         s = np.asarray(shift, np.int64).reshape(-1)
         self.wide = wide
         if wide:  # kernels/quant.mbqm64
-            rm = np.where(m < 0x7FFF0000, (m + 0x8000) >> 16, 0x7FFF)
-            t = 15 - s
+            rm, t = mbqm64_operands(m, s)
             vecs = {"left": np.zeros(n, np.int64), "mult": rm, "k": np.int64(1) << (t - 1), "s": t,
                     "mask": np.zeros(n, np.int64)}
         else:  # kernels/quant.mbqm, merged as in requant.py's header (e = right shift)
