@@ -76,7 +76,7 @@ KERNELS = {
 # Opcodes whose kernel here also runs int16 activations (the int16x8 scheme): the packer sends an
 # int16 op to the first set of the fallback chain that lists it (compiler/kernel_sets.resolve).
 INT16_OPS = frozenset(F.INT16_GENERIC_OPS + (  # copies and selections: format.py
-    # int16 arithmetic (docs/int16.md, docs/int16_weighted.md)
+    # int16 arithmetic (docs/int16.md)
     F.OP_CONV_2D,
     F.OP_DEPTHWISE_CONV_2D,
     F.OP_FULLY_CONNECTED,
