@@ -129,11 +129,7 @@ def conv_steps(x, w4, bias, mult, shift, y, params, arena, offset, wide):
     b, a, cbuf = _views(arena, offset, rows, oc, (g.s_at, g.t_at, g.c_at))  # b: acc's bytes
     rq = Requant16(bias, mult, shift, wide, lo, hi, oc, rows)
     for i, y0, y1, subs in g.bands(n):
-        for g0, g1 in subs:
-            r = (g1 - g0) * ow
-            cb = col[:r * k]
-            steps.append((setitem, (cb.reshape(g1 - g0, ow, kh, kw, c), Ellipsis, win[i, g0:g1])))
-            steps.append((np.matmul, (cb.reshape(r, k), wt, acc[(g0 - y0) * ow:(g1 - y0) * ow])))
+        steps += cc.gemm_steps(col, win, wt, acc, i, y0, subs)
         r = (y1 - y0) * ow
         steps += rq.steps(acc[:r], a[:r], b[:r], cbuf[:r], y[i, y0:y1].reshape(r, oc))
     return steps
