@@ -156,6 +156,12 @@ OP_NAMES = {
 # "ref": pure Python (the specification), "viper": MicroPython's native emitter.
 KERNEL_CHAINS = {"c": ("c", "np", "ref"), "np": ("np", "ref"), "ref": ("ref",), "viper": ("viper", "ref")}
 KERNEL_SETS = ("c", "np", "ref", "viper")
+# Dtype-generic ops (copies and selections of raw values): a kernel set whose kernels for these
+# take the element type from the tensor records runs them on int16 too, so the ref and np sets'
+# INT16_OPS include this group (kernels/<set>/__init__.py; compiler/kernel_sets.resolve).
+INT16_GENERIC_OPS = (OP_RESHAPE, OP_SQUEEZE, OP_EXPAND_DIMS, OP_BROADCAST_TO, OP_CONCATENATION,
+                     OP_MAXIMUM, OP_MINIMUM, OP_PACK, OP_UNPACK, OP_PAD, OP_RESIZE_NEAREST_NEIGHBOR,
+                     OP_SLICE, OP_SPLIT, OP_SPLIT_V, OP_STRIDED_SLICE, OP_TRANSPOSE)
 
 OP_CODES = {}
 for _code in OP_NAMES:

@@ -437,9 +437,10 @@ def test_bundle_files_and_budgets(tmp_path, monkeypatch):
     # the serial agent ships (docs: from edge_rt.agent import stdio_agent); of the kernels only
     # those the model uses (an all-FULLY_CONNECTED model) and what they import
     assert {"lib/edge_rt/agent.py", "lib/edge_rt/agent_store.py"} <= files
-    assert rep.kernel_files == ["kernels/ref/fully_connected.py"]
-    assert not any(f.startswith("lib/edge_rt/kernels/ref/") and "fully_connected" not in f and
-                   not f.endswith("__init__.py") for f in files)
+    # (fully_connected.py imports the weighted ops' shared bind helpers)
+    assert sorted(rep.kernel_files) == ["kernels/ref/_weighted.py", "kernels/ref/fully_connected.py"]
+    assert not any(f.startswith("lib/edge_rt/kernels/ref/") and f.rsplit("/", 1)[1] not in
+                   ("fully_connected.py", "_weighted.py", "__init__.py") for f in files)
     on_disk = {os.path.relpath(os.path.join(d, f), tmp_path / "out").replace(os.sep, "/")
                for d, _, fs in os.walk(tmp_path / "out") for f in fs}
     assert on_disk == files

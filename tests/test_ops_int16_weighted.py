@@ -225,7 +225,7 @@ def test_large_multipliers_small_inputs():
 def test_rounding_differs_from_int8_path():
     """The int64 requantization is not the int32 one: an int64-bias model and the same model
     with an int32 bias give different outputs on some values (so the sweep above tells them
-    apart), and each matches the reference. The share of differing results (docs/int16_weighted.md):
+    apart), and each matches the reference. The share of differing results (docs/int16.md):
         r = random.Random(0); n = d = 0
         for _ in range(200000):
             m, s = quantize_multiplier(10 ** r.uniform(-6, -2)); x = r.randint(-2**31 + 1, 2**31 - 1)

@@ -114,14 +114,6 @@ def test_lstm_state_carried_and_reset():
     assert np.array_equal(run_edge(it, xs)[0], outs[0])
 
 
-def test_lstm_np_invoke_allocates_nothing():
-    data = lstm_model(1, 4, 8, 8, seed=2)
-    it = Interpreter(pack(data, "lstm.tflite", kernels="np", check_budget=False).binary, kernels="np")
-    it.set_input(0, sequence(data, 1)[0][0])
-    growth, peak = traced_invokes(it)
-    assert growth <= 0 and peak < 4096, (growth, peak)  # as tests/test_zero_alloc.py (numpy scalars)
-
-
 @pytest.mark.parametrize("variant,msg", [
     ("peephole", "peephole LSTM not supported"), ("projection", "projection LSTM not supported"),
     ("layer_norm", "layer norm LSTM not supported"), ("cifg", "CIFG LSTM")])
@@ -130,14 +122,6 @@ def test_lstm_variants_refused(variant, msg):
         pack(lstm_model(variant=variant), "lstm.tflite", kernels="ref", check_budget=False)
     assert msg in str(e.value) and "UNIDIRECTIONAL_SEQUENCE_LSTM" in str(e.value)
     assert msg in str(e.value).splitlines()[0]  # one line names the problem
-
-
-@pytest.mark.parametrize("ks,runs_on", [("c", "np"), ("viper", "ref")])
-def test_lstm_other_kernel_sets_fall_back(ks, runs_on):
-    data = lstm_model(1, 3, 4, 5, seed=8)
-    it = Interpreter(pack(data, "lstm.tflite", kernels=ks, check_budget=False).binary)
-    assert it.op_kernel_sets == [runs_on]
-    check_bit_exact(data, kernel_sets=(ks,), inputs=sequence(data, 3))
 
 
 def test_lstm_between_other_ops():
@@ -206,17 +190,24 @@ def test_lstm16_bias_beyond_int64_requantization_refused():
     assert "would overflow int64" in str(e.value).splitlines()[0]
 
 
-def test_lstm16_np_invoke_allocates_nothing():
-    data = lstm16(1, 4, 8, 8, seed=2)
+def _model_of(width):
+    return lstm_model if width == "int8" else lstm16
+
+
+@pytest.mark.parametrize("width", ["int8", "int16"])
+def test_lstm_np_invoke_allocates_nothing(width):
+    data = _model_of(width)(1, 4, 8, 8, seed=2)
     it = Interpreter(pack(data, "lstm.tflite", kernels="np", check_budget=False).binary, kernels="np")
     it.set_input(0, sequence(data, 1)[0][0])
     growth, peak = traced_invokes(it)
-    assert growth <= 0 and peak < 4096, (growth, peak)
+    assert growth <= 0 and peak < 4096, (growth, peak)  # as tests/test_zero_alloc.py (numpy scalars)
 
 
+@pytest.mark.parametrize("width", ["int8", "int16"])
 @pytest.mark.parametrize("ks,runs_on", [("np", "np"), ("c", "np"), ("viper", "ref")])
-def test_lstm16_kernel_sets(ks, runs_on):
-    data = lstm16(1, 3, 4, 5, seed=8)
+def test_lstm_kernel_sets(width, ks, runs_on):
+    """Both forms run on np, and packed for c or viper fall back to np or ref."""
+    data = _model_of(width)(1, 3, 4, 5, seed=8)
     it = Interpreter(pack(data, "lstm.tflite", kernels=ks, check_budget=False).binary)
     assert it.op_kernel_sets == [runs_on]
     check_bit_exact(data, kernel_sets=(ks,), inputs=sequence(data, 3))

@@ -111,15 +111,27 @@ def mbqm_halves(x, m_lo, m_hi, shift):
     return mbqm(x, (m_hi << 16) | m_lo, shift)  # outside the bound: exact, but allocates
 
 
+def mbqm64_operands(multiplier, shift):
+    """The int64 MultiplyByQuantizedMultiplier's operands from a Q0.31 multiplier and its shift:
+    the multiplier rounded to 16 bits (0x7FFF at most) and the total right shift 15 - shift.
+    kernels/np/_exact.py mbqm64_operands is the same on arrays (the packer and numpy use it)."""
+    rm = (multiplier + 0x8000) >> 16 if multiplier < 0x7FFF0000 else 0x7FFF
+    return rm, 15 - shift
+
+
+def mbqm64_reduced(x, rm, total):
+    """mbqm64 with its operands already reduced (mbqm64_operands): one rounding shift (half
+    rounds up: add half, arithmetic shift), then the int64 result truncated to int32 as the C
+    cast does."""
+    return wrap32((x * rm + (1 << (total - 1))) >> total)
+
+
 def mbqm64(x, multiplier, shift):
     """MultiplyByQuantizedMultiplier's int64 overload, which TFLite's int16x8 kernels (int64
-    bias) use instead of mbqm: the Q0.31 multiplier is first rounded to 16 bits (0x7FFF at
-    most), then one rounding shift by 15 - shift (half rounds up: add half, arithmetic shift),
-    and the int64 result is truncated to int32 as the C cast does. The packer keeps
-    |x| * 0x7FFF within int64 and shift <= 14 (prepare/common.py int16_tail)."""
-    rm = (multiplier + 0x8000) >> 16 if multiplier < 0x7FFF0000 else 0x7FFF
-    total = 15 - shift
-    return wrap32((x * rm + (1 << (total - 1))) >> total)
+    bias) and int16 LSTM use instead of mbqm: mbqm64_reduced on mbqm64_operands. The packer
+    keeps |x| * 0x7FFF within int64 and shift <= 14 (prepare/common.py int16_tail)."""
+    rm, total = mbqm64_operands(multiplier, shift)
+    return mbqm64_reduced(x, rm, total)
 
 
 def requant_int16x8(acc, multiplier, shift, wide):

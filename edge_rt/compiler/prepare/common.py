@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, Tensor
+from ...kernels.np._exact import mbqm64_operands
 from ..quant import activation_range, quantize_multipliers
 
 
@@ -257,7 +258,7 @@ def int16_tail(g: Graph, op: Op, x: Tensor, w: Tensor, y: Tensor, w_abs: np.ndar
     if kind == "int64":  # keep mbqm64's arithmetic defined (int64 product, positive shift)
         need(int(shift.max(initial=0)) <= 14, f"output scale multiplier 2**{int(shift.max())} too "
                                               "large for the int16x8 requantization (shift <= 14)")
-        rm = np.where(mult < 0x7FFF0000, (mult.astype(np.int64) + 0x8000) >> 16, 0x7FFF)
+        rm, _ = mbqm64_operands(mult, shift)
         worst = [int(b) * int(r) + (1 << (14 - int(s))) for b, r, s in zip(bound, rm, shift)]
         need(max(worst, default=0) < 1 << 63, "bias or accumulator too large: TFLite's int64 "
                                               "requantization would overflow int64")

@@ -31,6 +31,7 @@ import math
 import numpy as np
 
 from ..ir import Graph, Op
+from ...kernels.np._exact import mbqm64_operands
 from ..quant import quantize_multipliers
 from ..sigmoid16 import SIGMOID_TABLE_U16
 from .common import add_const, need, need_const, need_dtype, need_quant, wrap_int32
@@ -64,9 +65,7 @@ def _mul_scale(a, b, out) -> float:
 def _reduced(mult: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The int64 MultiplyByQuantizedMultiplier's operands: the multiplier rounded to 15 bits
     ((m + 2^15) >> 16, 0x7FFF from 0x7FFF0000 up) and the total right shift 15 - shift."""
-    m = mult.astype(np.int64)
-    red = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF)
-    total = 15 - shift.astype(np.int64)
+    red, total = mbqm64_operands(mult, shift)
     need(bool(np.all((total >= 1) & (total <= 46))), f"gate scale shifts {list(shift)} out of range (-31..7)")
     return red.astype(np.int32), total.astype(np.int32)
 

@@ -111,6 +111,20 @@ def windows(src, yshape, kh, kw, dh, dw, sh, sw):
                       strides=(s[0], s[1] * sh, s[2] * sw, s[1] * dh, s[2] * dw, s[3]), writeable=False)
 
 
+def gemm_steps(col, win, wt, acc, i, y0, subs):
+    """Steps of one band's sub-bands (g0, g1) of batch i: im2col of the receptive fields win into
+    col (one strided copy), then their GEMM with wt (K, OC) into the band's rows of acc."""
+    _, _, ow, kh, kw, c = win.shape
+    k = kh * kw * c
+    steps = []
+    for g0, g1 in subs:
+        r = (g1 - g0) * ow
+        cb = col[:r * k]
+        steps.append((setitem, (cb.reshape(g1 - g0, ow, kh, kw, c), Ellipsis, win[i, g0:g1])))
+        steps.append((np.matmul, (cb.reshape(r, k), wt, acc[(g0 - y0) * ow:(g1 - y0) * ow])))
+    return steps
+
+
 def conv_steps(x, w4, bias, mult, shift, y, params, arena, offset, packed=None):
     """Steps of a convolution: x (N,H,W,C) int8, w4 (OC,KH,KW,C) int8 filter, y (N,OH,OW,OC);
     params = [sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi]; packed: constants() of the
@@ -141,11 +155,7 @@ def conv_steps(x, w4, bias, mult, shift, y, params, arena, offset, packed=None):
     # requantization needs (at least 16 bytes: the region is rounded up to 16)
     spare = np.frombuffer(arena, np.uint8, g.s_at - g.col_at, offset + g.col_at)
     for i, y0, y1, subs in g.bands(n):
-        for g0, g1 in subs:
-            r = (g1 - g0) * ow
-            cb = col[:r * k]
-            steps.append((setitem, (cb.reshape(g1 - g0, ow, kh, kw, c), Ellipsis, win[i, g0:g1])))
-            steps.append((np.matmul, (cb.reshape(r, k), wt, acc[(g0 - y0) * ow:(g1 - y0) * ow])))
+        steps += gemm_steps(col, win, wt, acc, i, y0, subs)
         r = (y1 - y0) * ow
         steps += plan.steps(acc[:r], t[:r], s[:r], y[i, y0:y1].reshape(r, oc), b, spare=spare)
     return steps

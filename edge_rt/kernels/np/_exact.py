@@ -7,6 +7,14 @@ import numpy as np
 I32 = 1 << 31
 
 
+def mbqm64_operands(mult, shift):
+    """kernels/quant.mbqm64_operands on arrays: (multipliers rounded to 16 bits, total right
+    shifts 15 - shift), both int64 (bind and pack time: allocates)."""
+    m = np.asarray(mult, np.int64)
+    rm = np.where(m < 0x7FFF0000, (m + 0x8000) >> 16, 0x7FFF)
+    return rm, 15 - np.asarray(shift, np.int64)
+
+
 class ExactMbqm:
     """Exact mbqm of an int64 vector against per-element multipliers, in place-free buffers."""
 
@@ -51,7 +59,7 @@ class ExactMbqm:
 
 class ExactMbqm64:
     """MultiplyByQuantizedMultiplier's int64 overload (the int16-activation LSTM's FCs) on an int64
-    vector, operands as prepared: 15-bit multipliers and total right shifts; wrap32 of
+    vector, operands as mbqm64_operands makes them: kernels/quant.mbqm64_reduced, i.e. wrap32 of
     (x * m + 2**(total - 1)) >> total. |x| < 2**47 (TFLite's bound) keeps x * m inside int64."""
 
     def __init__(self, mult, total):

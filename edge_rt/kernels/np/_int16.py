@@ -14,7 +14,7 @@
 import numpy as np
 
 from ..broadcast import unpack_params
-from .broadcast import operand_views
+from .broadcast import band_rows, operand_views
 from .requant import setitem
 
 BAND = 2048  # output elements per band: each of the three int64 buffers is BAND * 8 bytes
@@ -47,17 +47,10 @@ def clamp_store_steps(t, offset, lo, hi, y):
     return steps + [(np.fmax, (t, _c(lo), t)), (np.fmin, (t, _c(hi), t)), (setitem, (y, Ellipsis, t))]
 
 
-def _band_rows(dims):
-    inner = 1
-    for d in dims[1:]:
-        inner *= d
-    return max(1, min(dims[0], BAND // max(inner, 1))), inner
-
-
 def binary_scratch_bytes(params, start):
     """Scratch of an int16 binary op whose broadcast plan is params[start:]: three int64 bands."""
     dims, _, _ = unpack_params(params, start)
-    rows, inner = _band_rows(dims)
+    rows, inner = band_rows(dims, BAND)
     return 3 * rows * inner * 8
 
 
@@ -66,7 +59,7 @@ def bind_binary(op, v, arena, start, element_steps):
     turning band ta (input 1, int64) and tb (input 2) into the int64 result in ta."""
     a, b, y = operand_views(v[op.inputs[0]], v[op.inputs[1]], v[op.outputs[0]], op.params, start)
     dims = y.shape
-    rows, inner = _band_rows(dims)
+    rows, inner = band_rows(dims, BAND)
     n = rows * inner
     o = op.scratch_offset
     bufs = [np.frombuffer(arena, np.int64, n, o + 8 * n * k) for k in range(3)]

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import _conv_common as cc
+from ._exact import mbqm64_operands
 from .requant import clamp_steps, setitem
 
 I32 = 1 << 31
@@ -38,8 +39,7 @@ class Requant16:
         s = np.asarray(shift, np.int64).reshape(-1)
         self.wide = wide
         if wide:  # kernels/quant.mbqm64
-            rm = np.where(m < 0x7FFF0000, (m + 0x8000) >> 16, 0x7FFF)
-            t = 15 - s
+            rm, t = mbqm64_operands(m, s)
             vecs = {"left": np.zeros(n, np.int64), "mult": rm, "k": np.int64(1) << (t - 1), "s": t,
                     "mask": np.zeros(n, np.int64)}
         else:  # kernels/quant.mbqm, merged as in requant.py's header (e = right shift)
@@ -129,11 +129,7 @@ def conv_steps(x, w4, bias, mult, shift, y, params, arena, offset, wide):
     b, a, cbuf = _views(arena, offset, rows, oc, (g.s_at, g.t_at, g.c_at))  # b: acc's bytes
     rq = Requant16(bias, mult, shift, wide, lo, hi, oc, rows)
     for i, y0, y1, subs in g.bands(n):
-        for g0, g1 in subs:
-            r = (g1 - g0) * ow
-            cb = col[:r * k]
-            steps.append((setitem, (cb.reshape(g1 - g0, ow, kh, kw, c), Ellipsis, win[i, g0:g1])))
-            steps.append((np.matmul, (cb.reshape(r, k), wt, acc[(g0 - y0) * ow:(g1 - y0) * ow])))
+        steps += cc.gemm_steps(col, win, wt, acc, i, y0, subs)
         r = (y1 - y0) * ow
         steps += rq.steps(acc[:r], a[:r], b[:r], cbuf[:r], y[i, y0:y1].reshape(r, oc))
     return steps

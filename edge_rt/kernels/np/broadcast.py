@@ -31,17 +31,19 @@ def pair_table(fn):
     return np.ascontiguousarray(fn(v[:, None], v[None, :]).astype(np.int8).reshape(-1))
 
 
-def _band_rows(dims):
+def band_rows(dims, band=BAND):
+    """(rows of the outermost axis per band of at most `band` elements (at least 1), elements per
+    row)."""
     inner = 1
     for d in dims[1:]:
         inner *= d
-    return max(1, min(dims[0], BAND // max(inner, 1))), inner
+    return max(1, min(dims[0], band // max(inner, 1))), inner
 
 
 def scratch_bytes(params, start):
     """np scratch of a binary op whose broadcast plan is params[start:]."""
     dims, _, _ = unpack_params(params, start)
-    rows, inner = _band_rows(dims)
+    rows, inner = band_rows(dims)
     return rows * inner * 8
 
 
@@ -59,7 +61,7 @@ def bind_pair_table(op, v, arena, start, table):
     """Closure applying a pair table to the op's two inputs (broadcast plan at params[start:])."""
     a, b, y = operand_views(v[op.inputs[0]], v[op.inputs[1]], v[op.outputs[0]], op.params, start)
     dims = y.shape
-    rows, inner = _band_rows(dims)
+    rows, inner = band_rows(dims)
     idx = np.frombuffer(arena, np.int64, rows * inner, op.scratch_offset)
     steps = []
     for r0 in range(0, dims[0], rows):

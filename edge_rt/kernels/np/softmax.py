@@ -118,32 +118,11 @@ def bind(op, m, v, arena):
     rowdata = [(x[r], memoryview(x[r]), xu[r], y[r]) for r in range(rows)]
     out16 = y.dtype == np.int16  # int8 input, int16 output (zero point -32768): E = bits_over_unit + 15
     general = _general(idx, q, e12, 16 if out16 else 8)
-    if out16:
-        return _run_out16(rowdata, idx, e12, e12mv, ones, short, q, v12, v31, sc, kk, ll, general)
-
-    def run():
-        for xr, xmv, xur, yr in rowdata:
-            mx = xmv[xr.argmax()]
-            setitem(idx, Ellipsis, xur)
-            v12[mx].take(idx, None, e12, "clip")
-            total = int(sum(e12mv)) if short else int(ones.dot(e12))
-            if total >= _FAST_SUM:
-                general(v31[mx], total, yr)
-                continue
-            b = total.bit_length()
-            sc[()] = fast_reciprocal(total)
-            v31[mx].take(idx, None, q, "clip")
-            multiply(q, sc, q)
-            add(q, kk[b + 3], q)
-            right_shift(q, ll[b + 3], q)
-            lut_take(q, None, yr, "clip")
-    return run
-
-
-def _run_out16(rowdata, idx, e12, e12mv, ones, short, q, v12, v31, sc, kk, ll, general):
-    """run() for int16 output: the int8 steps with E = bits_over_unit + 15 = b - 5 (b >= 20 as
-    the sum is at least 2**19, so E >= 15), then q - 32768 clipped at 32767 (q >= 0)."""
-    setitem, multiply, add, right_shift, minimum = np.ndarray.__setitem__, np.multiply, np.add, np.right_shift, np.minimum
+    # int8 output: E = bits_over_unit + 8 = b + 3, then the int8 table; int16 output: E =
+    # bits_over_unit + 15 = b - 5 (b >= 20 as the sum is at least 2**19, so E >= 15), then
+    # q - 32768 clipped at 32767 (q >= 0)
+    eb = -5 if out16 else 3
+    minimum = np.minimum
     off, top = np.array(-32768, np.int64), np.array(32767, np.int64)
 
     def run():
@@ -155,15 +134,18 @@ def _run_out16(rowdata, idx, e12, e12mv, ones, short, q, v12, v31, sc, kk, ll, g
             if total >= _FAST_SUM:
                 general(v31[mx], total, yr)
                 continue
-            b = total.bit_length()
+            b = total.bit_length() + eb
             sc[()] = fast_reciprocal(total)
             v31[mx].take(idx, None, q, "clip")
             multiply(q, sc, q)
-            add(q, kk[b - 5], q)
-            right_shift(q, ll[b - 5], q)
-            add(q, off, q)
-            minimum(q, top, out=q)
-            setitem(yr, Ellipsis, q)
+            add(q, kk[b], q)
+            right_shift(q, ll[b], q)
+            if out16:
+                add(q, off, q)
+                minimum(q, top, out=q)
+                setitem(yr, Ellipsis, q)
+            else:
+                lut_take(q, None, yr, "clip")
     return run
 
 

@@ -6,47 +6,7 @@
 import numpy as np
 
 from ._exact import ExactMbqm as _Mbqm, ExactMbqm64 as _Mbqm64
-
-
-class _Act:
-    """TFLite's int16 sigmoid / tanh (reference_integer_ops::Logistic / Tanh) on an int64 vector."""
-
-    def __init__(self, tab, n):
-        self.tab = np.asarray(tab, np.int64)
-        self.a, self.uh, self.ua, self.ub = (np.empty(n, np.int64) for _ in range(4))
-        self.sat, self.neg = np.empty(n, np.bool_), np.empty(n, np.bool_)
-
-    def __call__(self, v, out, mult, shift, tanh):
-        a, uh, ua, ub, sat, neg = self.a, self.uh, self.ua, self.ub, self.sat, self.neg
-        np.multiply(v, mult, out=v)
-        if shift:
-            np.add(v, 1 << (shift - 1), out=v)
-            np.right_shift(v, shift, out=v)
-        bits = 8 if tanh else 9
-        np.abs(v, out=a)
-        np.right_shift(a, bits, out=uh)
-        np.greater_equal(uh, 255, out=sat)
-        np.minimum(uh, 254, out=uh)
-        self.tab.take(uh, out=ua)  # the method: np.take's wrapper allocates
-        np.add(uh, 1, out=uh)
-        self.tab.take(uh, out=ub)
-        np.subtract(ub, ua, out=ub)
-        np.bitwise_and(a, (1 << bits) - 1, out=a)
-        np.multiply(a, ub, out=a)
-        np.left_shift(ua, bits, out=ua)
-        np.add(ua, a, out=out)
-        np.copyto(out, (0xFFFF << 8) if tanh else (0x7FFF << 10), where=sat)
-        np.less(v, 0, out=neg)
-        if tanh:
-            np.subtract((1 << 23) + 127, out, out=a)
-            np.add(out, 128 - (1 << 23), out=out)
-            np.copyto(out, a, where=neg)
-            np.right_shift(out, 8, out=out)
-        else:
-            np.subtract((1 << 25) + 511, out, out=a)
-            np.add(out, 512, out=out)
-            np.copyto(out, a, where=neg)
-            np.right_shift(out, 10, out=out)
+from ._sigmoid16 import Act16
 
 
 def bind(op, m, v, arena):
@@ -64,7 +24,7 @@ def bind(op, m, v, arena):
     mult, shift = np.asarray(v[i_m], np.int64), np.asarray(v[i_s], np.int64)
     fc_x, fc_h = (fc(np.repeat(mult[k:k + 4], ns), np.repeat(shift[k:k + 4], ns)) for k in (0, 4))
     mul_f, mul_i, mul_o = (_Mbqm(np.full(ns, mult[k]), np.full(ns, shift[k])) for k in (8, 9, 10))
-    act4, act1 = _Act(v[i_t], 4 * ns), _Act(v[i_t], ns)
+    act4, act1 = Act16("logistic", v[i_t], 4 * ns), Act16("tanh", v[i_t], ns)
     xb, hb, ef = np.empty(ni), np.empty(ns), np.empty(4 * ns)
     g, e, q = (np.empty(4 * ns, np.int64) for _ in range(3))
     gi, gf, gc, go = (g[k * ns:(k + 1) * ns] for k in range(4))
@@ -100,8 +60,8 @@ def bind(op, m, v, arena):
             add(q, g, out=q)
             clip(q, -32768, 32767)
             copyto(e, q)
-            act4(e, g, 3, 0, False)     # sigmoid on every row; the cell gate's is replaced next
-            act1(sc, gc, 3, 0, True)
+            act4(e, g, 3, 0)     # sigmoid on every row; the cell gate's is replaced next
+            act1(sc, gc, 3, 0)
             copyto(cb, cv)
             multiply(gf, cb, out=p1)
             mul_f(p1, r1)
@@ -114,7 +74,7 @@ def bind(op, m, v, arena):
             if qclip:
                 clip(r1, -qclip, qclip)
             copyto(cv, r1, casting="unsafe")
-            act1(r1, r2, tmul, tsh, True)
+            act1(r1, r2, tmul, tsh)
             multiply(r2, go, out=p1)
             mul_o(p1, r1)
             add(r1, hzp, out=r1)

@@ -75,25 +75,8 @@ KERNELS = {
 
 # Opcodes whose kernel here also runs int16 activations (the int16x8 scheme): the packer sends an
 # int16 op to the first set of the fallback chain that lists it (compiler/kernel_sets.resolve).
-INT16_OPS = frozenset((
-    # dtype-generic: copies and selections of raw values
-    F.OP_RESHAPE,
-    F.OP_SQUEEZE,
-    F.OP_EXPAND_DIMS,
-    F.OP_BROADCAST_TO,
-    F.OP_CONCATENATION,
-    F.OP_MAXIMUM,
-    F.OP_MINIMUM,
-    F.OP_PACK,
-    F.OP_UNPACK,
-    F.OP_PAD,
-    F.OP_RESIZE_NEAREST_NEIGHBOR,
-    F.OP_SLICE,
-    F.OP_SPLIT,
-    F.OP_SPLIT_V,
-    F.OP_STRIDED_SLICE,
-    F.OP_TRANSPOSE,
-    # int16 arithmetic (docs/int16.md, docs/int16_weighted.md)
+INT16_OPS = frozenset(F.INT16_GENERIC_OPS + (  # copies and selections: format.py
+    # int16 arithmetic (docs/int16.md)
     F.OP_CONV_2D,
     F.OP_DEPTHWISE_CONV_2D,
     F.OP_FULLY_CONNECTED,

@@ -4,23 +4,16 @@
 # *all* taps into the bias, so the loop adds x * w for a valid tap and in_zp * w
 # (= -in_off * w) for a padded one, which cancels that tap's share of the folded term.
 from ... import format as F
-from ...compat import retype
 from ..quant import mbqm_halves, requant_int16x8
+from ._weighted import conv_geometry, operands8, operands16
 
 
 def bind(op, m, v, arena):
-    i_x, i_w, i_b, i_m, i_s = op.inputs[:5]  # np-packed files append np-only constants
-    if m.tensors[i_x].dtype == F.DT_INT16:
+    if m.tensors[op.inputs[0]].dtype == F.DT_INT16:
         return bind16(op, m, v)
-    x, w, bias, shift = v[i_x], v[i_w], v[i_b], v[i_s]
-    # the int32 multipliers (>= 2**30, big ints on 32-bit MicroPython) read as uint16
-    # halves, so requantization stays allocation-free: see quant.mbqm_halves
-    mh = retype(v[i_m], m.tensors[i_m].nbytes, "H")
-    y = v[op.outputs[0]]
+    x, w, bias, mh, shift, y = operands8(op, m, v)
     sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi = op.params
-    nb, h, wd, ic = m.tensors[i_x].shape
-    oc, kh, kw, _ = m.tensors[i_w].shape
-    _, oh, ow, _ = m.tensors[op.outputs[0]].shape
+    nb, h, wd, ic, oc, kh, kw, oh, ow = conv_geometry(op, m)
 
     # Everything run() reads is bound as a default argument: on MicroPython a closure over
     # more than 5 variables copies them into a heap array on every call, defaults do not.
@@ -54,14 +47,9 @@ def bind16(op, m, v):
     """int16x8: int16 input and output (zero points 0), int8 filter, the bias int64 or int32
     (its dtype picks the accumulator, see quant.requant_int16x8). Padded taps are skipped, as
     in the reference; same loop order as the int8 kernel (row overlap relies on it)."""
-    i_x, i_w, i_b, i_m, i_s = op.inputs[:5]
-    x, w, bias, mult, shift = v[i_x], v[i_w], v[i_b], v[i_m], v[i_s]
-    wide = m.tensors[i_b].dtype == F.DT_INT64
-    y = v[op.outputs[0]]
+    x, w, bias, mult, shift, y, wide = operands16(op, m, v)
     sh, sw, dh, dw, pt, pl, _, _, lo, hi = op.params[:10]
-    nb, h, wd, ic = m.tensors[i_x].shape
-    oc, kh, kw, _ = m.tensors[i_w].shape
-    _, oh, ow, _ = m.tensors[op.outputs[0]].shape
+    nb, h, wd, ic, oc, kh, kw, oh, ow = conv_geometry(op, m)
 
     def run(x=x, w=w, bias=bias, mult=mult, shift=shift, y=y, nb=nb, h=h, wd=wd, ic=ic, oc=oc, kh=kh,
             kw=kw, oh=oh, ow=ow, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pl=pl, lo=lo, hi=hi, wide=wide):

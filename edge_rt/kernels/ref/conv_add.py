@@ -4,24 +4,20 @@
 # share the skip tensor's bytes because element i of the output reads only element i of skip,
 # before writing it. Params: CONV_2D's 10, conv_position, then ADD's (see conv_2d.py, add.py).
 # MicroPython-safe as those two: state in default arguments, multipliers as uint16 halves.
-from ...compat import retype
 from ..broadcast import unpack_params
 from ..quant import mbqm_halves
+from ._weighted import conv_geometry, operands8
 from .add import element_fn
 
 
 def bind(op, m, v, arena):
-    i_x, i_w, i_b, i_m, i_s, i_skip = op.inputs[:6]  # np-packed files append np-only constants
-    x, w, bias, shift, skip = v[i_x], v[i_w], v[i_b], v[i_s], v[i_skip]
-    mh = retype(v[i_m], m.tensors[i_m].nbytes, "H")
-    y = v[op.outputs[0]]
+    x, w, bias, mh, shift, y = operands8(op, m, v)
+    skip = v[op.inputs[5]]
     sh, sw, dh, dw, pt, pl, in_zp, c_off, c_lo, c_hi = op.params[:10]
     first = op.params[10] == 1  # the convolution feeds ADD's first input
     add = element_fn(op.params, 11, 1)
     unpack_params(op.params, 23)  # validates the (same-shape) broadcast plan
-    nb, h, wd, ic = m.tensors[i_x].shape
-    oc, kh, kw, _ = m.tensors[i_w].shape
-    _, oh, ow, _ = m.tensors[op.outputs[0]].shape
+    nb, h, wd, ic, oc, kh, kw, oh, ow = conv_geometry(op, m)
 
     def run(x=x, w=w, bias=bias, mh=mh, shift=shift, skip=skip, y=y, nb=nb, h=h, wd=wd, ic=ic,
             oc=oc, kh=kh, kw=kw, oh=oh, ow=ow, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pl=pl,

@@ -3,22 +3,19 @@
 # combined with the same-index skip element exactly as ADD does; no intermediate tensor.
 # Params: FULLY_CONNECTED's 3, conv_position, then ADD's (see fully_connected.py, add.py).
 # MicroPython-safe as those two: state in default arguments, multipliers as uint16 halves.
-from ...compat import retype
 from ..broadcast import unpack_params
 from ..quant import mbqm_halves
+from ._weighted import fc_geometry, operands8
 from .add import element_fn
 
 
 def bind(op, m, v, arena):
-    i_x, i_w, i_b, i_m, i_s, i_skip = op.inputs[:6]  # np-packed files append np-only constants
-    x, w, bias, shift, skip = v[i_x], v[i_w], v[i_b], v[i_s], v[i_skip]
-    mh = retype(v[i_m], m.tensors[i_m].nbytes, "H")
-    y = v[op.outputs[0]]
+    x, w, bias, mh, shift, y = operands8(op, m, v)
+    skip = v[op.inputs[5]]
     f_off, f_lo, f_hi, pos = op.params[:4]
     add = element_fn(op.params, 4, 1)
     unpack_params(op.params, 16)  # validates the (same-shape) broadcast plan
-    n, k = m.tensors[i_w].shape
-    batches = m.tensors[i_x].size() // k
+    n, k, batches = fc_geometry(op, m)
 
     def run(x=x, w=w, bias=bias, mh=mh, shift=shift, skip=skip, y=y, n=n, k=k, batches=batches,
             f_off=f_off, f_lo=f_lo, f_hi=f_hi, first=pos == 1, add=add):

@@ -14,6 +14,7 @@
 from ...compat import retype
 from ..fixedpoint import log_ge_1, log_ge_1_small
 from ..quant import INT32_MIN, mbqm, rdbpot, srdhm_halves, wrap32
+from .softmax import exp_sum, last_axis, row_max
 
 
 def run_exact(x, y, q5, base, end, mx, total, dmin1, rm, rs):
@@ -36,9 +37,7 @@ def bind(op, m, v, arena):
     q5, e12 = v[op.inputs[1]], v[op.inputs[2]]
     q5h = retype(q5, 1024, "h")  # q5[d] = q5h[2d + 1] * 2**16 + (q5h[2d] & 0xFFFF)
     diff_min, rev_mult, rev_shift = op.params[:3]
-    shape = m.tensors[op.inputs[0]].shape
-    depth = shape[-1]
-    rows = m.tensors[op.inputs[0]].size() // depth if depth else 0
+    depth, rows = last_axis(m.tensors[op.inputs[0]])
     r = -rev_shift
     small = depth < 2048 and 2 <= r <= 30
     # -d lies in [-255, 0]: a cutoff below -256 (diff_min - 1 may be -2**30 - 1) compares alike
@@ -55,13 +54,8 @@ def bind(op, m, v, arena):
         for row in range(rows):
             base = row * depth
             end = base + depth
-            mx = -128
-            for i in range(base, end):
-                if x[i] > mx:
-                    mx = x[i]
-            total = 0
-            for i in range(base, end):
-                total += e12[mx - x[i]]
+            mx = row_max(x, base, end, -128)
+            total = exp_sum(x, e12, base, end, mx)
             if not (small and log_ge_1_small(total, 12, 5, w)):
                 run_exact(x, y, q5, base, end, mx, total, exact[0], exact[1], exact[2])
                 continue

@@ -24,10 +24,32 @@ from ..quant import mbqm_halves, rdbpot, srdhm, wrap32
 SMALL_DEPTH = 2047  # depth * 2**19 <= 2**30 - 1
 
 
-def _row_exact(x, eq31, eq12, y, base, end, mx, obits=8):
+# -- row helpers, shared with log_softmax.py (small ints only) --------------------------------
+def last_axis(t):
+    """(depth, rows) of tensor record t taken as rows of its last axis."""
+    depth = t.shape[-1]
+    return depth, (t.size() // depth if depth else 0)
+
+
+def row_max(x, base, end, lo):
+    """max(lo, x[base:end])."""
+    mx = lo
+    for i in range(base, end):
+        if x[i] > mx:
+            mx = x[i]
+    return mx
+
+
+def exp_sum(x, tab, base, end, mx):
+    """The sum of tab[mx - x[i]] over the row (the int8 ops' exp tables, indexed by max - x)."""
     total = 0
     for i in range(base, end):
-        total += eq12[mx - x[i]]
+        total += tab[mx - x[i]]
+    return total
+
+
+def _row_exact(x, eq31, eq12, y, base, end, mx, obits=8):
+    total = exp_sum(x, eq12, base, end, mx)
     scale, bits_over_unit = reciprocal(wrap32(total), 12)
     exponent = bits_over_unit + 31 - obits
     lo = -(1 << (obits - 1))
@@ -45,9 +67,7 @@ def bind(op, m, v, arena):
     exp_q12 = v[op.inputs[2]]
     eh = retype(exp_q31, m.tensors[op.inputs[1]].nbytes, "H")  # Q0.31 as uint16 halves
     y = v[op.outputs[0]]
-    shape = m.tensors[op.inputs[0]].shape
-    depth = shape[-1]
-    rows = m.tensors[op.inputs[0]].size() // depth if depth else 0
+    depth, rows = last_axis(m.tensors[op.inputs[0]])
     small = depth <= SMALL_DEPTH
     lim = [0, 0, 0, 0]  # the row's scale as limbs, then bits_over_unit
     # int16 output (int8 input; zero point -32768, scale 1/65536): E = bits_over_unit + 15, so
@@ -61,16 +81,11 @@ def bind(op, m, v, arena):
         for r in range(rows):
             base = r * depth
             end = base + depth
-            mx = -128
-            for i in range(base, end):
-                if x[i] > mx:
-                    mx = x[i]
+            mx = row_max(x, base, end, -128)
             if not small:
                 _row_exact(x, exp_q31, exp_q12, y, base, end, mx, obits)
                 continue
-            total = 0
-            for i in range(base, end):
-                total += exp_q12[mx - x[i]]
+            total = exp_sum(x, exp_q12, base, end, mx)
             if not reciprocal_limbs(total, 12, lim) or lim[3] + eoff < 0:
                 _row_exact(x, exp_q31, exp_q12, y, base, end, mx, obits)
                 continue
@@ -112,9 +127,7 @@ def lookup16(value, lut):
 
 
 def _bind16(op, m, v):
-    t = m.tensors[op.inputs[0]]
-    depth = t.shape[-1]
-    rows = t.size() // depth if depth else 0
+    depth, rows = last_axis(m.tensors[op.inputs[0]])
     mh = retype(v[op.inputs[3]], 4, "H")  # the int32 multiplier as uint16 halves
     k = (v[op.inputs[0]], v[op.inputs[1]], v[op.inputs[2]], v[op.outputs[0]], mh[0], mh[1], op.params[0],
          op.params[1], depth, rows)
@@ -124,10 +137,7 @@ def _bind16(op, m, v):
         for r in range(rows):
             base = r * depth
             end = base + depth
-            mx = -32768
-            for i in range(base, end):
-                if x[i] > mx:
-                    mx = x[i]
+            mx = row_max(x, base, end, -32768)
             total = 0
             for i in range(base, end):
                 d = x[i] - mx

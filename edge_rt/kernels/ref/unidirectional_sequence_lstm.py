@@ -10,42 +10,14 @@
 # tanh > -2**15). With int16 activations the FC sums are int64 in TFLite Micro (and may be big
 # ints on a 32-bit port), rescaled by fc64.
 from ...compat import retype, typed_view
-from ..quant import mbqm_halves, wrap32
+from ..quant import mbqm64_reduced, mbqm_halves
+from ._sigmoid16 import rescale, sigmoid16, tanh16
 
 
 def fc64(acc, m15, unused, total):
-    """MultiplyByQuantizedMultiplier's int64 overload with its operands prepared at pack time: the
-    multiplier rounded to 15 bits and the total right shift 15 - shift; one rounding, then C's
-    cast to int32. The prepare keeps acc * m15 inside int64."""
-    return wrap32((acc * m15 + (1 << (total - 1))) >> total)
-
-
-def sigmoid16(v, tab):
-    """reference_integer_ops::Logistic on int16 v (Q3.12; input multiplier 3, no shift)."""
-    v = v * 3
-    a = -v if v < 0 else v
-    uh = a >> 9
-    if uh >= 255:
-        r = 0x7FFF << 10
-    else:
-        ua = tab[uh]
-        r = (ua << 9) + (a & 0x1FF) * (tab[uh + 1] - ua)
-    r = r + 512 if v >= 0 else (1 << 25) - r + 511
-    return r >> 10
-
-
-def tanh16(v, mult, shift, tab):
-    """reference_integer_ops::Tanh on int16 v: scaled by mult / 2**shift (rounded) to Q3.12 x 3."""
-    v = (v * mult + ((1 << (shift - 1)) if shift > 0 else 0)) >> shift
-    a = -v if v < 0 else v
-    uh = a >> 8
-    if uh >= 255:
-        r = 0xFFFF << 8
-    else:
-        ua = tab[uh]
-        r = (ua << 8) + (a & 0xFF) * (tab[uh + 1] - ua)
-    r = r - (1 << 23) + 128 if v >= 0 else (1 << 23) + 127 - r
-    return r >> 8
+    """quant.mbqm64 with its operands reduced at pack time (quant.mbqm64_reduced), in the
+    signature of mbqm_halves. The prepare keeps acc * m15 inside int64."""
+    return mbqm64_reduced(acc, m15, total)
 
 
 def bind(op, m, v, arena):
@@ -89,13 +61,13 @@ def bind(op, m, v, arena):
                     a += e
                     a = -32768 if a < -32768 else (32767 if a > 32767 else a)
                     if g == 0:
-                        ig = sigmoid16(a, tab)
+                        ig = sigmoid16(a * 3, tab)
                     elif g == 1:
-                        fg = sigmoid16(a, tab)
+                        fg = sigmoid16(a * 3, tab)
                     elif g == 2:
-                        cg = tanh16(a, 3, 0, tab)
+                        cg = tanh16(a * 3, tab)
                     else:
-                        og = sigmoid16(a, tab)
+                        og = sigmoid16(a * 3, tab)
                 a = mbqm_halves(fg * c[so + j], mh[16], mh[17], shift[8])
                 a = -32768 if a < -32768 else (32767 if a > 32767 else a)
                 e = mbqm_halves(ig * cg, mh[18], mh[19], shift[9])
@@ -105,7 +77,7 @@ def bind(op, m, v, arena):
                 if qclip:
                     a = -qclip if a < -qclip else (qclip if a > qclip else a)
                 c[so + j] = a
-                a = mbqm_halves(tanh16(a, tmul, tsh, tab) * og, mh[20], mh[21], shift[10]) + hzp
+                a = mbqm_halves(tanh16(rescale(a, tmul, tsh), tab) * og, mh[20], mh[21], shift[10]) + hzp
                 hn[j] = lo if a < lo else (hi if a > hi else a)
             for j in range(ns):
                 h[so + j] = hn[j]
