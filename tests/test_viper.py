@@ -161,7 +161,9 @@ def _run_against_tflm(models, trials=2, seed=5, disable=KEEP_OPS):
                        for op in it.model.ops)
         jobs.append((ert, [[x.tobytes() for x in xs] for xs in inputs], lock))
         labels.append((label, [op.opcode for op in it.model.ops]))
-    res = U.run_models(jobs, kernels=None, timeout=600)
+    # one process runs the whole sweep: the largest inputs (128 KiB) need room beside the modules
+    # and what earlier models left fragmented, so twice the default heap (the lock is what counts)
+    res = U.run_models(jobs, kernels=None, heap=2 * U.HEAP_BYTES, timeout=600)
     problems, on_viper = [], set()
     for (label, opcodes), r, want in zip(labels, res, wants):
         if r.error:
