@@ -21,7 +21,8 @@ HEADERS = ["ert_kernels.h", "_ert_load.h", "ert_fixedpoint.h", "ert_simd.h", "er
 # the element-wise, pooling and data-movement ops
 SOURCES += ["average_pool_2d.c", "max_pool_2d.c", "add.c", "sub.c", "mul.c", "softmax.c", "logistic.c", "tanh.c",
             "hard_swish.c", "lookup.c", "relu.c", "relu6.c", "leaky_relu.c", "quantize.c", "dequantize.c",
-            "mean.c", "pad.c", "concatenation.c", "reshape.c", "squeeze.c"]
+            "mean.c", "pad.c", "concatenation.c", "reshape.c", "squeeze.c", "strided_slice.c", "split.c",
+            "split_v.c"]
 
 
 class OptionalBuildExt(build_ext):

@@ -141,6 +141,26 @@ def test_validator_refuses_out_of_bounds_element_records():
     _refused(F.OP_CONCATENATION, [1, 2] + [1] * 11, ins + [(1, 64, 22)])      # 11 inputs
     _refused(F.OP_RESHAPE, [33], [(1, 0, 32), (1, 64, 33)])
     _refused(F.OP_DEQUANTIZE, [8, 0, 0x3F800000], [(1, 0, 8), (1, 64, 31)])
+    # STRIDED_SLICE of a (4, 6) int16 input: rows 3, 1 (stride -2), columns 1, 3, 5
+    ss = [2, 1, 1, 1, 4, 6] + [0, 1, 1] * 3 + [3, -2, 2, 1, 2, 3]
+    _ok(F.OP_STRIDED_SLICE, ss, [(1, 0, 48), (1, 64, 12)])
+    _refused(F.OP_STRIDED_SLICE, ss, [(1, 0, 47), (1, 64, 12)])             # input a byte short
+    _refused(F.OP_STRIDED_SLICE, ss, [(1, 0, 48), (1, 64, 11)])             # output a byte short
+    _refused(F.OP_STRIDED_SLICE, ss[:15] + [3, -2, 3] + ss[18:], [(1, 0, 4096), (1, 64, 4096)])  # row -1
+    _refused(F.OP_STRIDED_SLICE, ss[:15] + [4, -1, 1] + ss[18:], [(1, 0, 4096), (1, 64, 4096)])  # row 4
+    _refused(F.OP_STRIDED_SLICE, ss[:18] + [1, 2, 4], [(1, 0, 4096), (1, 64, 4096)])  # column 7
+    _refused(F.OP_STRIDED_SLICE, ss[:18] + [1, 0, 3], [(1, 0, 4096), (1, 64, 4096)])  # stride 0
+    _refused(F.OP_STRIDED_SLICE, [3] + ss[1:], [(1, 0, 4096), (1, 64, 4096)])        # element size 3
+    _refused(F.OP_STRIDED_SLICE, ss[:-1], [(1, 0, 4096), (1, 64, 4096)])            # a param short
+    outs = [(1, 64, 6), (1, 96, 10)] + [(1, 64, 0)] * 13
+    for code in (F.OP_SPLIT, F.OP_SPLIT_V):
+        _ok(code, [1, 2, 8, 3, 5], [(1, 0, 16)] + outs)
+        _refused(code, [1, 2, 8, 3, 5], [(1, 0, 15)] + outs)                 # input a byte short
+        _refused(code, [1, 2, 8, 3, 6], [(1, 0, 4096)] + [(1, 64, 64)] * 15)  # chunks past the block
+        _refused(code, [1, 2, 8, 3, 4], [(1, 0, 4096)] + [(1, 64, 64)] * 15)  # chunks short of it
+        _refused(code, [1, 2, 8, 3, 5], [(1, 0, 16), (1, 64, 6), (1, 96, 9)] + outs[2:])  # output 1 short
+        _refused(code, [1, 2, 8, 3, 5], [(1, 0, 16), (0, 64, 6)] + outs[1:])  # output in the file
+        _refused(code, [1, 1, 16] + [1] * 16, [(1, 0, 4096)] + [(1, 64, 64)] * 15)  # 16 outputs
 
 
 def _random_records(rng):
@@ -171,6 +191,14 @@ def _random_records(rng):
     yield F.OP_PAD, [rng.choice([1, 2, 4]), pr] + [r(1, 5) for _ in range(pr)] + [r(0, 3) for _ in range(2 * pr)]
     yield F.OP_CONCATENATION, [rng.choice([1, 2, 4]), r(0, 5)] + [r(0, 9) for _ in range(r(1, 10))]
     yield F.OP_RESHAPE, [r(0, 100)]
+    dims = [r(1, 5) for _ in range(5)]
+    walk = []
+    for d in dims:  # a start inside the axis, a stride either way, a count that may overrun
+        s0, st = r(0, d - 1), rng.choice([1, 2, -1, -2, 3])
+        walk += [s0, st, r(0, 1 + (d - 1 - s0) // st if st > 0 else 1 + s0 // -st + (rng.random() < 0.2))]
+    yield F.OP_STRIDED_SLICE, [rng.choice([1, 2, 4])] + dims + walk
+    chunks = [r(0, 9) for _ in range(r(1, 15))]
+    yield rng.choice([F.OP_SPLIT, F.OP_SPLIT_V]), [rng.choice([1, 2, 4]), r(0, 5), sum(chunks) + (rng.random() < 0.1)] + chunks
     yield F.OP_LOOKUP, [r(0, 100)]
 
 

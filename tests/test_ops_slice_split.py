@@ -1,17 +1,24 @@
 """STRIDED_SLICE, SPLIT, SPLIT_V: single-op models over their parameter space (ranks 1-4,
 negative and out-of-range indices, negative strides, begin/end/shrink masks; equal and sized
 splits on every axis, negative axes, -1 sizes; int8, int16, int32, float32), bit-exact against
-TFLite Micro on both kernel sets, np invoke allocation-free; refused configurations name the op."""
+TFLite Micro on every kernel set (c when built: every op on the C kernels), np invoke
+allocation-free; refused configurations name the op."""
 import numpy as np
 import pytest
 
 from edge_rt.compiler.pack import pack
 from edge_rt.errors import UnsupportedModelError
 from edge_rt.interpreter import Interpreter
-from edge_rt.testing.conformance import check_bit_exact, traced_invokes
+from edge_rt.testing.c_set import C_BUILT
+from edge_rt.testing.conformance import check_bit_exact as _check_bit_exact, traced_invokes
 from edge_rt.testing.tflite_builder import ModelBuilder
 
-KS = ("np", "ref")
+KS = ("c", "np", "ref") if C_BUILT else ("np", "ref")
+
+
+def check_bit_exact(data, **kw):
+    """The reference comparison with the C set's file required to run every op in C."""
+    return _check_bit_exact(data, all_c=True, **kw)
 Q = {"int8": (0.05, -3), "int16": (0.01, 0), "int32": (None, None), "float32": (None, None)}
 
 
@@ -56,15 +63,17 @@ def random_slice(rng, rank):
     return shape, begin, end, strides, bm, em, sm
 
 
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
 @pytest.mark.parametrize("rank", [1, 2, 3, 4])
-def test_strided_slice_random_sweep(rank):
+def test_strided_slice_random_sweep(rank, dtype):
     rng = np.random.default_rng(rank)
     done = 0
     for _ in range(150):
         shape, begin, end, strides, bm, em, sm = random_slice(rng, rank)
         if 0 in numpy_shape(shape, begin, end, strides, bm, em, sm):
             continue  # an empty slice: nothing to compare
-        check_bit_exact(slice_model(shape, begin, end, strides, bm=bm, em=em, sm=sm), trials=1, kernel_sets=KS)
+        check_bit_exact(slice_model(shape, begin, end, strides, dtype, bm=bm, em=em, sm=sm), trials=1,
+                        kernel_sets=KS)
         done += 1
     assert done >= 25
 
@@ -121,12 +130,14 @@ def split_model(shape, axis, n, dtype="int8", sizes=None):
                                           ((2, 3, 4, 6), 1, 3), ((1, 11, 1, 64), 3, 2), ((2, 3, 4), 0, 1)])
 def test_split(shape, axis, n):
     check_bit_exact(split_model(shape, axis, n), trials=2, kernel_sets=KS)
+    check_bit_exact(split_model(shape, axis, n, "int16"), trials=1, kernel_sets=KS)
 
 
 @pytest.mark.parametrize("shape,axis,sizes", [((1, 11, 1, 64), 3, [32, 32]), ((1, 15, 1, 64), -1, [10, -1, 20]),
                                               ((5, 7), 0, [1, 3, 1]), ((2, 3, 8), 2, [-1, 3]), ((6, 2), 0, [5, 1])])
 def test_split_v(shape, axis, sizes):
     check_bit_exact(split_model(shape, axis, None, sizes=sizes), trials=2, kernel_sets=KS)
+    check_bit_exact(split_model(shape, axis, None, "int16", sizes=sizes), trials=1, kernel_sets=KS)
 
 
 @pytest.mark.parametrize("dtype", ["int16", "int32", "float32"])
@@ -143,6 +154,16 @@ def test_split_refusals():
     with pytest.raises(UnsupportedModelError) as e:
         pack(b.build([x], ys), "s.tflite", check_budget=False)
     assert "(SPLIT)" in str(e.value) and "axis 2 out of range" in str(e.value)
+
+
+def test_slice_and_split_run_in_c_with_fifteen_outputs():
+    """The C records' limit (15 outputs) is reached, and the sixteenth part falls back to np."""
+    if not C_BUILT:
+        pytest.skip("C kernels not built")
+    check_bit_exact(split_model((2, 30), 1, 15), trials=2, kernel_sets=KS)
+    data = split_model((2, 32), 1, 16)
+    assert Interpreter(pack(data, "s.tflite", kernels="c", check_budget=False).binary).op_kernel_sets == ["np"]
+    _check_bit_exact(data, trials=1, kernel_sets=KS)
 
 
 def test_slice_and_split_invoke_allocates_nothing():

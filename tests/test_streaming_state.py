@@ -40,6 +40,18 @@ def test_mww_bit_exact_over_600_frames_state_carried():
 
 
 @needs_mww
+def test_mww_on_c_every_op_bit_exact_over_300_frames():
+    """Packed for the C set, every op of the model (slices and splits included) runs in C."""
+    from edge_rt.testing.c_set import C_BUILT, SKIP_REASON
+    if not C_BUILT:
+        pytest.skip(SKIP_REASON)
+    its = _its(_mww(), ("c",))
+    assert set(its["c"].op_kernel_sets) == {"c"} and len(its["c"]._run) == 1
+    r = check_stream(_mww(), its, feature_frames(300, (1, 3, 40), seed=2))
+    assert r["frames"] == 300 and r["distinct_outputs"] > 3
+
+
+@needs_mww
 def test_mww_reset_state_matches_a_fresh_tflite_micro():
     data = _mww()
     its = _its(data)

@@ -12,6 +12,7 @@ from ..ir import Graph, Op
 from .common import need, need_const, need_dtype
 
 DTYPES = ("int8", "int16", "int32", "float32")
+C_MAX_OUTPUTS = 15  # the C record's pointer table (ert_kernels.h ERT_MAX_PTRS = 16, one is the input)
 
 
 def const_axis(g: Graph, tid: int, rank: int) -> int:
@@ -37,6 +38,8 @@ def split_params(g: Graph, op: Op, x_tid: int, axis: int, sizes: list[int]) -> N
     op.kernel_inputs = [x_tid]
     op.params = [int(np.prod(x.shape[:axis], dtype=np.int64)), x.shape[axis] * inner] + chunks
     op.scratch_bytes = 0
+    if op.kernel_set == "c" and len(op.outputs) > C_MAX_OUTPUTS:
+        op.kernel_set = "np"  # the C chain's next set, same params: more parts than a C record holds
 
 
 def prepare(g: Graph, op: Op, ks: str) -> None:

@@ -144,6 +144,27 @@ def reshape(op, m, v, arena):
     return (op.opcode, [ty.nbytes], [_any(m, op.inputs[0]), _any(m, op.outputs[0])])
 
 
+def strided_slice(op, m, v, arena):
+    es = _esize(m, [op.inputs[0], op.outputs[0]])
+    n = 1
+    for a in range(5):
+        n *= op.params[5 + 3 * a + 2]
+    if n != _size(m.tensors[op.outputs[0]].shape):
+        raise ValueError("slice of %d elements, output has %d" % (n, _size(m.tensors[op.outputs[0]].shape)))
+    return (F.OP_STRIDED_SLICE, [es] + list(op.params), [_any(m, op.inputs[0]), _any(m, op.outputs[0])])
+
+
+def split(op, m, v, arena):
+    """SPLIT and SPLIT_V (prepared alike: outer, in_chunk, chunks)."""
+    es = _esize(m, [op.inputs[0]] + list(op.outputs))
+    n = len(op.outputs)
+    if not 1 <= n <= 15:
+        raise ValueError("%d outputs; the c kernel takes 1 to 15" % n)
+    ys = [_any(m, t) for t in op.outputs]
+    ys += [(_ARENA, ys[0][1], 0)] * (15 - n)  # unused: no extent
+    return (op.opcode, [es] + list(op.params), [_any(m, op.inputs[0])] + ys)
+
+
 BINDERS_ELEM = {
     F.OP_AVERAGE_POOL_2D: pool,
     F.OP_MAX_POOL_2D: pool,
@@ -165,4 +186,7 @@ BINDERS_ELEM = {
     F.OP_CONCATENATION: concatenation,
     F.OP_RESHAPE: reshape,
     F.OP_SQUEEZE: reshape,
+    F.OP_STRIDED_SLICE: strided_slice,
+    F.OP_SPLIT: split,
+    F.OP_SPLIT_V: split,
 }

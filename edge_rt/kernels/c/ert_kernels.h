@@ -154,6 +154,8 @@ const char *ert_simd_path(uint32_t features);
  * PAD (pad.c): prm: esize, rank, xs[rank], before[rank], after[rank];  p: x b, value b, y o
  * CONCATENATION (concatenation.c): prm: esize, outer, chunks[n];  p: x_0..x_9 b, y o
  * RESHAPE, SQUEEZE (reshape.c, squeeze.c): prm: nbytes;  p: x b, y o
+ * STRIDED_SLICE (strided_slice.c): prm: esize, dims[5], (start, stride, count)[5];  p: x b, y o
+ * SPLIT, SPLIT_V (split.c, split_v.c): prm: esize, outer, in_chunk, chunks[n];  p: x b, y_0..y_14 o
  * How to add an op: docs/c_kernels.md. */
 #define ERT_KERNEL_DECL(op) \
     int ert_##op##_extents(const int32_t *prm, int32_t nprm, int64_t *ext); \
@@ -185,5 +187,8 @@ ERT_KERNEL_DECL(pad);
 ERT_KERNEL_DECL(concatenation);
 ERT_KERNEL_DECL(reshape);
 ERT_KERNEL_DECL(squeeze);
+ERT_KERNEL_DECL(strided_slice);
+ERT_KERNEL_DECL(split);
+ERT_KERNEL_DECL(split_v);
 
 #endif

@@ -7,7 +7,8 @@ OPS = (F.OP_CONV_2D, F.OP_DEPTHWISE_CONV_2D, F.OP_FULLY_CONNECTED, F.OP_CONV_2D_
        F.OP_FULLY_CONNECTED_ADD)
 OPS += (F.OP_AVERAGE_POOL_2D, F.OP_MAX_POOL_2D, F.OP_ADD, F.OP_SUB, F.OP_MUL, F.OP_SOFTMAX, F.OP_LOGISTIC,
         F.OP_TANH, F.OP_HARD_SWISH, F.OP_LOOKUP, F.OP_RELU, F.OP_RELU6, F.OP_LEAKY_RELU, F.OP_QUANTIZE,
-        F.OP_DEQUANTIZE, F.OP_MEAN, F.OP_PAD, F.OP_CONCATENATION, F.OP_RESHAPE, F.OP_SQUEEZE)
+        F.OP_DEQUANTIZE, F.OP_MEAN, F.OP_PAD, F.OP_CONCATENATION, F.OP_RESHAPE, F.OP_SQUEEZE,
+        F.OP_STRIDED_SLICE, F.OP_SPLIT, F.OP_SPLIT_V)
 
 # Opcodes whose C kernel also runs int16 activations (compiler/kernel_sets.resolve sends other int16
 # ops on to np): byte copies whose element size is a parameter.
@@ -16,6 +17,9 @@ INT16_OPS = frozenset((
     F.OP_SQUEEZE,
     F.OP_PAD,
     F.OP_CONCATENATION,
+    F.OP_STRIDED_SLICE,
+    F.OP_SPLIT,
+    F.OP_SPLIT_V,
 ))
 
 # The C kernels' contract with the packer beyond the format: the scratch each op plans

@@ -29,6 +29,9 @@
 #define ERT_OP_QUANTIZE 21
 #define ERT_OP_DEQUANTIZE 22
 #define ERT_OP_LOOKUP 103
+#define ERT_OP_STRIDED_SLICE 40
+#define ERT_OP_SPLIT 41
+#define ERT_OP_SPLIT_V 42
 
 /* opcode, name, operand signature (ert_kernels.h), extents, run; opcodes from format.py */
 static const ert_kernel KERNELS[] = {
@@ -60,6 +63,9 @@ static const ert_kernel KERNELS[] = {
     {ERT_OP_QUANTIZE, "QUANTIZE", "bo", ert_quantize_extents, ert_quantize_run},
     {ERT_OP_DEQUANTIZE, "DEQUANTIZE", "bo", ert_dequantize_extents, ert_dequantize_run},
     {ERT_OP_LOOKUP, "LOOKUP", "bbo", ert_lookup_extents, ert_lookup_run},
+    {ERT_OP_STRIDED_SLICE, "STRIDED_SLICE", "bo", ert_strided_slice_extents, ert_strided_slice_run},
+    {ERT_OP_SPLIT, "SPLIT", "booooooooooooooo", ert_split_extents, ert_split_run},
+    {ERT_OP_SPLIT_V, "SPLIT_V", "booooooooooooooo", ert_split_v_extents, ert_split_v_run},
 };
 
 int ert_kernel_count(void) { return (int)(sizeof(KERNELS) / sizeof(KERNELS[0])); }
