@@ -45,6 +45,7 @@ def sources(quick: bool):
     import test_ops_elementwise as ew
     import test_ops_nonlinear as nl
     import test_ops_pool_shape as ps
+    import test_ops_slice_split as sl
     import test_passes as tp
     out = []
     for i, (xs, oc, k, s, d, pad, act) in enumerate(cc.CONV_CASES):
@@ -92,6 +93,11 @@ def sources(quick: bool):
     out.append(("dequantize", lambda: ew.unary_model("DEQUANTIZE", (4, 64), (1 / 3, -7), (), tout="float32")))
     out.append(("lookup", tp.chain_model))
     out.append(("reshape", _reshape_model))
+    for i, (dt, args) in enumerate([("int8", ((2, 5, 4, 3), [0, 4, 1, 0], [2, 0, 4, 3], [1, -2, 2, 1])),
+                                    ("int16", ((1, 11, 1, 64), [0, 1, 0, 0], [1, 11, 1, 64], [1, 1, 1, 1]))]):
+        out.append((f"strided_slice_{i}", lambda a=args, dt=dt: sl.slice_model(*a, dt)))
+    out.append(("split_0", lambda: sl.split_model((2, 3, 4, 6), 1, 3)))
+    out.append(("split_v_0", lambda: sl.split_model((1, 15, 1, 64), -1, None, "int16", sizes=[10, -1, 20])))
     out.append(("squeeze", _squeeze_model))
     if quick:  # one model per C op kind
         seen, keep = set(), []
