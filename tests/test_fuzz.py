@@ -56,14 +56,6 @@ def test_short_fuzz_run_finds_nothing(tmp_path):
     if _libasan() is None:
         pytest.skip("gcc with AddressSanitizer (libasan) not available")
 
-
-def _libasan():
-    if shutil.which("gcc") is None:
-        return None
-    p = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
-    return p if os.path.isabs(p) and os.path.exists(p) else None
-
-
     env = dict(os.environ, PYTHON=sys.executable, ASAN_DIR=str(tmp_path / "asan"), FUZZ_DIR=str(tmp_path / "fuzz"),
                ASAN_OPT="-O0", FUZZ_SEEDS="small")
     r = subprocess.run([os.path.join(ROOT, "tools", "fuzz", "run.sh"), "600", "-runs=%d" % RUNS, "-seed=1"],
@@ -75,3 +67,10 @@ def _libasan():
     assert "ERROR: AddressSanitizer" not in log and "runtime error:" not in log, tail  # ASan / UBSan
     found = [f for f in os.listdir(tmp_path / "fuzz") if f.startswith(("crash-", "timeout-", "oom-", "leak-"))]
     assert not found, tail
+
+
+def _libasan():
+    if shutil.which("gcc") is None:
+        return None
+    p = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+    return p if os.path.isabs(p) and os.path.exists(p) else None

@@ -14,7 +14,9 @@ SUFFIX=$("$PY" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"
 C=edge_rt/kernels/c
 SRC=()
 for f in $("$PY" -c 'import ast, sys; t = ast.parse(open("setup.py").read())
-print(" ".join(next(ast.literal_eval(n.value) for n in t.body if isinstance(n, ast.Assign) and n.targets[0].id == "SOURCES")))'); do
+print(" ".join(f for n in t.body if isinstance(n, (ast.Assign, ast.AugAssign))
+               and getattr(n.targets[0] if isinstance(n, ast.Assign) else n.target, "id", "") == "SOURCES"
+               for f in ast.literal_eval(n.value)))'); do
     SRC+=("$C/$f")
 done
 LIB="$OUT/_ert$SUFFIX"

@@ -41,6 +41,7 @@ def seeds():
     from edge_rt.compiler.pack import pack
     import test_c_conv as cc
     import test_c_kernels as ck
+    import test_ops_slice_split as sl
     models = {
         "conv": cc.conv_model((1, 6, 5, 3), 4, 3, seed=1),
         "conv_s2_valid": cc.conv_model((1, 7, 7, 2), 3, 3, 2, 1, "VALID", "RELU", seed=2),
@@ -50,6 +51,8 @@ def seeds():
         "ds": cc._chain("ds", (1, 5, 5, 4)),
         "conv_add": cc._chain("conv_add", (1, 4, 4, 3)),
         "fc_add": cc._chain("fc_add", (2, 6)),
+        "strided_slice": sl.slice_model((2, 5, 4, 3), [0, 4, 1, 0], [2, 0, 4, 3], [1, -2, 2, 1]),
+        "split_v": sl.split_model((1, 15, 1, 64), -1, None, sizes=[10, -1, 20]),
     }
     out = {k: pack(v, k + ".tflite", kernels="c", check_budget=False).binary for k, v in models.items()}
     shared = os.path.join(ROOT, "..", "shared", "models")
