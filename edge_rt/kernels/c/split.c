@@ -37,7 +37,7 @@ ERT_INLINE void split_body(const ert_op *op, int lvl)
     for (int32_t b = 0; b < outer; b++)
         for (int32_t j = 0; j < n; j++) {
             int64_t c = (int64_t)p[3 + j] * es;
-            memcpy((unsigned char *)op->p[1 + j] + b * c, x, (size_t)c);
+            ert_copy((unsigned char *)op->p[1 + j] + b * c, x, c);  /* overlap-safe (crafted files) */
             x += c;
         }
 }

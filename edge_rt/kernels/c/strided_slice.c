@@ -48,12 +48,12 @@ ERT_INLINE void strided_slice_body(const ert_op *op, int lvl)
         int64_t o = base;
         for (int32_t a = 0; a < R - 1; a++) o += idx[a] * st[a];
         if (contiguous) {
-            memcpy(y, x + o, (size_t)(inner * es));
+            ert_copy(y, x + o, inner * es);  /* overlap-safe: a crafted file may overlap x and y */
             y += inner * es;
         } else if (es == 1) {
             for (int64_t i = 0; i < inner; i++) *y++ = x[o + i * st[R - 1]];
         } else {
-            for (int64_t i = 0; i < inner; i++, y += es) memcpy(y, x + o + i * st[R - 1], (size_t)es);
+            for (int64_t i = 0; i < inner; i++, y += es) ert_copy(y, x + o + i * st[R - 1], es);
         }
         for (int32_t a = R - 2; a >= 0; a--) {
             if (++idx[a] < n[a]) break;
