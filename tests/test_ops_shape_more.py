@@ -11,31 +11,11 @@ import numpy as np
 import pytest
 
 from edge_rt.compiler.pack import pack
-from edge_rt.errors import UnsupportedModelError
 from edge_rt.interpreter import Interpreter
 from edge_rt.testing.conformance import check_bit_exact, traced_invokes
 from edge_rt.testing.reference import random_input
 from edge_rt.testing.tflite_builder import ModelBuilder
-from test_ops_select_stack import gather_model, minmax_model, pack_model, unpack_model
-
-KS = ("np", "ref")
-Q_IN = (0.05, -3)
-
-
-def t(b, name, shape, dtype="int8", q=Q_IN):
-    if dtype in ("int8", "int16"):
-        return b.tensor(name, shape, dtype, scale=q[0], zero_point=q[1] if dtype == "int8" else 0)
-    return b.tensor(name, shape, dtype)
-
-
-def i32(b, name, values):
-    return b.const(name, np.array(values, np.int32))
-
-
-def problem(data):
-    with pytest.raises(UnsupportedModelError) as e:
-        pack(data, "bad.tflite", kernels="np")
-    return str(e.value)
+from test_ops_select_stack import KS, Q_IN, gather_model, i32, minmax_model, pack_model, problem, t, unpack_model
 
 
 def packed_ops(data, ks="ref"):
