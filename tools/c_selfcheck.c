@@ -104,10 +104,12 @@ static int conv(int dw, int32_t h, int32_t w_, int32_t ic, int32_t oc, int32_t k
     int8_t *scratch = bytes(room + 64);
     int8_t *wt = w;
     int32_t kp = k;
-    if (dw) { /* filter [kh][kw][oc]; the packing is of its transpose */
-        wt = bytes((int64_t)oc * k);
+    if (dw) { /* filter [kh][kw][oc]; the packing is of its transpose, each row padded to 4 taps */
+        int32_t rp = (kw + 3) / 4 * 4;
+        kp = kh * rp;
+        wt = calloc((size_t)oc * kp, 1);
         for (int32_t t = 0; t < k; t++)
-            for (int32_t c = 0; c < oc; c++) wt[(int64_t)c * k + t] = w[(int64_t)t * oc + c];
+            for (int32_t c = 0; c < oc; c++) wt[(int64_t)c * kp + t / kw * rp + t % kw] = w[(int64_t)t * oc + c];
     } else if (ert_win_rows(prm)) { /* the window's packing: each filter row padded to 4 bytes */
         int32_t r = kw * ic, rp = (r + 3) / 4 * 4;
         kp = kh * rp;
@@ -133,7 +135,7 @@ int main(void)
     bad |= conv(0, 9, 7, 5, 6, 3, 3, 2, 1); bad |= conv(0, 10, 10, 16, 20, 3, 3, 1, 2); bad |= conv(0, 6, 6, 64, 36, 1, 1, 1, 1);
     bad |= conv(0, 12, 10, 1, 64, 10, 4, 2, 1);
     bad |= conv(1, 8, 8, 40, 40, 3, 3, 1, 1); bad |= conv(1, 9, 9, 8, 8, 3, 3, 2, 1); bad |= conv(1, 25, 20, 1, 8, 10, 8, 2, 1);
-    bad |= conv(1, 7, 7, 1, 20, 3, 5, 1, 2);
+    bad |= conv(1, 7, 7, 1, 20, 3, 5, 1, 2); bad |= conv(1, 9, 33, 1, 3, 3, 7, 2, 1); bad |= conv(1, 6, 41, 1, 24, 5, 3, 1, 1);
     printf(bad ? "FAILED\n" : "ok\n");
     return bad;
 }

@@ -45,4 +45,8 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
         np_constants(g, op, constants(wd, folded, *requant_values(g, op), op.params))
     elif ks == "c":  # no scratch (accumulators in registers); the packed transposed filter (ABI slot)
         op.scratch_bytes = 0
-        c_constants(g, op, wd.reshape(-1, oc).T)
+        # each filter row padded with zero taps to whole 4-tap groups: the one-input-channel VNNI
+        # kernel (kernels/c/ert_dw1.h) reads a group from one input row
+        rows = np.zeros((kh, -(-kw // 4) * 4, oc), np.int8)
+        rows[:, :kw] = wd[0]
+        c_constants(g, op, rows.reshape(-1, oc).T)

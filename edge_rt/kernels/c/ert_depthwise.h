@@ -410,56 +410,5 @@ ERT_TGT_VNNI static void ert_dw_row_vnni(const ert_geom *g, const int8_t *const 
 }
 #endif
 
-#if ERT_X86
-/* DEPTHWISE with one input channel (dm = oc) on VNNI: a convolution of K = kh*kw taps; each group
- * of 4 taps' input bytes is gathered in a register (one 4-byte load inside the input, bytes with
- * the zero point at the borders), biased to u8 and multiplied by the packed transposed filter
- * (wp: 16 channels x 4 taps per vpdpbusd). No patch, no scratch. */
-ERT_TGT_VNNI static inline void ert_dw1_pixel_vnni(const ert_geom *g, const int8_t *const *rowp, int32_t ox,
-                                                   const int8_t *wp, const ert_epi *e)
-{
-    int32_t k = g->kh * g->kw, k4 = (k + 3) / 4, ocb = (g->oc + 15) / 16, ix0 = ox * g->sw - g->pl;
-    uint32_t zp = (uint8_t)((int8_t)g->in_zp ^ 0x80);
-    for (int32_t ob0 = 0; ob0 < ocb; ob0 += 4) {
-        __m512i a[4];
-        const int8_t *wb[4];
-        int nb = ocb - ob0 < 4 ? ocb - ob0 : 4;
-        for (int b = 0; b < 4; b++) {
-            a[b] = _mm512_setzero_si512();
-            wb[b] = wp + (int64_t)(ob0 + b < ocb ? ob0 + b : ocb - 1) * k4 * 64;
-        }
-        int32_t ky = 0, kx = 0;
-        for (int32_t kq = 0; kq < k4; kq++) {
-            uint32_t v = 0;
-            const int8_t *xr = ky < g->kh ? rowp[ky] : NULL;
-            int32_t ix = ix0 + kx * g->dw;
-            if (g->dw == 1 && kx + 3 < g->kw && xr != NULL && ix >= 0 && ix + 3 < g->w) {
-                memcpy(&v, xr + ix, 4);
-                v ^= 0x80808080u;
-                kx += 4;
-                if (kx == g->kw) { kx = 0; ky++; }
-            } else {
-                for (int r = 0; r < 4; r++) {
-                    uint32_t byte = 0;
-                    if (ky < g->kh) {
-                        const int8_t *row = rowp[ky];
-                        int32_t jx = ix0 + kx * g->dw;
-                        byte = row != NULL && jx >= 0 && jx < g->w ? (uint8_t)(row[jx] ^ 0x80) : zp;
-                        if (++kx == g->kw) { kx = 0; ky++; }
-                    }
-                    v |= byte << (8 * r);
-                }
-            }
-                __m512i xv = _mm512_set1_epi32((int32_t)v);
-            for (int b = 0; b < 4; b++) {
-                if (b >= nb) break; /* only the real channel blocks (oc = 8 is one block) */
-                a[b] = _mm512_dpbusd_epi32(a[b], xv, _mm512_loadu_si512(wb[b] + kq * 64));
-            }
-        }
-        for (int b = 0; b < 4 && ob0 + b < ocb; b++)
-            ert_gemm_out_vnni(a[b], ob0 + b, g->oc, e, 0);
-    }
-}
-#endif
 
 #endif
