@@ -32,6 +32,12 @@ ERT_INLINE void dw_body(const ert_op *op, int lvl)
         return;
     }
 #endif
+#if ERT_VEC8
+    if (ert_dw1_v8_ok(&g)) {
+        ert_dw1_v8(&g, x, wt, bias, mult, shift, y);
+        return;
+    }
+#endif
     for (int32_t b = 0; b < g.nb; b++)
         for (int32_t oy = 0; oy < g.oh; oy++) {
             for (int32_t ky = 0; ky < g.kh; ky++) {
