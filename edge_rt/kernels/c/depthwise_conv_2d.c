@@ -1,6 +1,8 @@
 /* DEPTHWISE_CONV_2D, int8: per output pixel, each tap adds x[c / dm] * w[tap][c] over the
  * channels (contiguous, in registers: 64 channels at a time on AVX-512, 16 in a local array
- * elsewhere; no im2col, no scratch), then the requantization. prm and p: ert_kernels.h. */
+ * elsewhere; no im2col, no scratch), then the requantization. One input channel (any depth
+ * multiplier) has its own kernels (ert_dw1.h): 16 pixels per vector on VNNI, 4-pixel patches
+ * elsewhere. prm and p: ert_kernels.h. */
 #include "ert_dw1.h"
 
 int ert_depthwise_conv_2d_extents(const int32_t *p, int32_t np, int64_t *e)
