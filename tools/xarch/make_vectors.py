@@ -53,6 +53,11 @@ def sources(quick: bool):
     for i, (xs, k, s, d, pad, dm) in enumerate(cc.DW_CASES):
         out.append((f"depthwise_{i}", lambda a=(xs, k, s, d, pad, dm), i=i: cc.conv_model(
             a[0], 0, a[1], a[2], a[3], a[4], "RELU6", depthwise=True, dm=a[5], seed=i)))
+    import test_c_depthwise1 as d1  # one input channel: each depth-multiplier / geometry family once
+    for i in (0, 3, 4, 6, 7, 8, 10, 14, 16, 20):
+        xs, k, s, d, pad, dm, act, zp = d1.CASES[i]
+        out.append((f"depthwise1_{i}", lambda a=(xs, k, s, d, pad, act, zp, dm), i=i: cc.conv_model(
+            a[0], 0, a[1], a[2], a[3], a[4], a[5], in_zp=a[6], depthwise=True, dm=a[7], seed=100 + i)))
     for i, (n, k, b, act) in enumerate([(1, 1, 1, "NONE"), (3, 7, 2, "RELU"), (10, 16, 1, "NONE"),
                                         (33, 70, 5, "RELU6"), (64, 128, 1, "NONE")]):
         out.append((f"fc_{i}", lambda a=(n, k, b, act), i=i: ck.fc_model(*a, seed=i)))
