@@ -20,9 +20,13 @@ typedef int32_t ert_v8i __attribute__((vector_size(32)));
 
 ERT_INLINE ert_v8h ert_v8_load(const int8_t *p)
 {
+#if ERT_ARM64 /* gcc 12 widens an 8-byte GNU vector lane by lane on aarch64: one sxtl instead */
+    return (ert_v8h)vmovl_s8(vld1_s8(p));
+#else
     ert_v8b b;
     memcpy(&b, p, 8);
     return __builtin_convertvector(b, ert_v8h);
+#endif
 }
 
 /* the taps of ert_dw_pixel for nv = 1 or 2 vectors of 8 channels from c0, added to a[0 .. 8*nv);
