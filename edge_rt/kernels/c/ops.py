@@ -27,5 +27,6 @@ INT16_OPS = frozenset((
 # would hand the kernels other scratch geometry, so the Interpreter refuses it. Bump on change.
 # 4: the VNNI convolution window; 5: DS_CONV_2D bands of several rows and the window's
 # row-padded weight packing; 6: a DS_CONV_2D ring only when planned with equal shapes (its
-# output may overlap its input by rows otherwise).
-LAYOUT = 6
+# output may overlap its input by rows otherwise); 7: FULLY_CONNECTED[_ADD]'s weights only in their
+# VNNI packing (kernel input 1; prepare/fully_connected.py), no row-major copy.
+LAYOUT = 7
