@@ -5,12 +5,7 @@
  * (region, offset, room) with region 0 = consts (read-only, the mapped file) and 1 = arena.
  * The program holds buffer exports of both regions for its lifetime (the arena cannot be
  * resized or freed under it). Program.run() runs the whole table in one call with the GIL
- * released and allocates nothing. When the constants do not start on a 64-byte boundary (a
- * bytes object: its data sits 32 bytes into the object), the program binds to an aligned private
- * copy of them instead: the writer puts every weight tensor on a 64-byte boundary of CONSTS, and
- * the kernels' 64-byte loads of weights split across two cache lines otherwise (about 1.5x the
- * time of a weight-bound op). A mapped file needs no copy. The reader's load-time helpers are in
- * _ert_load.h. */
+ * released and allocates nothing. The reader's load-time helpers are in _ert_load.h. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdlib.h>
@@ -21,8 +16,6 @@ typedef struct {
     PyObject_HEAD
     Py_buffer consts, arena;
     int have_consts, have_arena;
-    char *cbase;   /* the constants the ops point into: consts.buf, or the aligned copy */
-    void *ccopy;   /* that copy (NULL when consts.buf is aligned) */
     ert_op *ops;
     int32_t nops;
     int32_t *prm;
@@ -33,7 +26,6 @@ static void program_dealloc(Program *self)
 {
     if (self->have_consts) PyBuffer_Release(&self->consts);
     if (self->have_arena) PyBuffer_Release(&self->arena);
-    free(self->ccopy);
     free(self->ops);
     free(self->prm);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -105,7 +97,7 @@ static int bind_op(Program *self, Py_ssize_t i, PyObject *item, int32_t *prm)
             Py_DECREF(os);
             return fail_op(i, ERT_E_ROOM, (int)j, "operand lies outside its region");
         }
-        opd[j].ptr = (region == 0 ? self->cbase : (char *)b->buf) + off;
+        opd[j].ptr = (char *)b->buf + off;
         opd[j].room = room;
         opd[j].writable = region == 1;
     }
@@ -130,16 +122,6 @@ static int program_init(Program *self, PyObject *args, PyObject *kw)
     if (consts != Py_None) {
         if (PyObject_GetBuffer(consts, &self->consts, PyBUF_SIMPLE) < 0) return -1;
         self->have_consts = 1;
-        self->cbase = (char *)self->consts.buf;
-        if (((uintptr_t)self->cbase & 63u) && self->consts.len > 0) {
-            self->ccopy = malloc((size_t)self->consts.len + 63);
-            if (!self->ccopy) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            self->cbase = (char *)(((uintptr_t)self->ccopy + 63u) & ~(uintptr_t)63u);
-            memcpy(self->cbase, self->consts.buf, (size_t)self->consts.len);
-        }
     }
     if (PyObject_GetBuffer(arena, &self->arena, PyBUF_WRITABLE) < 0) return -1;
     self->have_arena = 1;
@@ -248,6 +230,42 @@ static PyObject *mod_kernels(PyObject *m, PyObject *unused)
 
 #include "_ert_load.h" /* tensor_table, op_table, crc_fold */
 
+/* aligned(buf): buf when it starts on a 64-byte boundary, else a copy that does (a read-only
+ * memoryview of a private bytearray). The writer puts every weight tensor on a 64-byte boundary of CONSTS; a
+ * mapped file keeps it, a bytes object does not (its data sits 32 bytes into the object), and the
+ * kernels' 64-byte loads of weights then split across two cache lines (~1.5x the time of a
+ * weight-bound op). The interpreter makes one copy for all of a model's C programs. */
+static PyObject *mod_aligned(PyObject *m, PyObject *arg)
+{
+    (void)m;
+    Py_buffer b;
+    if (PyObject_GetBuffer(arg, &b, PyBUF_SIMPLE) < 0) return NULL;
+    if (!((uintptr_t)b.buf & 63u) || b.len == 0) {
+        PyBuffer_Release(&b);
+        Py_INCREF(arg);
+        return arg;
+    }
+    Py_ssize_t n = b.len;
+    PyObject *ba = PyByteArray_FromStringAndSize(NULL, n + 63);
+    if (!ba) {
+        PyBuffer_Release(&b);
+        return NULL;
+    }
+    char *p = PyByteArray_AS_STRING(ba);
+    Py_ssize_t off = (Py_ssize_t)((64u - ((uintptr_t)p & 63u)) & 63u);
+    memcpy(p + off, b.buf, (size_t)n);
+    PyBuffer_Release(&b);
+    PyObject *mv = PyMemoryView_FromObject(ba); /* the export keeps the bytearray from moving */
+    Py_DECREF(ba);
+    if (!mv) return NULL;
+    PyObject *sl = PySequence_GetSlice(mv, off, off + n);
+    Py_DECREF(mv);
+    if (!sl) return NULL;
+    PyObject *ro = PyObject_CallMethod(sl, "toreadonly", NULL); /* constants, as the mapped file's */
+    Py_DECREF(sl);
+    return ro;
+}
+
 static PyMethodDef mod_methods[] = {
     {"features", mod_features, METH_NOARGS, "CPU feature bits detected at run time."},
     {"simd_path", mod_simd_path, METH_O, "Name of the SIMD path a feature mask selects."},
@@ -255,6 +273,7 @@ static PyMethodDef mod_methods[] = {
     {"crc_fold", mod_crc_fold, METH_O, "The buffer folded to 16 bytes of equal CRC-32 remainder, or None."},
     {"op_table", mod_op_table, METH_VARARGS, "The reader's op records as objects (None: let the reader say why not)."},
     {"tensor_table", mod_tensor_table, METH_VARARGS, "The reader's tensor records as objects (None: let the reader say why not)."},
+    {"aligned", mod_aligned, METH_O, "The buffer, or a copy of it, starting on a 64-byte boundary."},
     {NULL, NULL, 0, NULL},
 };
 
