@@ -6,7 +6,6 @@
 # of the requantization constants, so these functions check meaning (dtypes, shapes), not
 # memory safety.
 from ... import format as F
-from ..fc_packing import fc_geometry
 
 _CONSTS, _ARENA = 0, 1
 
@@ -48,15 +47,20 @@ def _size(shape):
 def _fc(op, m, v):
     """FULLY_CONNECTED's geometry + params and its first six operands."""
     i_x, i_w, i_b, i_m, i_s = op.inputs[:5]
-    if len(m.tensors[i_w].shape) != 4:  # c_packing's [ceil(n/16)][ceil(k/4)][16][4]
-        raise ValueError("weights must be the C packing (4-D), got shape %s" % (m.tensors[i_w].shape,))
-    n, k, batches = fc_geometry(op, m)  # checks the packing's shape against n and k
     x, y = _operand(m, i_x, F.DT_INT8), _operand(m, op.outputs[0], F.DT_INT8)
-    if x[2] != batches * k or y[2] != batches * n:
-        raise ValueError("input/output do not hold %dx%d / %dx%d values" % (batches, k, batches, n))
+    b = _operand(m, i_b, F.DT_INT32)
+    # the weights are c_packing's [ceil(n/16)][ceil(k/4)][16][4]: n from the bias, k from the rows
+    n = b[2] // 4
+    if n < 1 or y[2] < n or y[2] % n or x[2] % (y[2] // n):
+        raise ValueError("%d outputs and %d inputs for %d channels" % (y[2], x[2], n))
+    batches = y[2] // n
+    k = x[2] // batches
+    ws = m.tensors[i_w].shape
+    if tuple(ws) != ((n + 15) // 16, (k + 3) // 4, 16, 4):
+        raise ValueError("weights of shape %s are not the C packing of %dx%d" % (ws, n, k))
     mo, so = _requant(m, v, i_m, i_s, n)
     prm = [batches, n, k] + list(op.params[:3])
-    return prm, [x, _operand(m, i_w, F.DT_INT8), _operand(m, i_b, F.DT_INT32), mo, so, y]
+    return prm, [x, _operand(m, i_w, F.DT_INT8), b, mo, so, y]
 
 
 def _packed(m, op, at):
