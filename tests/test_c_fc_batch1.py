@@ -71,3 +71,27 @@ def test_c_pack_holds_one_copy_of_the_weights():
     c_bytes = len(pack(data, "fc.tflite", kernels="c").binary)
     ref_bytes = len(pack(data, "fc.tflite", kernels="ref").binary)
     assert n * k <= c_bytes < ref_bytes + 4 * n + 1024  # + wsum, alignment
+
+
+def test_constants_are_64_byte_aligned_in_the_file_and_in_memory():
+    """The writer starts CONSTS and each constant of 64+ bytes on a 64-byte boundary; a bytes model
+    (its data 32 bytes into the object) gets one aligned, read-only copy of its constants."""
+    from edge_rt import format as F
+    from edge_rt import reader
+    from edge_rt.kernels.c import _ert
+    binary = pack(fc1(17, 63, True, "RELU", 3, seed=2), "fc.tflite", kernels="c").binary
+    m = reader.parse(binary)
+    off, _ = m.sections[F.SEC_CONSTS]
+    assert off % 64 == 0
+    big = [t for t in m.tensors if t.kind == F.KIND_CONST and t.nbytes >= 64]
+    assert big and all(t.offset % 64 == 0 for t in big)
+    it = Interpreter(bytes(binary))
+    consts = it.model.consts
+    assert np.frombuffer(consts, np.uint8).ctypes.data % 64 == 0
+    assert consts.readonly and bytes(consts) == bytes(m.consts)
+    ba = bytearray(4096)
+    at = (-np.frombuffer(ba, np.uint8).ctypes.data) % 64
+    view = memoryview(ba)[at:at + 256]
+    assert _ert.aligned(view) is view                      # already aligned: no copy
+    moved = _ert.aligned(memoryview(ba)[at + 16:at + 272])
+    assert np.frombuffer(moved, np.uint8).ctypes.data % 64 == 0 and bytes(moved) == bytes(ba[at + 16:at + 272])
