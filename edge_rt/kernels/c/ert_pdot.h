@@ -41,14 +41,34 @@ ERT_INLINE void ert_pdot16_c(const int8_t *x, int32_t k, const int8_t *wb, int32
 /* Each 16 bytes of a group (4 channels x 4 taps) sign-extended to int16 and multiplied by the 4
  * taps of x (repeated) in vpmaddwd: 8 int32 = 4 channels x 2 pair sums (exact: |pair| <= 2^15);
  * the pairs are added at the end (vphaddd, then the lanes put in channel order). */
-ERT_TGT_AVX2 static inline void ert_pdot16_avx2(const int8_t *x, int32_t k, const int8_t *wb, int32_t nq,
-                                                int32_t *acc)
+ERT_TGT_AVX2 static inline __attribute__((always_inline)) void ert_pdot16_avx2_n(const int8_t *x, int32_t k,
+                                                                                 const int8_t *wb, const int nq,
+                                                                                 int32_t *acc)
 {
     int32_t k4 = (k + 3) / 4;
     __m256i a[4];
     for (int q = 0; q < 4; q++)
         a[q] = _mm256_setzero_si256();
-    for (int32_t kq = 0; kq < k4; kq++) {
+    int32_t kq = 0;
+    /* 16 bytes of x (4 groups) widened at once, each group's 4 taps then broadcast from its 64-bit
+     * lane: a narrow block (nq = 1, micro_speech's 4 outputs) would otherwise widen x per group */
+#define ERT_PDOT_GROUP(J)                                                                            \
+    do {                                                                                              \
+        __m256i xv = _mm256_permute4x64_epi64(x16, 0x55 * (J));                                       \
+        const int8_t *g = wb + (int64_t)(kq + (J)) * 64;                                             \
+        for (int q = 0; q < nq; q++)                                                                  \
+            a[q] = _mm256_add_epi32(a[q], _mm256_madd_epi16(xv, _mm256_cvtepi8_epi16(                  \
+                                                                   _mm_loadu_si128((const __m128i *)(g + 16 * q))))); \
+    } while (0)
+    for (; kq + 4 <= k4 && (kq + 4) * 4 <= k; kq += 4) {
+        __m256i x16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + 4 * kq)));
+        ERT_PDOT_GROUP(0);
+        ERT_PDOT_GROUP(1);
+        ERT_PDOT_GROUP(2);
+        ERT_PDOT_GROUP(3);
+    }
+#undef ERT_PDOT_GROUP
+    for (; kq < k4; kq++) {
         __m256i xv = _mm256_cvtepi8_epi16(_mm_set1_epi32(ert_xq(x, k, kq)));
         const int8_t *g = wb + (int64_t)kq * 64;
         for (int q = 0; q < nq; q++)
@@ -64,7 +84,8 @@ ERT_TGT_AVX2 static inline void ert_pdot16_avx2(const int8_t *x, int32_t k, cons
 #if ERT_ARM64
 /* NEON: int8 x int8 products widened to int16 (vmull_s8), pairs accumulated to int32 (vpadalq_s16):
  * lanes [c t01, c t23, c+1 t01, c+1 t23], pairs added at the end (vpaddq_s32). */
-static inline void ert_pdot16_neon(const int8_t *x, int32_t k, const int8_t *wb, int32_t nq, int32_t *acc)
+static inline __attribute__((always_inline)) void ert_pdot16_neon_n(const int8_t *x, int32_t k, const int8_t *wb,
+                                                                     const int nq, int32_t *acc)
 {
     int32_t k4 = (k + 3) / 4;
     int32x4_t lo[4], hi[4];
@@ -84,7 +105,9 @@ static inline void ert_pdot16_neon(const int8_t *x, int32_t k, const int8_t *wb,
 }
 
 /* dot product (Pi 5): sdot sums each channel's 4 taps in its own lane, 4 channels per 16 bytes */
-ERT_TGT_DOT static inline void ert_pdot16_dot(const int8_t *x, int32_t k, const int8_t *wb, int32_t nq, int32_t *acc)
+ERT_TGT_DOT static inline __attribute__((always_inline)) void ert_pdot16_dot_n(const int8_t *x, int32_t k,
+                                                                               const int8_t *wb, const int nq,
+                                                                               int32_t *acc)
 {
     int32_t k4 = (k + 3) / 4;
     int32x4_t a[4];
@@ -99,6 +122,27 @@ ERT_TGT_DOT static inline void ert_pdot16_dot(const int8_t *x, int32_t k, const 
     for (int q = 0; q < 4; q++)
         vst1q_s32(acc + 4 * q, a[q]);
 }
+#endif
+
+/* The SIMD blocks above with nq a constant (1 to 4): their accumulator arrays then stay in
+ * registers (indexed by a run-time count they would live in memory, a store and a load per
+ * product). */
+#define ERT_PDOT_DISPATCH(name, tgt)                                                                \
+    tgt static inline void name(const int8_t *x, int32_t k, const int8_t *wb, int32_t nq, int32_t *acc) \
+    {                                                                                                 \
+        switch (nq) {                                                                                 \
+        case 1: name##_n(x, k, wb, 1, acc); break;                                                     \
+        case 2: name##_n(x, k, wb, 2, acc); break;                                                     \
+        case 3: name##_n(x, k, wb, 3, acc); break;                                                     \
+        default: name##_n(x, k, wb, 4, acc); break;                                                    \
+        }                                                                                             \
+    }
+#if ERT_X86
+ERT_PDOT_DISPATCH(ert_pdot16_avx2, ERT_TGT_AVX2)
+#endif
+#if ERT_ARM64
+ERT_PDOT_DISPATCH(ert_pdot16_neon, )
+ERT_PDOT_DISPATCH(ert_pdot16_dot, ERT_TGT_DOT)
 #endif
 
 /* acc[0, 4 * nq) of a block whose first nq quads of 4 channels hold channels (a narrow layer, e.g.
