@@ -22,6 +22,9 @@ CRC_START = 16
 SECTION_FMT = "<III"  # id, offset from file start, length in bytes
 SECTION_SIZE = 12
 ALIGN = 16  # every section, and every constant inside CONSTS, starts on this boundary
+# what the writer gives CONSTS and each constant of 64 bytes or more in it (a reader needs only
+# ALIGN): one cache line, so a mapped file's weights meet the C kernels' 64-byte loads unsplit
+CONST_ALIGN = 64
 
 SEC_META = 1     # UTF-8 JSON: source sha256, tool version, board, op provenance
 SEC_STRINGS = 2  # tensor names, referenced by (offset, length)

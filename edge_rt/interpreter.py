@@ -295,6 +295,9 @@ class Interpreter:
                                        "C kernels need layout %d: repack it (edge-rt pack)" % (
                                            m.meta.get("c_layout", "(none)"), m.meta.get("tool_version", "?"),
                                            sets["c"].LAYOUT))
+            # the writer's 64-byte weights stay so in memory (a bytes model is copied once: docs/c_kernels.md)
+            if m.consts is not None:
+                m.consts = sets["c"].aligned(m.consts)
         self.arena_bytes = m.arena_bytes
         self.state_bytes = m.state_bytes
         self._arena = arena = new_arena(m.arena_bytes)

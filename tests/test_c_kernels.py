@@ -110,8 +110,9 @@ def test_validator_refuses_out_of_bounds_records():
     consts = bytearray(4096)
     arena = bytearray(4096)
     n, k = 4, 8
-    good = [(0, 0, k), (0, 0, n * k), (0, 64, 4 * n), (0, 128, 4 * n), (0, 192, 4 * n), (1, 0, n), (1, 64, 0),
-            (0, 256, 64 * 2), (0, 512, 64)]  # packed weights: 1 block of 16 channels x 2 groups of 4; wsum
+    # the weights in their packing (1 block of 16 channels x 2 groups of 4 taps), ..., wsum
+    good = [(0, 0, k), (0, 256, 64 * 2), (0, 64, 4 * n), (0, 128, 4 * n), (0, 192, 4 * n), (1, 0, n), (1, 64, 0),
+            (0, 512, 64)]
     prm = [1, n, k, 0, -128, 127]
     _ert.Program(consts, arena, [(F.OP_FULLY_CONNECTED, prm, good)]).run()
 
@@ -130,7 +131,7 @@ def test_validator_refuses_out_of_bounds_records():
     refused([1, n, k, 0, -128], good)                             # too few params
     refused([0, n, k, 0, -128, 127], good)                        # empty batch
     refused([1, n, -k, 0, -128, 127], good)
-    refused(prm, good[:8])                                        # a missing operand
+    refused(prm, good[:7])                                        # a missing operand
     with pytest.raises(ValueError):
         _ert.Program(consts, arena, [(999, prm, good)])
 
@@ -198,8 +199,8 @@ def test_validator_refuses_out_of_range_requantization_constants():
     consts = bytearray(4096)
     arena = bytearray(4096)
     n, k = 4, 8
-    opd = [(0, 0, k), (0, 0, n * k), (0, 64, 4 * n), (0, 128, 4 * n), (0, 192, 4 * n), (1, 0, n), (1, 64, 0),
-           (0, 256, 64 * 2), (0, 512, 64)]
+    opd = [(0, 0, k), (0, 256, 64 * 2), (0, 64, 4 * n), (0, 128, 4 * n), (0, 192, 4 * n), (1, 0, n), (1, 64, 0),
+           (0, 512, 64)]
     prm = [1, n, k, 0, -128, 127]
     _ert.Program(consts, arena, [(F.OP_FULLY_CONNECTED, prm, opd)]).run()
     for at, value in ((192, 31), (192, -32), (128, -1)):

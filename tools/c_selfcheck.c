@@ -82,12 +82,14 @@ static int fc(int32_t b, int32_t n, int32_t k)
     int32_t *sh, *m = requant(n, &sh), *bias = ints(n, -5000, 5000), *ws;
     pack_w(w, n, k, &wp, &ws);
     int32_t prm[6] = {b, n, k, rnd(-20, 20), -128, 127};
-    ert_operand o[9] = {OPD(x, (int64_t)b * k, 0), OPD(w, (int64_t)n * k, 0), OPD(bias, 4 * n, 0), OPD(m, 4 * n, 0),
-                        OPD(sh, 4 * n, 0), OPD(y, (int64_t)b * n, 1), OPD(s, 0, 1), OPD(wp, ((n + 15) / 16) * ((k + 3) / 4) * 64, 0),
+    /* the weights only in their packing (operand 1), wsum last */
+    ert_operand o[8] = {OPD(x, (int64_t)b * k, 0), OPD(wp, ((n + 15) / 16) * ((k + 3) / 4) * 64, 0), OPD(bias, 4 * n, 0),
+                        OPD(m, 4 * n, 0), OPD(sh, 4 * n, 0), OPD(y, (int64_t)b * n, 1), OPD(s, 0, 1),
                         OPD(ws, ((n + 15) / 16) * 64, 0)};
     char what[64];
+    free(w);
     snprintf(what, sizeof what, "FULLY_CONNECTED %dx%dx%d", b, n, k);
-    return run_all(what, 3, prm, 6, o, 9, 5, (int64_t)b * n);
+    return run_all(what, 3, prm, 6, o, 8, 5, (int64_t)b * n);
 }
 
 static int conv(int dw, int32_t h, int32_t w_, int32_t ic, int32_t oc, int32_t kh, int32_t kw, int32_t s_, int32_t d)
@@ -132,6 +134,8 @@ int main(void)
 {
     int bad = 0;
     bad |= fc(1, 10, 33); bad |= fc(3, 64, 250); bad |= fc(5, 17, 7);
+    /* batch 1: the VNNI tiles of 8/4/2/1 blocks, rows past the 1024-byte biased piece */
+    bad |= fc(1, 128, 640); bad |= fc(1, 8, 128); bad |= fc(1, 4, 4000); bad |= fc(1, 113, 1031); bad |= fc(1, 1, 1);
     bad |= conv(0, 9, 7, 5, 6, 3, 3, 2, 1); bad |= conv(0, 10, 10, 16, 20, 3, 3, 1, 2); bad |= conv(0, 6, 6, 64, 36, 1, 1, 1, 1);
     bad |= conv(0, 12, 10, 1, 64, 10, 4, 2, 1);
     bad |= conv(1, 8, 8, 40, 40, 3, 3, 1, 1); bad |= conv(1, 9, 9, 8, 8, 3, 3, 2, 1); bad |= conv(1, 25, 20, 1, 8, 10, 8, 2, 1);

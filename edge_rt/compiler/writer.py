@@ -16,8 +16,8 @@ DT = {"int8": F.DT_INT8, "uint8": F.DT_UINT8, "int16": F.DT_INT16, "int32": F.DT
       "float32": F.DT_FLOAT32, "int64": F.DT_INT64}
 
 
-def _pad(b: bytearray) -> None:
-    b.extend(b"\0" * (F.align(len(b)) - len(b)))
+def _pad(b: bytearray, a: int = F.ALIGN) -> None:
+    b.extend(b"\0" * (F.align(len(b), a) - len(b)))
 
 
 def used_tensors(g: Graph) -> list[int]:
@@ -45,7 +45,7 @@ def write(g: Graph, plan: Plan, meta: dict) -> bytes:
             raw = np.ascontiguousarray(t.data, dtype=t.dtype).tobytes()
             key = t.dtype.encode() + b":" + raw
             if key not in const_at:
-                _pad(consts)
+                _pad(consts, F.CONST_ALIGN if len(raw) >= F.CONST_ALIGN else F.ALIGN)
                 const_at[key] = len(consts)
                 consts += raw
             at_of[old] = const_at[key]
@@ -109,7 +109,7 @@ def write(g: Graph, plan: Plan, meta: dict) -> bytes:
     _pad(body)
     directory = bytearray()
     for sid, data in sections:
-        _pad(body)
+        _pad(body, F.CONST_ALIGN if sid == F.SEC_CONSTS else F.ALIGN)
         directory += struct.pack(F.SECTION_FMT, sid, len(body), len(data))
         body += data
     _pad(body)

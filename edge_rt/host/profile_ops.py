@@ -59,9 +59,14 @@ def reader_op_macs(model, op) -> tuple[int, int]:
     shape = lambda k: model.tensors[op.inputs[k]].shape if len(op.inputs) > k and op.inputs[k] >= 0 else ()
     out_shape = model.tensors[op.outputs[0]].shape
     out = _prod(out_shape)
+    w = shape(1)
+    if op.name in ("FULLY_CONNECTED", "FULLY_CONNECTED_ADD") and len(w) == 4 and out:
+        # a C pack's weights are their VNNI packing (4-D): the logical (N, K) from the bias and input
+        n = _prod(shape(2))
+        w = (n, _prod(shape(0)) * n // out)
     try:
         if op.name in ("CONV_2D_ADD", "FULLY_CONNECTED_ADD"):  # conv/fc, then one add per output
-            conv = op_macs(op.name[:-4], [shape(0), shape(1)], out_shape)
+            conv = op_macs(op.name[:-4], [shape(0), w], out_shape)
             return conv + out, conv
         if op.name == "PATCH_STREAM":
             return patch_stream_macs(model, op)
@@ -72,7 +77,7 @@ def reader_op_macs(model, op) -> tuple[int, int]:
             return gemm, gemm
     except (IndexError, ZeroDivisionError):  # a fused layout this version does not know
         return 0, 0
-    macs = op_macs(op.name, [shape(0), shape(1)], out_shape)
+    macs = op_macs(op.name, [shape(0), w], out_shape)
     return macs, macs if op.name in GEMM_OPS else 0
 
 

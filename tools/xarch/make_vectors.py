@@ -61,6 +61,10 @@ def sources(quick: bool):
     for i, (n, k, b, act) in enumerate([(1, 1, 1, "NONE"), (3, 7, 2, "RELU"), (10, 16, 1, "NONE"),
                                         (33, 70, 5, "RELU6"), (64, 128, 1, "NONE")]):
         out.append((f"fc_{i}", lambda a=(n, k, b, act), i=i: ck.fc_model(*a, seed=i)))
+    import test_c_fc_batch1 as fb  # batch 1 (the NEON / dot-product blocks of narrow and odd layers)
+    for i, (n, k) in enumerate(fb.SHAPES):
+        if n * k <= 20000 and not quick:
+            out.append((f"fc1_{i}", lambda i=i, n=n, k=k: fb.fc1(n, k, *fb.case(i, n, k), seed=i)))
     for i, (kind, shape, pt, st) in enumerate([("ds", (1, 8, 8, 16), 1, 1), ("ds", (2, 6, 5, 8), 2, 1),
                                                ("ds", (1, 9, 9, 8), 1, 2), ("conv_add", (1, 6, 6, 8), 0, 1),
                                                ("conv_add", (2, 5, 4, 3), 0, 1), ("fc_add", (1, 24), 0, 1),

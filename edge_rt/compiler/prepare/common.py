@@ -122,19 +122,29 @@ def weighted_op(g: Graph, op: Op, x: Tensor, w: Tensor, y: Tensor, w_sums: np.nd
     return in_zp, out_zp, lo, hi, folded
 
 
-def c_constants(g: Graph, op: Op, w2: np.ndarray) -> None:
-    """Append the C set's packing of an (oc, K) int8 weight matrix to the kernel inputs (read by the
-    AVX-512 VNNI product, kernels/c/ert_gemm.h): [ceil(oc/16)][ceil(K/4)][16][4] int8, zero padded,
-    and wsum = 128 * the row sums (int32, oc padded to 16), which removes the +128 that product
-    adds to each input byte."""
+def c_packing(w2: np.ndarray) -> np.ndarray:
+    """The C set's packing of an (oc, K) int8 weight matrix for the AVX-512 VNNI product
+    (kernels/c/ert_gemm.h): [ceil(oc/16)][ceil(K/4)][16][4] int8, zero padded."""
     oc, k = w2.shape
     ocb, k4 = -(-oc // 16), -(-k // 4)
     pad = np.zeros((ocb * 16, k4 * 4), np.int8)
     pad[:oc, :k] = w2
-    wp = pad.reshape(ocb, 16, k4, 4).transpose(0, 2, 1, 3)
-    wsum = np.zeros(ocb * 16, np.int32)
+    return pad.reshape(ocb, 16, k4, 4).transpose(0, 2, 1, 3)
+
+
+def c_wsum(oc: int, w2: np.ndarray) -> np.ndarray:
+    """wsum = 128 * the row sums of an (oc, K) int8 weight matrix (int32, oc padded to 16), which
+    removes the +128 the VNNI product adds to each input byte."""
+    wsum = np.zeros(-(-oc // 16) * 16, np.int32)
     wsum[:oc] = 128 * w2.astype(np.int64).sum(axis=1)
-    op.kernel_inputs = op.kernel_inputs + [add_const(g, op, "c_wp", wp), add_const(g, op, "c_wsum", wsum)]
+    return wsum
+
+
+def c_constants(g: Graph, op: Op, w2: np.ndarray) -> None:
+    """Append the C set's packing of an (oc, K) int8 weight matrix (c_packing) and its wsum to the
+    kernel inputs (the convolutions: their other paths read the original filter)."""
+    op.kernel_inputs = op.kernel_inputs + [add_const(g, op, "c_wp", c_packing(w2)),
+                                           add_const(g, op, "c_wsum", c_wsum(w2.shape[0], w2))]
 
 
 def c_gemm_rows(oc: int) -> int:

@@ -1,11 +1,12 @@
 """FULLY_CONNECTED (int8: folds the input zero point into the bias; int16x8: int16 activations,
 int8 weights, int64 or int32 bias, kept as is) and precomputes the requantization.
-Kernel inputs: [input, weights(N,K), folded_bias(N), multiplier(N), shift(N)];
+Kernel inputs: [input, weights(N,K), folded_bias(N), multiplier(N), shift(N)] (c: the weights
+in their VNNI packing, 4-D, then wsum: the only copy; the ref set reads it too, ref/_weighted.py);
 params: [output_offset, act_min, act_max]."""
 import numpy as np
 
 from ..ir import Graph, Op
-from .common import (c_constants, int16_tail, need, need_const, need_dtype, need_quant, np_constants, requant_values,
+from .common import (add_const, c_packing, c_wsum, int16_tail, need, need_const, need_dtype, need_quant, np_constants, requant_values,
                      weighted_op)
 
 DTYPES = ("int8", "int16x8")
@@ -36,6 +37,8 @@ def prepare(g: Graph, op: Op, ks: str) -> None:
         from ...kernels.np.fully_connected import constants, scratch_bytes
         op.scratch_bytes = scratch_bytes(x.size // k, n, k, wd, folded)
         np_constants(g, op, constants(wd, folded, *requant_values(g, op), op.params))
-    elif ks == "c":  # no scratch (accumulators stay in registers); packed weights
-        op.scratch_bytes = 0
-        c_constants(g, op, wd)
+    elif ks == "c":  # no scratch (accumulators stay in registers). Every path of the C product reads
+        op.scratch_bytes = 0  # the VNNI packing, so it replaces the weights (one copy), + its wsum
+        ki = op.kernel_inputs
+        op.kernel_inputs = ([ki[0], add_const(g, op, "c_wp", c_packing(wd))] + ki[2:] +
+                            [add_const(g, op, "c_wsum", c_wsum(n, wd))])

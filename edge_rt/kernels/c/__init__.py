@@ -11,6 +11,7 @@ from .ops import LAYOUT, OPS
 NAME = "c"
 KERNELS = {code: _b.BINDERS[code] for code in OPS}
 FEATURES = _ert.features()
+aligned = _ert.aligned  # the constants on a 64-byte boundary (a copy only when they are not)
 
 
 def simd_path(features=None):

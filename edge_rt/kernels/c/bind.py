@@ -47,20 +47,20 @@ def _size(shape):
 def _fc(op, m, v):
     """FULLY_CONNECTED's geometry + params and its first six operands."""
     i_x, i_w, i_b, i_m, i_s = op.inputs[:5]
-    w = m.tensors[i_w]
-    if len(w.shape) != 2:
-        raise ValueError("weights must be 2-D, got %s" % (w.shape,))
-    n, k = w.shape
     x, y = _operand(m, i_x, F.DT_INT8), _operand(m, op.outputs[0], F.DT_INT8)
-    xs = x[2]  # int8: bytes = values
-    if k < 1 or xs % k:
-        raise ValueError("input of %d values is not a multiple of K=%d" % (xs, k))
-    batches = xs // k
-    if y[2] != batches * n:
-        raise ValueError("output does not hold %dx%d values" % (batches, n))
+    b = _operand(m, i_b, F.DT_INT32)
+    # the weights are c_packing's [ceil(n/16)][ceil(k/4)][16][4]: n from the bias, k from the rows
+    n = b[2] // 4
+    if n < 1 or y[2] < n or y[2] % n or x[2] % (y[2] // n):
+        raise ValueError("%d outputs and %d inputs for %d channels" % (y[2], x[2], n))
+    batches = y[2] // n
+    k = x[2] // batches
+    ws = m.tensors[i_w].shape
+    if tuple(ws) != ((n + 15) // 16, (k + 3) // 4, 16, 4):
+        raise ValueError("weights of shape %s are not the C packing of %dx%d" % (ws, n, k))
     mo, so = _requant(m, v, i_m, i_s, n)
     prm = [batches, n, k] + list(op.params[:3])
-    return prm, [x, _operand(m, i_w, F.DT_INT8), _operand(m, i_b, F.DT_INT32), mo, so, y]
+    return prm, [x, _operand(m, i_w, F.DT_INT8), b, mo, so, y]
 
 
 def _packed(m, op, at):
@@ -70,15 +70,22 @@ def _packed(m, op, at):
     return [_operand(m, op.inputs[at], F.DT_INT8), _operand(m, op.inputs[at + 1], F.DT_INT32)]
 
 
+def _wsum(m, op, at):
+    """FULLY_CONNECTED's wsum (prepare/common.py c_wsum) at op.inputs[at], after its operands."""
+    if len(op.inputs) != at + 1:
+        raise ValueError("the weight sums are missing (file not packed for the c kernels)")
+    return [_operand(m, op.inputs[at], F.DT_INT32)]
+
+
 def fully_connected(op, m, v, arena):
     prm, opd = _fc(op, m, v)
-    return (F.OP_FULLY_CONNECTED, prm, opd + [_scratch(op)] + _packed(m, op, 5))
+    return (F.OP_FULLY_CONNECTED, prm, opd + [_scratch(op)] + _wsum(m, op, 5))
 
 
 def fc_add(op, m, v, arena):
     prm, opd = _fc(op, m, v)
     return (F.OP_FULLY_CONNECTED_ADD, prm + [op.params[3]] + list(op.params[4:16]),
-            opd + [_operand(m, op.inputs[5], F.DT_INT8), _scratch(op)] + _packed(m, op, 6))
+            opd + [_operand(m, op.inputs[5], F.DT_INT8), _scratch(op)] + _wsum(m, op, 6))
 
 
 def _shape4(m, tid, what):

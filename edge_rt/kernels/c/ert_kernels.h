@@ -21,7 +21,8 @@
  *
  * Stack: accumulators live in registers or in bounded local arrays, none larger than
  * ERT_MAX_LOCAL_BYTES (the 16 AVX-512 accumulators of a product tile or of a depthwise pixel,
- * DEQUANTIZE's 256-entry float table, the pools' 64-channel rows); no local array is sized by
+ * DEQUANTIZE's 256-entry float table, FULLY_CONNECTED's biased 1024-byte piece of its input row,
+ * the pools' 64-channel rows); no local array is sized by
  * the model, so every model-sized temporary is planned scratch (the `s` operands), and the
  * FULLY_CONNECTED, depthwise, pooling and element-wise kernels need none.
  *
@@ -109,16 +110,17 @@ uint32_t ert_cpu_features(void);
 const char *ert_simd_path(uint32_t features);
 
 /* ---- ops ---------------------------------------------------------------------------------
- * Every weighted op also gets, last, its weights packed for the AVX-512 VNNI product at pack
+ * The convolutions also get, last, their weights packed for the AVX-512 VNNI product at pack
  * time (compiler/prepare/common.py c_constants): wp [ceil(oc/16)][ceil(K/4)][16][4] int8 b,
- * wsum[ceil(oc/16)*16] = 128 * row sums i (ert_gemm.h explains them).
+ * wsum[ceil(oc/16)*16] = 128 * row sums i (ert_gemm.h explains them). FULLY_CONNECTED[_ADD] has
+ * its weights only in that packing (operand 1; every path reads it: ert_pdot.h), then wsum.
  * FULLY_CONNECTED (fully_connected.c)
  *   prm: batches, n, k, out_off, lo, hi
- *   p:   x[b*k] b, w[n*k] b, folded_bias[n] i, mult[n] m, shift[n] h, y[b*n] o, scratch s (0 bytes),
- *        wp b, wsum i
+ *   p:   x[b*k] b, wp b, folded_bias[n] i, mult[n] m, shift[n] h, y[b*n] o, scratch s (0 bytes),
+ *        wsum i
  * FULLY_CONNECTED_ADD (fc_add.c): FULLY_CONNECTED, then ADD with the same-index skip element
  *   prm: FULLY_CONNECTED's 6, position (1: FC feeds ADD's first input), ADD's 12 (add.py)
- *   p:   FULLY_CONNECTED's 6, skip b (may be y itself: in place), scratch s (0 bytes), wp b, wsum i
+ *   p:   FULLY_CONNECTED's 6, skip b (may be y itself: in place), scratch s (0 bytes), wsum i
  * CONV_2D (conv_2d.c)
  *   prm: nb, h, w, ic, oc, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, in_zp, out_off, lo, hi
  *   p:   x b, filter[oc,kh,kw,ic] b, folded_bias i, mult m, shift h, y o,

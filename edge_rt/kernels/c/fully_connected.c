@@ -1,9 +1,9 @@
 /* FULLY_CONNECTED, int8: y[b, j] = clamp(mbqm(folded_bias[j] + sum_i x[b, i] * w[j, i]) + off).
  * The input zero point is folded into the bias at pack time, so the int8 weights are read
- * directly; batch rows go through ert_gemm (ert_gemm.h) four at a time into int32 rows, each
- * requantized in one vectorized loop. prm and p: ert_kernels.h. */
+ * directly, in the one copy a C pack holds: their VNNI packing (ert_pdot.h). Batch rows go
+ * through the product four at a time, requantized in registers. prm and p: ert_kernels.h. */
 #include "ert_fixedpoint.h"
-#include "ert_gemm.h"
+#include "ert_pdot.h"
 
 int ert_fully_connected_extents(const int32_t *p, int32_t np, int64_t *e)
 {
@@ -12,8 +12,9 @@ int ert_fully_connected_extents(const int32_t *p, int32_t np, int64_t *e)
     if (!ERT_DIM_OK(b) || !ERT_DIM_OK(n) || !ERT_DIM_OK(k) || k > ERT_MAX_DOT || b * n > ERT_MAX_DIM ||
         b * k > ERT_MAX_DIM || n * k > (int64_t)1 << 30)
         return -1;
-    e[0] = b * k; e[1] = n * k; e[2] = e[3] = e[4] = 4 * n; e[5] = b * n; e[6] = 0; /* no scratch (the ABI keeps the operand) */
-    e[7] = ERT_WP_BYTES(n, k); e[8] = ERT_WSUM_BYTES(n);
+    e[0] = b * k; e[1] = ERT_WP_BYTES(n, k); e[2] = e[3] = e[4] = 4 * n; e[5] = b * n;
+    e[6] = 0; /* no scratch (the ABI keeps the operand) */
+    e[7] = ERT_WSUM_BYTES(n);
     return 0;
 }
 
@@ -21,12 +22,11 @@ ERT_INLINE void fc_body(const ert_op *op, int lvl)
 {
     const int32_t *p = op->prm;
     int32_t nb = p[0], n = p[1], k = p[2];
-    const int8_t *x = (const int8_t *)op->p[0], *w = (const int8_t *)op->p[1];
+    const int8_t *x = (const int8_t *)op->p[0], *wp = (const int8_t *)op->p[1];
     const int32_t *bias = (const int32_t *)op->p[2], *mult = (const int32_t *)op->p[3];
     const int32_t *shift = (const int32_t *)op->p[4];
     int8_t *y = (int8_t *)op->p[5];
-    const int8_t *wp = (const int8_t *)op->p[7];
-    const int32_t *wsum = (const int32_t *)op->p[8];
+    const int32_t *wsum = (const int32_t *)op->p[7];
     for (int32_t b = 0; b < nb; b += 4) {
         int32_t r = nb - b < 4 ? nb - b : 4;
         const int8_t *xr[4];
@@ -36,7 +36,7 @@ ERT_INLINE void fc_body(const ert_op *op, int lvl)
             yr[q] = y + (int64_t)(b + q) * n;
         }
         ert_epi e = {bias, wsum, mult, shift, p[3], p[4], p[5], NULL, 0, yr, NULL};
-        ert_gemm(lvl, xr, r, k, w, wp, n, &e, 0);
+        ert_fc_product(lvl, xr, r, k, wp, n, &e);
     }
 }
 

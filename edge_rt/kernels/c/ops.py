@@ -28,5 +28,7 @@ INT16_OPS = frozenset((
 # 4: the VNNI convolution window; 5: DS_CONV_2D bands of several rows and the window's
 # row-padded weight packing; 6: a DS_CONV_2D ring only when planned with equal shapes (its
 # output may overlap its input by rows otherwise); 7: DEPTHWISE_CONV_2D's packed filter with
-# each filter row padded to whole 4-tap groups (the one-input-channel VNNI kernel, ert_dw1.h).
-LAYOUT = 7
+# each filter row padded to whole 4-tap groups (the one-input-channel VNNI kernel, ert_dw1.h);
+# 8: FULLY_CONNECTED[_ADD]'s weights only in their VNNI packing (kernel input 1;
+# prepare/fully_connected.py), no row-major copy.
+LAYOUT = 8

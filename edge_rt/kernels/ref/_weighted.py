@@ -3,6 +3,7 @@
 # each op's file (run() binds its state as default arguments, docs/micropython.md).
 from ... import format as F
 from ...compat import retype
+from ..fc_packing import fc_geometry, fc_weights  # noqa: F401  (the ref FC kernels' geometry)
 
 
 def operands8(op, m, v):
@@ -31,9 +32,3 @@ def conv_geometry(op, m, depthwise=False):
     _, oh, ow, _ = m.tensors[op.outputs[0]].shape
     oc = ws[3] if depthwise else ws[0]
     return nb, h, wd, ic, oc, ws[1], ws[2], oh, ow
-
-
-def fc_geometry(op, m):
-    """(n, k, batches) of FULLY_CONNECTED: n outputs of k inputs per batch row."""
-    n, k = m.tensors[op.inputs[1]].shape
-    return n, k, m.tensors[op.inputs[0]].size() // k

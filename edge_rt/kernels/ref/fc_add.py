@@ -5,7 +5,7 @@
 # MicroPython-safe as those two: state in default arguments, multipliers as uint16 halves.
 from ..broadcast import unpack_params
 from ..quant import mbqm_halves
-from ._weighted import fc_geometry, operands8
+from ._weighted import fc_geometry, fc_weights, operands8
 from .add import element_fn
 
 
@@ -16,6 +16,7 @@ def bind(op, m, v, arena):
     add = element_fn(op.params, 4, 1)
     unpack_params(op.params, 16)  # validates the (same-shape) broadcast plan
     n, k, batches = fc_geometry(op, m)
+    w = fc_weights(op, m, w, n, k)
 
     def run(x=x, w=w, bias=bias, mh=mh, shift=shift, skip=skip, y=y, n=n, k=k, batches=batches,
             f_off=f_off, f_lo=f_lo, f_hi=f_hi, first=pos == 1, add=add):

@@ -3,7 +3,7 @@
 # folded_bias = bias + in_off * sum_k w[n, k] (pack time), so the loop needs no offsets.
 from ... import format as F
 from ..quant import mbqm_halves, requant_int16x8
-from ._weighted import fc_geometry, operands8, operands16
+from ._weighted import fc_geometry, fc_weights, operands8, operands16
 
 
 def bind(op, m, v, arena):
@@ -12,6 +12,7 @@ def bind(op, m, v, arena):
     x, w, bias, mh, shift, y = operands8(op, m, v)
     out_off, lo, hi = op.params
     n, k, batches = fc_geometry(op, m)
+    w = fc_weights(op, m, w, n, k)
 
     # Everything run() reads is bound as a default argument: on MicroPython a closure over
     # more than 5 variables copies them into a heap array on every call, defaults do not.
