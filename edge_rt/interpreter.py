@@ -329,14 +329,17 @@ class Interpreter:
         self.reset_state()
         self._per_op = None
         self.c_simd = None  # the SIMD path of the C kernels when some op runs on them
+        self._recs = None
         if not stream:
             self._run = []
-            # per op: its callable, or (op, record spec) for a C op (op_steps() makes those callable)
+            # per op: its callable, or (op, record spec) for a C op (op_steps() makes those callable);
+            # spec None: the op's record is in the file's CPROG section (bound at pack time)
             self._per_op = []
             group = []  # consecutive C ops: one C program (one call) each
+            self._recs = recs = sets["c"].records(m) if "c" in sets else None
             for op, s in zip(m.ops, op_sets):
                 if s == "c":
-                    group.append((op, _bind(sets[s], op, m, None, arena)))
+                    group.append((op, None if recs is not None else _bind(sets[s], op, m, None, arena)))
                     self._per_op.append(group[-1])
                     continue
                 if group:
@@ -396,7 +399,7 @@ class Interpreter:
     def _program(self, ks, group):
         """One C call running a group of consecutive C ops (validated by the C side first)."""
         try:
-            prog = ks.program(self.model, self._arena, group, _c_features())
+            prog = ks.program(self.model, self._arena, group, _c_features(), self._recs)
         except Exception:
             self.close()
             raise
@@ -412,12 +415,14 @@ class Interpreter:
         self._run = None
         self._per_op = None
         self._views = None
+        self._recs = None
         m = getattr(self, "model", None)
-        if m is not None and isinstance(m.consts, memoryview):
-            try:
-                m.consts.release()
-            except (BufferError, AttributeError):
-                pass
+        for mv in ((m.consts, m.cprog) if m is not None else ()):
+            if isinstance(mv, memoryview):
+                try:
+                    mv.release()
+                except (BufferError, AttributeError):
+                    pass
         for obj in (keep if isinstance(keep, tuple) else (keep,)):
             if obj is not None and hasattr(obj, "close"):
                 try:

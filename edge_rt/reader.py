@@ -70,6 +70,8 @@ class Model:
         self.consts = None          # memoryview of CONSTS; None when streamed (parse_file)
         self.consts_offset = 0      # file offset of CONSTS (streamed constants)
         self.constant_bytes = 0
+        self.cprog = None           # memoryview of the optional CPROG section (parse() only)
+        self.table_crc = None       # with it: CRC-32 of TENSORS then OPS (what its records came from)
 
 
 def _fail(msg):
@@ -147,7 +149,11 @@ def parse(buf, check_crc=True):
     _directory(m, mv, nsec, n)
     c_off, c_len = m.sections[F.SEC_CONSTS]
     m.consts = mv[c_off:c_off + c_len]
-    _tables(m, lambda sid: mv[m.sections[sid][0]:m.sections[sid][0] + m.sections[sid][1]])
+    section = lambda sid: mv[m.sections[sid][0]:m.sections[sid][0] + m.sections[sid][1]]  # noqa: E731
+    _tables(m, section)
+    if F.SEC_CPROG in m.sections:
+        m.cprog = section(F.SEC_CPROG)
+        m.table_crc = binascii.crc32(section(F.SEC_OPS), binascii.crc32(section(F.SEC_TENSORS)))
     return m
 
 
