@@ -11,8 +11,14 @@ from .errors import ModelFormatError
 
 try:  # CPython with the C kernels built: tensor and op tables are read in C (load time); same checks
     from .kernels.c._ert import crc_fold as _c_crc_fold, op_table as _c_op_table, tensor_table as _c_tensor_table
+    from .kernels.c._ert import tensor_at as _c_tensor_at
+    from .kernels.c._ert import parse_model as _c_parse_model
 except ImportError:
-    _c_tensor_table = _c_op_table = _c_crc_fold = None
+    _c_tensor_table = _c_op_table = _c_crc_fold = _c_tensor_at = _c_parse_model = None
+# the C reader hard-codes the record layouts (checked here once, not at every load)
+if (F.TENSOR_SIZE, F.ALIGN, F.KIND_CONST, F.KIND_ARENA, F.OP_FMT, F.PLAN_ENTRY_FMT, F.HEADER_FMT, F.MAGIC) != (
+        52, 16, 1, 0, "<HBBHHII", "<iIIii", "<4sHHIIII8x", b"ERT\x01"):
+    _c_parse_model = None
 _SIZES = tuple(F.DTYPE_SIZES.get(i, 0) for i in range(max(F.DTYPE_SIZES) + 1))
 
 
@@ -35,6 +41,36 @@ class TensorInfo:
         for d in self.shape:
             n *= d
         return n
+
+
+class Tensors:
+    """Model.tensors when the C reader checked every record (load time: a C-packed file's load makes
+    the objects of its IO tensors only): a read-only sequence of TensorInfo, each made from its
+    record the first time it is asked for, then kept."""
+
+    def __init__(self, recs, names, n):
+        self._recs = recs
+        self._names = names
+        self._made = [None] * n
+
+    def __len__(self):
+        return len(self._made)
+
+    def __getitem__(self, i):
+        made = self._made
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(made)))]
+        t = made[i]  # IndexError past the end, as a list
+        if t is None:
+            t = made[i] = _c_tensor_at(self._recs, self._names, i % len(made), TensorInfo)
+        return t
+
+    def __iter__(self):
+        for i in range(len(self._made)):
+            yield self[i]
+
+    def __eq__(self, other):
+        return list(self) == list(other)
 
 
 class OpInfo:
@@ -141,6 +177,10 @@ def _crc32(mv):
 def parse(buf, check_crc=True):
     """Parse and validate an .ert image held in any buffer (bytes, bytearray, mmap)."""
     mv = memoryview(buf)
+    if _c_parse_model is not None:
+        got = _c_parse_model(mv, F.VERSION, _SIZES, F.MAX_DIMS, OpInfo, F.OP_NAMES, F.REQUIRED_SECTIONS)
+        if got is not None:
+            return _from_c(mv, got, check_crc)
     n = len(mv)
     m = Model()
     m.version, m.total_length, m.crc32, nsec = _header(mv, n)
@@ -154,6 +194,34 @@ def parse(buf, check_crc=True):
     if F.SEC_CPROG in m.sections:
         m.cprog = section(F.SEC_CPROG)
         m.table_crc = binascii.crc32(section(F.SEC_OPS), binascii.crc32(section(F.SEC_TENSORS)))
+    return m
+
+
+def _from_c(mv, got, check_crc):
+    """The Model of a file the C reader found structurally sound (parse_model): its tables, then
+    what the reader checks in Python (CRC, META, state)."""
+    m = Model()
+    (m.version, m.crc32, m.sections, (m.arena_bytes, m.lower_bound, m.state_bytes), m.plan, recs, names,
+     m.constant_bytes, m.ops, m.inputs, m.outputs) = got
+    m.total_length = len(mv)
+    if check_crc:
+        _check_crc(m.crc32, _crc32(mv[F.CRC_START:]))
+    sec = m.sections
+    off, n = sec[F.SEC_META]
+    try:
+        import json
+        m.meta = json.loads(bytes(mv[off:off + n]).decode())
+    except Exception:
+        _fail("META section is not valid UTF-8 JSON")
+    m.tensors = Tensors(recs, names, len(recs) // F.TENSOR_SIZE)
+    off, n = sec[F.SEC_CONSTS]
+    m.consts = mv[off:off + n]
+    _state(m)
+    if F.SEC_CPROG in sec:
+        off, n = sec[F.SEC_CPROG]
+        m.cprog = mv[off:off + n]
+        o_off, o_n = sec[F.SEC_OPS]
+        m.table_crc = binascii.crc32(mv[o_off:o_off + o_n], binascii.crc32(recs))
     return m
 
 
@@ -271,9 +339,11 @@ def _tables(m, section):
     # _tensor_problem() names what is wrong only when one fails.
     got = None
     if _c_tensor_table is not None and F.TENSOR_SIZE == 52 and F.ALIGN == 16 and F.KIND_CONST == 1 and not F.KIND_ARENA:
-        got = _c_tensor_table(tens, strings, c_len, arena, _SIZES, F.MAX_DIMS, TensorInfo)
+        got = _c_tensor_table(tens, strings, c_len, arena, _SIZES, F.MAX_DIMS, TensorInfo, _c_tensor_at is not None)
     if got is not None:
         m.tensors, m.constant_bytes = got
+        if m.tensors is None:  # checked, objects made on first use
+            m.tensors = Tensors(bytes(tens), bytes(strings), t_len // F.TENSOR_SIZE)
     else:
         _tensor_loop(m, tens, t_len, strings, s_len, c_len, arena)
     tens = strings = None

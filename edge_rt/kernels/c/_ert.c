@@ -320,6 +320,8 @@ static PyMethodDef mod_methods[] = {
     {"crc_fold", mod_crc_fold, METH_O, "The buffer folded to 16 bytes of equal CRC-32 remainder, or None."},
     {"op_table", mod_op_table, METH_VARARGS, "The reader's op records as objects (None: let the reader say why not)."},
     {"tensor_table", mod_tensor_table, METH_VARARGS, "The reader's tensor records as objects (None: let the reader say why not)."},
+    {"parse_model", mod_parse_model, METH_VARARGS, "The reader's structural checks and tables in one call (None: let the reader say why not)."},
+    {"tensor_at", mod_tensor_at, METH_VARARGS, "One checked tensor record as an object (the reader's lazy table)."},
     {NULL, NULL, 0, NULL},
 };
 

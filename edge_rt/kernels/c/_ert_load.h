@@ -28,71 +28,121 @@ static int set_attr(PyObject *o, PyObject *name, PyObject *v)
     return rc;
 }
 
+static PyObject *TENSOR_KEYS[10];
+
+/* The interned attribute names (made once per process). */
+static int tensor_keys(void)
+{
+    for (int k = 0; k < 10; k++)
+        if (!TENSOR_KEYS[k] && !(TENSOR_KEYS[k] = PyUnicode_InternFromString(TENSOR_ATTRS[k]))) return -1;
+    return 0;
+}
+
+/* A cls instance for the 52-byte record r (index i) already checked by check_tensor, name decoded
+ * from strings; NULL with an exception set on failure. */
+static PyObject *make_tensor(const unsigned char *r, Py_ssize_t i, const Py_buffer *sb, PyObject *cls,
+                             PyObject *empty)
+{
+    int ndim = r[1];
+    uint32_t name_off = le32(r + 44), name_len = le32(r + 48), sbits = le32(r + 36);
+    float scale;
+    memcpy(&scale, &sbits, 4);
+    PyObject *name = PyUnicode_DecodeUTF8((const char *)sb->buf + name_off, (Py_ssize_t)name_len, "strict");
+    if (!name) return NULL;
+    PyObject *shape = PyTuple_New(ndim);
+    /* object.__new__(cls): the instance without running __init__ (its attributes are set here) */
+    PyObject *o = shape ? ((PyTypeObject *)cls)->tp_new((PyTypeObject *)cls, empty, NULL) : NULL;
+    if (!o) { Py_DECREF(name); Py_XDECREF(shape); return NULL; }
+    for (int d = 0; d < ndim; d++) {
+        PyObject *v = PyLong_FromLong((int32_t)le32(r + 4 + 4 * d));
+        if (!v) { Py_DECREF(name); Py_DECREF(shape); Py_DECREF(o); return NULL; }
+        PyTuple_SET_ITEM(shape, d, v);
+    }
+    PyObject **key = TENSOR_KEYS;
+    if (set_attr(o, key[0], PyLong_FromSsize_t(i)) < 0 || set_attr(o, key[1], PyLong_FromLong(r[0])) < 0 ||
+        set_attr(o, key[2], shape) < 0 || set_attr(o, key[3], PyLong_FromLong(r[2])) < 0 ||
+        set_attr(o, key[4], PyLong_FromLong(r[3])) < 0 ||
+        set_attr(o, key[5], PyLong_FromUnsignedLong(le32(r + 28))) < 0 ||
+        set_attr(o, key[6], PyLong_FromUnsignedLong(le32(r + 32))) < 0 ||
+        set_attr(o, key[7], PyFloat_FromDouble((double)scale)) < 0 ||
+        set_attr(o, key[8], PyLong_FromLong((int32_t)le32(r + 40))) < 0 || set_attr(o, key[9], name) < 0) {
+        Py_DECREF(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* 0 when record r passes every check of the reader (adding a constant's bytes to *cbytes), else 1. */
+static int check_tensor(const unsigned char *r, const Py_buffer *sb, long long c_len, long long arena_len,
+                        const long *sizes, Py_ssize_t nsz, int max_dims, long long *cbytes)
+{
+    int dtype = r[0], ndim = r[1], kind = r[2];
+    if (dtype >= nsz || ndim > max_dims) return 1;
+    long es = sizes[dtype];
+    if (es <= 0) return 1;
+    uint64_t elems = 1;
+    for (int d = 0; d < ndim; d++) {
+        int32_t dim = (int32_t)le32(r + 4 + 4 * d);
+        if (dim < 0) return 1;
+        if (dim && elems > ((uint64_t)1 << 40) / (uint64_t)dim) return 1;  /* nbytes is 32-bit */
+        elems *= (uint64_t)dim;
+    }
+    uint64_t off = le32(r + 28), nb = le32(r + 32), name_off = le32(r + 44), name_len = le32(r + 48);
+    if (elems * (uint64_t)es != nb || name_off + name_len > (uint64_t)sb->len) return 1;
+    if (kind == 1) {
+        if (off % 16 || off + nb > (uint64_t)c_len) return 1;
+        *cbytes += (long long)nb;
+    } else if (kind != 0 || off + nb > (uint64_t)arena_len) {
+        return 1;
+    }
+    const unsigned char *nm = (const unsigned char *)sb->buf + name_off;
+    for (uint64_t j = 0; j < name_len; j++) {
+        if (nm[j] >= 0x80) {  /* not ASCII: the UTF-8 decoder decides */
+            PyObject *name = PyUnicode_DecodeUTF8((const char *)nm, (Py_ssize_t)name_len, "strict");
+            if (!name) { PyErr_Clear(); return 1; }
+            Py_DECREF(name);
+            break;
+        }
+    }
+    return 0;
+}
+
+/* tensor_table(..., cls, lazy=False): with lazy, every record is checked but no object is made:
+ * (None, const_bytes), and tensor_at() makes record i's object when it is first asked for. */
 static PyObject *mod_tensor_table(PyObject *m, PyObject *args)
 {
     (void)m;
     Py_buffer tb, sb;
     long long c_len, arena_len;
     PyObject *sizes, *cls;
-    int max_dims;
-    if (!PyArg_ParseTuple(args, "y*y*LLOiO", &tb, &sb, &c_len, &arena_len, &sizes, &max_dims, &cls)) return NULL;
+    int max_dims, lazy = 0;
+    if (!PyArg_ParseTuple(args, "y*y*LLOiO|p", &tb, &sb, &c_len, &arena_len, &sizes, &max_dims, &cls, &lazy))
+        return NULL;
     PyObject *out = NULL, *list = NULL, *empty = PyTuple_New(0);
     Py_ssize_t n = tb.len / 52, nsz = PySequence_Size(sizes);
     long long cbytes = 0;
-    PyObject *key[10] = {NULL};
-    if (!empty) goto done;
-    for (int k = 0; k < 10; k++)
-        if (!(key[k] = PyUnicode_InternFromString(TENSOR_ATTRS[k]))) goto done;
-    if (tb.len % 52 || nsz < 0 || !PyType_Check(cls) || max_dims > 6) goto reject;
+    long sz[256];
+    if (!empty || tensor_keys() < 0) goto done;
+    if (tb.len % 52 || nsz < 0 || nsz > 256 || !PyType_Check(cls) || max_dims > 6) goto reject;
+    for (Py_ssize_t d = 0; d < nsz; d++) {
+        PyObject *szo = PySequence_GetItem(sizes, d);
+        sz[d] = szo ? PyLong_AsLong(szo) : -1;
+        Py_XDECREF(szo);
+        if (sz[d] == -1 && PyErr_Occurred()) goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (check_tensor((const unsigned char *)tb.buf + 52 * i, &sb, c_len, arena_len, sz, nsz, max_dims, &cbytes))
+            goto reject;
+    if (lazy) {
+        out = Py_BuildValue("(OL)", Py_None, cbytes);
+        goto done;
+    }
     list = PyList_New(n);
     if (!list) goto done;
     for (Py_ssize_t i = 0; i < n; i++) {
-        const unsigned char *r = (const unsigned char *)tb.buf + 52 * i;
-        int dtype = r[0], ndim = r[1], kind = r[2];
-        if (dtype >= nsz || ndim > max_dims) goto reject;
-        PyObject *szo = PySequence_GetItem(sizes, dtype);
-        long es = szo ? PyLong_AsLong(szo) : -1;
-        Py_XDECREF(szo);
-        if (es <= 0) { PyErr_Clear(); goto reject; }
-        uint64_t elems = 1;
-        int32_t dims[6];
-        for (int d = 0; d < ndim; d++) {
-            dims[d] = (int32_t)le32(r + 4 + 4 * d);
-            if (dims[d] < 0) goto reject;
-            if (dims[d] && elems > ((uint64_t)1 << 40) / (uint64_t)dims[d]) goto reject;  /* nbytes is 32-bit */
-            elems *= (uint64_t)dims[d];
-        }
-        uint64_t off = le32(r + 28), nb = le32(r + 32), name_off = le32(r + 44), name_len = le32(r + 48);
-        float scale;
-        uint32_t sbits = le32(r + 36);
-        memcpy(&scale, &sbits, 4);
-        if (elems * (uint64_t)es != nb || name_off + name_len > (uint64_t)sb.len) goto reject;
-        if (kind == 1) {
-            if (off % 16 || off + nb > (uint64_t)c_len) goto reject;
-            cbytes += (long long)nb;
-        } else if (kind != 0 || off + nb > (uint64_t)arena_len) {
-            goto reject;
-        }
-        PyObject *name = PyUnicode_DecodeUTF8((const char *)sb.buf + name_off, (Py_ssize_t)name_len, "strict");
-        if (!name) { PyErr_Clear(); goto reject; }
-        PyObject *shape = PyTuple_New(ndim);
-        /* object.__new__(cls): the instance without running __init__ (its attributes are set here) */
-        PyObject *o = shape ? ((PyTypeObject *)cls)->tp_new((PyTypeObject *)cls, empty, NULL) : NULL;
-        if (!o) { Py_DECREF(name); Py_XDECREF(shape); goto done; }
+        PyObject *o = make_tensor((const unsigned char *)tb.buf + 52 * i, i, &sb, cls, empty);
+        if (!o) goto done;
         PyList_SET_ITEM(list, i, o);
-        for (int d = 0; d < ndim; d++) {
-            PyObject *v = PyLong_FromLong(dims[d]);
-            if (!v) { Py_DECREF(name); Py_DECREF(shape); goto done; }
-            PyTuple_SET_ITEM(shape, d, v);
-        }
-        if (set_attr(o, key[0], PyLong_FromSsize_t(i)) < 0 || set_attr(o, key[1], PyLong_FromLong(dtype)) < 0 ||
-            set_attr(o, key[2], shape) < 0 || set_attr(o, key[3], PyLong_FromLong(kind)) < 0 ||
-            set_attr(o, key[4], PyLong_FromLong(r[3])) < 0 ||
-            set_attr(o, key[5], PyLong_FromUnsignedLongLong(off)) < 0 ||
-            set_attr(o, key[6], PyLong_FromUnsignedLongLong(nb)) < 0 ||
-            set_attr(o, key[7], PyFloat_FromDouble((double)scale)) < 0 ||
-            set_attr(o, key[8], PyLong_FromLong((int32_t)le32(r + 40))) < 0 || set_attr(o, key[9], name) < 0)
-            goto done;
     }
     out = Py_BuildValue("(OL)", list, cbytes);
     goto done;
@@ -102,7 +152,33 @@ reject:
 done:
     Py_XDECREF(list);
     Py_XDECREF(empty);
-    for (int k = 0; k < 10; k++) Py_XDECREF(key[k]);
+    PyBuffer_Release(&tb);
+    PyBuffer_Release(&sb);
+    return out;
+}
+
+/* tensor_at(tens, strings, i, cls): record i's object, of records tensor_table(lazy=True) checked. */
+static PyObject *mod_tensor_at(PyObject *m, PyObject *args)
+{
+    (void)m;
+    Py_buffer tb, sb;
+    Py_ssize_t i;
+    PyObject *cls, *out = NULL, *empty = PyTuple_New(0);
+    if (!empty) return NULL;
+    if (!PyArg_ParseTuple(args, "y*y*nO", &tb, &sb, &i, &cls)) { Py_DECREF(empty); return NULL; }
+    if (tensor_keys() < 0) goto done;
+    if (i < 0 || i >= tb.len / 52 || !PyType_Check(cls)) {
+        PyErr_SetString(PyExc_IndexError, "tensor index out of range");
+        goto done;
+    }
+    const unsigned char *r = (const unsigned char *)tb.buf + 52 * i;
+    if ((uint64_t)le32(r + 44) + le32(r + 48) > (uint64_t)sb.len || r[1] > 6) {
+        PyErr_SetString(PyExc_ValueError, "tensor record not checked");
+        goto done;
+    }
+    out = make_tensor(r, i, &sb, cls, empty);
+done:
+    Py_DECREF(empty);
     PyBuffer_Release(&tb);
     PyBuffer_Release(&sb);
     return out;
@@ -127,21 +203,21 @@ static PyObject *int32_tuple(const unsigned char *b, Py_ssize_t n)
     return t;
 }
 
-static PyObject *mod_op_table(PyObject *m, PyObject *args)
+static PyObject *OP_KEYS[8];
+
+/* The op records b[0, end) as a new list of cls instances; Py_None (a new reference) when one fails
+ * a check; NULL with an exception set on failure. */
+static PyObject *op_list(const unsigned char *b, Py_ssize_t end, long long nt, long long arena_len, PyObject *cls,
+                         PyObject *names)
 {
-    (void)m;
-    Py_buffer ob;
-    long long nt, arena_len;
-    PyObject *cls, *names;
-    if (!PyArg_ParseTuple(args, "y*LLOO", &ob, &nt, &arena_len, &cls, &names)) return NULL;
-    PyObject *out = NULL, *list = PyList_New(0), *empty = PyTuple_New(0);
-    PyObject *key[8] = {NULL};
-    const unsigned char *b = (const unsigned char *)ob.buf;
-    Py_ssize_t pos = 0, end = ob.len;
-    if (!list || !empty) goto done;
+    PyObject *list = NULL, *empty = PyTuple_New(0);
+    Py_ssize_t pos = 0;
+    if (!empty) return NULL;
     for (int k = 0; k < 8; k++)
-        if (!(key[k] = PyUnicode_InternFromString(OP_ATTRS[k]))) goto done;
+        if (!OP_KEYS[k] && !(OP_KEYS[k] = PyUnicode_InternFromString(OP_ATTRS[k]))) goto fail;
     if (!PyType_Check(cls) || !PyDict_Check(names)) goto reject;
+    if (!(list = PyList_New(0))) goto fail;
+    PyObject **key = OP_KEYS;
     while (pos < end) {
         if (end - pos < 16) goto reject;
         const unsigned char *h = b + pos;
@@ -149,18 +225,18 @@ static PyObject *mod_op_table(PyObject *m, PyObject *args)
         uint64_t sc_off = le32(h + 8), sc_bytes = le32(h + 12);
         Py_ssize_t cnt = nin + nout + npar;
         pos += 16;
-        if (end - pos < 4 * cnt || sc_off + sc_bytes > (uint64_t)arena_len) goto reject;
+        if ((end - pos) / 4 < cnt || sc_off + sc_bytes > (uint64_t)arena_len) goto reject;
         for (Py_ssize_t i = 0; i < nin + nout; i++) {
             int32_t tid = (int32_t)le32(b + pos + 4 * i);
             if (tid < -1 || tid >= nt) goto reject;
         }
         Py_ssize_t index = PyList_GET_SIZE(list);
         PyObject *o = ((PyTypeObject *)cls)->tp_new((PyTypeObject *)cls, empty, NULL);
-        if (!o) goto done;
-        if (PyList_Append(list, o) < 0) { Py_DECREF(o); goto done; }
+        if (!o) goto fail;
+        if (PyList_Append(list, o) < 0) { Py_DECREF(o); goto fail; }
         Py_DECREF(o);
         PyObject *code = PyLong_FromLong(opcode);
-        if (!code) goto done;
+        if (!code) goto fail;
         PyObject *name = PyDict_GetItemWithError(names, code);   /* borrowed */
         if (name) Py_INCREF(name);
         else if (!PyErr_Occurred()) name = PyUnicode_FromFormat("OP_%d", opcode);
@@ -170,20 +246,147 @@ static PyObject *mod_op_table(PyObject *m, PyObject *args)
             set_attr(o, key[5], int32_tuple(b + pos + 4 * (nin + nout), npar)) < 0 ||
             set_attr(o, key[6], PyLong_FromUnsignedLongLong(sc_off)) < 0 ||
             set_attr(o, key[7], PyLong_FromUnsignedLongLong(sc_bytes)) < 0)
-            goto done;
+            goto fail;
         pos += 4 * cnt;
     }
-    out = list;
-    Py_INCREF(out);
+    Py_DECREF(empty);
+    return list;
+reject:
+    Py_XDECREF(list);
+    Py_DECREF(empty);
+    Py_RETURN_NONE;
+fail:
+    Py_XDECREF(list);
+    Py_DECREF(empty);
+    return NULL;
+}
+
+static PyObject *mod_op_table(PyObject *m, PyObject *args)
+{
+    (void)m;
+    Py_buffer ob;
+    long long nt, arena_len;
+    PyObject *cls, *names;
+    if (!PyArg_ParseTuple(args, "y*LLOO", &ob, &nt, &arena_len, &cls, &names)) return NULL;
+    PyObject *out = op_list((const unsigned char *)ob.buf, ob.len, nt, arena_len, cls, names);
+    PyBuffer_Release(&ob);
+    return out;
+}
+
+/* parse_model(buf, version, sizes, max_dims, op_cls, names, required): every structural check of
+ * reader.parse (header, section directory, PLAN, TENSORS, OPS, IO; not the CRC and META, which the
+ * reader does itself) in one call, load time. Returns (version, header crc, {id: (offset, length)},
+ * (arena, lower bound, state bytes), plan entries [tuple], tensor records bytes, strings bytes,
+ * constant bytes, ops [op_cls], inputs [int], outputs [int]); None when anything fails a check:
+ * the reader's own path then names the problem. Tensor objects are not made (reader.Tensors). */
+static PyObject *mod_parse_model(PyObject *m, PyObject *args)
+{
+    (void)m;
+    Py_buffer fb;
+    long version;
+    int max_dims;
+    PyObject *sizes, *cls, *names, *required;
+    if (!PyArg_ParseTuple(args, "y*lOiOOO", &fb, &version, &sizes, &max_dims, &cls, &names, &required)) return NULL;
+    const unsigned char *b = (const unsigned char *)fb.buf;
+    Py_ssize_t n = fb.len;
+    PyObject *out = NULL, *secs = NULL, *plan = NULL, *ops = NULL, *ins = NULL, *outs = NULL;
+    uint64_t off_of[9] = {0}, len_of[9] = {0};
+    int have[9] = {0};
+    long sz[256];
+    Py_ssize_t nsz = PySequence_Size(sizes);
+    if (nsz < 0) goto done;
+    if (nsz > 256 || max_dims > 6) goto reject;
+    for (Py_ssize_t d = 0; d < nsz; d++) {
+        PyObject *szo = PySequence_GetItem(sizes, d);
+        sz[d] = szo ? PyLong_AsLong(szo) : -1;
+        Py_XDECREF(szo);
+        if (sz[d] == -1 && PyErr_Occurred()) goto done;
+    }
+    /* header (format.HEADER_FMT) */
+    if (n < 32 || memcmp(b, "ERT\x01", 4) || (b[4] | b[5] << 8) != version || (b[6] | b[7] << 8) != 32 ||
+        le32(b + 8) != (uint64_t)n)
+        goto reject;
+    uint32_t crc = le32(b + 12), nsec = le32(b + 16);
+    uint64_t dir_end = 32 + 12 * (uint64_t)nsec;
+    if (nsec > 64 || dir_end > (uint64_t)n) goto reject;
+    if (!(secs = PyDict_New())) goto done;
+    for (uint32_t i = 0; i < nsec; i++) {
+        const unsigned char *r = b + 32 + 12 * i;
+        uint64_t sid = le32(r), off = le32(r + 4), len = le32(r + 8);
+        if (off < dir_end || off + len > (uint64_t)n || off % 16) goto reject;
+        PyObject *k = PyLong_FromUnsignedLongLong(sid), *v = Py_BuildValue("(KK)", off, len);
+        if (!k || !v || PyDict_SetItem(secs, k, v) < 0) { Py_XDECREF(k); Py_XDECREF(v); goto done; }
+        Py_DECREF(k);
+        Py_DECREF(v);
+        if (sid < 9) { have[sid] = 1; off_of[sid] = off; len_of[sid] = len; }
+    }
+    Py_ssize_t nreq = PySequence_Size(required);
+    if (nreq < 0) goto done;
+    for (Py_ssize_t i = 0; i < nreq; i++) {
+        PyObject *o = PySequence_GetItem(required, i);
+        long sid = o ? PyLong_AsLong(o) : -1;
+        Py_XDECREF(o);
+        if (sid == -1 && PyErr_Occurred()) goto done;
+        if (sid < 1 || sid > 7 || !have[sid]) goto reject;
+    }
+    /* PLAN (format.PLAN_FMT, PLAN_ENTRY_FMT) */
+    const unsigned char *pl = b + off_of[7];
+    uint64_t p_len = len_of[7];
+    if (p_len < 16) goto reject;
+    uint64_t arena = le32(pl), lower = le32(pl + 4), nplan = le32(pl + 8), state = le32(pl + 12);
+    if (state > arena || 16 + 20 * nplan > p_len) goto reject;
+    if (!(plan = PyList_New((Py_ssize_t)nplan))) goto done;
+    for (uint64_t i = 0; i < nplan; i++) {
+        const unsigned char *e = pl + 16 + 20 * i;
+        PyObject *t = Py_BuildValue("(iIIii)", (int32_t)le32(e), (unsigned)le32(e + 4), (unsigned)le32(e + 8),
+                                    (int32_t)le32(e + 12), (int32_t)le32(e + 16));
+        if (!t) goto done;
+        PyList_SET_ITEM(plan, (Py_ssize_t)i, t);
+    }
+    /* TENSORS, checked against STRINGS, CONSTS and the arena */
+    const unsigned char *tb = b + off_of[3];
+    uint64_t t_len = len_of[3];
+    long long cbytes = 0;
+    Py_buffer sb;
+    sb.buf = (void *)(b + off_of[2]);
+    sb.len = (Py_ssize_t)len_of[2];
+    if (t_len % 52) goto reject;
+    Py_ssize_t nt = (Py_ssize_t)(t_len / 52);
+    for (Py_ssize_t i = 0; i < nt; i++)
+        if (check_tensor(tb + 52 * i, &sb, (long long)len_of[4], (long long)arena, sz, nsz, max_dims, &cbytes))
+            goto reject;
+    /* OPS */
+    ops = op_list(b + off_of[5], (Py_ssize_t)len_of[5], nt, (long long)arena, cls, names);
+    if (!ops) goto done;
+    if (ops == Py_None) goto reject;
+    /* IO: ids of arena tensors */
+    const unsigned char *io = b + off_of[6];
+    uint64_t io_len = len_of[6];
+    if (io_len < 8) goto reject;
+    uint64_t nin = le32(io), nout = le32(io + 4);
+    if (8 + 4 * (nin + nout) > io_len) goto reject;
+    if (!(ins = PyList_New((Py_ssize_t)nin)) || !(outs = PyList_New((Py_ssize_t)nout))) goto done;
+    for (uint64_t i = 0; i < nin + nout; i++) {
+        int32_t tid = (int32_t)le32(io + 8 + 4 * i);
+        if (tid < 0 || tid >= nt || tb[52 * tid + 2] != 0) goto reject;
+        PyObject *v = PyLong_FromLong(tid);
+        if (!v) goto done;
+        if (i < nin) PyList_SET_ITEM(ins, (Py_ssize_t)i, v);
+        else PyList_SET_ITEM(outs, (Py_ssize_t)(i - nin), v);
+    }
+    out = Py_BuildValue("(lI O (KKK) O y# y# L O O O)", version, crc, secs, arena, lower, state, plan,
+                        (const char *)tb, (Py_ssize_t)t_len, (const char *)sb.buf, sb.len, cbytes, ops, ins, outs);
     goto done;
 reject:
     out = Py_None;
     Py_INCREF(out);
 done:
-    Py_XDECREF(list);
-    Py_XDECREF(empty);
-    for (int k = 0; k < 8; k++) Py_XDECREF(key[k]);
-    PyBuffer_Release(&ob);
+    Py_XDECREF(secs);
+    Py_XDECREF(plan);
+    Py_XDECREF(ops);
+    Py_XDECREF(ins);
+    Py_XDECREF(outs);
+    PyBuffer_Release(&fb);
     return out;
 }
 
