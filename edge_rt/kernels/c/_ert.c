@@ -317,7 +317,7 @@ static PyMethodDef mod_methods[] = {
     {"features", mod_features, METH_NOARGS, "CPU feature bits detected at run time."},
     {"simd_path", mod_simd_path, METH_O, "Name of the SIMD path a feature mask selects."},
     {"kernels", mod_kernels, METH_NOARGS, "{opcode: (name, operand signature)}"},
-    {"crc_fold", mod_crc_fold, METH_O, "The buffer folded to 16 bytes of equal CRC-32 remainder, or None."},
+    {"crc_fold", mod_crc_fold, METH_VARARGS, "The buffer folded to 16 bytes of equal CRC-32 remainder, or None."},
     {"op_table", mod_op_table, METH_VARARGS, "The reader's op records as objects (None: let the reader say why not)."},
     {"tensor_table", mod_tensor_table, METH_VARARGS, "The reader's tensor records as objects (None: let the reader say why not)."},
     {"parse_model", mod_parse_model, METH_VARARGS, "The reader's structural checks and tables in one call (None: let the reader say why not)."},
