@@ -107,6 +107,13 @@ def _op_sets(m, kernels):
         raise ModelFormatError("META op_kernels must list one known kernel set per op (%d ops)" % len(m.ops))
     if kernels is not None and kernels not in F.KERNEL_CHAINS:
         raise EdgeRTError("unknown kernel set %r; available: %s" % (kernels, ", ".join(F.KERNEL_SETS)))
+    p = packed[0] if packed else None
+    if kernels is None and p != "viper" and packed.count(p) == len(packed):
+        # load time: every op packed for one set that has them all (the per-op walk below otherwise)
+        ks = kernel_set(p)
+        have = ks.KERNELS
+        if not [op for op in m.ops if op.opcode not in have]:
+            return list(packed), {p: ks}
     loaded, failed = {}, {}
 
     def load(name, last):
@@ -337,6 +344,10 @@ class Interpreter:
             self._per_op = []
             group = []  # consecutive C ops: one C program (one call) each
             self._recs = recs = sets["c"].records(m) if "c" in sets else None
+            if recs is not None and len(sets) == 1:  # load time: every op from the stored records, one program
+                self._per_op = [(op, None) for op in m.ops]
+                self._run = [self._program(sets["c"], self._per_op)] if m.ops else []
+                return
             for op, s in zip(m.ops, op_sets):
                 if s == "c":
                     group.append((op, None if recs is not None else _bind(sets[s], op, m, None, arena)))
