@@ -112,7 +112,7 @@ def _op_sets(m, kernels):
         # load time: every op packed for one set that has them all (the per-op walk below otherwise)
         ks = kernel_set(p)
         have = ks.KERNELS
-        if not [op for op in m.ops if op.opcode not in have]:
+        if not [c for c in m.opcodes if c not in have]:
             return list(packed), {p: ks}
     loaded, failed = {}, {}
 
@@ -345,8 +345,8 @@ class Interpreter:
             group = []  # consecutive C ops: one C program (one call) each
             self._recs = recs = sets["c"].records(m) if "c" in sets else None
             if recs is not None and len(sets) == 1:  # load time: every op from the stored records, one program
-                self._per_op = [(op, None) for op in m.ops]
-                self._run = [self._program(sets["c"], self._per_op)] if m.ops else []
+                self._per_op = None  # op_steps() makes the per-op programs
+                self._run = [self._program(sets["c"], None)] if m.opcodes else []
                 return
             for op, s in zip(m.ops, op_sets):
                 if s == "c":
@@ -398,7 +398,9 @@ class Interpreter:
         """One callable per op, in schedule order (per-op profiling): invoke() runs consecutive C
         ops as one call, so each C op gets its own one-op program here (made once, on request)."""
         if getattr(self, "_per_op", None) is None:
-            return list(self._run)  # streamed: already one step per op
+            if self._recs is None or self._run is None:
+                return list(self._run)  # streamed: already one step per op
+            self._per_op = [(op, None) for op in self.model.ops]  # one program from stored records
         steps = []
         for x in self._per_op:
             if isinstance(x, tuple):

@@ -11,10 +11,10 @@ from .errors import ModelFormatError
 
 try:  # CPython with the C kernels built: tensor and op tables are read in C (load time); same checks
     from .kernels.c._ert import crc_fold as _c_crc_fold, op_table as _c_op_table, tensor_table as _c_tensor_table
-    from .kernels.c._ert import tensor_at as _c_tensor_at
+    from .kernels.c._ert import op_at as _c_op_at, tensor_at as _c_tensor_at
     from .kernels.c._ert import parse_model as _c_parse_model
 except ImportError:
-    _c_tensor_table = _c_op_table = _c_crc_fold = _c_tensor_at = _c_parse_model = None
+    _c_tensor_table = _c_op_table = _c_crc_fold = _c_tensor_at = _c_op_at = _c_parse_model = None
 # the C reader hard-codes the record layouts (checked here once, not at every load)
 if (F.TENSOR_SIZE, F.ALIGN, F.KIND_CONST, F.KIND_ARENA, F.OP_FMT, F.PLAN_ENTRY_FMT, F.HEADER_FMT, F.MAGIC) != (
         52, 16, 1, 0, "<HBBHHII", "<iIIii", "<4sHHIIII8x", b"ERT\x01"):
@@ -43,14 +43,13 @@ class TensorInfo:
         return n
 
 
-class Tensors:
-    """Model.tensors when the C reader checked every record (load time: a C-packed file's load makes
-    the objects of its IO tensors only): a read-only sequence of TensorInfo, each made from its
-    record the first time it is asked for, then kept."""
+class Lazy:
+    """Model.tensors / Model.ops when the C reader checked every record (load time: a C-packed
+    file's load makes the objects of its IO tensors only): a read-only sequence whose item i is
+    made by make(i) the first time it is asked for, then kept."""
 
-    def __init__(self, recs, names, n):
-        self._recs = recs
-        self._names = names
+    def __init__(self, n, make):
+        self._make = make
         self._made = [None] * n
 
     def __len__(self):
@@ -62,7 +61,7 @@ class Tensors:
             return [self[k] for k in range(*i.indices(len(made)))]
         t = made[i]  # IndexError past the end, as a list
         if t is None:
-            t = made[i] = _c_tensor_at(self._recs, self._names, i % len(made), TensorInfo)
+            t = made[i] = self._make(i % len(made))
         return t
 
     def __iter__(self):
@@ -71,6 +70,14 @@ class Tensors:
 
     def __eq__(self, other):
         return list(self) == list(other)
+
+
+def _tensors(recs, names, n):
+    return Lazy(n, lambda i: _c_tensor_at(recs, names, i, TensorInfo))
+
+
+def _ops(raw, at, n):
+    return Lazy(n, lambda i: _c_op_at(raw, at, i, OpInfo, F.OP_NAMES))
 
 
 class OpInfo:
@@ -96,6 +103,7 @@ class Model:
         self.meta = {}
         self.tensors = []
         self.ops = []
+        self.opcodes = None         # each op's opcode (parse(); load time: no op object needed for it)
         self.inputs = []
         self.outputs = []
         self.arena_bytes = 0
@@ -203,7 +211,7 @@ def _from_c(mv, got, check_crc):
     what the reader checks in Python (CRC, META, state)."""
     m = Model()
     (m.version, m.crc32, m.sections, (m.arena_bytes, m.lower_bound, m.state_bytes), m.plan, recs, names,
-     m.constant_bytes, m.ops, m.inputs, m.outputs) = got
+     m.constant_bytes, ops, at, m.opcodes, m.inputs, m.outputs) = got
     m.total_length = len(mv)
     if check_crc:
         _check_crc(m.crc32, _crc32(mv[F.CRC_START:]))
@@ -214,15 +222,15 @@ def _from_c(mv, got, check_crc):
         m.meta = json.loads(bytes(mv[off:off + n]).decode())
     except Exception:
         _fail("META section is not valid UTF-8 JSON")
-    m.tensors = Tensors(recs, names, len(recs) // F.TENSOR_SIZE)
+    m.tensors = _tensors(recs, names, len(recs) // F.TENSOR_SIZE)
+    m.ops = _ops(ops, at, len(m.opcodes))
     off, n = sec[F.SEC_CONSTS]
     m.consts = mv[off:off + n]
     _state(m)
     if F.SEC_CPROG in sec:
         off, n = sec[F.SEC_CPROG]
         m.cprog = mv[off:off + n]
-        o_off, o_n = sec[F.SEC_OPS]
-        m.table_crc = binascii.crc32(mv[o_off:o_off + o_n], binascii.crc32(recs))
+        m.table_crc = binascii.crc32(ops, binascii.crc32(recs))
     return m
 
 
@@ -344,7 +352,7 @@ def _tables(m, section):
     if got is not None:
         m.tensors, m.constant_bytes = got
         if m.tensors is None:  # checked, objects made on first use
-            m.tensors = Tensors(bytes(tens), bytes(strings), t_len // F.TENSOR_SIZE)
+            m.tensors = _tensors(bytes(tens), bytes(strings), t_len // F.TENSOR_SIZE)
     else:
         _tensor_loop(m, tens, t_len, strings, s_len, c_len, arena)
     tens = strings = None
@@ -395,6 +403,7 @@ def _tables(m, section):
             _fail("IO: tensor %d (%s) is not in the arena" % (tid, m.tensors[tid].name))
     m.inputs = list(ids[:nin])
     m.outputs = list(ids[nin:])
+    m.opcodes = [op.opcode for op in m.ops]
     _state(m)
 
 

@@ -200,7 +200,7 @@ def _parse_both(binary, monkeypatch):
             m = reader.parse(binary, check_crc=False)
             out.append((m.constant_bytes, m.sections, m.plan, m.inputs, m.outputs, m.arena_bytes, m.lower_bound,
                         m.state_bytes, m.meta, len(m.tensors),
-                        [repr(sorted(vars(x).items())) for x in list(m.tensors) + m.ops]))  # repr: NaN
+                        [repr(sorted(vars(x).items())) for x in list(m.tensors) + list(m.ops)]))  # repr: NaN
         except ModelFormatError as e:
             out.append(str(e))
     return out

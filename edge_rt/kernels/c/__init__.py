@@ -68,16 +68,19 @@ def records(m):
 
 def program(m, arena, bound, features=-1, recs=None):
     """One C program for bound = [(op, spec)], spec as returned by a KERNELS binder, or, with recs
-    (records(m)) and every spec None, the ops' records in the CPROG section; returns the program.
+    (records(m)) and every spec None, the ops' records in the CPROG section (bound None: every op
+    of m); returns the program.
     A record the C validator refuses is reported naming the op."""
     try:
-        if recs is not None and bound[0][1] is None:
+        if bound is None:  # every op of the model, from its stored records
+            prog = _ert.Program(m.consts, arena, m.opcodes, features, recs, 0)
+        elif recs is not None and bound[0][1] is None:
             prog = _ert.Program(m.consts, arena, [op.opcode for op, _ in bound], features, recs, bound[0][0].index)
         else:
             prog = _ert.Program(m.consts, arena, [spec for _, spec in bound], features)
     except ValueError as e:
         if len(e.args) == 3 and isinstance(e.args[0], int):
-            op = bound[e.args[0]][0]
+            op = m.ops[e.args[0]] if bound is None else bound[e.args[0]][0]
             where = "" if e.args[1] < 0 else " (operand %d)" % e.args[1]
             raise ModelFormatError("op %d (%s): the c kernel refuses it: %s%s; the file is damaged or "
                                    "from another edge_rt version (packed by %s), repack it" % (

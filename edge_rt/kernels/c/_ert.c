@@ -321,6 +321,7 @@ static PyMethodDef mod_methods[] = {
     {"op_table", mod_op_table, METH_VARARGS, "The reader's op records as objects (None: let the reader say why not)."},
     {"tensor_table", mod_tensor_table, METH_VARARGS, "The reader's tensor records as objects (None: let the reader say why not)."},
     {"parse_model", mod_parse_model, METH_VARARGS, "The reader's structural checks and tables in one call (None: let the reader say why not)."},
+    {"op_at", mod_op_at, METH_VARARGS, "One checked op record as an object (the reader's lazy table)."},
     {"tensor_at", mod_tensor_at, METH_VARARGS, "One checked tensor record as an object (the reader's lazy table)."},
     {NULL, NULL, 0, NULL},
 };

@@ -261,6 +261,89 @@ fail:
     return NULL;
 }
 
+/* The op records b[0, end) checked as op_list does, without objects: (positions, opcodes) with
+ * positions the record offsets as bytes of uint32 and opcodes a list; Py_None when one fails. */
+static PyObject *op_check(const unsigned char *b, Py_ssize_t end, long long nt, long long arena_len)
+{
+    Py_ssize_t pos = 0, count = 0, cap = 64;
+    uint32_t *at = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)cap);
+    PyObject *out = NULL, *codes = NULL;
+    if (!at) return PyErr_NoMemory();
+    while (pos < end) {
+        if (end - pos < 16) goto reject;
+        const unsigned char *h = b + pos;
+        int nin = h[2], nout = h[3], npar = h[4] | h[5] << 8;
+        uint64_t sc_off = le32(h + 8), sc_bytes = le32(h + 12);
+        Py_ssize_t cnt = nin + nout + npar;
+        if ((end - pos - 16) / 4 < cnt || sc_off + sc_bytes > (uint64_t)arena_len || pos > (Py_ssize_t)UINT32_MAX)
+            goto reject;
+        for (Py_ssize_t i = 0; i < nin + nout; i++) {
+            int32_t tid = (int32_t)le32(h + 16 + 4 * i);
+            if (tid < -1 || tid >= nt) goto reject;
+        }
+        if (count == cap) {
+            uint32_t *more = (uint32_t *)realloc(at, sizeof(uint32_t) * (size_t)(cap *= 2));
+            if (!more) { free(at); return PyErr_NoMemory(); }
+            at = more;
+        }
+        at[count++] = (uint32_t)pos;
+        pos += 16 + 4 * cnt;
+    }
+    if (!(codes = PyList_New(count))) goto done;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *v = PyLong_FromLong(b[at[i]] | b[at[i] + 1] << 8);
+        if (!v) goto done;
+        PyList_SET_ITEM(codes, i, v);
+    }
+    out = Py_BuildValue("(y#O)", (const char *)at, (Py_ssize_t)(count * sizeof(uint32_t)), codes);
+    goto done;
+reject:
+    out = Py_None;
+    Py_INCREF(out);
+done:
+    Py_XDECREF(codes);
+    free(at);
+    return out;
+}
+
+/* op_at(ops, positions, i, cls, names): op i's object, of records op_check accepted. */
+static PyObject *mod_op_at(PyObject *m, PyObject *args)
+{
+    (void)m;
+    Py_buffer ob, pb;
+    Py_ssize_t i;
+    PyObject *cls, *names, *out = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*nOO", &ob, &pb, &i, &cls, &names)) return NULL;
+    if (i < 0 || i >= pb.len / 4) {
+        PyErr_SetString(PyExc_IndexError, "op index out of range");
+        goto done;
+    }
+    uint32_t pos = le32((const unsigned char *)pb.buf + 4 * i);
+    const unsigned char *h = (const unsigned char *)ob.buf + pos;
+    if ((Py_ssize_t)pos + 16 > ob.len ||
+        (ob.len - pos - 16) / 4 < (Py_ssize_t)(h[2] + h[3] + (h[4] | h[5] << 8))) {
+        PyErr_SetString(PyExc_ValueError, "op record not checked");
+        goto done;
+    }
+    /* one record through op_list: same objects as the eager table (its index fixed up after) */
+    PyObject *one = op_list(h, 16 + 4 * (Py_ssize_t)(h[2] + h[3] + (h[4] | h[5] << 8)), INT32_MAX, (long long)1 << 40,
+                            cls, names);
+    if (!one) goto done;
+    if (one == Py_None || PyList_GET_SIZE(one) != 1) {
+        Py_DECREF(one);
+        PyErr_SetString(PyExc_ValueError, "op record not checked");
+        goto done;
+    }
+    out = PyList_GET_ITEM(one, 0);
+    Py_INCREF(out);
+    Py_DECREF(one);
+    if (set_attr(out, OP_KEYS[0], PyLong_FromSsize_t(i)) < 0) Py_CLEAR(out);
+done:
+    PyBuffer_Release(&ob);
+    PyBuffer_Release(&pb);
+    return out;
+}
+
 static PyObject *mod_op_table(PyObject *m, PyObject *args)
 {
     (void)m;
@@ -277,8 +360,9 @@ static PyObject *mod_op_table(PyObject *m, PyObject *args)
  * reader.parse (header, section directory, PLAN, TENSORS, OPS, IO; not the CRC and META, which the
  * reader does itself) in one call, load time. Returns (version, header crc, {id: (offset, length)},
  * (arena, lower bound, state bytes), plan entries [tuple], tensor records bytes, strings bytes,
- * constant bytes, ops [op_cls], inputs [int], outputs [int]); None when anything fails a check:
- * the reader's own path then names the problem. Tensor objects are not made (reader.Tensors). */
+ * constant bytes, op records bytes, their offsets (uint32 bytes), opcodes [int], inputs [int],
+ * outputs [int]); None when anything fails a check: the reader's own path then names the
+ * problem. Tensor and op objects are made on first use (reader.Lazy: tensor_at, op_at). */
 static PyObject *mod_parse_model(PyObject *m, PyObject *args)
 {
     (void)m;
@@ -355,8 +439,8 @@ static PyObject *mod_parse_model(PyObject *m, PyObject *args)
     for (Py_ssize_t i = 0; i < nt; i++)
         if (check_tensor(tb + 52 * i, &sb, (long long)len_of[4], (long long)arena, sz, nsz, max_dims, &cbytes))
             goto reject;
-    /* OPS */
-    ops = op_list(b + off_of[5], (Py_ssize_t)len_of[5], nt, (long long)arena, cls, names);
+    /* OPS: checked; objects made on first use (op_at) */
+    ops = op_check(b + off_of[5], (Py_ssize_t)len_of[5], nt, (long long)arena);
     if (!ops) goto done;
     if (ops == Py_None) goto reject;
     /* IO: ids of arena tensors */
@@ -374,8 +458,10 @@ static PyObject *mod_parse_model(PyObject *m, PyObject *args)
         if (i < nin) PyList_SET_ITEM(ins, (Py_ssize_t)i, v);
         else PyList_SET_ITEM(outs, (Py_ssize_t)(i - nin), v);
     }
-    out = Py_BuildValue("(lI O (KKK) O y# y# L O O O)", version, crc, secs, arena, lower, state, plan,
-                        (const char *)tb, (Py_ssize_t)t_len, (const char *)sb.buf, sb.len, cbytes, ops, ins, outs);
+    out = Py_BuildValue("(lI O (KKK) O y# y# L y# O O O O)", version, crc, secs, arena, lower, state, plan,
+                        (const char *)tb, (Py_ssize_t)t_len, (const char *)sb.buf, sb.len, cbytes,
+                        (const char *)(b + off_of[5]), (Py_ssize_t)len_of[5], PyTuple_GET_ITEM(ops, 0),
+                        PyTuple_GET_ITEM(ops, 1), ins, outs);
     goto done;
 reject:
     out = Py_None;
