@@ -103,16 +103,20 @@ def _op_sets(m, kernels):
         raise ModelFormatError("META kernel_set %r is not a known kernel set (%s)" % (
             packed_for, ", ".join(F.KERNEL_SETS)))
     packed = m.meta.get("op_kernels") or [packed_for] * len(m.ops)
-    if not isinstance(packed, list) or len(packed) != len(m.ops) or [p for p in packed if p not in F.KERNEL_CHAINS]:
+    try:
+        kinds = set(packed) if isinstance(packed, list) and len(packed) == len(m.ops) else None
+    except TypeError:  # an unhashable entry (a crafted META)
+        kinds = None
+    if kinds is None or not kinds.issubset(F.KERNEL_CHAINS):
         raise ModelFormatError("META op_kernels must list one known kernel set per op (%d ops)" % len(m.ops))
     if kernels is not None and kernels not in F.KERNEL_CHAINS:
         raise EdgeRTError("unknown kernel set %r; available: %s" % (kernels, ", ".join(F.KERNEL_SETS)))
-    p = packed[0] if packed else None
-    if kernels is None and p != "viper" and packed.count(p) == len(packed):
+    if kernels is None and len(kinds) == 1 and "viper" not in kinds:
         # load time: every op packed for one set that has them all (the per-op walk below otherwise)
+        p = packed[0]
         ks = kernel_set(p)
         have = ks.KERNELS
-        if not [c for c in m.opcodes if c not in have]:
+        if not [c for c in set(m.opcodes) if c not in have]:  # each distinct opcode once
             return list(packed), {p: ks}
     loaded, failed = {}, {}
 
@@ -231,7 +235,12 @@ def _c_features():
     the CPU offers (tests and benchmarks run each SIMD path); -1 = all the CPU has."""
     try:
         import os
-        return int(os.environ.get("EDGE_RT_C_FEATURES", "-1"))
+        data = getattr(os.environ, "_data", None)  # CPython's bytes-keyed dict on POSIX: one C lookup (load time)
+        if isinstance(data, dict) and os.name == "posix":
+            v = data.get(b"EDGE_RT_C_FEATURES")
+        else:
+            v = os.environ.get("EDGE_RT_C_FEATURES")
+        return -1 if v is None else int(v)
     except (ImportError, ValueError):
         return -1
 

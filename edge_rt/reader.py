@@ -13,6 +13,8 @@ try:  # CPython with the C kernels built: tensor and op tables are read in C (lo
     from .kernels.c._ert import crc_fold as _c_crc_fold, op_table as _c_op_table, tensor_table as _c_tensor_table
     from .kernels.c._ert import op_at as _c_op_at, tensor_at as _c_tensor_at
     from .kernels.c._ert import parse_model as _c_parse_model
+    import json as _json
+    _json_scan = _json.JSONDecoder().scan_once  # json.loads without its Python layers (load time)
 except ImportError:
     _c_tensor_table = _c_op_table = _c_crc_fold = _c_tensor_at = _c_op_at = _c_parse_model = None
 # the C reader hard-codes the record layouts (checked here once, not at every load)
@@ -104,6 +106,7 @@ class Model:
         self.tensors = []
         self.ops = []
         self.opcodes = None         # each op's opcode (parse(); load time: no op object needed for it)
+        self.consumed = None        # consumed_inputs(), when the C reader computed it
         self.inputs = []
         self.outputs = []
         self.arena_bytes = 0
@@ -210,16 +213,22 @@ def _from_c(mv, got, check_crc):
     """The Model of a file the C reader found structurally sound (parse_model): its tables, then
     what the reader checks in Python (CRC, META, state)."""
     m = Model()
-    (m.version, m.crc32, m.sections, (m.arena_bytes, m.lower_bound, m.state_bytes), m.plan, recs, names,
-     m.constant_bytes, ops, at, m.opcodes, m.inputs, m.outputs) = got
+    (m.version, m.crc32, m.sections, (m.arena_bytes, m.lower_bound, m.state_bytes), plan, nplan, m.consumed, recs,
+     names, m.constant_bytes, ops, at, m.opcodes, m.inputs, m.outputs) = got
+    m.plan = Lazy(nplan, lambda i: struct.unpack_from(F.PLAN_ENTRY_FMT, plan, F.PLAN_SIZE + i * F.PLAN_ENTRY_SIZE))
     m.total_length = len(mv)
     if check_crc:
         _check_crc(m.crc32, _crc32(mv[F.CRC_START:]))
     sec = m.sections
     off, n = sec[F.SEC_META]
     try:
-        import json
-        m.meta = json.loads(bytes(mv[off:off + n]).decode())
+        text = bytes(mv[off:off + n]).decode()
+        try:  # as the writer writes it: one JSON value, nothing around it
+            m.meta, end = _json_scan(text, 0)
+        except Exception:
+            end = -1
+        if end != len(text):
+            m.meta = _json.loads(text)
     except Exception:
         _fail("META section is not valid UTF-8 JSON")
     m.tensors = _tensors(recs, names, len(recs) // F.TENSOR_SIZE)
@@ -481,6 +490,8 @@ def consumed_inputs(m):
     an op's scratch) once the op reading them has run: after an invoke() such an input holds
     garbage until it is set again. Every buffer overlapping an input in address is disjoint
     from it in time, so any address overlap means the input is overwritten."""
+    if m.consumed is not None:
+        return m.consumed
     out = []
     for i in range(len(m.inputs)):
         tid = m.inputs[i]

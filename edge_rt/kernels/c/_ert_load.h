@@ -359,7 +359,8 @@ static PyObject *mod_op_table(PyObject *m, PyObject *args)
 /* parse_model(buf, version, sizes, max_dims, op_cls, names, required): every structural check of
  * reader.parse (header, section directory, PLAN, TENSORS, OPS, IO; not the CRC and META, which the
  * reader does itself) in one call, load time. Returns (version, header crc, {id: (offset, length)},
- * (arena, lower bound, state bytes), plan entries [tuple], tensor records bytes, strings bytes,
+ * (arena, lower bound, state bytes), PLAN bytes, plan entries, consumed inputs (the positions
+ * reader.consumed_inputs returns), tensor records bytes, strings bytes,
  * constant bytes, op records bytes, their offsets (uint32 bytes), opcodes [int], inputs [int],
  * outputs [int]); None when anything fails a check: the reader's own path then names the
  * problem. Tensor and op objects are made on first use (reader.Lazy: tensor_at, op_at). */
@@ -419,14 +420,6 @@ static PyObject *mod_parse_model(PyObject *m, PyObject *args)
     if (p_len < 16) goto reject;
     uint64_t arena = le32(pl), lower = le32(pl + 4), nplan = le32(pl + 8), state = le32(pl + 12);
     if (state > arena || 16 + 20 * nplan > p_len) goto reject;
-    if (!(plan = PyList_New((Py_ssize_t)nplan))) goto done;
-    for (uint64_t i = 0; i < nplan; i++) {
-        const unsigned char *e = pl + 16 + 20 * i;
-        PyObject *t = Py_BuildValue("(iIIii)", (int32_t)le32(e), (unsigned)le32(e + 4), (unsigned)le32(e + 8),
-                                    (int32_t)le32(e + 12), (int32_t)le32(e + 16));
-        if (!t) goto done;
-        PyList_SET_ITEM(plan, (Py_ssize_t)i, t);
-    }
     /* TENSORS, checked against STRINGS, CONSTS and the arena */
     const unsigned char *tb = b + off_of[3];
     uint64_t t_len = len_of[3];
@@ -449,7 +442,8 @@ static PyObject *mod_parse_model(PyObject *m, PyObject *args)
     if (io_len < 8) goto reject;
     uint64_t nin = le32(io), nout = le32(io + 4);
     if (8 + 4 * (nin + nout) > io_len) goto reject;
-    if (!(ins = PyList_New((Py_ssize_t)nin)) || !(outs = PyList_New((Py_ssize_t)nout))) goto done;
+    if (!(ins = PyList_New((Py_ssize_t)nin)) || !(outs = PyList_New((Py_ssize_t)nout)) || !(plan = PyList_New(0)))
+        goto done;
     for (uint64_t i = 0; i < nin + nout; i++) {
         int32_t tid = (int32_t)le32(io + 8 + 4 * i);
         if (tid < 0 || tid >= nt || tb[52 * tid + 2] != 0) goto reject;
@@ -458,8 +452,23 @@ static PyObject *mod_parse_model(PyObject *m, PyObject *args)
         if (i < nin) PyList_SET_ITEM(ins, (Py_ssize_t)i, v);
         else PyList_SET_ITEM(outs, (Py_ssize_t)(i - nin), v);
     }
-    out = Py_BuildValue("(lI O (KKK) O y# y# L y# O O O O)", version, crc, secs, arena, lower, state, plan,
-                        (const char *)tb, (Py_ssize_t)t_len, (const char *)sb.buf, sb.len, cbytes,
+    /* reader.consumed_inputs: the inputs whose bytes another plan entry overlaps in address */
+    for (uint64_t i = 0; i < nin; i++) {
+        int32_t tid = (int32_t)le32(io + 8 + 4 * i);
+        uint64_t lo = le32(tb + 52 * tid + 28), hi = lo + le32(tb + 52 * tid + 32);
+        for (uint64_t j = 0; j < nplan; j++) {
+            const unsigned char *e = pl + 16 + 20 * j;
+            uint64_t eo = le32(e + 4);
+            if ((int32_t)le32(e) != tid && eo < hi && lo < eo + le32(e + 8)) {
+                PyObject *v = PyLong_FromUnsignedLongLong(i);
+                if (!v || PyList_Append(plan, v) < 0) { Py_XDECREF(v); goto done; }
+                Py_DECREF(v);
+                break;
+            }
+        }
+    }
+    out = Py_BuildValue("(lI O (KKK) y# K N y# y# L y# O O O O)", version, crc, secs, arena, lower, state,
+                        (const char *)pl, (Py_ssize_t)p_len, nplan, PyList_AsTuple(plan), (const char *)tb, (Py_ssize_t)t_len, (const char *)sb.buf, sb.len, cbytes,
                         (const char *)(b + off_of[5]), (Py_ssize_t)len_of[5], PyTuple_GET_ITEM(ops, 0),
                         PyTuple_GET_ITEM(ops, 1), ins, outs);
     goto done;
