@@ -521,6 +521,8 @@ __attribute__((target("pclmul,sse2"))) static Py_ssize_t crc_fold_pclmul(const u
     return pos;
 }
 
+#if defined(__clang__) || __GNUC__ >= 8 /* compilers that know the vpclmulqdq target */
+#define ERT_HAVE_CRC_WIDE 1
 /* The same fold 256 bytes at a time in four 512-bit lanes (AVX-512 VPCLMULQDQ, checked at run
  * time): e = 2048 +- 32 folds each 16-byte lane by 256 bytes; the four registers then fold into
  * one by 64 bytes (e = 512 +- 32), then into 16 bytes as above. n >= 256. */
@@ -557,9 +559,9 @@ __attribute__((target("avx512f,avx512bw,vpclmulqdq,pclmul,sse2"))) static Py_ssi
     return pos;
 }
 #endif
-
-/* 1: PCLMULQDQ, 2: also AVX-512 VPCLMULQDQ (detected once) */
+/* 1: PCLMULQDQ, 2: also AVX-512 VPCLMULQDQ (detected once: CPUID is slow in a VM) */
 static int crc_level = -1;
+#endif
 
 static PyObject *mod_crc_fold(PyObject *m, PyObject *args)
 {
@@ -568,21 +570,30 @@ static PyObject *mod_crc_fold(PyObject *m, PyObject *args)
     int wide = 1;
     if (!PyArg_ParseTuple(args, "y*|p", &b, &wide)) return NULL;
     PyObject *out = NULL;
+    (void)wide;
 #ifdef ERT_HAVE_CRC_FOLD
     if (crc_level < 0) {
         unsigned int a, bx, c, d;
         __builtin_cpu_init();
-        crc_level = !(__get_cpuid(1, &a, &bx, &c, &d) && (c & bit_PCLMUL)) ? 0
-                    : (__builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("avx512f") &&
-                       __builtin_cpu_supports("avx512bw")) ? 2 : 1;
+        crc_level = (__get_cpuid(1, &a, &bx, &c, &d) && (c & bit_PCLMUL)) ? 1 : 0;
+#ifdef ERT_HAVE_CRC_WIDE
+        if (crc_level && __builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("avx512f") &&
+            __builtin_cpu_supports("avx512bw"))
+            crc_level = 2;
+#endif
     }
     if (b.len >= 64 && crc_level > 0) {
         unsigned char head[16];
         Py_ssize_t used;
         int w = wide && crc_level > 1 && b.len >= 256;
         Py_BEGIN_ALLOW_THREADS
+#ifdef ERT_HAVE_CRC_WIDE
         used = w ? crc_fold_vpclmul((const unsigned char *)b.buf, b.len, head)
                  : crc_fold_pclmul((const unsigned char *)b.buf, b.len, head);
+#else
+        (void)w;
+        used = crc_fold_pclmul((const unsigned char *)b.buf, b.len, head);
+#endif
         Py_END_ALLOW_THREADS
         out = Py_BuildValue("(y#n)", (const char *)head, (Py_ssize_t)16, used);
     }
