@@ -216,3 +216,32 @@ def test_crafted_records_are_refused_naming_the_op():
     b = bytearray(base)  # more records claimed than the section holds
     struct.pack_into("<I", b, hdr + 16, 50)
     Interpreter(_restamp(b))  # the ops' own records come first: still fine
+
+
+def test_groups_between_fallback_ops_take_their_records(monkeypatch):
+    """MAX_POOL_2D taken out of the C set (as an op it lacked): the records cover the C ops only,
+    the C groups before and after the numpy op are built from them (the second from op 2 on), and
+    the outputs equal the binder path's and TFLite Micro's."""
+    import test_c_elem as ce
+    from edge_rt.kernels import c
+    from edge_rt.kernels.c import ops
+    from edge_rt.testing.conformance import check_bit_exact
+    monkeypatch.setattr(ops, "OPS", tuple(o for o in ops.OPS if o != F.OP_MAX_POOL_2D))
+    monkeypatch.delitem(c.KERNELS, F.OP_MAX_POOL_2D)
+    data = ce._pool_add_softmax()
+    binary = _packed("pool", data)
+    sets = reader.parse(binary).meta["op_kernels"]
+    assert sets[:3] == ["c", "np", "c"]
+    assert [i for i, _ in records_of(binary)] == [i for i, s in enumerate(sets) if s == "c"]
+    assert records_of(binary) == _binder_records(binary)
+    it = Interpreter(binary)
+    assert it._recs is not None and len(it._run) == 3  # C group, numpy op, C group
+    xs = _inputs(it)
+    got = _outputs(it, xs)
+    with monkeypatch.context() as mp:
+        _bind_path(mp)
+        ref = Interpreter(binary)
+        assert ref._recs is None
+        for a, b in zip(got, _outputs(ref, xs)):
+            np.testing.assert_array_equal(a, b)
+    check_bit_exact(data, kernel_sets=("c",))
