@@ -333,7 +333,8 @@ class Interpreter:
         if not tables:  # C only: flat views of the graph inputs (set_input's non-numpy conversion)
             flat = tables["flat"] = [None] * len(m.tensors)
             for tid in m.inputs:
-                flat[tid] = _view("flat", m.tensors[tid], arena, m.tensors[tid].offset)
+                t = m.tensors[tid]
+                flat[tid] = _view("flat", t, arena, t.offset)
         self._views = tables.get("flat") or tables.get("np")
         self.weight_buffer_bytes = 0
         self._weights = None

@@ -95,30 +95,31 @@ class OpInfo:
 
 
 class Model:
-    """A parsed, validated .ert file."""
+    """A parsed, validated .ert file. The scalar fields default at class level (the C reader's
+    load sets only what it reads, _from_c); the tables are set per instance."""
+    version = 0
+    total_length = 0
+    crc32 = 0
+    opcodes = None         # each op's opcode (load time: no op object needed for it)
+    consumed = None        # consumed_inputs(), when the C reader computed it
+    arena_bytes = 0
+    lower_bound = 0
+    state_bytes = 0        # persistent state region [0, state_bytes) of the arena
+    state_init = None      # TensorInfo of the init image copied into it (META "state")
+    consts = None          # memoryview of CONSTS; None when streamed (parse_file)
+    consts_offset = 0      # file offset of CONSTS (streamed constants)
+    constant_bytes = 0
+    cprog = None           # memoryview of the optional CPROG section (parse() only)
+    table_crc = None       # with it: CRC-32 of TENSORS then OPS (what its records came from)
 
     def __init__(self):
-        self.version = 0
-        self.total_length = 0
-        self.crc32 = 0
         self.sections = {}
         self.meta = {}
         self.tensors = []
         self.ops = []
-        self.opcodes = None         # each op's opcode (parse(); load time: no op object needed for it)
-        self.consumed = None        # consumed_inputs(), when the C reader computed it
         self.inputs = []
         self.outputs = []
-        self.arena_bytes = 0
-        self.lower_bound = 0
-        self.state_bytes = 0        # persistent state region [0, state_bytes) of the arena
-        self.state_init = None      # TensorInfo of the init image copied into it (META "state")
         self.plan = []
-        self.consts = None          # memoryview of CONSTS; None when streamed (parse_file)
-        self.consts_offset = 0      # file offset of CONSTS (streamed constants)
-        self.constant_bytes = 0
-        self.cprog = None           # memoryview of the optional CPROG section (parse() only)
-        self.table_crc = None       # with it: CRC-32 of TENSORS then OPS (what its records came from)
 
 
 def _fail(msg):
@@ -212,7 +213,7 @@ def parse(buf, check_crc=True):
 def _from_c(mv, got, check_crc):
     """The Model of a file the C reader found structurally sound (parse_model): its tables, then
     what the reader checks in Python (CRC, META, state)."""
-    m = Model()
+    m = Model.__new__(Model)  # every table is set here
     (m.version, m.crc32, m.sections, (m.arena_bytes, m.lower_bound, m.state_bytes), plan, nplan, m.consumed, recs,
      names, m.constant_bytes, ops, at, m.opcodes, m.inputs, m.outputs) = got
     m.plan = Lazy(nplan, lambda i: struct.unpack_from(F.PLAN_ENTRY_FMT, plan, F.PLAN_SIZE + i * F.PLAN_ENTRY_SIZE))
