@@ -240,7 +240,7 @@ def _from_c(mv, got, check_crc):
     if F.SEC_CPROG in sec:
         off, n = sec[F.SEC_CPROG]
         m.cprog = mv[off:off + n]
-        m.table_crc = binascii.crc32(ops, binascii.crc32(recs))
+        m.table_crc = binascii.crc32(ops, _crc32(memoryview(recs)))  # = crc32(ops, crc32(recs)), folded
     return m
 
 

@@ -72,9 +72,24 @@ static PyObject *make_tensor(const unsigned char *r, Py_ssize_t i, const Py_buff
     return o;
 }
 
-/* 0 when record r passes every check of the reader (adding a constant's bytes to *cbytes), else 1. */
+/* 1 when every byte of b[0, n) is ASCII (so any name in it is valid UTF-8), 8 bytes at a time. */
+static int all_ascii(const unsigned char *b, Py_ssize_t n)
+{
+    uint64_t acc = 0;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        acc |= w;
+    }
+    for (; i < n; i++) acc |= b[i];
+    return !(acc & 0x8080808080808080ull);
+}
+
+/* 0 when record r passes every check of the reader (adding a constant's bytes to *cbytes), else 1;
+ * ascii: the whole of STRINGS is ASCII (no name needs the UTF-8 decoder). */
 static int check_tensor(const unsigned char *r, const Py_buffer *sb, long long c_len, long long arena_len,
-                        const long *sizes, Py_ssize_t nsz, int max_dims, long long *cbytes)
+                        const long *sizes, Py_ssize_t nsz, int max_dims, long long *cbytes, int ascii)
 {
     int dtype = r[0], ndim = r[1], kind = r[2];
     if (dtype >= nsz || ndim > max_dims) return 1;
@@ -84,8 +99,8 @@ static int check_tensor(const unsigned char *r, const Py_buffer *sb, long long c
     for (int d = 0; d < ndim; d++) {
         int32_t dim = (int32_t)le32(r + 4 + 4 * d);
         if (dim < 0) return 1;
-        if (dim && elems > ((uint64_t)1 << 40) / (uint64_t)dim) return 1;  /* nbytes is 32-bit */
-        elems *= (uint64_t)dim;
+        elems *= (uint64_t)dim;  /* < 2^32 * 2^31: no wrap */
+        if (elems > ((uint64_t)1 << 32)) return 1;  /* nbytes is 32-bit (no division: load time) */
     }
     uint64_t off = le32(r + 28), nb = le32(r + 32), name_off = le32(r + 44), name_len = le32(r + 48);
     if (elems * (uint64_t)es != nb || name_off + name_len > (uint64_t)sb->len) return 1;
@@ -96,13 +111,10 @@ static int check_tensor(const unsigned char *r, const Py_buffer *sb, long long c
         return 1;
     }
     const unsigned char *nm = (const unsigned char *)sb->buf + name_off;
-    for (uint64_t j = 0; j < name_len; j++) {
-        if (nm[j] >= 0x80) {  /* not ASCII: the UTF-8 decoder decides */
-            PyObject *name = PyUnicode_DecodeUTF8((const char *)nm, (Py_ssize_t)name_len, "strict");
-            if (!name) { PyErr_Clear(); return 1; }
-            Py_DECREF(name);
-            break;
-        }
+    if (!ascii && !all_ascii(nm, (Py_ssize_t)name_len)) {  /* the UTF-8 decoder decides */
+        PyObject *name = PyUnicode_DecodeUTF8((const char *)nm, (Py_ssize_t)name_len, "strict");
+        if (!name) { PyErr_Clear(); return 1; }
+        Py_DECREF(name);
     }
     return 0;
 }
@@ -130,8 +142,10 @@ static PyObject *mod_tensor_table(PyObject *m, PyObject *args)
         Py_XDECREF(szo);
         if (sz[d] == -1 && PyErr_Occurred()) goto done;
     }
+    int ascii = all_ascii((const unsigned char *)sb.buf, sb.len);
     for (Py_ssize_t i = 0; i < n; i++)
-        if (check_tensor((const unsigned char *)tb.buf + 52 * i, &sb, c_len, arena_len, sz, nsz, max_dims, &cbytes))
+        if (check_tensor((const unsigned char *)tb.buf + 52 * i, &sb, c_len, arena_len, sz, nsz, max_dims, &cbytes,
+                         ascii))
             goto reject;
     if (lazy) {
         out = Py_BuildValue("(OL)", Py_None, cbytes);
@@ -399,8 +413,16 @@ static PyObject *mod_parse_model(PyObject *m, PyObject *args)
         const unsigned char *r = b + 32 + 12 * i;
         uint64_t sid = le32(r), off = le32(r + 4), len = le32(r + 8);
         if (off < dir_end || off + len > (uint64_t)n || off % 16) goto reject;
-        PyObject *k = PyLong_FromUnsignedLongLong(sid), *v = Py_BuildValue("(KK)", off, len);
-        if (!k || !v || PyDict_SetItem(secs, k, v) < 0) { Py_XDECREF(k); Py_XDECREF(v); goto done; }
+        PyObject *k = PyLong_FromUnsignedLongLong(sid), *v = PyTuple_New(2);
+        if (v) {
+            PyTuple_SET_ITEM(v, 0, PyLong_FromUnsignedLongLong(off));
+            PyTuple_SET_ITEM(v, 1, PyLong_FromUnsignedLongLong(len));
+        }
+        if (!k || !v || !PyTuple_GET_ITEM(v, 0) || !PyTuple_GET_ITEM(v, 1) || PyDict_SetItem(secs, k, v) < 0) {
+            Py_XDECREF(k);
+            Py_XDECREF(v);
+            goto done;
+        }
         Py_DECREF(k);
         Py_DECREF(v);
         if (sid < 9) { have[sid] = 1; off_of[sid] = off; len_of[sid] = len; }
@@ -429,8 +451,9 @@ static PyObject *mod_parse_model(PyObject *m, PyObject *args)
     sb.len = (Py_ssize_t)len_of[2];
     if (t_len % 52) goto reject;
     Py_ssize_t nt = (Py_ssize_t)(t_len / 52);
+    int ascii = all_ascii((const unsigned char *)sb.buf, sb.len);
     for (Py_ssize_t i = 0; i < nt; i++)
-        if (check_tensor(tb + 52 * i, &sb, (long long)len_of[4], (long long)arena, sz, nsz, max_dims, &cbytes))
+        if (check_tensor(tb + 52 * i, &sb, (long long)len_of[4], (long long)arena, sz, nsz, max_dims, &cbytes, ascii))
             goto reject;
     /* OPS: checked; objects made on first use (op_at) */
     ops = op_check(b + off_of[5], (Py_ssize_t)len_of[5], nt, (long long)arena);
