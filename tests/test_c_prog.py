@@ -245,3 +245,16 @@ def test_groups_between_fallback_ops_take_their_records(monkeypatch):
         for a, b in zip(got, _outputs(ref, xs)):
             np.testing.assert_array_equal(a, b)
     check_bit_exact(data, kernel_sets=("c",))
+
+
+def test_inspect_says_whether_the_records_are_used(tmp_path, monkeypatch, capsys):
+    """`edge-rt inspect` names the section, the ops it covers and whether this runtime takes them."""
+    from edge_rt.host import cli
+    from edge_rt.kernels import c as ck
+    path = tmp_path / "fc.ert"
+    path.write_bytes(bytes(_fc_file()))
+    assert cli.describe(str(path))["c_records"] == {"ops": 3, "used": True}
+    assert cli.main(["inspect", str(path)]) == 0
+    assert "C records bound at pack time (CPROG): 3 ops, used at load" in capsys.readouterr().out
+    monkeypatch.setattr(ck, "BINDERS_DIGEST", ck.BINDERS_DIGEST ^ 1)
+    assert cli.describe(str(path))["c_records"] == {"ops": 3, "used": False}
