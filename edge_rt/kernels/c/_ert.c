@@ -311,7 +311,9 @@ static PyObject *mod_kernels(PyObject *m, PyObject *unused)
 }
 
 
-#include "_ert_load.h" /* tensor_table, op_table, crc_fold */
+#include "_ert_load.h"  /* tensor_table, op_table, tensor_at, op_at */
+#include "_ert_parse.h" /* parse_model */
+#include "_ert_crc.h"   /* crc_fold */
 
 static PyMethodDef mod_methods[] = {
     {"features", mod_features, METH_NOARGS, "CPU feature bits detected at run time."},
