@@ -258,3 +258,23 @@ def test_inspect_says_whether_the_records_are_used(tmp_path, monkeypatch, capsys
     assert "C records bound at pack time (CPROG): 3 ops, used at load" in capsys.readouterr().out
     monkeypatch.setattr(ck, "BINDERS_DIGEST", ck.BINDERS_DIGEST ^ 1)
     assert cli.describe(str(path))["c_records"] == {"ops": 3, "used": False}
+
+
+def test_scratch_over_another_operand_is_refused():
+    """A record whose scratch lies over another operand (here CONV_2D's patches moved onto its input,
+    which the kernel copies from with memcpy) is refused: the planner never places an op's scratch
+    over its own operands."""
+    import test_c_conv as cc
+    base = bytearray(_packed("conv", cc.conv_model((1, 6, 5, 3), 4, 3, seed=1)))
+    pos, (idx, opcode, npar, nopd) = _record_at(base, 0)
+    assert opcode == F.OP_CONV_2D and nopd > 6
+    opd = pos + F.CPROG_REC_SIZE + 4 * npar
+    region, x_off, x_room = struct.unpack_from("<III", base, opd)  # operand 0: the input
+    s_region, s_off, s_room = struct.unpack_from("<III", base, opd + 12 * 6)  # operand 6: the scratch
+    assert region == s_region == 1 and s_room > 0
+    arena = reader.parse(bytes(base)).arena_bytes
+    # the scratch moved (4-byte aligned, inside the arena) to take some bytes of the input
+    at = next(a for a in range(0, arena - s_room + 1, 4) if a < x_off + x_room and x_off < a + s_room)
+    b = bytearray(base)
+    struct.pack_into("<I", b, opd + 12 * 6 + 4, at)
+    _refused(b, r"op 0 \(CONV_2D\): the c kernel refuses it: scratch operand overlaps another operand \(operand 6\)")

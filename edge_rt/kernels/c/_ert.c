@@ -54,6 +54,7 @@ static const char *code_text(int code)
     case ERT_E_WRITE: return "output or scratch operand is not in the arena";
     case ERT_E_ALIGN: return "int32 operand is not 4-byte aligned";
     case ERT_E_VALUE: return "requantization multiplier or shift out of range";
+    case ERT_E_OVERLAP: return "scratch operand overlaps another operand";
     default: return "invalid";
     }
 }

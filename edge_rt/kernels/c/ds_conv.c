@@ -106,7 +106,7 @@ ERT_INLINE void ds_body(const ert_op *op, int lvl)
             }
             if (inplace)
                 for (int32_t r = 0; r < nr; r++)
-                    ert_copy(ring + (int64_t)((oy0 + r) % rows) * row, xb + (int64_t)(oy0 + r) * row, row);
+                    memcpy(ring + (int64_t)((oy0 + r) % rows) * row, xb + (int64_t)(oy0 + r) * row, (size_t)row);
             int8_t *yr = y + ((int64_t)b * g.oh + oy0) * g.ow * poc;
             for (int32_t q0 = 0; q0 < nr * g.ow; q0 += prow) {
                 int32_t n = nr * g.ow - q0 < prow ? nr * g.ow - q0 : prow;

@@ -5,7 +5,6 @@
 #ifndef ERT_CONV_H
 #define ERT_CONV_H
 
-#include "ert_copy.h"
 #include "ert_fixedpoint.h"
 #include "ert_simd.h"
 #include "ert_gemm.h"
@@ -137,7 +136,7 @@ ERT_INLINE const int8_t *ert_patch_plain(const ert_geom *g, const int8_t *xb, in
         const int8_t *xrow = xb + (int64_t)iy * g->w * ic;
         if (g->dw == 1) {
             memset(d, zp, (size_t)(klo * ic));
-            ert_copy(d + klo * ic, xrow + (int64_t)(ix0 + klo) * ic, (int64_t)(khi - klo) * ic);
+            memcpy(d + klo * ic, xrow + (int64_t)(ix0 + klo) * ic, (size_t)((khi - klo) * ic));
             memset(d + khi * ic, zp, (size_t)((g->kw - khi) * ic));
             continue;
         }
@@ -146,7 +145,7 @@ ERT_INLINE const int8_t *ert_patch_plain(const ert_geom *g, const int8_t *xb, in
             if (ix < 0 || ix >= g->w)
                 memset(d + kx * ic, zp, (size_t)ic);
             else
-                ert_copy(d + kx * ic, xrow + (int64_t)ix * ic, ic);
+                memcpy(d + kx * ic, xrow + (int64_t)ix * ic, (size_t)ic);
         }
     }
     return patch;
@@ -218,7 +217,7 @@ ERT_INLINE const int8_t *ert_patch(const ert_geom *g, const int8_t *xb, int32_t 
     const int8_t *r = ert_patch_plain(g, xb, oy, ox, patch);
     if (!biased) return r;
     int32_t k = g->kh * g->kw * g->ic;
-    if (r != patch) ert_copy(patch, r, k);
+    if (r != patch) memcpy(patch, r, (size_t)k);
     ert_bias_row(patch, k);
     return patch;
 }

@@ -1,6 +1,6 @@
-/* ert_copy: the copy between operands, safe when a crafted file makes them overlap (the validator
- * checks each operand against its own room, not operands against each other; memcpy of
- * overlapping ranges is undefined behaviour). Included by ert_elem.h and ert_conv.h. */
+/* ert_copy: the copy between operands, safe when a crafted file makes an output overlap an input
+ * (the validator checks each operand against its own room and keeps scratch apart from the other
+ * operands, not outputs from inputs; memcpy of overlapping ranges is undefined behaviour). */
 #ifndef ERT_COPY_H
 #define ERT_COPY_H
 
