@@ -16,8 +16,9 @@ from setuptools.command.build_ext import build_ext
 C_DIR = os.path.join("edge_rt", "kernels", "c")
 SOURCES = ["_ert.c", "runner.c", "cpu.c", "fully_connected.c", "fc_add.c", "conv_2d.c", "conv_add.c",
            "depthwise_conv_2d.c", "ds_conv.c"]
-HEADERS = ["ert_kernels.h", "_ert_load.h", "ert_fixedpoint.h", "ert_simd.h", "ert_gemm.h", "ert_pdot.h", "ert_conv.h",
-           "ert_depthwise.h", "ert_dw1.h", "ert_elem.h", "ert_pool.h", "ert_table.h"]
+HEADERS = ["ert_kernels.h", "_ert_load.h", "_ert_parse.h", "_ert_crc.h", "ert_fixedpoint.h", "ert_simd.h",
+           "ert_gemm.h", "ert_pdot.h", "ert_conv.h", "ert_depthwise.h", "ert_dw1.h", "ert_elem.h", "ert_pool.h",
+           "ert_table.h", "ert_copy.h"]
 # the element-wise, pooling and data-movement ops
 SOURCES += ["average_pool_2d.c", "max_pool_2d.c", "add.c", "sub.c", "mul.c", "softmax.c", "logistic.c", "tanh.c",
             "hard_swish.c", "lookup.c", "relu.c", "relu6.c", "leaky_relu.c", "quantize.c", "dequantize.c",

@@ -33,8 +33,9 @@ SEC_CONSTS = 4   # constant tensor data, each item 16-byte aligned
 SEC_OPS = 5      # OP records, variable length
 SEC_IO = 6       # n_inputs, n_outputs (u32 each) then the tensor ids (i32)
 SEC_PLAN = 7     # PLAN header then PLAN_ENTRY records
+SEC_CPROG = 8    # optional: the C binders' records, bound at pack time (load time; docs/format.md)
 SECTION_NAMES = {SEC_META: "META", SEC_STRINGS: "STRINGS", SEC_TENSORS: "TENSORS",
-                 SEC_CONSTS: "CONSTS", SEC_OPS: "OPS", SEC_IO: "IO", SEC_PLAN: "PLAN"}
+                 SEC_CONSTS: "CONSTS", SEC_OPS: "OPS", SEC_IO: "IO", SEC_PLAN: "PLAN", SEC_CPROG: "CPROG"}
 REQUIRED_SECTIONS = (SEC_META, SEC_STRINGS, SEC_TENSORS, SEC_CONSTS, SEC_OPS, SEC_IO, SEC_PLAN)
 
 # Tensor record, 52 bytes:
@@ -75,6 +76,17 @@ PLAN_FMT = "<IIII"
 PLAN_SIZE = 16
 PLAN_ENTRY_FMT = "<iIIii"
 PLAN_ENTRY_SIZE = 20
+
+# CPROG (optional; readers that do not know it skip it): header "<IIIIII": C kernel layout
+# (META c_layout), C ABI version, CRC-32 of the binders' sources, CRC-32 of the TENSORS then OPS
+# sections, number of records, reserved (0); then one record per op run on the C set, in op
+# order: "<IHHHH" op index, opcode, n_params, n_operands, reserved, then n_params i32, then
+# n_operands x "<III" (region 0 = CONSTS / 1 = arena, offset, room). A runtime uses the records
+# only when the whole header matches its own (kernels/c/__init__.py records()), else binds.
+CPROG_FMT = "<IIIIII"
+CPROG_SIZE = 24
+CPROG_REC_FMT = "<IHHHH"
+CPROG_REC_SIZE = 12
 
 # Opcodes. Our own numbering (not TFLite's builtin codes): the format stays stable if
 # the importer changes. Fused ops produced by compiler passes get numbers >= 100.

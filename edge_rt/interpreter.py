@@ -103,10 +103,21 @@ def _op_sets(m, kernels):
         raise ModelFormatError("META kernel_set %r is not a known kernel set (%s)" % (
             packed_for, ", ".join(F.KERNEL_SETS)))
     packed = m.meta.get("op_kernels") or [packed_for] * len(m.ops)
-    if not isinstance(packed, list) or len(packed) != len(m.ops) or [p for p in packed if p not in F.KERNEL_CHAINS]:
+    try:
+        kinds = set(packed) if isinstance(packed, list) and len(packed) == len(m.ops) else None
+    except TypeError:  # an unhashable entry (a crafted META)
+        kinds = None
+    if kinds is None or not kinds.issubset(F.KERNEL_CHAINS):
         raise ModelFormatError("META op_kernels must list one known kernel set per op (%d ops)" % len(m.ops))
     if kernels is not None and kernels not in F.KERNEL_CHAINS:
         raise EdgeRTError("unknown kernel set %r; available: %s" % (kernels, ", ".join(F.KERNEL_SETS)))
+    if kernels is None and len(kinds) == 1 and "viper" not in kinds:
+        # load time: every op packed for one set that has them all (the per-op walk below otherwise)
+        p = packed[0]
+        ks = kernel_set(p)
+        have = ks.KERNELS
+        if not [c for c in set(m.opcodes) if c not in have]:  # each distinct opcode once
+            return list(packed), {p: ks}
     loaded, failed = {}, {}
 
     def load(name, last):
@@ -224,7 +235,12 @@ def _c_features():
     the CPU offers (tests and benchmarks run each SIMD path); -1 = all the CPU has."""
     try:
         import os
-        return int(os.environ.get("EDGE_RT_C_FEATURES", "-1"))
+        data = getattr(os.environ, "_data", None)  # CPython's bytes-keyed dict on POSIX: one C lookup (load time)
+        if isinstance(data, dict) and os.name == "posix":
+            v = data.get(b"EDGE_RT_C_FEATURES")
+        else:
+            v = os.environ.get("EDGE_RT_C_FEATURES")
+        return -1 if v is None else int(v)
     except (ImportError, ValueError):
         return -1
 
@@ -320,7 +336,8 @@ class Interpreter:
         if not tables:  # C only: flat views of the graph inputs (set_input's non-numpy conversion)
             flat = tables["flat"] = [None] * len(m.tensors)
             for tid in m.inputs:
-                flat[tid] = _view("flat", m.tensors[tid], arena, m.tensors[tid].offset)
+                t = m.tensors[tid]
+                flat[tid] = _view("flat", t, arena, t.offset)
         self._views = tables.get("flat") or tables.get("np")
         self.weight_buffer_bytes = 0
         self._weights = None
@@ -332,14 +349,21 @@ class Interpreter:
         self.reset_state()
         self._per_op = None
         self.c_simd = None  # the SIMD path of the C kernels when some op runs on them
+        self._recs = None
         if not stream:
             self._run = []
-            # per op: its callable, or (op, record spec) for a C op (op_steps() makes those callable)
+            # per op: its callable, or (op, record spec) for a C op (op_steps() makes those callable);
+            # spec None: the op's record is in the file's CPROG section (bound at pack time)
             self._per_op = []
             group = []  # consecutive C ops: one C program (one call) each
+            self._recs = recs = sets["c"].records(m) if "c" in sets else None
+            if recs is not None and len(sets) == 1:  # load time: every op from the stored records, one program
+                self._per_op = None  # op_steps() makes the per-op programs
+                self._run = [self._program(sets["c"], None)] if m.opcodes else []
+                return
             for op, s in zip(m.ops, op_sets):
                 if s == "c":
-                    group.append((op, _bind(sets[s], op, m, None, arena)))
+                    group.append((op, None if recs is not None else _bind(sets[s], op, m, None, arena)))
                     self._per_op.append(group[-1])
                     continue
                 if group:
@@ -387,7 +411,9 @@ class Interpreter:
         """One callable per op, in schedule order (per-op profiling): invoke() runs consecutive C
         ops as one call, so each C op gets its own one-op program here (made once, on request)."""
         if getattr(self, "_per_op", None) is None:
-            return list(self._run)  # streamed: already one step per op
+            if self._recs is None or self._run is None:
+                return list(self._run)  # streamed: already one step per op
+            self._per_op = [(op, None) for op in self.model.ops]  # one program from stored records
         steps = []
         for x in self._per_op:
             if isinstance(x, tuple):
@@ -399,7 +425,7 @@ class Interpreter:
     def _program(self, ks, group):
         """One C call running a group of consecutive C ops (validated by the C side first)."""
         try:
-            prog = ks.program(self.model, self._arena, group, _c_features())
+            prog = ks.program(self.model, self._arena, group, _c_features(), self._recs)
         except Exception:
             self.close()
             raise
@@ -415,12 +441,14 @@ class Interpreter:
         self._run = None
         self._per_op = None
         self._views = None
+        self._recs = None
         m = getattr(self, "model", None)
-        if m is not None and isinstance(m.consts, memoryview):
-            try:
-                m.consts.release()
-            except (BufferError, AttributeError):
-                pass
+        for mv in ((m.consts, m.cprog) if m is not None else ()):
+            if isinstance(mv, memoryview):
+                try:
+                    mv.release()
+                except (BufferError, AttributeError):
+                    pass
         for obj in (keep if isinstance(keep, tuple) else (keep,)):
             if obj is not None and hasattr(obj, "close"):
                 try:

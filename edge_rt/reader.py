@@ -11,8 +11,16 @@ from .errors import ModelFormatError
 
 try:  # CPython with the C kernels built: tensor and op tables are read in C (load time); same checks
     from .kernels.c._ert import crc_fold as _c_crc_fold, op_table as _c_op_table, tensor_table as _c_tensor_table
+    from .kernels.c._ert import op_at as _c_op_at, tensor_at as _c_tensor_at
+    from .kernels.c._ert import parse_model as _c_parse_model
+    import json as _json
+    _json_scan = _json.JSONDecoder().scan_once  # json.loads without its Python layers (load time)
 except ImportError:
-    _c_tensor_table = _c_op_table = _c_crc_fold = None
+    _c_tensor_table = _c_op_table = _c_crc_fold = _c_tensor_at = _c_op_at = _c_parse_model = None
+# the C reader hard-codes the record layouts (checked here once, not at every load)
+if (F.TENSOR_SIZE, F.ALIGN, F.KIND_CONST, F.KIND_ARENA, F.OP_FMT, F.PLAN_ENTRY_FMT, F.HEADER_FMT, F.MAGIC) != (
+        52, 16, 1, 0, "<HBBHHII", "<iIIii", "<4sHHIIII8x", b"ERT\x01"):
+    _c_parse_model = None
 _SIZES = tuple(F.DTYPE_SIZES.get(i, 0) for i in range(max(F.DTYPE_SIZES) + 1))
 
 
@@ -37,6 +45,43 @@ class TensorInfo:
         return n
 
 
+class Lazy:
+    """Model.tensors / Model.ops when the C reader checked every record (load time: a C-packed
+    file's load makes the objects of its IO tensors only): a read-only sequence whose item i is
+    made by make(i) the first time it is asked for, then kept."""
+
+    def __init__(self, n, make):
+        self._make = make
+        self._made = [None] * n
+
+    def __len__(self):
+        return len(self._made)
+
+    def __getitem__(self, i):
+        made = self._made
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(made)))]
+        t = made[i]  # IndexError past the end, as a list
+        if t is None:
+            t = made[i] = self._make(i % len(made))
+        return t
+
+    def __iter__(self):
+        for i in range(len(self._made)):
+            yield self[i]
+
+    def __eq__(self, other):
+        return list(self) == list(other)
+
+
+def _tensors(recs, names, n):
+    return Lazy(n, lambda i: _c_tensor_at(recs, names, i, TensorInfo))
+
+
+def _ops(raw, at, n):
+    return Lazy(n, lambda i: _c_op_at(raw, at, i, OpInfo, F.OP_NAMES))
+
+
 class OpInfo:
     def __init__(self, index, opcode, inputs, outputs, params, scratch_offset, scratch_bytes):
         self.index = index
@@ -50,26 +95,31 @@ class OpInfo:
 
 
 class Model:
-    """A parsed, validated .ert file."""
+    """A parsed, validated .ert file. The scalar fields default at class level (the C reader's
+    load sets only what it reads, _from_c); the tables are set per instance."""
+    version = 0
+    total_length = 0
+    crc32 = 0
+    opcodes = None         # each op's opcode (load time: no op object needed for it)
+    consumed = None        # consumed_inputs(), when the C reader computed it
+    arena_bytes = 0
+    lower_bound = 0
+    state_bytes = 0        # persistent state region [0, state_bytes) of the arena
+    state_init = None      # TensorInfo of the init image copied into it (META "state")
+    consts = None          # memoryview of CONSTS; None when streamed (parse_file)
+    consts_offset = 0      # file offset of CONSTS (streamed constants)
+    constant_bytes = 0
+    cprog = None           # memoryview of the optional CPROG section (parse() only)
+    table_crc = None       # with it: CRC-32 of TENSORS then OPS (what its records came from)
 
     def __init__(self):
-        self.version = 0
-        self.total_length = 0
-        self.crc32 = 0
         self.sections = {}
         self.meta = {}
         self.tensors = []
         self.ops = []
         self.inputs = []
         self.outputs = []
-        self.arena_bytes = 0
-        self.lower_bound = 0
-        self.state_bytes = 0        # persistent state region [0, state_bytes) of the arena
-        self.state_init = None      # TensorInfo of the init image copied into it (META "state")
         self.plan = []
-        self.consts = None          # memoryview of CONSTS; None when streamed (parse_file)
-        self.consts_offset = 0      # file offset of CONSTS (streamed constants)
-        self.constant_bytes = 0
 
 
 def _fail(msg):
@@ -128,7 +178,8 @@ def _directory(m, dirbuf, nsec, n):
 
 def _crc32(mv):
     """binascii.crc32(mv); on x86-64 with the C extension the bulk is folded with carry-less
-    multiplies first (_ert.crc_fold: about 4x zlib's speed, load time of a large file)."""
+    multiplies first (_ert.crc_fold: about 5x zlib's speed, 15x with AVX-512 VPCLMULQDQ; load time of a
+    large file)."""
     if _c_crc_fold is not None:
         r = _c_crc_fold(mv)
         if r is not None:
@@ -139,6 +190,10 @@ def _crc32(mv):
 def parse(buf, check_crc=True):
     """Parse and validate an .ert image held in any buffer (bytes, bytearray, mmap)."""
     mv = memoryview(buf)
+    if _c_parse_model is not None:
+        got = _c_parse_model(mv, F.VERSION, _SIZES, F.MAX_DIMS, OpInfo, F.OP_NAMES, F.REQUIRED_SECTIONS)
+        if got is not None:
+            return _from_c(mv, got, check_crc)
     n = len(mv)
     m = Model()
     m.version, m.total_length, m.crc32, nsec = _header(mv, n)
@@ -147,7 +202,45 @@ def parse(buf, check_crc=True):
     _directory(m, mv, nsec, n)
     c_off, c_len = m.sections[F.SEC_CONSTS]
     m.consts = mv[c_off:c_off + c_len]
-    _tables(m, lambda sid: mv[m.sections[sid][0]:m.sections[sid][0] + m.sections[sid][1]])
+    section = lambda sid: mv[m.sections[sid][0]:m.sections[sid][0] + m.sections[sid][1]]  # noqa: E731
+    _tables(m, section)
+    if F.SEC_CPROG in m.sections:
+        m.cprog = section(F.SEC_CPROG)
+        m.table_crc = binascii.crc32(section(F.SEC_OPS), binascii.crc32(section(F.SEC_TENSORS)))
+    return m
+
+
+def _from_c(mv, got, check_crc):
+    """The Model of a file the C reader found structurally sound (parse_model): its tables, then
+    what the reader checks in Python (CRC, META, state)."""
+    m = Model.__new__(Model)  # every table is set here
+    (m.version, m.crc32, m.sections, (m.arena_bytes, m.lower_bound, m.state_bytes), plan, nplan, m.consumed, recs,
+     names, m.constant_bytes, ops, at, m.opcodes, m.inputs, m.outputs) = got
+    m.plan = Lazy(nplan, lambda i: struct.unpack_from(F.PLAN_ENTRY_FMT, plan, F.PLAN_SIZE + i * F.PLAN_ENTRY_SIZE))
+    m.total_length = len(mv)
+    if check_crc:
+        _check_crc(m.crc32, _crc32(mv[F.CRC_START:]))
+    sec = m.sections
+    off, n = sec[F.SEC_META]
+    try:
+        text = bytes(mv[off:off + n]).decode()
+        try:  # as the writer writes it: one JSON value, nothing around it
+            m.meta, end = _json_scan(text, 0)
+        except Exception:
+            end = -1
+        if end != len(text):
+            m.meta = _json.loads(text)
+    except Exception:
+        _fail("META section is not valid UTF-8 JSON")
+    m.tensors = _tensors(recs, names, len(recs) // F.TENSOR_SIZE)
+    m.ops = _ops(ops, at, len(m.opcodes))
+    off, n = sec[F.SEC_CONSTS]
+    m.consts = mv[off:off + n]
+    _state(m)
+    if F.SEC_CPROG in sec:
+        off, n = sec[F.SEC_CPROG]
+        m.cprog = mv[off:off + n]
+        m.table_crc = binascii.crc32(ops, _crc32(memoryview(recs)))  # = crc32(ops, crc32(recs)), folded
     return m
 
 
@@ -265,9 +358,11 @@ def _tables(m, section):
     # _tensor_problem() names what is wrong only when one fails.
     got = None
     if _c_tensor_table is not None and F.TENSOR_SIZE == 52 and F.ALIGN == 16 and F.KIND_CONST == 1 and not F.KIND_ARENA:
-        got = _c_tensor_table(tens, strings, c_len, arena, _SIZES, F.MAX_DIMS, TensorInfo)
+        got = _c_tensor_table(tens, strings, c_len, arena, _SIZES, F.MAX_DIMS, TensorInfo, _c_tensor_at is not None)
     if got is not None:
         m.tensors, m.constant_bytes = got
+        if m.tensors is None:  # checked, objects made on first use
+            m.tensors = _tensors(bytes(tens), bytes(strings), t_len // F.TENSOR_SIZE)
     else:
         _tensor_loop(m, tens, t_len, strings, s_len, c_len, arena)
     tens = strings = None
@@ -318,6 +413,7 @@ def _tables(m, section):
             _fail("IO: tensor %d (%s) is not in the arena" % (tid, m.tensors[tid].name))
     m.inputs = list(ids[:nin])
     m.outputs = list(ids[nin:])
+    m.opcodes = [op.opcode for op in m.ops]
     _state(m)
 
 
@@ -395,6 +491,8 @@ def consumed_inputs(m):
     an op's scratch) once the op reading them has run: after an invoke() such an input holds
     garbage until it is set again. Every buffer overlapping an input in address is disjoint
     from it in time, so any address overlap means the input is overwritten."""
+    if m.consumed is not None:
+        return m.consumed
     out = []
     for i in range(len(m.inputs)):
         tid = m.inputs[i]

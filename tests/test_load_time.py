@@ -188,55 +188,67 @@ def test_ref_kernels_ignore_np_constants(name):
 
 # -- the reader's C tables (load time of every set when the extension is built) ------------
 def _parse_both(binary, monkeypatch):
-    """reader.parse with the C tensor and op tables and with the Python loops: (result, result),
-    a result being the tensors' and ops' attributes or the ModelFormatError's message."""
+    """reader.parse with the C reader (whole-file parse_model; then the C tensor and op tables
+    alone) and with the Python loops: a result being the model's tables and the tensors' and ops'
+    attributes, or the ModelFormatError's message."""
     out = []
-    for c in (True, False):
+    for c in (2, 1, 0):
+        monkeypatch.setattr(reader, "_c_parse_model", TABLES[2] if c == 2 else None)
         monkeypatch.setattr(reader, "_c_tensor_table", TABLES[0] if c else None)
         monkeypatch.setattr(reader, "_c_op_table", TABLES[1] if c else None)
         try:
             m = reader.parse(binary, check_crc=False)
-            out.append((m.constant_bytes, [repr(sorted(vars(x).items())) for x in m.tensors + m.ops]))  # repr: NaN
+            out.append((m.constant_bytes, m.sections, m.plan, m.inputs, m.outputs, m.arena_bytes, m.lower_bound,
+                        m.state_bytes, m.meta, len(m.tensors),
+                        [repr(sorted(vars(x).items())) for x in list(m.tensors) + list(m.ops)]))  # repr: NaN
         except ModelFormatError as e:
             out.append(str(e))
     return out
 
 
-TABLES = (reader._c_tensor_table, reader._c_op_table)
+TABLES = (reader._c_tensor_table, reader._c_op_table, reader._c_parse_model)
 
 
-@pytest.mark.parametrize("sid", [F.SEC_TENSORS, F.SEC_OPS])
+@pytest.mark.parametrize("sid", [F.SEC_TENSORS, F.SEC_OPS, F.SEC_PLAN, F.SEC_IO, F.SEC_STRINGS, 0])
 def test_c_tables_equal_the_python_loops(sid, monkeypatch):
     """Same objects on every shared model and the same outcome (objects or message) on damaged
-    tensor and op tables: the C reader only ever accepts what the Python loops accept."""
+    tensor, op, plan, IO and string tables and on a damaged header or section directory (sid 0):
+    the C reader only ever accepts what the Python loops accept."""
     if None in TABLES:
         pytest.skip("C extension not built")
     rng = np.random.default_rng(7 + sid)
     damaged = 0
     for name in MODELS:
         binary = pack(_shared(name), name, kernels="c", check_budget=False).binary
-        a, b = _parse_both(binary, monkeypatch)
-        assert a == b and not isinstance(a, str), name
-        off, length = reader.parse(binary).sections[sid]
+        a, b, c = _parse_both(binary, monkeypatch)
+        assert a == b == c and not isinstance(a, str), name
+        m = reader.parse(binary)
+        off, length = m.sections[sid] if sid else (4, F.HEADER_SIZE - 4 + F.SECTION_SIZE * len(m.sections))
         for _ in range(150):
             bad = bytearray(binary)
             for i in rng.integers(off, off + length, rng.integers(1, 4)):
                 bad[i] = int(rng.choice([0, 0x80, 0xFF, rng.integers(0, 256)]))
-            a, b = _parse_both(bytes(bad), monkeypatch)
-            assert a == b, name
+            a, b, c = _parse_both(bytes(bad), monkeypatch)
+            assert a == b == c, name
             damaged += isinstance(a, str)
-    assert damaged > 100  # the damage reaches the checks, not only names, scales and params
+    # the damage reaches the checks, not only names, scales, params and plan entries
+    assert damaged > (25 if sid == F.SEC_PLAN else 100)
 
 
 def test_c_crc_fold_equals_zlib():
-    """The reader's folded CRC-32 (x86-64 PCLMULQDQ) equals binascii.crc32 at every length and
-    still rejects a file with one flipped constant byte."""
+    """The reader's folded CRC-32 (x86-64 PCLMULQDQ, 512-bit VPCLMULQDQ where the CPU has it, and
+    the 128-bit fold alone) equals binascii.crc32 at every length and still rejects a file with
+    one flipped constant byte."""
     if reader._c_crc_fold is None:
         pytest.skip("C extension not built")
     rng = np.random.default_rng(5)
-    for n in list(range(0, 200)) + [int(k) for k in rng.integers(200, 70000, 60)]:
+
+    def narrow(mv):  # the 128-bit fold, as on a CPU without VPCLMULQDQ
+        r = reader._c_crc_fold(mv, False)
+        return binascii.crc32(mv) if r is None else binascii.crc32(mv[r[1]:], binascii.crc32(r[0], 0xFFFFFFFF))
+    for n in list(range(0, 600)) + [int(k) for k in rng.integers(600, 70000, 60)]:
         data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
-        assert reader._crc32(memoryview(data)) == binascii.crc32(data), n
+        assert reader._crc32(memoryview(data)) == binascii.crc32(data) == narrow(memoryview(data)), n
     binary = bytearray(pack(_shared("ad_autoencoder_int8"), "ad", kernels="c", check_budget=False).binary)
     off, length = reader.parse(bytes(binary)).sections[F.SEC_CONSTS]
     binary[off + length // 2] ^= 1

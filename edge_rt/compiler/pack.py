@@ -140,6 +140,11 @@ def pack(data: bytes, name: str = "model.tflite", board: str | None = None,
         if "c" in op_kernels:
             meta["c_layout"] = c_layout()
         binary = write(g, p, meta)
+        if "c" in op_kernels:  # the C ops' records bound now, not at every load (compiler/cprog.py)
+            from .cprog import cprog_section
+            cprog = cprog_section(binary)
+            if cprog is not None:
+                binary = write(g, p, meta, ((F.SEC_CPROG, cprog),))
     except (ValueError, IndexError, OverflowError, struct.error) as e:
         # values no valid model holds (e.g. a dimension beyond the format's int32 fields)
         raise UnsupportedModelError([f"{name}: malformed model: {type(e).__name__}: {e}"]) from None

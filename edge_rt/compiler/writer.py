@@ -28,7 +28,8 @@ def used_tensors(g: Graph) -> list[int]:
     return sorted(used)
 
 
-def write(g: Graph, plan: Plan, meta: dict) -> bytes:
+def write(g: Graph, plan: Plan, meta: dict, extra: tuple = ()) -> bytes:
+    """The .ert bytes; extra = optional (section id, bytes) written after the required sections."""
     ids = used_tensors(g)
     remap = {old: new for new, old in enumerate(ids)}
     strings = bytearray()
@@ -104,7 +105,7 @@ def write(g: Graph, plan: Plan, meta: dict) -> bytes:
                 op_sources=[op.source for op in g.ops])
     sections = [(F.SEC_META, json.dumps(meta, sort_keys=True).encode()), (F.SEC_STRINGS, bytes(strings)),
                 (F.SEC_TENSORS, bytes(tens)), (F.SEC_CONSTS, bytes(consts)), (F.SEC_OPS, bytes(ops)),
-                (F.SEC_IO, io), (F.SEC_PLAN, plan_sec)]
+                (F.SEC_IO, io), (F.SEC_PLAN, plan_sec)] + list(extra)
     body = bytearray(F.HEADER_SIZE + F.SECTION_SIZE * len(sections))
     _pad(body)
     directory = bytearray()

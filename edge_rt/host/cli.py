@@ -161,7 +161,22 @@ def describe(path: str) -> dict:
                  "scratch_bytes": op.scratch_bytes} for op in m.ops],
         "plan": [{"tensor": e[0], "offset": e[1], "bytes": e[2], "first_op": e[3], "last_op": e[4]}
                  for e in m.plan],
+        "c_records": _c_records(data, m),
     }
+
+
+def _c_records(data: bytes, m) -> dict | None:
+    """The CPROG section (C ops' records bound at pack time): how many ops it covers and whether this
+    runtime's C set takes them (None: not usable here, no C extension); None without the section."""
+    if m.cprog is None:
+        return None
+    from ..compiler.cprog import records_of
+    try:
+        from ..kernels import c as ck
+        used = ck.records(m) is not None
+    except ImportError:
+        used = None
+    return {"ops": len(records_of(data)), "used": used}
 
 
 def cmd_inspect(a) -> int:
@@ -199,6 +214,11 @@ def cmd_inspect(a) -> int:
         from ..interpreter import Interpreter
         sets = Interpreter(a.model, kernels=a.kernels).op_kernel_sets
     print(f"  kernel sets: {kernel_summary(sets)}")
+    rec = d["c_records"]
+    if rec:
+        how = {True: "used at load", False: "not used here (other binders or tables changed: bound at load)",
+               None: "the C extension is not built here"}[rec["used"]]
+        print(f"  C records bound at pack time (CPROG): {rec['ops']} op{'s' if rec['ops'] != 1 else ''}, {how}")
     print("  ops:")
     for op, ks in zip(d["ops"], sets):
         outs = [d["tensors"][t] for t in op["outputs"]]

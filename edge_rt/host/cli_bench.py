@@ -74,6 +74,9 @@ def add_bench_args(s: argparse.ArgumentParser) -> None:
                    help=f"also measure the synthetic {', '.join(SYNTHETIC)} (default: only when no models are given)")
     s.add_argument("--repeat", type=positive_int, default=100, metavar="N", help="timed invokes per runtime (default 100)")
     s.add_argument("--warmup", type=int, default=10, metavar="N", help="untimed invokes first (default 10)")
+    s.add_argument("--load-repeat", type=positive_int, default=None, metavar="N",
+                   help="loads per runtime, load time = their median (default 11; more loads measure the warm "
+                        "load, past Python's first-calls specialization)")
     s.add_argument("--threads", type=positive_int, default=1, metavar="N",
                    help="threads for LiteRT and for numpy's BLAS (default 1)")
     s.add_argument("--runtimes", metavar="LIST", default=",".join(RUNTIMES),
@@ -260,6 +263,8 @@ def cmd_bench(a) -> int:
     log = (lambda s: print(s, file=sys.stderr, flush=True))
     kw = dict(repeat=a.repeat, warmup=a.warmup, threads=a.threads, keep_blas_env=a.keep_blas_env,
               runtimes=rts, log=log)
+    if a.load_repeat is not None:
+        kw["load_repeat"] = a.load_repeat
     if a.overhead:
         r = run_overhead(a.overhead_ops, a.overhead_op, **kw)
         print(json.dumps(r, indent=2) if a.json else format_overhead(r))

@@ -6,7 +6,9 @@ usage: python tools/fuzz/fuzz_ert.py ASAN_EXT CORPUS_DIR [libFuzzer flags, e.g. 
 
 Seeds (written to CORPUS_DIR when it is empty): small single-op and fused models from the C
 conformance builders and (unless FUZZ_SEEDS=small) the real models in ../shared/models, packed
-for the C set. Each input
+for the C set, so each carries its CPROG section (the binders' records stored at pack time): a
+mutation of TENSORS or OPS sends the load back to the Python binders (the section's stamp no
+longer matches), one of CPROG itself reaches the C validator through the stored records. Each input
 is a mutated .ert whose header length and CRC32 are re-stamped (else almost every mutation would
 stop at the CRC check: the fuzzer is after what lies behind it). It is loaded with
 Interpreter(kernels=None) (C ops bound and validated by the C side) and invoked twice with

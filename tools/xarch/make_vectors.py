@@ -183,7 +183,11 @@ def vectors(name, data, trials, seed=0):
     c_bin = pack(data, name + ".tflite", kernels="c", check_budget=False, disable=KEEP).binary
     it = Interpreter(c_bin, kernels=None)
     m = it.model
-    c_ops = [(k, x) for k, x in enumerate(it._per_op) if isinstance(x, tuple)]
+    # each C op and its record spec, as the binders make it (equal to the file's CPROG records:
+    # tests/test_c_prog.py; the Interpreter may have taken those instead)
+    from edge_rt.kernels import c as c_set
+    c_ops = [(k, (op, c_set.KERNELS[op.opcode](op, m, None, None)))
+             for k, (op, s) in enumerate(zip(m.ops, it.op_kernel_sets)) if s == "c"]
     if not c_ops:
         return None
     ref = TFLM(data)

@@ -33,7 +33,7 @@ ERT_INLINE void concatenation_body(const ert_op *op, int lvl)
     for (int32_t b = 0; b < outer; b++)
         for (int32_t j = 0; j < n; j++) {
             int64_t c = (int64_t)p[2 + j] * es;
-            memcpy(y, (const unsigned char *)op->p[j] + b * c, (size_t)c);
+            ert_copy(y, (const unsigned char *)op->p[j] + b * c, c);
             y += c;
         }
 }

@@ -6,6 +6,7 @@
 #define ERT_ELEM_H
 
 #include <string.h>
+#include "ert_copy.h"
 #include "ert_fixedpoint.h"
 #include "ert_simd.h"
 
@@ -57,20 +58,6 @@ static inline int ert_bcast_check(const int32_t *p, int32_t avail, int64_t *n_ou
     return 1 + 3 * nd;
 }
 
-/* Copy n bytes where the two ranges may overlap (memmove without libc's memmove). */
-static inline void ert_copy(void *dst, const void *src, int64_t n)
-{
-    unsigned char *d = (unsigned char *)dst;
-    const unsigned char *s = (const unsigned char *)src;
-    if (d == s || n <= 0) return;
-    if (d + n <= s || s + n <= d) {
-        memcpy(d, s, (size_t)n);
-    } else if (d < s) {
-        for (int64_t i = 0; i < n; i++) d[i] = s[i];
-    } else {
-        for (int64_t i = n; i-- > 0;) d[i] = s[i];
-    }
-}
 
 /* y[i] = fn(prm, a[ia], b[ib]) over the output in row-major order, ia/ib from the broadcast
  * plan at plan (checked by ert_bcast_check): an odometer over the outer axes, a strided run

@@ -97,7 +97,8 @@ enum {
     ERT_E_ROOM = -4,     /* operand *bad would be accessed past its room */
     ERT_E_WRITE = -5,    /* output/scratch operand *bad is not writable */
     ERT_E_ALIGN = -6,    /* int32 operand *bad is not 4-byte aligned */
-    ERT_E_VALUE = -7     /* multiplier or shift operand *bad holds a value out of range */
+    ERT_E_VALUE = -7,    /* multiplier or shift operand *bad holds a value out of range */
+    ERT_E_OVERLAP = -8   /* scratch operand *bad overlaps another operand of the op */
 };
 
 const ert_kernel *ert_kernel_for(int32_t opcode);

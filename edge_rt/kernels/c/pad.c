@@ -45,7 +45,7 @@ ERT_INLINE void pad_body(const ert_op *op, int lvl)
         for (int64_t i = 0; i < ny; i++) memcpy(y + i * es, pv, (size_t)es);
     }
     if (r == 0) {
-        memcpy(y, x, (size_t)es);
+        ert_copy(y, x, es);
         return;
     }
     int64_t row = (int64_t)xs[r - 1] * es;
@@ -53,7 +53,7 @@ ERT_INLINE void pad_body(const ert_op *op, int lvl)
         int64_t yo = 0;
         for (int32_t d = 0; d < r - 1; d++) yo = (yo + idx[d] + bf[d]) * ys[d + 1];
         yo += bf[r - 1];
-        memcpy(y + yo * es, x + k * row, (size_t)row);
+        ert_copy(y + yo * es, x + k * row, row);
         for (int32_t d = r - 2; d >= 0; d--) {
             if (++idx[d] < xs[d]) break;
             idx[d] = 0;

@@ -105,6 +105,17 @@ int ert_op_init(ert_op *op, int32_t opcode, const int32_t *prm, int32_t nprm,
                 if (s == 'm' ? v[j] < 0 : (v[j] < -31 || v[j] > 30)) return ERT_E_VALUE;
         }
     }
+    /* scratch is the op's own: the planner never places it over another operand of the op, and the
+     * kernels copy into it with memcpy (a crafted file's overlap would be undefined behaviour) */
+    for (int32_t i = 0; i < nptr; i++) {
+        if (k->sig[i] != 's' || ext[i] == 0) continue;
+        const char *s0 = (const char *)operands[i].ptr, *s1 = s0 + ext[i];
+        for (int32_t j = 0; j < nptr; j++) {
+            const char *o0 = (const char *)operands[j].ptr, *o1 = o0 + ext[j];
+            *bad = i;
+            if (j != i && ext[j] > 0 && o0 < s1 && s0 < o1) return ERT_E_OVERLAP;
+        }
+    }
     *bad = -1;
     memset(op, 0, sizeof(*op));
     op->run = k->run;
