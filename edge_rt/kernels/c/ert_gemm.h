@@ -23,6 +23,20 @@ typedef struct {
     const int8_t *const *sr; /* skip row of each input row (ADD only) */
 } ert_epi;
 
+/* The output stage of one int32 sum r of input row p, channel c (the scalar paths): the bias added
+ * with int32 wrap-around as in the reference (unsigned add: no signed overflow in C), then the
+ * requantization, clamp and, for the residual ops, the ADD with the skip row. */
+static inline int8_t ert_epi_one(const ert_epi *e, int32_t p, int32_t c, int32_t r)
+{
+    int32_t v = (int32_t)((uint32_t)e->bias[c] + (uint32_t)r);
+    v = ert_clamp(ert_mbqm(v, e->mult[c], e->shift[c]) + e->off, e->lo, e->hi);
+    if (e->add) {
+        int32_t s = e->sr[p][c];
+        return e->first ? ert_add_one(e->add, v, s) : ert_add_one(e->add, s, v);
+    }
+    return (int8_t)v;
+}
+
 #if ERT_X86
 ERT_VNNI_INLINE __m512i ert_bcast4(const int8_t *x, int32_t k, int32_t kq, int32_t kfull)
 {
@@ -330,16 +344,8 @@ ERT_INLINE void ert_gemm(int lvl, const int8_t *const *xr, int32_t np, int32_t k
             else
                 for (int32_t q = 0; q < n; q++)
                     r[q] = ert_dot1(lvl, xr[p], w + (int64_t)(o + q) * k, k);
-            for (int32_t q = 0; q < n; q++) {
-                int32_t c = o + q;
-                int32_t v = (int32_t)((uint32_t)e->bias[c] + (uint32_t)r[q]);
-                v = ert_clamp(ert_mbqm(v, e->mult[c], e->shift[c]) + e->off, e->lo, e->hi);
-                if (e->add) {
-                    int32_t s = e->sr[p][c];
-                    v = e->first ? ert_add_one(e->add, v, s) : ert_add_one(e->add, s, v);
-                }
-                y[c] = (int8_t)v;
-            }
+            for (int32_t q = 0; q < n; q++)
+                y[o + q] = ert_epi_one(e, p, o + q, r[q]);
         }
     }
 }

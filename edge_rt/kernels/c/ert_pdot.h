@@ -291,17 +291,8 @@ ERT_INLINE void ert_fc_product(int lvl, const int8_t *const *xr, int32_t np, int
         for (int32_t o = 0; o < n; o += 16) {
             int32_t r[16], nc = n - o < 16 ? n - o : 16;
             ert_pdot16(lvl, xr[p], k, wp + (int64_t)(o / 16) * k4 * 64, (nc + 3) / 4, r);
-            for (int32_t q = 0; q < nc; q++) {
-                int32_t c = o + q;
-                /* unsigned add: the int32 wrap-around of the reference, without C's signed overflow */
-                int32_t v = (int32_t)((uint32_t)e->bias[c] + (uint32_t)r[q]);
-                v = ert_clamp(ert_mbqm(v, e->mult[c], e->shift[c]) + e->off, e->lo, e->hi);
-                if (e->add) {
-                    int32_t s = e->sr[p][c];
-                    v = e->first ? ert_add_one(e->add, v, s) : ert_add_one(e->add, s, v);
-                }
-                y[c] = (int8_t)v;
-            }
+            for (int32_t q = 0; q < nc; q++)
+                y[o + q] = ert_epi_one(e, p, o + q, r[q]);
         }
     }
 }
