@@ -79,7 +79,9 @@ DW_CASES = [((1, 8, 8, 8), 3, 1, 1, "SAME", 1), ((1, 9, 9, 5), 3, 2, 1, "SAME", 
             # the VNNI flat-row depthwise: channel chunks (C % 16 == 0, stride 2, 3x5) and lanes
             # spanning pixels (16 % C == 0, row bytes not a multiple of 16)
             ((1, 9, 8, 32), 3, 2, 1, "SAME", 1), ((1, 6, 7, 64), (3, 5), 1, 1, "SAME", 1),
-            ((1, 7, 5, 2), 3, 1, 1, "VALID", 1), ((1, 5, 7, 4), 3, 1, 2, "SAME", 1)]
+            ((1, 7, 5, 2), 3, 1, 1, "VALID", 1), ((1, 5, 7, 4), 3, 1, 2, "SAME", 1),
+            # the 3x3 stride-1 row kernel (C % 32 == 0): one and three channel blocks, padded or not
+            ((1, 7, 5, 64), 3, 1, 1, "SAME", 1), ((2, 6, 9, 96), 3, 1, 1, "VALID", 1), ((1, 4, 1, 32), 3, 1, 1, "SAME", 1)]
 
 
 @pytest.mark.parametrize("mask", MASKS)
@@ -140,7 +142,7 @@ def _chain(kind, xshape, seed=0, pad_top=1, stride=1):
 
 @pytest.mark.parametrize("mask", MASKS)
 @pytest.mark.parametrize("kind,shape,pad_top,stride", [("ds", (1, 8, 8, 16), 1, 1), ("ds", (2, 6, 5, 8), 2, 1),
-                                                      ("ds", (1, 9, 9, 8), 1, 2), ("ds", (1, 9, 7, 32), 1, 2),
+                                                      ("ds", (1, 9, 9, 8), 1, 2), ("ds", (1, 9, 7, 32), 1, 2), ("ds", (1, 25, 5, 64), 1, 1),
                                                       ("ds", (1, 5, 6, 4), 1, 1), ("conv_add", (1, 6, 6, 8), 0, 1),
                                                       ("conv_add", (2, 5, 4, 3), 0, 1), ("fc_add", (1, 24), 0, 1),
                                                       ("fc_add", (3, 17), 0, 1)])

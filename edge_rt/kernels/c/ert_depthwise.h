@@ -267,6 +267,74 @@ ERT_TGT_VNNI static void ert_dw_rows32_vnni(const ert_geom *g, const int8_t *con
     }
 }
 
+/* ert_dw_rows32_vnni for a 3x3 filter, stride 1, dilation 1 (the common DS-CNN/MobileNet tap):
+ * the 18 widened weight vectors of a 32-channel block stay in registers for the whole row, and
+ * each input pixel is widened once per row instead of once per tap: a window of three widened
+ * pixels per filter row slides along the output row (pixel ox - pl + kx feeds tap kx of output
+ * ox). A tap outside the input (a padded row, or a column left/right of the row) reads the zp
+ * row (in_zp, as the reference's skipped taps given the fold), without a per-tap table. */
+ERT_TGT_VNNI static void ert_dw_rows32_3x3_vnni(const ert_geom *g, const int8_t *const *rows, int32_t nr, const int8_t *w,
+                                                const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                                int8_t *outs, int biased)
+{
+    const int32_t C = g->oc, W = g->w, pl = g->pl, ow = g->ow;
+    const __m512i zero = _mm512_setzero_si512(), lo16 = _mm512_set1_epi32(0xffff), hi16 = _mm512_set1_epi32((int32_t)0xffff0000u);
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    int8_t zrow[32];
+    memset(zrow, (int)(uint8_t)(int8_t)g->in_zp, sizeof zrow);
+    for (int32_t c0 = 0; c0 < C; c0 += 32) {
+        __m512i we[9], wo[9];
+        for (int32_t t = 0; t < 9; t++) {
+            __m512i wt = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + (int64_t)t * C + c0)));
+            we[t] = _mm512_and_si512(wt, lo16);
+            wo[t] = _mm512_and_si512(wt, hi16);
+        }
+        ert_oq qe, qo;
+        __m512i b0 = _mm512_loadu_si512(bias + c0), b1 = _mm512_loadu_si512(bias + c0 + 16);
+        __m512i m0 = _mm512_loadu_si512(mult + c0), m1 = _mm512_loadu_si512(mult + c0 + 16);
+        __m512i s0 = _mm512_loadu_si512(shift + c0), s1 = _mm512_loadu_si512(shift + c0 + 16);
+        qe.bw = _mm512_permutex2var_epi32(b0, ev, b1);
+        qo.bw = _mm512_permutex2var_epi32(b0, od, b1);
+        qe.m = _mm512_permutex2var_epi32(m0, ev, m1);
+        qo.m = _mm512_permutex2var_epi32(m0, od, m1);
+        ert_oq_shifts(&qe, _mm512_permutex2var_epi32(s0, ev, s1));
+        ert_oq_shifts(&qo, _mm512_permutex2var_epi32(s0, od, s1));
+        for (int32_t rr = 0; rr < nr; rr++) {
+            const int8_t *const *rowp = rows + (int64_t)rr * 3;
+            int8_t *out = outs + (int64_t)rr * ow * C + c0;
+            const int8_t *r0 = rowp[0] ? rowp[0] + c0 : NULL, *r1 = rowp[1] ? rowp[1] + c0 : NULL;
+            const int8_t *r2 = rowp[2] ? rowp[2] + c0 : NULL;
+#define ERT_DW_PX(r, ix) \
+    _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)((r) != NULL && (uint32_t)(ix) < (uint32_t)W ? (r) + (int64_t)(ix) * C : zrow)))
+            __m512i a0 = ERT_DW_PX(r0, -pl), a1 = ERT_DW_PX(r0, 1 - pl);
+            __m512i b0x = ERT_DW_PX(r1, -pl), b1x = ERT_DW_PX(r1, 1 - pl);
+            __m512i c0x = ERT_DW_PX(r2, -pl), c1x = ERT_DW_PX(r2, 1 - pl);
+            for (int32_t ox = 0; ox < ow; ox++) {
+                int32_t ix = ox - pl + 2;
+                __m512i a2 = ERT_DW_PX(r0, ix), b2x = ERT_DW_PX(r1, ix), c2x = ERT_DW_PX(r2, ix);
+                /* two chains per parity: rows 0 and 2 in one, row 1 in the other */
+                __m512i e0 = _mm512_dpwssd_epi32(zero, a0, we[0]), o0 = _mm512_dpwssd_epi32(zero, a0, wo[0]);
+                __m512i e1 = _mm512_dpwssd_epi32(zero, b0x, we[3]), o1 = _mm512_dpwssd_epi32(zero, b0x, wo[3]);
+                e0 = _mm512_dpwssd_epi32(e0, a1, we[1]); o0 = _mm512_dpwssd_epi32(o0, a1, wo[1]);
+                e1 = _mm512_dpwssd_epi32(e1, b1x, we[4]); o1 = _mm512_dpwssd_epi32(o1, b1x, wo[4]);
+                e0 = _mm512_dpwssd_epi32(e0, a2, we[2]); o0 = _mm512_dpwssd_epi32(o0, a2, wo[2]);
+                e1 = _mm512_dpwssd_epi32(e1, b2x, we[5]); o1 = _mm512_dpwssd_epi32(o1, b2x, wo[5]);
+                e0 = _mm512_dpwssd_epi32(e0, c0x, we[6]); o0 = _mm512_dpwssd_epi32(o0, c0x, wo[6]);
+                e1 = _mm512_dpwssd_epi32(e1, c1x, we[7]); o1 = _mm512_dpwssd_epi32(o1, c1x, wo[7]);
+                e0 = _mm512_dpwssd_epi32(e0, c2x, we[8]); o0 = _mm512_dpwssd_epi32(o0, c2x, wo[8]);
+                __m128i re = ert_oq_int8(_mm512_add_epi32(e0, e1), &qe, g->out_off, g->lo, g->hi, biased);
+                __m128i ro = ert_oq_int8(_mm512_add_epi32(o0, o1), &qo, g->out_off, g->lo, g->hi, biased);
+                int8_t *o = out + (int64_t)ox * C;
+                _mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi8(re, ro));
+                _mm_storeu_si128((__m128i *)(o + 16), _mm_unpackhi_epi8(re, ro));
+                a0 = a1; a1 = a2; b0x = b1x; b1x = b2x; c0x = c1x; c1x = c2x;
+            }
+#undef ERT_DW_PX
+        }
+    }
+}
+
 /* ert_dw_row_vnni's flat layout in 32 lanes (32 % C == 0, 2 <= C <= 16, stride 1): 32 flat
  * bytes widened to int16 once per tap, even and odd flat positions by two vpdpwssd as
  * ert_dw_rows32_vnni (the weights and constants tiled: position l has channel l % C). */
@@ -357,6 +425,10 @@ ERT_TGT_VNNI static void ert_dw_row_vnni(const ert_geom *g, const int8_t *const 
 {
     const int32_t C = g->oc, WC = g->w * C;
     const int tiled = C % 16 != 0;
+    if (C % 32 == 0 && g->kh == 3 && g->kw == 3 && g->sw == 1 && g->dw == 1) {
+        ert_dw_rows32_3x3_vnni(g, rows, nr, w, bias, mult, shift, outs, biased);
+        return;
+    }
     if (C % 32 == 0) {
         ert_dw_rows32_vnni(g, rows, nr, w, bias, mult, shift, outs, biased);
         return;
